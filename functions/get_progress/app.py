@@ -1,0 +1,18 @@
+"""GET /api/progress/{user_id}: a page of a user's progress logs, oldest first."""
+
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from progress_tracking import authz, http, service
+from progress_tracking.db import get_database
+from progress_tracking.models import ListQuery
+
+
+@http.endpoint
+def lambda_handler(event: APIGatewayProxyEvent, context: LambdaContext) -> dict:
+    caller = http.caller(event)
+    authz.require_scope(caller, authz.READ_PROGRESS)
+    user_id = http.path_user_id(event)
+    query = http.parse_query(event, ListQuery)
+    page = service.list_progress(get_database(), caller, user_id, query)
+    return http.json_response(200, page.model_dump(mode="json"))

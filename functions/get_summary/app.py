@@ -1,0 +1,16 @@
+"""GET /api/progress/summary/{user_id}: averages, totals, weight trend, workouts by kind and streaks."""
+
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from progress_tracking import authz, http, service
+from progress_tracking.db import get_database
+
+
+@http.endpoint
+def lambda_handler(event: APIGatewayProxyEvent, context: LambdaContext) -> dict:
+    caller = http.caller(event)
+    authz.require_scope(caller, authz.READ_PROGRESS)
+    user_id = http.path_user_id(event)
+    summary = service.summarize(get_database(), caller, user_id)
+    return http.json_response(200, summary.model_dump(mode="json"))

@@ -1,0 +1,21 @@
+"""PUT /api/progress/log/{log_id}: change some of a log's fields; the change is appended as an event."""
+
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from progress_tracking import authz, http, service
+from progress_tracking.db import get_database
+from progress_tracking.models import LogUpdate
+from progress_tracking.observability import logger
+
+
+@http.endpoint
+def lambda_handler(event: APIGatewayProxyEvent, context: LambdaContext) -> dict:
+    caller = http.caller(event)
+    authz.require_scope(caller, authz.WRITE_PROGRESS)
+    log_id = http.path_log_id(event)
+    logger.append_keys(log_id=log_id)
+    update = http.parse_body(event, LogUpdate)
+    log = service.update_log(get_database(), caller, log_id, update, http.request_id(event))
+    logger.info("Progress log updated", extra={"version": log.version})
+    return http.json_response(200, {"message": "Progress log updated", "updated_log": log.model_dump(mode="json")})

@@ -1,0 +1,53 @@
+"""Settings: read from the environment once per container and passed down from there."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DEFAULT_USER_SVC_BASE_URL = "http://127.0.0.1:5001/api/users"
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    database_url: str | None = None
+    database_secret_arn: str | None = None
+    user_svc_base_url: str = DEFAULT_USER_SVC_BASE_URL
+    # Auth0: the issuer and JWKS URL default from the tenant domain; either may be overridden.
+    auth0_issuer: str | None = None
+    auth0_jwks_url: str | None = None
+    auth0_audiences: tuple[str, ...] = ()
+    user_id_claim: Annotated[str, Field(min_length=1)] = "sub"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        def value(name: str) -> str | None:
+            raw = env.get(name, "").strip()
+            return raw or None
+
+        domain = value("AUTH0_DOMAIN")
+        if domain:
+            domain = domain.removeprefix("https://").removeprefix("http://").rstrip("/")
+        issuer = value("AUTH0_ISSUER") or (f"https://{domain}/" if domain else None)
+        jwks_url = value("AUTH0_JWKS_URL") or (f"https://{domain}/.well-known/jwks.json" if domain else None)
+        audiences = tuple(part.strip() for part in (value("AUTH0_AUDIENCE") or "").split(",") if part.strip())
+        return cls(
+            database_url=value("DATABASE_URL"),
+            database_secret_arn=value("DATABASE_SECRET_ARN"),
+            user_svc_base_url=(value("USER_SVC_BASE_URL") or DEFAULT_USER_SVC_BASE_URL).rstrip("/"),
+            auth0_issuer=issuer,
+            auth0_jwks_url=jwks_url,
+            auth0_audiences=audiences,
+            user_id_claim=value("USER_ID_CLAIM") or "sub",
+        )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The container's settings; tests and the local gateway call `get_settings.cache_clear()` after changing env."""
+    return Settings.from_env(os.environ)

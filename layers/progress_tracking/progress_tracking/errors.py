@@ -1,0 +1,60 @@
+"""Domain errors. They say what went wrong in the domain's words; `http` maps them to responses, once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ProgressError(Exception):
+    """Base of every error a client can cause or must be told about."""
+
+    message = "The request could not be completed"
+
+    def __init__(self, message: str | None = None, details: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message or self.message)
+        self.message = message or self.message
+        self.details = details
+
+
+class InvalidRequest(ProgressError):
+    message = "The request is invalid"
+
+
+class MalformedJson(InvalidRequest):
+    message = "The request body is not valid JSON"
+
+
+class InvalidCursor(InvalidRequest):
+    message = "The cursor is not one this service issued"
+
+
+class PayloadTooLarge(ProgressError):
+    message = "The request body is too large"
+
+
+class UnknownUser(ProgressError):
+    message = "The user does not exist in the User Profile service"
+
+
+class Forbidden(ProgressError):
+    message = "You may not act on this user's progress"
+
+
+class MissingScope(ProgressError):
+    message = "The token lacks the scope this operation needs"
+
+
+class LogNotFound(ProgressError):
+    message = "No such progress log"
+
+
+class UserServiceUnavailable(ProgressError):
+    message = "The User Profile service is unavailable; nothing was written"
+
+
+class DatabaseUnavailable(ProgressError):
+    message = "The database is unavailable; nothing was written"
+
+
+class InvalidToken(Exception):
+    """A bearer token failed verification. Never shown to clients beyond API Gateway's 401."""

@@ -1,0 +1,170 @@
+"""The HTTP edge of every handler: request parsing, the caller's identity, and domain error → response, in one place."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import json
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent, event_source
+from aws_lambda_powertools.utilities.parser import ValidationError, parse
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
+
+from progress_tracking import authz, errors
+from progress_tracking.models import log_id_adapter, user_id_adapter
+from progress_tracking.observability import logger, metrics, tracer
+from progress_tracking.tokens import Identity
+
+M = TypeVar("M", bound=BaseModel)
+Handler = Callable[[APIGatewayProxyEvent, LambdaContext], dict[str, Any]]
+
+MAX_BODY_BYTES = 64 * 1024
+_LOG_ID = re.compile(r"[1-9][0-9]{0,18}")
+
+# Most specific first: the first class in an error's MRO that is listed decides its status and code.
+ERROR_RESPONSES: dict[type[errors.ProgressError], tuple[int, str]] = {
+    errors.MalformedJson: (400, "malformed_json"),
+    errors.InvalidCursor: (400, "invalid_cursor"),
+    errors.InvalidRequest: (400, "validation_error"),
+    errors.UnknownUser: (400, "unknown_user"),
+    errors.MissingScope: (403, "insufficient_scope"),
+    errors.Forbidden: (403, "forbidden"),
+    errors.LogNotFound: (404, "log_not_found"),
+    errors.PayloadTooLarge: (413, "payload_too_large"),
+    errors.UserServiceUnavailable: (503, "user_service_unavailable"),
+    errors.DatabaseUnavailable: (503, "database_unavailable"),
+}
+
+
+def json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json", **(headers or {})},
+        "body": json.dumps(payload, separators=(",", ":"), ensure_ascii=False),
+    }
+
+
+def error_response(error: errors.ProgressError) -> dict[str, Any]:
+    status, code = next(ERROR_RESPONSES[cls] for cls in type(error).__mro__ if cls in ERROR_RESPONSES)
+    payload: dict[str, Any] = {"message": error.message, "code": code}
+    if error.details:
+        payload["details"] = error.details
+    return json_response(status, payload)
+
+
+def api_handler(handler: Handler) -> Handler:
+    """Turns domain errors into their responses and anything unexpected into a logged 500 without a stack trace."""
+
+    @functools.wraps(handler)
+    def wrapper(event: APIGatewayProxyEvent, context: LambdaContext) -> dict[str, Any]:
+        try:
+            response = handler(event, context)
+        except errors.ProgressError as error:
+            response = error_response(error)
+            logger.info("Request refused", extra={"status": response["statusCode"], "error": type(error).__name__})
+            if isinstance(error, errors.InvalidRequest):
+                metrics.add_metric(name="ValidationFailures", unit=MetricUnit.Count, value=1)
+        except Exception:
+            logger.exception("Unhandled error")
+            response = json_response(500, {"message": "Internal server error", "code": "internal_error"})
+        response["headers"]["X-Request-Id"] = event.request_context.request_id or ""
+        return response
+
+    return wrapper
+
+
+def endpoint(handler: Handler) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
+    """Everything an API handler shares: structured logs correlated by the API Gateway request id, metrics,
+    tracing, the proxy event as a data class, and the error mapping of `api_handler`."""
+    wrapped = event_source(data_class=APIGatewayProxyEvent)(api_handler(handler))
+    wrapped = metrics.log_metrics(tracer.capture_lambda_handler(wrapped))
+    # clear_state: keys appended for one request (log_id) must not leak into the next one on a warm container.
+    return logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)(
+        wrapped
+    )
+
+
+def caller(event: APIGatewayProxyEvent) -> Identity:
+    return authz.caller_from_context(event.request_context.get("authorizer"))
+
+
+def request_id(event: APIGatewayProxyEvent) -> str | None:
+    return event.request_context.request_id
+
+
+def parse_body(event: APIGatewayProxyEvent, model: type[M]) -> M:
+    raw = event.body or ""
+    if event.is_base64_encoded:
+        try:
+            data = base64.b64decode(raw, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise errors.MalformedJson() from exc
+    else:
+        data = raw.encode("utf-8", "surrogatepass")
+    if len(data) > MAX_BODY_BYTES:
+        raise errors.PayloadTooLarge(f"The request body must not exceed {MAX_BODY_BYTES} bytes")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise errors.MalformedJson("The request body is not valid UTF-8") from exc
+    if not text.strip():
+        raise errors.MalformedJson("The request body is empty; a JSON object is expected")
+    try:
+        return parse(event=text, model=model)
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+
+
+def parse_query(event: APIGatewayProxyEvent, model: type[M]) -> M:
+    try:
+        return model.model_validate(event.query_string_parameters or {})
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+
+
+def path_user_id(event: APIGatewayProxyEvent) -> str:
+    value = (event.path_parameters or {}).get("user_id", "")
+    try:
+        return user_id_adapter.validate_python(value)
+    except ValidationError:
+        raise errors.InvalidRequest(
+            "user_id in the path must be 1 to 128 printable characters",
+            details=[{"field": "user_id", "message": "1 to 128 printable characters"}],
+        ) from None
+
+
+def path_log_id(event: APIGatewayProxyEvent) -> int:
+    value = (event.path_parameters or {}).get("log_id", "")
+    if not _LOG_ID.fullmatch(value):
+        raise errors.InvalidRequest(
+            "log_id in the path must be a positive integer",
+            details=[{"field": "log_id", "message": "a positive 64-bit integer"}],
+        )
+    try:
+        return log_id_adapter.validate_python(int(value))
+    except ValidationError:
+        raise errors.InvalidRequest(
+            "log_id in the path is too large", details=[{"field": "log_id", "message": "a positive 64-bit integer"}]
+        ) from None
+
+
+def _invalid(exc: ValidationError) -> errors.InvalidRequest:
+    problems = exc.errors(include_url=False, include_input=False, include_context=False)
+    if any(problem["type"] == "json_invalid" for problem in problems):
+        return errors.MalformedJson()
+    details = []
+    for problem in problems:
+        field = ".".join(str(part) for part in problem["loc"]) or None
+        message = "unknown field" if problem["type"] == "extra_forbidden" else problem["msg"]
+        details.append({"field": field, "message": message.removeprefix("Value error, "), "type": problem["type"]})
+    unknown = [d["field"] for d in details if d["type"] == "extra_forbidden"]
+    if unknown:
+        return errors.InvalidRequest(f"Unknown fields: {', '.join(map(str, unknown))}", details=details)
+    return errors.InvalidRequest("The request is invalid", details=details)

@@ -1,0 +1,154 @@
+"""Request and response models: the one place where the API's fields and their bounds are written down."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    model_validator,
+)
+
+MEASUREMENT_FIELDS = ("weight_kg", "workout_done", "calories_burned")
+MUTABLE_FIELDS = ("date", "weight_kg", "workout_done", "calories_burned", "notes")
+EARLIEST_DATE = date(1900, 1, 1)
+
+
+def _not_after_tomorrow(value: date) -> date:
+    # "Tomorrow" in UTC leaves room for users whose local day is ahead of UTC.
+    if value > datetime.now(UTC).date() + timedelta(days=1):
+        raise ValueError("date must not be later than tomorrow")
+    if value < EARLIEST_DATE:
+        raise ValueError(f"date must not be earlier than {EARLIEST_DATE.isoformat()}")
+    return value
+
+
+def _utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+# Postgres text cannot hold NUL, and other control characters have no business in one-line fields.
+UserId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")]
+LogId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+LogDate = Annotated[date, AfterValidator(_not_after_tomorrow)]
+WeightKg = Annotated[float, Field(gt=0, le=1000)]
+CaloriesBurned = Annotated[float, Field(ge=0, le=100_000)]
+WorkoutDone = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
+Notes = Annotated[str, StringConstraints(max_length=2000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")]
+UtcDateTime = Annotated[datetime, AfterValidator(_utc)]
+
+_BODY_CONFIG = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False, frozen=True)
+
+
+class LogCreate(BaseModel):
+    """Body of POST /api/progress/log. First-version clients send all of user_id, date and the three measurements."""
+
+    model_config = _BODY_CONFIG
+
+    user_id: UserId
+    date: LogDate
+    weight_kg: WeightKg | None = None
+    workout_done: WorkoutDone | None = None
+    calories_burned: CaloriesBurned | None = None
+    notes: Notes | None = None
+
+    @model_validator(mode="after")
+    def _has_a_measurement(self) -> LogCreate:
+        if all(getattr(self, name) is None for name in MEASUREMENT_FIELDS):
+            raise ValueError(f"at least one of {', '.join(MEASUREMENT_FIELDS)} is required")
+        return self
+
+
+class LogUpdate(BaseModel):
+    """Body of PUT /api/progress/log/{log_id}: any non-empty subset of the mutable fields; null clears one."""
+
+    model_config = _BODY_CONFIG
+
+    date: LogDate | None = None
+    weight_kg: WeightKg | None = None
+    workout_done: WorkoutDone | None = None
+    calories_burned: CaloriesBurned | None = None
+    notes: Notes | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _user_id_is_immutable(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "user_id" in data:
+            raise ValueError("user_id cannot be changed")
+        return data
+
+    @model_validator(mode="after")
+    def _is_a_change(self) -> LogUpdate:
+        if not self.model_fields_set:
+            raise ValueError(f"give at least one of {', '.join(MUTABLE_FIELDS)}")
+        if "date" in self.model_fields_set and self.date is None:
+            raise ValueError("date cannot be null")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        return self.model_dump(include=self.model_fields_set)
+
+
+class ListQuery(BaseModel):
+    """Query string of GET /api/progress/{user_id}. Values arrive as strings, so this model is lax."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+    limit: Annotated[int, Field(ge=1, le=1000)] = 100
+    cursor: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
+    date_from: Annotated[date | None, Field(alias="from")] = None
+    date_to: Annotated[date | None, Field(alias="to")] = None
+
+    @model_validator(mode="after")
+    def _range_is_ordered(self) -> ListQuery:
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise ValueError("from must not be later than to")
+        return self
+
+
+class ProgressLog(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    log_id: int
+    user_id: str
+    date: date
+    weight_kg: float | None
+    workout_done: str | None
+    calories_burned: float | None
+    notes: str | None
+    version: int
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
+
+
+class ProgressPage(BaseModel):
+    user_id: str
+    progress_logs: list[ProgressLog]
+    next_cursor: str | None
+
+
+class Summary(BaseModel):
+    user_id: str
+    log_count: int = 0
+    first_date: date | None = None
+    last_date: date | None = None
+    average_weight: float | None = None
+    latest_weight_kg: float | None = None
+    weight_change_kg: float | None = None
+    min_weight_kg: float | None = None
+    max_weight_kg: float | None = None
+    average_calories_burned: float | None = None
+    total_calories_burned: float = 0
+    workouts: dict[str, int] = Field(default_factory=dict)
+    current_streak_days: int = 0
+    longest_streak_days: int = 0
+
+
+user_id_adapter: TypeAdapter[str] = TypeAdapter(UserId)
+log_id_adapter: TypeAdapter[int] = TypeAdapter(LogId)

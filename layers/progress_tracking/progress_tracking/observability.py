@@ -1,0 +1,9 @@
+"""The Powertools singletons every handler and module logs, measures and traces through."""
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+
+SERVICE_NAME = "progress-tracking"
+
+logger = Logger(service=SERVICE_NAME)
+metrics = Metrics(namespace="ProgressTracking", service=SERVICE_NAME)
+tracer = Tracer(service=SERVICE_NAME)

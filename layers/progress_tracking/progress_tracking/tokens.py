@@ -1,0 +1,190 @@
+"""Verification of Auth0 access tokens (RS256 JWTs) against the tenant's JWKS, cached per container."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import jwt
+import requests
+
+from progress_tracking.config import Settings, get_settings
+from progress_tracking.errors import InvalidToken
+from progress_tracking.observability import logger
+
+ALGORITHM = "RS256"
+MAX_TOKEN_LENGTH = 8192  # longer tokens are refused before any parsing or cryptography
+LEEWAY_SECONDS = 30
+JWKS_TIMEOUT_SECONDS = 3
+# A kid the cache does not know triggers a refetch at most this often, so random kids cannot hammer the tenant.
+JWKS_REFETCH_INTERVAL_SECONDS = 300
+# While no key set was ever fetched (the tenant was down at cold start), try again sooner.
+JWKS_EMPTY_RETRY_SECONDS = 10
+REQUIRED_CLAIMS = ["exp", "iss", "aud", "sub"]
+CLIENT_CREDENTIALS_GRANT = "client-credentials"
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who a verified token speaks for; passed from the authorizer to handlers through the request context."""
+
+    principal: str
+    scopes: frozenset[str]
+    user_id: str | None  # the User Profile id of an end user; None for machine-to-machine clients
+    is_client: bool
+
+    def as_context(self) -> dict[str, str]:
+        # API Gateway passes only strings, numbers and booleans; strings keep the round trip exact.
+        return {
+            "principal": self.principal,
+            "scope": " ".join(sorted(self.scopes)),
+            "user_id": self.user_id or "",
+            "client": "true" if self.is_client else "false",
+        }
+
+
+def fetch_jwks(url: str) -> dict[str, Any]:
+    response = requests.get(url, timeout=JWKS_TIMEOUT_SECONDS, allow_redirects=False)
+    response.raise_for_status()
+    document = response.json()
+    if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
+        raise ValueError("not a JWKS document")
+    return document
+
+
+class JwksCache:
+    """Signing keys by kid. Keys survive a failed refetch; unknown kids refetch at a bounded rate."""
+
+    def __init__(
+        self,
+        url: str,
+        fetch: Callable[[str], dict[str, Any]] = fetch_jwks,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.url = url
+        self._fetch = fetch
+        self._clock = clock
+        self._keys: dict[str, jwt.PyJWK] = {}
+        self._last_attempt: float | None = None
+        self._lock = threading.Lock()
+
+    def key(self, kid: str) -> jwt.PyJWK | None:
+        key = self._keys.get(kid)
+        if key is None and self._may_refetch():
+            with self._lock:
+                key = self._keys.get(kid)
+                if key is None and self._may_refetch():
+                    self._refresh()
+                    key = self._keys.get(kid)
+        return key
+
+    def _may_refetch(self) -> bool:
+        if self._last_attempt is None:
+            return True
+        wait = JWKS_REFETCH_INTERVAL_SECONDS if self._keys else JWKS_EMPTY_RETRY_SECONDS
+        return self._clock() - self._last_attempt >= wait
+
+    def _refresh(self) -> None:
+        self._last_attempt = self._clock()
+        try:
+            document = self._fetch(self.url)
+        except Exception as exc:  # any failure keeps the keys we have
+            logger.warning("JWKS fetch failed; keeping cached keys", extra={"error": type(exc).__name__})
+            return
+        keys = {}
+        for entry in document["keys"]:
+            if not isinstance(entry, dict) or entry.get("kty") != "RSA" or entry.get("use", "sig") != "sig":
+                continue
+            kid = entry.get("kid")
+            try:
+                if isinstance(kid, str):
+                    keys[kid] = jwt.PyJWK(entry, algorithm=ALGORITHM)
+            except jwt.PyJWKError:
+                logger.warning("Skipping an unusable JWKS key", extra={"kid": kid})
+        if keys:
+            self._keys = keys
+        logger.info("JWKS fetched", extra={"kids": sorted(keys)})
+
+
+def bearer_token(authorization: str | None) -> str:
+    """The token of an `Authorization: Bearer <token>` header (the scheme is case-insensitive, RFC 6750)."""
+    scheme, _, token = (authorization or "").strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or " " in token:
+        raise InvalidToken("not a bearer token")
+    return token
+
+
+class TokenVerifier:
+    def __init__(self, issuer: str, audiences: tuple[str, ...], jwks: JwksCache, user_id_claim: str = "sub") -> None:
+        self.issuer = issuer
+        self.audiences = list(audiences)
+        self.jwks = jwks
+        self.user_id_claim = user_id_claim
+
+    def verify(self, authorization: str | None) -> Identity:
+        """The identity behind an Authorization header; InvalidToken for anything short of a valid access token."""
+        token = bearer_token(authorization)
+        if len(token) > MAX_TOKEN_LENGTH:
+            raise InvalidToken("token too long")
+        try:
+            header = jwt.get_unverified_header(token)
+        except Exception as exc:
+            raise InvalidToken("unreadable header") from exc
+        if header.get("alg") != ALGORITHM:
+            raise InvalidToken("algorithm not allowed")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise InvalidToken("no usable kid")
+        key = self.jwks.key(kid)
+        if key is None:
+            raise InvalidToken("unknown kid")
+        try:
+            claims = jwt.decode(
+                token,
+                key=key.key,
+                algorithms=[ALGORITHM],
+                audience=self.audiences,
+                issuer=self.issuer,
+                leeway=LEEWAY_SECONDS,
+                options={"require": REQUIRED_CLAIMS},
+            )
+        # Claims of odd types raise TypeError, ValueError or OverflowError in some PyJWT versions: all are a 401.
+        except Exception as exc:
+            raise InvalidToken(type(exc).__name__) from exc
+        return self._identity(claims)
+
+    def _identity(self, claims: dict[str, Any]) -> Identity:
+        subject = claims.get("sub")
+        if not isinstance(subject, str) or not subject:
+            raise InvalidToken("no subject")
+        scopes = set()
+        if isinstance(claims.get("scope"), str):
+            scopes.update(claims["scope"].split())
+        if isinstance(claims.get("permissions"), list):
+            scopes.update(p for p in claims["permissions"] if isinstance(p, str))
+        is_client = claims.get("gty") == CLIENT_CREDENTIALS_GRANT or subject.endswith("@clients")
+        user_id = None if is_client else claims.get(self.user_id_claim)
+        return Identity(
+            principal=subject,
+            scopes=frozenset(scopes),
+            user_id=user_id if isinstance(user_id, str) and user_id else None,
+            is_client=is_client,
+        )
+
+
+def verifier_from(settings: Settings) -> TokenVerifier:
+    if not (settings.auth0_issuer and settings.auth0_jwks_url and settings.auth0_audiences):
+        raise RuntimeError("AUTH0_DOMAIN (or AUTH0_ISSUER and AUTH0_JWKS_URL) and AUTH0_AUDIENCE must be set")
+    return TokenVerifier(
+        settings.auth0_issuer, settings.auth0_audiences, JwksCache(settings.auth0_jwks_url), settings.user_id_claim
+    )
+
+
+@lru_cache(maxsize=1)
+def get_verifier() -> TokenVerifier:
+    return verifier_from(get_settings())

@@ -1,0 +1,68 @@
+"""Client of the User Profile service: asks whether a user exists before anything is logged for them."""
+
+from __future__ import annotations
+
+import threading
+import time
+from functools import lru_cache
+from urllib.parse import quote
+
+import requests
+from aws_lambda_powertools.metrics import MetricUnit
+from urllib3.util import Timeout
+
+from progress_tracking.config import get_settings
+from progress_tracking.errors import UserServiceUnavailable
+from progress_tracking.observability import logger, metrics
+
+# 3 s at most in all, so a slow User Profile service cannot eat the function's timeout.
+REQUEST_TIMEOUT = Timeout(connect=1.0, read=2.5, total=3.0)
+
+
+class UserServiceClient:
+    def __init__(self, base_url: str, timeout: Timeout = REQUEST_TIMEOUT) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self._local = threading.local()  # requests.Session is not thread-safe; the local gateway has threads
+
+    def user_exists(self, user_id: str) -> bool:
+        """True or False as the service says; UserServiceUnavailable when it cannot say."""
+        url = f"{self.base_url}/validate/{quote(user_id, safe='')}"
+        started = time.perf_counter()
+        try:
+            response = self._session().get(url, timeout=self.timeout, allow_redirects=False)
+        except requests.RequestException as exc:
+            self._failed("unreachable", type(exc).__name__)
+            raise UserServiceUnavailable() from exc
+        finally:
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            metrics.add_metric(name="UserServiceLatency", unit=MetricUnit.Milliseconds, value=elapsed_ms)
+        valid = _valid_flag(response) if response.status_code in (200, 404) else None
+        if valid is None:
+            self._failed("unexpected answer", f"HTTP {response.status_code}")
+            raise UserServiceUnavailable()
+        return valid
+
+    def _session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+        return session
+
+    @staticmethod
+    def _failed(reason: str, detail: str) -> None:
+        metrics.add_metric(name="UserServiceFailures", unit=MetricUnit.Count, value=1)
+        logger.warning("User Profile service call failed", extra={"reason": reason, "detail": detail})
+
+
+def _valid_flag(response: requests.Response) -> bool | None:
+    try:
+        valid = response.json().get("valid")
+    except (ValueError, AttributeError):
+        return None
+    return valid if isinstance(valid, bool) else None
+
+
+@lru_cache(maxsize=1)
+def get_user_service() -> UserServiceClient:
+    return UserServiceClient(get_settings().user_svc_base_url)

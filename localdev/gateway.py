@@ -1,0 +1,189 @@
+"""A local stand-in for API Gateway: WSGI in front of the template's handlers and its Lambda TOKEN authorizer.
+
+For each request it finds the route as API Gateway would, runs the authorizer with a TOKEN event (caching the answer per
+token for the template's TTL), then invokes the handler with a REST API proxy event carrying the authorizer's context,
+and answers with API Gateway's own responses where API Gateway would answer itself.
+"""
+
+from __future__ import annotations
+
+import base64
+import fnmatch
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+from localdev.lambda_context import LocalLambdaContext
+from localdev.template import ApiDefinition, FunctionSpec, LambdaHandler
+
+REGION = "us-east-1"
+ACCOUNT_ID = "000000000000"
+API_ID = "localapi"
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's own limit on a request body
+
+StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+LocalRoute = Callable[[], tuple[int, dict[str, Any]]]
+
+_REASONS = {200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request", 401: "Unauthorized",
+            403: "Forbidden", 404: "Not Found", 409: "Conflict", 412: "Precondition Failed", 413: "Payload Too Large",
+            422: "Unprocessable Entity", 500: "Internal Server Error", 502: "Bad Gateway",
+            503: "Service Unavailable"}
+
+
+class LocalGateway:
+    def __init__(self, api: ApiDefinition, stage: str = "local", local_routes: dict[str, LocalRoute] | None = None):
+        self.api = api
+        self.stage = stage
+        self.local_routes = local_routes or {}  # development-only GET routes served without authorization
+        self._handlers: dict[str, LambdaHandler] = {}
+        self._load_lock = threading.Lock()
+        self._policy_cache: dict[str, tuple[float, dict[str, Any]]] = {}
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        status, headers, body = self.handle(environ)
+        start_response(f"{status} {_REASONS.get(status, 'Status')}", [*headers.items(), ("Content-Length", str(len(body)))])
+        return [body]
+
+    def handle(self, environ: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
+        method = environ["REQUEST_METHOD"].upper()
+        raw_path = environ.get("RAW_URI") or environ.get("PATH_INFO") or "/"
+        raw_path = raw_path.split("?", 1)[0]
+        if method == "GET" and raw_path in self.local_routes:
+            return _json(*self.local_routes[raw_path]())
+        segments = [unquote(part, errors="replace") for part in raw_path.strip("/").split("/")]
+        resolved = self.api.resolve(method, segments)
+        if resolved is None:
+            return _json(403, {"message": "Missing Authentication Token"})
+        route, path_parameters = resolved
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        if length > MAX_PAYLOAD_BYTES:
+            return _json(413, {"message": "Request Too Long"})
+        body = environ["wsgi.input"].read(length) if length else b""
+        headers = _request_headers(environ)
+        path = "/" + "/".join(segments)
+        method_arn = f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:{API_ID}/{self.stage}/{method}{path}"
+        authorization = headers.get("Authorization", "")
+        if not authorization.strip():
+            return _json(401, {"message": "Unauthorized"})
+        policy = self._authorize(authorization, method_arn)
+        if policy is None:
+            return _json(401, {"message": "Unauthorized"})
+        if not _allows(policy, method_arn):
+            return _json(403, {"message": "User is not authorized to access this resource with an explicit deny"})
+        event = self._proxy_event(environ, route.path, path, method, headers, path_parameters, body, policy)
+        return self._invoke(route.function, event)
+
+    def _authorize(self, authorization: str, method_arn: str) -> dict[str, Any] | None:
+        cached = self._policy_cache.get(authorization)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        event = {"type": "TOKEN", "authorizationToken": authorization, "methodArn": method_arn}
+        try:
+            policy = self._handler(self.api.authorizer)(event, self._context(self.api.authorizer))
+        except Exception:  # the authorizer's "Unauthorized" (and any crash) is a 401 here, as configured
+            return None
+        self._policy_cache[authorization] = (time.monotonic() + self.api.authorizer_ttl_seconds, policy)
+        return policy
+
+    def _proxy_event(
+        self,
+        environ: dict[str, Any],
+        resource: str,
+        path: str,
+        method: str,
+        headers: dict[str, str],
+        path_parameters: dict[str, str],
+        body: bytes,
+        policy: dict[str, Any],
+    ) -> dict[str, Any]:
+        query = parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        multi_query: dict[str, list[str]] = {}
+        for name, value in query:
+            multi_query.setdefault(name, []).append(value)
+        try:
+            text_body, is_base64 = (body.decode("utf-8"), False) if body else (None, False)
+        except UnicodeDecodeError:
+            text_body, is_base64 = base64.b64encode(body).decode(), True
+        now = datetime.now(UTC)
+        return {
+            "resource": resource,
+            "path": path,
+            "httpMethod": method,
+            "headers": headers,
+            "multiValueHeaders": {name: [value] for name, value in headers.items()},
+            "queryStringParameters": {name: values[-1] for name, values in multi_query.items()} or None,
+            "multiValueQueryStringParameters": multi_query or None,
+            "pathParameters": path_parameters or None,
+            "stageVariables": None,
+            "requestContext": {
+                "resourcePath": resource,
+                "httpMethod": method,
+                "path": f"/{self.stage}{path}",
+                "stage": self.stage,
+                "requestId": str(uuid.uuid4()),
+                "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+                "requestTimeEpoch": int(now.timestamp() * 1000),
+                "accountId": ACCOUNT_ID,
+                "apiId": API_ID,
+                "protocol": environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
+                "identity": {"sourceIp": environ.get("REMOTE_ADDR", "127.0.0.1"), "userAgent": headers.get("User-Agent")},
+                "authorizer": {**policy.get("context", {}), "principalId": policy.get("principalId")},
+            },
+            "body": text_body,
+            "isBase64Encoded": is_base64,
+        }
+
+    def _invoke(self, function: FunctionSpec, event: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
+        try:
+            response = self._handler(function)(event, self._context(function))
+            status = int(response["statusCode"])
+            headers = {str(k): str(v) for k, v in (response.get("headers") or {}).items()}
+            body = response.get("body") or ""
+            payload = base64.b64decode(body) if response.get("isBase64Encoded") else body.encode()
+        except Exception:  # a crashed or malformed Lambda response is a 502 at API Gateway
+            return _json(502, {"message": "Internal server error"})
+        return status, headers, payload
+
+    def _handler(self, function: FunctionSpec) -> LambdaHandler:
+        handler = self._handlers.get(function.logical_id)
+        if handler is None:
+            with self._load_lock:
+                handler = self._handlers.get(function.logical_id) or function.load()
+                self._handlers[function.logical_id] = handler
+        return handler
+
+    @staticmethod
+    def _context(function: FunctionSpec) -> LocalLambdaContext:
+        return LocalLambdaContext(function.logical_id, function.memory_mb, function.timeout_seconds)
+
+
+def _allows(policy: dict[str, Any], method_arn: str) -> bool:
+    """IAM evaluation, as far as authorizer policies go: an explicit Deny wins, else an Allow must match."""
+    allowed = False
+    for statement in policy.get("policyDocument", {}).get("Statement", []):
+        resources = statement.get("Resource", [])
+        resources = [resources] if isinstance(resources, str) else resources
+        if any(fnmatch.fnmatchcase(method_arn, pattern) for pattern in resources):
+            if statement.get("Effect") == "Deny":
+                return False
+            allowed = allowed or statement.get("Effect") == "Allow"
+    return allowed
+
+
+def _request_headers(environ: dict[str, Any]) -> dict[str, str]:
+    headers = {}
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            headers[key[5:].replace("_", "-").title()] = value
+    if environ.get("CONTENT_TYPE"):
+        headers["Content-Type"] = environ["CONTENT_TYPE"]
+    return headers
+
+
+def _json(status: int, payload: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
+    return status, {"Content-Type": "application/json"}, json.dumps(payload).encode()

@@ -1,0 +1,112 @@
+"""Real HTTP peers on loopback: the User Profile service stand-in and a JWKS endpoint."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import unquote
+
+Responder = Callable[[str], tuple[int, Any]]
+
+
+class StubServer:
+    """A threaded HTTP server on 127.0.0.1 that answers GET requests with JSON from `respond(path)`."""
+
+    def __init__(self, respond: Responder, port: int = 0) -> None:
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - the http.server protocol
+                stub.requests.append(self.path)
+                status, payload = stub.respond(self.path)
+                body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
+                pass
+
+        self.respond = respond
+        self.requests: list[str] = []
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> StubServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> StubServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class UserProfileStub(StubServer):
+    """GET {url}/api/users/validate/{user_id} → {"valid": bool}. `known=None` accepts every user.
+
+    `mode` makes it misbehave on purpose: "error" answers 500, "slow" answers after `delay` seconds,
+    "garbage" answers 200 with a body that is not the contract's.
+    """
+
+    BASE_PATH = "/api/users"
+
+    def __init__(self, known: Iterable[str] | None = None, port: int = 0) -> None:
+        self.known = None if known is None else set(known)
+        self.mode = "ok"
+        self.delay = 5.0
+        super().__init__(self._answer, port)
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.url}{self.BASE_PATH}"
+
+    def _answer(self, path: str) -> tuple[int, Any]:
+        prefix = f"{self.BASE_PATH}/validate/"
+        if not path.startswith(prefix):
+            return 404, {"message": "not found"}
+        if self.mode == "error":
+            return 500, {"message": "boom"}
+        if self.mode == "slow":
+            time.sleep(self.delay)
+        if self.mode == "garbage":
+            return 200, b"<html>not json</html>"
+        user_id = unquote(path[len(prefix):])
+        return 200, {"valid": self.known is None or user_id in self.known}
+
+
+class JwksStub(StubServer):
+    """Serves a JWKS document at /.well-known/jwks.json; `document` can be swapped for key rotation, `up` toggled."""
+
+    PATH = "/.well-known/jwks.json"
+
+    def __init__(self, document: dict[str, Any]) -> None:
+        self.document = document
+        self.up = True
+        super().__init__(self._answer)
+
+    @property
+    def jwks_url(self) -> str:
+        return f"{self.url}{self.PATH}"
+
+    def _answer(self, path: str) -> tuple[int, Any]:
+        if not self.up:
+            return 503, {"message": "down"}
+        return (200, self.document) if path == self.PATH else (404, {"message": "not found"})

@@ -1,0 +1,136 @@
+"""Reads the API's routes, handlers and authorizer from template.yaml, so the local gateway has no route table of its own."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+LambdaHandler = Callable[[dict[str, Any], Any], Any]
+
+
+class _CloudFormationLoader(yaml.SafeLoader):
+    """Keeps intrinsic functions (!Ref, !GetAtt, !Sub …) as {"Ref": …}-style mappings instead of failing on them."""
+
+
+def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {name: value}
+
+
+_CloudFormationLoader.add_multi_constructor("!", _intrinsic)
+
+
+def read_template(path: Path) -> dict[str, Any]:
+    return yaml.load(path.read_text(), Loader=_CloudFormationLoader)  # noqa: S506 - a SafeLoader subclass
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    logical_id: str
+    code_dir: Path
+    handler: str  # "module.function", as Lambda reads it
+    timeout_seconds: int
+    memory_mb: int
+
+    def load(self) -> LambdaHandler:
+        """Import the handler from its own folder, as its own module, the way a Lambda container would."""
+        module_name, _, attribute = self.handler.rpartition(".")
+        source = self.code_dir / f"{module_name.replace('.', '/')}.py"
+        spec = importlib.util.spec_from_file_location(f"lambda_{self.logical_id}_{module_name}", source)
+        if spec is None or spec.loader is None:
+            raise ImportError(f"cannot load {source}")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return getattr(module, attribute)
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # API Gateway resource path, e.g. /api/progress/{user_id}
+    function: FunctionSpec
+
+    @property
+    def segments(self) -> list[str]:
+        return self.path.strip("/").split("/")
+
+    def match(self, segments: list[str]) -> dict[str, str] | None:
+        if len(segments) != len(self.segments):
+            return None
+        parameters = {}
+        for pattern, value in zip(self.segments, segments, strict=True):
+            if pattern.startswith("{") and pattern.endswith("}"):
+                if not value:
+                    return None
+                parameters[pattern[1:-1]] = value
+            elif pattern != value:
+                return None
+        return parameters
+
+    def specificity(self) -> list[bool]:
+        # API Gateway prefers a literal segment to a parameter at each level, from the left.
+        return [not part.startswith("{") for part in self.segments]
+
+
+@dataclass(frozen=True)
+class ApiDefinition:
+    routes: list[Route]
+    authorizer: FunctionSpec
+    authorizer_ttl_seconds: int
+    functions: dict[str, FunctionSpec]
+
+    def resolve(self, method: str, segments: list[str]) -> tuple[Route, dict[str, str]] | None:
+        candidates = [(route, params) for route in self.routes if (params := route.match(segments)) is not None]
+        if not candidates:
+            return None
+        best = max(route.specificity() for route, _ in candidates)
+        for route, params in candidates:
+            if route.specificity() == best and route.method == method:
+                return route, params
+        return None
+
+
+def load_api(template_path: Path) -> ApiDefinition:
+    template = read_template(template_path)
+    root = template_path.parent
+    defaults = template.get("Globals", {}).get("Function", {})
+    functions: dict[str, FunctionSpec] = {}
+    routes: list[Route] = []
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        properties = {**defaults, **resource["Properties"]}
+        spec = FunctionSpec(
+            logical_id=logical_id,
+            code_dir=root / properties["CodeUri"],
+            handler=properties["Handler"],
+            timeout_seconds=int(properties.get("Timeout", 3)),
+            memory_mb=int(properties.get("MemorySize", 128)),
+        )
+        functions[logical_id] = spec
+        for event in (properties.get("Events") or {}).values():
+            if event["Type"] == "Api":
+                routes.append(Route(event["Properties"]["Method"].upper(), event["Properties"]["Path"], spec))
+    api = next(r for r in template["Resources"].values() if r["Type"] == "AWS::Serverless::Api")
+    auth = api["Properties"]["Auth"]
+    authorizer = auth["Authorizers"][auth["DefaultAuthorizer"]]
+    authorizer_function = authorizer["FunctionArn"]["Fn::GetAtt"][0]
+    return ApiDefinition(
+        routes=routes,
+        authorizer=functions[authorizer_function],
+        authorizer_ttl_seconds=int(authorizer.get("Identity", {}).get("ReauthorizeEvery", 300)),
+        functions=functions,
+    )

@@ -1,0 +1,164 @@
+"""Run the Progress Tracking Service on this machine, with no AWS account and no Docker.
+
+    python progress_tracking_app.py [--port 5000] [--host 127.0.0.1] [--user_svc_base_url URL]
+    python progress_tracking_app.py token [--user-id ID] [--sub SUB] [--scope "…"] [--client]
+
+Serves the routes of template.yaml by invoking the same authorizer and handlers in-process with API Gateway-shaped
+events. With no DATABASE_URL it starts an embedded Postgres under .local/; with no AUTH0_DOMAIN it is its own
+development token issuer; with no User Profile service answering it serves a stand-in that accepts every user.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent
+LAYER_DIR = ROOT / "layers" / "progress_tracking"
+STATE_DIR = ROOT / ".local"
+DEV_KEY_PATH = STATE_DIR / "dev-issuer-key.json"
+# The layer is importable the way Lambda mounts it under /opt/python.
+sys.path.insert(0, str(LAYER_DIR))
+
+from localdev.dev_issuer import ALL_SCOPES, DEV_AUDIENCE, DEV_ISSUER, SigningKey  # noqa: E402
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Run the Progress Tracking Service locally.")
+    parser.add_argument("--port", type=int, default=5000, help="port to serve on (default 5000)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--user_svc_base_url", help="User Profile service base URL (default $USER_SVC_BASE_URL)")
+    parser.add_argument("--threads", type=int, default=8, help="request threads (default 8)")
+    commands = parser.add_subparsers(dest="command")
+    token = commands.add_parser("token", help="mint a development access token")
+    token.add_argument("--user-id", default="dev-user-1", help="the User Profile id the token speaks for")
+    token.add_argument("--sub", help="subject (default: the user id, or dev-client@clients with --client)")
+    token.add_argument("--scope", default=ALL_SCOPES, help=f'space-separated scopes (default "{ALL_SCOPES}")')
+    token.add_argument("--client", action="store_true", help="a machine-to-machine (client credentials) token")
+    token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds (default 3600)")
+    return parser.parse_args(argv)
+
+
+def mint_token(args: argparse.Namespace) -> int:
+    if os.environ.get("AUTH0_DOMAIN"):
+        sys.stderr.write("AUTH0_DOMAIN is set: get tokens from your Auth0 tenant instead.\n")
+        return 2
+    key = SigningKey.load_or_create(DEV_KEY_PATH)
+    sys.stdout.write(
+        key.access_token(user_id=args.user_id, subject=args.sub, scope=args.scope, client=args.client,
+                         ttl_seconds=args.ttl, user_id_claim=os.environ.get("USER_ID_CLAIM") or "sub") + "\n"
+    )
+    return 0
+
+
+def answers(url: str) -> bool:
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 80), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def serve(args: argparse.Namespace) -> int:
+    os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "progress-tracking")
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "INFO")
+    notes: list[str] = []
+    cleanups = []
+
+    if not os.environ.get("DATABASE_URL"):
+        from localdev.embedded_postgres import start_embedded_postgres
+
+        server, url = start_embedded_postgres(STATE_DIR / "pgdata")
+        cleanups.append(server.cleanup)
+        os.environ["DATABASE_URL"] = url
+        notes.append(f"Database: embedded Postgres, data in {STATE_DIR / 'pgdata'}")
+    else:
+        notes.append("Database: $DATABASE_URL")
+
+    self_url = f"http://{'127.0.0.1' if args.host in ('0.0.0.0', '::') else args.host}:{args.port}"
+    dev_key = None
+    if not (os.environ.get("AUTH0_DOMAIN") or os.environ.get("AUTH0_ISSUER")):
+        dev_key = SigningKey.load_or_create(DEV_KEY_PATH)
+        os.environ.update(AUTH0_ISSUER=DEV_ISSUER, AUTH0_AUDIENCE=DEV_AUDIENCE,
+                          AUTH0_JWKS_URL=f"{self_url}/.well-known/jwks.json")
+        notes.append(f"Auth: development issuer (JWKS at {self_url}/.well-known/jwks.json)")
+    else:
+        notes.append("Auth: Auth0 tenant from the environment")
+
+    from localdev.stubs import UserProfileStub
+    from progress_tracking.config import DEFAULT_USER_SVC_BASE_URL
+
+    if args.user_svc_base_url:
+        os.environ["USER_SVC_BASE_URL"] = args.user_svc_base_url
+    user_service = os.environ.get("USER_SVC_BASE_URL")
+    if user_service:
+        notes.append(f"User Profile service: {user_service}")
+    elif answers(DEFAULT_USER_SVC_BASE_URL):
+        notes.append(f"User Profile service: {DEFAULT_USER_SVC_BASE_URL}")
+    else:
+        stand_in = UserProfileStub(known=None).start()
+        cleanups.append(stand_in.stop)
+        os.environ["USER_SVC_BASE_URL"] = stand_in.base_url
+        notes.append(f"User Profile service: NONE ANSWERS at {DEFAULT_USER_SVC_BASE_URL}, so an in-process "
+                     f"STAND-IN that accepts every user is serving at {stand_in.base_url}")
+
+    from waitress import create_server
+
+    from localdev.gateway import LocalGateway
+    from localdev.template import load_api
+    from progress_tracking.db import get_database
+    from progress_tracking.migrations import migrate
+
+    migrate(get_database())
+    local_routes = {"/.well-known/jwks.json": lambda: (200, dev_key.jwks())} if dev_key else {}
+    gateway = LocalGateway(load_api(ROOT / "template.yaml"), local_routes=local_routes)
+    server = create_server(gateway, host=args.host, port=args.port, threads=args.threads)
+    print_banner(self_url, notes, dev_key)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop on SIGTERM as on Ctrl-C
+    try:
+        server.run()  # returns on Ctrl-C or SIGTERM, once waitress has stopped its workers
+    finally:
+        server.close()
+        get_database().close()
+        for cleanup in reversed(cleanups):
+            cleanup()
+        sys.stdout.write("Stopped.\n")
+    return 0
+
+
+def print_banner(url: str, notes: list[str], dev_key: SigningKey | None) -> None:
+    lines = [f"Progress Tracking Service on {url}", *(f"  {note}" for note in notes)]
+    if dev_key:
+        token = dev_key.access_token(user_id="dev-user-1", user_id_claim=os.environ.get("USER_ID_CLAIM") or "sub")
+        lines += [
+            "",
+            "A development token for user dev-user-1 (all scopes, valid 1 hour); more with "
+            "`python progress_tracking_app.py token --help`:",
+            f"  export TOKEN={token}",
+            "Try:",
+            f"  curl -s -X POST {url}/api/progress/log -H \"Authorization: Bearer $TOKEN\" "
+            "-H 'Content-Type: application/json' "
+            "-d '{\"user_id\": \"dev-user-1\", \"date\": \"2026-11-01\", \"weight_kg\": 80.5, "
+            "\"workout_done\": \"running\", \"calories_burned\": 420}'",
+            f"  curl -s {url}/api/progress/dev-user-1 -H \"Authorization: Bearer $TOKEN\"",
+        ]
+    lines.append("Ctrl-C stops it.")
+    sys.stdout.write("\n".join(lines) + "\n")
+    sys.stdout.flush()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    return mint_token(args) if args.command == "token" else serve(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
