@@ -20,8 +20,8 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent
 LAYER_DIR = ROOT / "layers" / "progress_tracking"
-STATE_DIR = ROOT / ".local"
-DEV_KEY_PATH = STATE_DIR / "dev-issuer-key.json"
+DEFAULT_STATE_DIR = ROOT / ".local"
+DEV_KEY_FILE = "dev-issuer-key.json"
 # The layer is importable the way Lambda mounts it under /opt/python.
 sys.path.insert(0, str(LAYER_DIR))
 
@@ -34,6 +34,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--user_svc_base_url", help="User Profile service base URL (default $USER_SVC_BASE_URL)")
     parser.add_argument("--threads", type=int, default=8, help="request threads (default 8)")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=DEFAULT_STATE_DIR,
+        help="where the embedded database and the development key live (default .local/)",
+    )
     commands = parser.add_subparsers(dest="command")
     token = commands.add_parser("token", help="mint a development access token")
     token.add_argument("--user-id", default="dev-user-1", help="the User Profile id the token speaks for")
@@ -48,10 +54,17 @@ def mint_token(args: argparse.Namespace) -> int:
     if os.environ.get("AUTH0_DOMAIN"):
         sys.stderr.write("AUTH0_DOMAIN is set: get tokens from your Auth0 tenant instead.\n")
         return 2
-    key = SigningKey.load_or_create(DEV_KEY_PATH)
+    key = SigningKey.load_or_create(args.data_dir / DEV_KEY_FILE)
     sys.stdout.write(
-        key.access_token(user_id=args.user_id, subject=args.sub, scope=args.scope, client=args.client,
-                         ttl_seconds=args.ttl, user_id_claim=os.environ.get("USER_ID_CLAIM") or "sub") + "\n"
+        key.access_token(
+            user_id=args.user_id,
+            subject=args.sub,
+            scope=args.scope,
+            client=args.client,
+            ttl_seconds=args.ttl,
+            user_id_claim=os.environ.get("USER_ID_CLAIM") or "sub",
+        )
+        + "\n"
     )
     return 0
 
@@ -76,25 +89,28 @@ def serve(args: argparse.Namespace) -> int:
     if not os.environ.get("DATABASE_URL"):
         from localdev.embedded_postgres import start_embedded_postgres
 
-        server, url = start_embedded_postgres(STATE_DIR / "pgdata")
+        server, url = start_embedded_postgres(args.data_dir / "pgdata")
         cleanups.append(server.cleanup)
         os.environ["DATABASE_URL"] = url
-        notes.append(f"Database: embedded Postgres, data in {STATE_DIR / 'pgdata'}")
+        notes.append(f"Database: embedded Postgres, data in {args.data_dir / 'pgdata'}")
     else:
         notes.append("Database: $DATABASE_URL")
 
-    self_url = f"http://{'127.0.0.1' if args.host in ('0.0.0.0', '::') else args.host}:{args.port}"
+    wildcard = args.host in ("0.0.0.0", "::")  # noqa: S104 - not binding here: the app calls itself on loopback
+    self_url = f"http://{'127.0.0.1' if wildcard else args.host}:{args.port}"
     dev_key = None
     if not (os.environ.get("AUTH0_DOMAIN") or os.environ.get("AUTH0_ISSUER")):
-        dev_key = SigningKey.load_or_create(DEV_KEY_PATH)
-        os.environ.update(AUTH0_ISSUER=DEV_ISSUER, AUTH0_AUDIENCE=DEV_AUDIENCE,
-                          AUTH0_JWKS_URL=f"{self_url}/.well-known/jwks.json")
+        dev_key = SigningKey.load_or_create(args.data_dir / DEV_KEY_FILE)
+        os.environ.update(
+            AUTH0_ISSUER=DEV_ISSUER, AUTH0_AUDIENCE=DEV_AUDIENCE, AUTH0_JWKS_URL=f"{self_url}/.well-known/jwks.json"
+        )
         notes.append(f"Auth: development issuer (JWKS at {self_url}/.well-known/jwks.json)")
     else:
         notes.append("Auth: Auth0 tenant from the environment")
 
-    from localdev.stubs import UserProfileStub
     from progress_tracking.config import DEFAULT_USER_SVC_BASE_URL
+
+    from localdev.stubs import UserProfileStub
 
     if args.user_svc_base_url:
         os.environ["USER_SVC_BASE_URL"] = args.user_svc_base_url
@@ -107,15 +123,17 @@ def serve(args: argparse.Namespace) -> int:
         stand_in = UserProfileStub(known=None).start()
         cleanups.append(stand_in.stop)
         os.environ["USER_SVC_BASE_URL"] = stand_in.base_url
-        notes.append(f"User Profile service: NONE ANSWERS at {DEFAULT_USER_SVC_BASE_URL}, so an in-process "
-                     f"STAND-IN that accepts every user is serving at {stand_in.base_url}")
+        notes.append(
+            f"User Profile service: NONE ANSWERS at {DEFAULT_USER_SVC_BASE_URL}, so an in-process "
+            f"STAND-IN that accepts every user is serving at {stand_in.base_url}"
+        )
 
+    from progress_tracking.db import get_database
+    from progress_tracking.migrations import migrate
     from waitress import create_server
 
     from localdev.gateway import LocalGateway
     from localdev.template import load_api
-    from progress_tracking.db import get_database
-    from progress_tracking.migrations import migrate
 
     migrate(get_database())
     local_routes = {"/.well-known/jwks.json": lambda: (200, dev_key.jwks())} if dev_key else {}
@@ -144,11 +162,11 @@ def print_banner(url: str, notes: list[str], dev_key: SigningKey | None) -> None
             "`python progress_tracking_app.py token --help`:",
             f"  export TOKEN={token}",
             "Try:",
-            f"  curl -s -X POST {url}/api/progress/log -H \"Authorization: Bearer $TOKEN\" "
+            f'  curl -s -X POST {url}/api/progress/log -H "Authorization: Bearer $TOKEN" '
             "-H 'Content-Type: application/json' "
-            "-d '{\"user_id\": \"dev-user-1\", \"date\": \"2026-11-01\", \"weight_kg\": 80.5, "
-            "\"workout_done\": \"running\", \"calories_burned\": 420}'",
-            f"  curl -s {url}/api/progress/dev-user-1 -H \"Authorization: Bearer $TOKEN\"",
+            '-d \'{"user_id": "dev-user-1", "date": "2026-11-01", "weight_kg": 80.5, '
+            '"workout_done": "running", "calories_burned": 420}\'',
+            f'  curl -s {url}/api/progress/dev-user-1 -H "Authorization: Bearer $TOKEN"',
         ]
     lines.append("Ctrl-C stops it.")
     sys.stdout.write("\n".join(lines) + "\n")

@@ -29,10 +29,22 @@ MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's own limit on a request bod
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 LocalRoute = Callable[[], tuple[int, dict[str, Any]]]
 
-_REASONS = {200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request", 401: "Unauthorized",
-            403: "Forbidden", 404: "Not Found", 409: "Conflict", 412: "Precondition Failed", 413: "Payload Too Large",
-            422: "Unprocessable Entity", 500: "Internal Server Error", 502: "Bad Gateway",
-            503: "Service Unavailable"}
+_REASONS = {
+    200: "OK",
+    201: "Created",
+    204: "No Content",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    409: "Conflict",
+    412: "Precondition Failed",
+    413: "Payload Too Large",
+    422: "Unprocessable Entity",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+}
 
 
 class LocalGateway:
@@ -46,7 +58,9 @@ class LocalGateway:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         status, headers, body = self.handle(environ)
-        start_response(f"{status} {_REASONS.get(status, 'Status')}", [*headers.items(), ("Content-Length", str(len(body)))])
+        start_response(
+            f"{status} {_REASONS.get(status, 'Status')}", [*headers.items(), ("Content-Length", str(len(body)))]
+        )
         return [body]
 
     def handle(self, environ: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
@@ -131,7 +145,10 @@ class LocalGateway:
                 "accountId": ACCOUNT_ID,
                 "apiId": API_ID,
                 "protocol": environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
-                "identity": {"sourceIp": environ.get("REMOTE_ADDR", "127.0.0.1"), "userAgent": headers.get("User-Agent")},
+                "identity": {
+                    "sourceIp": environ.get("REMOTE_ADDR", "127.0.0.1"),
+                    "userAgent": headers.get("User-Agent"),
+                },
                 "authorizer": {**policy.get("context", {}), "principalId": policy.get("principalId")},
             },
             "body": text_body,

@@ -13,6 +13,14 @@ from urllib.parse import unquote
 Responder = Callable[[str], tuple[int, Any]]
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that gave up (the timeout tests do) leaves a broken pipe behind: expected, not news.
+        pass
+
+
 class StubServer:
     """A threaded HTTP server on 127.0.0.1 that answers GET requests with JSON from `respond(path)`."""
 
@@ -20,7 +28,7 @@ class StubServer:
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - the http.server protocol
+            def do_GET(self) -> None:
                 stub.requests.append(self.path)
                 status, payload = stub.respond(self.path)
                 body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
@@ -35,8 +43,7 @@ class StubServer:
 
         self.respond = respond
         self.requests: list[str] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self._server.daemon_threads = True
+        self._server = _QuietServer(("127.0.0.1", port), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -88,7 +95,7 @@ class UserProfileStub(StubServer):
             time.sleep(self.delay)
         if self.mode == "garbage":
             return 200, b"<html>not json</html>"
-        user_id = unquote(path[len(prefix):])
+        user_id = unquote(path[len(prefix) :])
         return 200, {"valid": self.known is None or user_id in self.known}
 
 

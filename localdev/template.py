@@ -1,4 +1,4 @@
-"""Reads the API's routes, handlers and authorizer from template.yaml, so the local gateway has no route table of its own."""
+"""Reads routes, handlers and the authorizer from template.yaml: the local gateway keeps no route table of its own."""
 
 from __future__ import annotations
 

@@ -2,7 +2,6 @@
 
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from progress_tracking import authz, http, service
 from progress_tracking.db import get_database
 from progress_tracking.observability import logger
@@ -15,6 +14,4 @@ def lambda_handler(event: APIGatewayProxyEvent, context: LambdaContext) -> dict:
     user_id = http.path_user_id(event)
     deleted = service.delete_user_logs(get_database(), caller, user_id, http.request_id(event))
     logger.info("All progress logs of a user deleted", extra={"deleted_log_count": deleted})
-    return http.json_response(
-        200, {"message": "All progress logs for user deleted", "deleted_log_count": deleted}
-    )
+    return http.json_response(200, {"message": "All progress logs for user deleted", "deleted_log_count": deleted})

@@ -3,7 +3,6 @@
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from progress_tracking import authz, http, service
 from progress_tracking.db import get_database
 from progress_tracking.models import LogCreate

@@ -1,4 +1,4 @@
-"""Postgres connections: one per container (per thread in the local gateway), reused while warm, reopened when broken."""
+"""Postgres connections: one per container (per thread locally), reused while warm, reopened when broken."""
 
 from __future__ import annotations
 

@@ -10,7 +10,15 @@ from datetime import UTC, date, datetime, timedelta
 from progress_tracking import authz, store
 from progress_tracking.db import Cursor, Database
 from progress_tracking.errors import InvalidCursor, InvalidRequest, UnknownUser
-from progress_tracking.models import MEASUREMENT_FIELDS, ListQuery, LogCreate, LogUpdate, ProgressLog, ProgressPage, Summary
+from progress_tracking.models import (
+    MEASUREMENT_FIELDS,
+    ListQuery,
+    LogCreate,
+    LogUpdate,
+    ProgressLog,
+    ProgressPage,
+    Summary,
+)
 from progress_tracking.tokens import Identity
 from progress_tracking.user_service import UserServiceClient
 
@@ -41,8 +49,11 @@ def update_log(
         if all((changes[name] if name in changes else getattr(current, name)) is None for name in MEASUREMENT_FIELDS):
             raise InvalidRequest(
                 "A log must keep at least one measurement",
-                details=[{"field": name, "message": "would leave the log without a measurement"}
-                         for name in MEASUREMENT_FIELDS if name in changes],
+                details=[
+                    {"field": name, "message": "would leave the log without a measurement"}
+                    for name in MEASUREMENT_FIELDS
+                    if name in changes
+                ],
             )
         return store.update(cursor, current, changes, _change(caller, request_id))
 

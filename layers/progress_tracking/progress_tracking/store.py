@@ -17,8 +17,18 @@ from progress_tracking.db import Cursor
 from progress_tracking.errors import LogNotFound
 from progress_tracking.models import ProgressLog
 
-LOG_COLUMNS = ("log_id", "user_id", "date", "weight_kg", "workout_done", "calories_burned", "notes", "version",
-               "created_at", "updated_at")
+LOG_COLUMNS = (
+    "log_id",
+    "user_id",
+    "date",
+    "weight_kg",
+    "workout_done",
+    "calories_burned",
+    "notes",
+    "version",
+    "created_at",
+    "updated_at",
+)
 DATA_FIELDS = ("date", "weight_kg", "workout_done", "calories_burned", "notes")
 _SELECT_LOG = f"SELECT {', '.join(LOG_COLUMNS)} FROM progress_logs"
 
@@ -47,8 +57,16 @@ def _append(cursor: Cursor, log: ProgressLog, event_type: str, change: Change) -
     cursor.execute(
         "INSERT INTO progress_events (log_id, user_id, version, event_type, data, actor, request_id, occurred_at)"
         " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-        (log.log_id, log.user_id, log.version, event_type, _event_data(log.model_dump()), change.actor,
-         change.request_id, change.at),
+        (
+            log.log_id,
+            log.user_id,
+            log.version,
+            event_type,
+            _event_data(log.model_dump()),
+            change.actor,
+            change.request_id,
+            change.at,
+        ),
     )
 
 
@@ -67,7 +85,11 @@ def log_new(cursor: Cursor, user_id: str, fields: dict[str, Any], change: Change
     cursor.execute("SELECT nextval('progress_log_id_seq')")
     (log_id,) = cursor.fetchone()
     log = ProgressLog(
-        log_id=log_id, user_id=user_id, version=1, created_at=change.at, updated_at=change.at,
+        log_id=log_id,
+        user_id=user_id,
+        version=1,
+        created_at=change.at,
+        updated_at=change.at,
         **{name: fields.get(name) for name in DATA_FIELDS},
     )
     _append(cursor, log, "logged", change)
@@ -167,8 +189,18 @@ def summary_facts(cursor: Cursor, user_id: str) -> SummaryFacts:
         " FROM progress_logs WHERE user_id = %(u)s",
         {"u": user_id},
     )
-    (count, first_date, last_date, avg_weight, min_weight, max_weight, avg_calories, total_calories, first_weight,
-     latest_weight) = cursor.fetchone()
+    (
+        count,
+        first_date,
+        last_date,
+        avg_weight,
+        min_weight,
+        max_weight,
+        avg_calories,
+        total_calories,
+        first_weight,
+        latest_weight,
+    ) = cursor.fetchone()
     cursor.execute(
         "SELECT lower(btrim(workout_done)), count(*) FROM progress_logs"
         " WHERE user_id = %s AND workout_done IS NOT NULL GROUP BY 1 ORDER BY 1",
@@ -186,8 +218,17 @@ def summary_facts(cursor: Cursor, user_id: str) -> SummaryFacts:
     )
     longest, last_streak = cursor.fetchone()
     return SummaryFacts(
-        log_count=count, first_date=first_date, last_date=last_date, average_weight=avg_weight,
-        min_weight=min_weight, max_weight=max_weight, first_weight=first_weight, latest_weight=latest_weight,
-        average_calories=avg_calories, total_calories=total_calories, workouts=workouts, longest_streak=longest,
+        log_count=count,
+        first_date=first_date,
+        last_date=last_date,
+        average_weight=avg_weight,
+        min_weight=min_weight,
+        max_weight=max_weight,
+        first_weight=first_weight,
+        latest_weight=latest_weight,
+        average_calories=avg_calories,
+        total_calories=total_calories,
+        workouts=workouts,
+        longest_streak=longest,
         last_streak=last_streak,
     )

@@ -1,0 +1,208 @@
+"""Shared fixtures: a real Postgres database per run, a signing key with its JWKS served over HTTP, a User Profile
+stand-in over HTTP, and the local gateway serving the template's handlers over HTTP."""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg2
+import pytest
+import requests
+from psycopg2.extensions import make_dsn, parse_dsn
+
+from localdev.dev_issuer import SigningKey
+from localdev.lambda_context import LocalLambdaContext
+from localdev.stubs import JwksStub, UserProfileStub
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_ISSUER = "https://tenant.test.invalid/"
+TEST_AUDIENCE = "https://progress-api.test.invalid"
+LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def _answers(url: str) -> bool:
+    try:
+        psycopg2.connect(url, connect_timeout=2).close()
+        return True
+    except psycopg2.OperationalError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """TEST_DATABASE_URL if set, else the Postgres on 127.0.0.1:5432 if it answers, else an embedded one."""
+    configured = os.environ.get("TEST_DATABASE_URL")
+    if configured:
+        yield configured
+    elif _answers(LOCAL_POSTGRES):
+        yield LOCAL_POSTGRES
+    else:
+        from localdev.embedded_postgres import start_embedded_postgres
+
+        server, url = start_embedded_postgres(tmp_path_factory.mktemp("pg"))
+        yield url
+        server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def database_url(postgres_server_url: str) -> Iterator[str]:
+    """A database of its own for this run, migrated, and dropped afterwards."""
+    name = f"progress_test_{uuid.uuid4().hex[:12]}"
+    admin = psycopg2.connect(postgres_server_url)
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    url = make_dsn(postgres_server_url, dbname=name)
+    from progress_tracking.db import Database
+    from progress_tracking.migrations import migrate
+
+    migrator = Database(url)
+    migrate(migrator)
+    migrator.close()
+    yield url
+    with admin.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
+
+
+@pytest.fixture(scope="session")
+def database(database_url: str):
+    from progress_tracking.db import Database
+
+    db = Database(database_url)
+    yield db
+    db.close()
+
+
+@pytest.fixture(scope="session")
+def signing_key() -> SigningKey:
+    return SigningKey.generate(kid="test-key-1")
+
+
+@pytest.fixture(scope="session")
+def jwks_server(signing_key: SigningKey) -> Iterator[JwksStub]:
+    with JwksStub(signing_key.jwks()) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def user_profile() -> Iterator[UserProfileStub]:
+    with UserProfileStub(known=set()) as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def _user_profile_behaves(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if "user_profile" in request.fixturenames:
+        request.getfixturevalue("user_profile").mode = "ok"
+
+
+@pytest.fixture
+def new_user(user_profile: UserProfileStub):
+    """Makes user ids unique to the test and known to the User Profile stand-in."""
+
+    def make(prefix: str = "user") -> str:
+        user_id = f"{prefix}-{uuid.uuid4().hex[:10]}"
+        user_profile.known.add(user_id)
+        return user_id
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def service_env(database_url: str, jwks_server: JwksStub, user_profile: UserProfileStub) -> Iterator[dict[str, str]]:
+    """The environment every function reads, pointing at this run's database and HTTP peers."""
+    environment = {
+        "DATABASE_URL": database_url,
+        "AUTH0_ISSUER": TEST_ISSUER,
+        "AUTH0_JWKS_URL": jwks_server.jwks_url,
+        "AUTH0_AUDIENCE": TEST_AUDIENCE,
+        "USER_SVC_BASE_URL": user_profile.base_url,
+        "POWERTOOLS_SERVICE_NAME": "progress-tracking",
+        "POWERTOOLS_METRICS_NAMESPACE": "ProgressTracking",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+    saved = {name: os.environ.get(name) for name in environment}
+    os.environ.update(environment)
+    _reset_layer_singletons()
+    yield environment
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    _reset_layer_singletons()
+
+
+def _reset_layer_singletons() -> None:
+    from progress_tracking import config, db, tokens, user_service
+
+    for cached in (config.get_settings, db.get_database, tokens.get_verifier, user_service.get_user_service):
+        cached.cache_clear()
+
+
+class Tokens:
+    """Real RS256 access tokens signed by the test key, shaped like Auth0's."""
+
+    def __init__(self, key: SigningKey) -> None:
+        self.key = key
+
+    def user(self, user_id: str, scope: str = "read:progress write:progress delete:progress", **kwargs) -> str:
+        return self.key.access_token(issuer=TEST_ISSUER, audience=TEST_AUDIENCE, user_id=user_id, scope=scope, **kwargs)
+
+    def client(self, scope: str = "read:progress write:progress delete:progress", **kwargs) -> str:
+        return self.key.access_token(issuer=TEST_ISSUER, audience=TEST_AUDIENCE, client=True, scope=scope, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def tokens(signing_key: SigningKey) -> Tokens:
+    return Tokens(signing_key)
+
+
+@pytest.fixture(scope="session")
+def gateway_url(service_env: dict[str, str]) -> Iterator[str]:
+    """The local gateway over real HTTP, serving template.yaml's routes with the real authorizer and handlers."""
+    from waitress import create_server
+
+    from localdev.gateway import LocalGateway
+    from localdev.template import load_api
+
+    server = create_server(LocalGateway(load_api(ROOT / "template.yaml")), host="127.0.0.1", port=0, threads=8)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.effective_port}"
+    server.close()
+
+
+class Api:
+    """requests against the gateway, with a bearer token when one is given."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.session = requests.Session()
+
+    def call(self, method: str, path: str, token: str | None = None, **kwargs) -> requests.Response:
+        headers = kwargs.pop("headers", {})
+        if token is not None:
+            headers.setdefault("Authorization", f"Bearer {token}")
+        return self.session.request(method, f"{self.base_url}{path}", headers=headers, timeout=15, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def api(gateway_url: str) -> Api:
+    return Api(gateway_url)
+
+
+@pytest.fixture
+def lambda_context() -> LocalLambdaContext:
+    return LocalLambdaContext("TestFunction")
+
+
+def database_name(url: str) -> str:
+    return parse_dsn(url)["dbname"]
