@@ -44,7 +44,7 @@ class StubServer:
         self.respond = respond
         self.requests: list[str] = []
         self._server = _QuietServer(("127.0.0.1", port), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
 
     @property
     def url(self) -> str:

@@ -25,6 +25,8 @@ JWKS_REFETCH_INTERVAL_SECONDS = 300
 # While no key set was ever fetched (the tenant was down at cold start), try again sooner.
 JWKS_EMPTY_RETRY_SECONDS = 10
 REQUIRED_CLAIMS = ["exp", "iss", "aud", "sub"]
+# Auth0 issues access tokens for 30 days at most; an expiry further out is not one of its tokens.
+MAX_LIFETIME_SECONDS = 31 * 24 * 3600
 CLIENT_CREDENTIALS_GRANT = "client-credentials"
 
 
@@ -156,6 +158,13 @@ class TokenVerifier:
         # Claims of odd types raise TypeError, ValueError or OverflowError in some PyJWT versions: all are a 401.
         except Exception as exc:
             raise InvalidToken(type(exc).__name__) from exc
+        expiry = claims["exp"]
+        if (
+            isinstance(expiry, bool)
+            or not isinstance(expiry, int | float)
+            or expiry > time.time() + MAX_LIFETIME_SECONDS
+        ):
+            raise InvalidToken("implausible expiry")
         return self._identity(claims)
 
     def _identity(self, claims: dict[str, Any]) -> Identity:

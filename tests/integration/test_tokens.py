@@ -1,0 +1,263 @@
+"""Token verification with real RSA keys and a JWKS served over real HTTP: valid tokens pass, every malformed or
+hostile one is an InvalidToken (a 401 at the authorizer), and the key cache behaves under rotation and outages."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+
+import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding
+
+from localdev.dev_issuer import SigningKey
+from localdev.stubs import JwksStub
+from progress_tracking.errors import InvalidToken
+from progress_tracking.tokens import JWKS_REFETCH_INTERVAL_SECONDS, JwksCache, TokenVerifier
+
+ISSUER = "https://tenant.test.invalid/"
+AUDIENCE = "https://progress-api.test.invalid"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def b64(data: bytes | dict) -> str:
+    raw = json.dumps(data).encode() if isinstance(data, dict) else data
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def claims(**overrides):
+    now = int(time.time())
+    base = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": "auth0|alice",
+        "iat": now,
+        "exp": now + 600,
+        "scope": "read:progress",
+    }
+    base.update(overrides)
+    return {name: value for name, value in base.items() if value is not ...}
+
+
+@pytest.fixture
+def key() -> SigningKey:
+    return SigningKey.generate(kid="current")
+
+
+@pytest.fixture
+def jwks(key):
+    with JwksStub(key.jwks()) as server:
+        yield server
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def verifier(jwks, clock) -> TokenVerifier:
+    return TokenVerifier(ISSUER, (AUDIENCE,), JwksCache(jwks.jwks_url, clock=clock))
+
+
+def bearer(token: str) -> str:
+    return f"Bearer {token}"
+
+
+def test_a_valid_end_user_token_gives_its_identity(verifier, key):
+    identity = verifier.verify(bearer(key.sign(claims(permissions=["write:progress", 7]))))
+    assert identity.principal == "auth0|alice" and identity.user_id == "auth0|alice"
+    assert identity.scopes == {"read:progress", "write:progress"} and not identity.is_client
+
+
+def test_a_client_credentials_token_is_a_machine_with_no_user(verifier, key):
+    identity = verifier.verify(bearer(key.sign(claims(sub="abc@clients", gty="client-credentials"))))
+    assert identity.is_client and identity.user_id is None
+
+
+def test_the_user_id_comes_from_the_configured_claim(jwks, key, clock):
+    verifier = TokenVerifier(ISSUER, (AUDIENCE,), JwksCache(jwks.jwks_url, clock=clock), "https://x.test/uid")
+    identity = verifier.verify(bearer(key.sign(claims(**{"https://x.test/uid": "profile-42"}))))
+    assert identity.user_id == "profile-42"
+
+
+def test_scheme_is_case_insensitive(verifier, key):
+    assert verifier.verify(f"bEaReR {key.sign(claims())}").principal == "auth0|alice"
+
+
+def test_an_access_token_for_the_api_and_userinfo_is_accepted(verifier, key):
+    token = key.sign(claims(aud=[AUDIENCE, "https://tenant.test.invalid/userinfo"]))
+    assert verifier.verify(bearer(token)).principal == "auth0|alice"
+
+
+def test_a_token_expired_within_the_leeway_is_accepted(verifier, key):
+    assert verifier.verify(bearer(key.sign(claims(exp=int(time.time()) - 20))))
+
+
+def hs256_with_public_key(key: SigningKey) -> str:
+    public_pem = key.private_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    signing_input = f"{b64({'alg': 'HS256', 'typ': 'JWT', 'kid': key.kid})}.{b64(claims())}"
+    signature = hmac.new(public_pem, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{b64(signature)}"
+
+
+def raw_rs256(key: SigningKey, header: dict) -> str:
+    """Signs what PyJWT would refuse to build (a kid that is not a string, none at all)."""
+    signing_input = f"{b64(header)}.{b64(claims())}"
+    signature = key.private_key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
+    return f"{signing_input}.{b64(signature)}"
+
+
+def altered_payload(key: SigningKey) -> str:
+    header, _, signature = key.sign(claims()).split(".")
+    return f"{header}.{b64(claims(scope='read:progress write:progress delete:progress admin:progress'))}.{signature}"
+
+
+def altered_header(key: SigningKey) -> str:
+    _, payload, signature = key.sign(claims()).split(".")
+    return f"{b64({'alg': 'RS256', 'kid': key.kid, 'typ': 'at+jwt'})}.{payload}.{signature}"
+
+
+HOSTILE = {
+    "alg none": lambda key, attacker: f"{b64({'alg': 'none', 'kid': key.kid})}.{b64(claims())}.",
+    "alg None unsigned with signature": lambda key, attacker: f"{b64({'alg': 'None'})}.{b64(claims())}.AAAA",
+    "HS256 keyed with the public key": lambda key, attacker: hs256_with_public_key(key),
+    "RS256 by a key outside the JWKS, known kid": lambda key, attacker: SigningKey(attacker.private_key, key.kid).sign(
+        claims()
+    ),
+    "RS256 by a key outside the JWKS, its own kid": lambda key, attacker: attacker.sign(claims()),
+    "missing kid": lambda key, attacker: raw_rs256(key, {"alg": "RS256"}),
+    "numeric kid": lambda key, attacker: raw_rs256(key, {"alg": "RS256", "kid": 12}),
+    "list kid": lambda key, attacker: raw_rs256(key, {"alg": "RS256", "kid": ["current"]}),
+    "expired beyond the leeway": lambda key, attacker: key.sign(claims(exp=int(time.time()) - 120)),
+    "nbf in the future": lambda key, attacker: key.sign(claims(nbf=int(time.time()) + 600)),
+    "wrong issuer": lambda key, attacker: key.sign(claims(iss="https://evil.test.invalid/")),
+    "missing issuer": lambda key, attacker: key.sign(claims(iss=...)),
+    "wrong audience": lambda key, attacker: key.sign(claims(aud="https://other-api.test.invalid")),
+    "ID token (audience is a client id)": lambda key, attacker: key.sign(claims(aud="AbCdEfClientId")),
+    "missing audience": lambda key, attacker: key.sign(claims(aud=...)),
+    "missing exp": lambda key, attacker: key.sign(claims(exp=...)),
+    "missing sub": lambda key, attacker: key.sign(claims(sub=...)),
+    "numeric sub": lambda key, attacker: key.sign(claims(sub=12345)),
+    "exp as a list": lambda key, attacker: key.sign(claims(exp=[int(time.time()) + 600])),
+    "exp as a string": lambda key, attacker: key.sign(claims(exp="tomorrow")),
+    "exp as a huge number": lambda key, attacker: key.sign(claims(exp=10**400)),
+    "exp a century away": lambda key, attacker: key.sign(claims(exp=int(time.time()) + 100 * 365 * 86400)),
+    "exp as a boolean": lambda key, attacker: key.sign(claims(exp=True)),
+    "iat as a string": lambda key, attacker: key.sign(claims(iat="now")),
+    "payload altered after signing": lambda key, attacker: altered_payload(key),
+    "header altered after signing": lambda key, attacker: altered_header(key),
+    "truncated": lambda key, attacker: key.sign(claims())[:-10],
+    "two parts": lambda key, attacker: ".".join(key.sign(claims()).split(".")[:2]),
+    "four parts": lambda key, attacker: key.sign(claims()) + ".AAAA",
+    "bad base64": lambda key, attacker: "e30!.e30!.e30!",
+    "header not JSON": lambda key, attacker: f"{b64(b'not json')}.{b64(claims())}.AAAA",
+    "header is a JSON list": lambda key, attacker: f"{b64(b'[1]')}.{b64(claims())}.AAAA",
+    "jku pointing elsewhere": lambda key, attacker: attacker.sign(
+        claims(), headers={"jku": ATTACKER_URL + "/.well-known/jwks.json"}
+    ),
+    "x5u pointing elsewhere": lambda key, attacker: attacker.sign(claims(), headers={"x5u": ATTACKER_URL + "/cert"}),
+    "embedded jwk of the attacker": lambda key, attacker: attacker.sign(
+        claims(), headers={"jwk": attacker.public_jwk()}
+    ),
+    "unknown crit header": lambda key, attacker: key.sign(claims(), headers={"crit": ["exp-ext"], "exp-ext": 1}),
+    "over 8 KB": lambda key, attacker: key.sign(claims(padding="x" * 9000)),
+    "empty": lambda key, attacker: "",
+    "whitespace inside": lambda key, attacker: key.sign(claims()).replace(".", ". ", 1),
+}
+ATTACKER_URL = "http://127.0.0.1:9"  # replaced by the attacker's real server in the test below
+
+
+@pytest.fixture(scope="module")
+def attacker() -> SigningKey:
+    return SigningKey.generate(kid="attacker")
+
+
+@pytest.fixture(scope="module")
+def attacker_server(attacker):
+    global ATTACKER_URL
+    with JwksStub(attacker.jwks()) as server:
+        ATTACKER_URL = server.url
+        yield server
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_hostile_tokens_are_rejected_without_calls_they_ask_for(verifier, key, attacker, attacker_server, case):
+    attacker_server.requests.clear()
+    token = HOSTILE[case](key, attacker)
+    with pytest.raises(InvalidToken):
+        verifier.verify(bearer(token))
+    assert attacker_server.requests == []
+
+
+@pytest.mark.parametrize("header", [None, "", "Bearer", "Bearer ", "Basic abc", "Token abc", "Bearer a b"])
+def test_headers_that_are_not_one_bearer_token_are_rejected(verifier, header):
+    with pytest.raises(InvalidToken):
+        verifier.verify(header)
+
+
+# --- the key cache ----------------------------------------------------------------------------------------------
+
+
+def test_keys_are_fetched_once_and_cached(verifier, key, jwks):
+    for _ in range(5):
+        verifier.verify(bearer(key.sign(claims())))
+    assert jwks.requests == ["/.well-known/jwks.json"]
+
+
+def test_a_flood_of_unknown_kids_refetches_at_most_once_per_interval(verifier, key, jwks, clock):
+    verifier.verify(bearer(key.sign(claims())))
+    for n in range(50):
+        with pytest.raises(InvalidToken):
+            verifier.verify(bearer(SigningKey(key.private_key, f"random-{n}").sign(claims())))
+    assert len(jwks.requests) == 1  # within the interval of the first fetch: no refetch at all
+    clock.now += JWKS_REFETCH_INTERVAL_SECONDS
+    for n in range(50):
+        with pytest.raises(InvalidToken):
+            verifier.verify(bearer(SigningKey(key.private_key, f"late-{n}").sign(claims())))
+    assert len(jwks.requests) == 2  # one refetch for the first unknown kid once the interval passed
+
+
+def test_a_rotated_key_is_picked_up_after_the_interval(verifier, key, jwks, clock):
+    verifier.verify(bearer(key.sign(claims())))
+    rotated = SigningKey.generate(kid="next")
+    jwks.document = {"keys": [key.public_jwk(), rotated.public_jwk()]}
+    clock.now += JWKS_REFETCH_INTERVAL_SECONDS
+    assert verifier.verify(bearer(rotated.sign(claims()))).principal == "auth0|alice"
+    assert verifier.verify(bearer(key.sign(claims()))).principal == "auth0|alice"
+
+
+def test_cached_keys_keep_working_while_the_jwks_endpoint_is_down(verifier, key, jwks, clock):
+    verifier.verify(bearer(key.sign(claims())))
+    jwks.up = False
+    clock.now += JWKS_REFETCH_INTERVAL_SECONDS
+    with pytest.raises(InvalidToken):
+        verifier.verify(bearer(SigningKey.generate(kid="new").sign(claims())))
+    assert verifier.verify(bearer(key.sign(claims()))).principal == "auth0|alice"
+
+
+def test_a_jwks_endpoint_down_at_cold_start_rejects_tokens_and_recovers(verifier, key, jwks, clock):
+    jwks.up = False
+    with pytest.raises(InvalidToken):
+        verifier.verify(bearer(key.sign(claims())))
+    jwks.up = True
+    clock.now += 10
+    assert verifier.verify(bearer(key.sign(claims()))).principal == "auth0|alice"
+
+
+def test_an_unreachable_jwks_url_is_a_rejection_not_a_crash(key, clock):
+    verifier = TokenVerifier(ISSUER, (AUDIENCE,), JwksCache("http://127.0.0.1:9/jwks.json", clock=clock))
+    with pytest.raises(InvalidToken):
+        verifier.verify(bearer(key.sign(claims())))
