@@ -9,12 +9,11 @@ from datetime import UTC, date, datetime
 
 import psycopg2
 import pytest
-from psycopg2.extensions import make_dsn
-
 from progress_tracking import store
 from progress_tracking.db import Database
 from progress_tracking.errors import DatabaseUnavailable, LogNotFound
 from progress_tracking.migrations import available_migrations, migrate
+from psycopg2.extensions import make_dsn
 
 
 def change(actor: str = "tester") -> store.Change:

@@ -1,0 +1,161 @@
+"""`python progress_tracking_app.py` as a newcomer runs it: a real process, real HTTP, the README's curl flow."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG_VARIABLES = (
+    "DATABASE_URL",
+    "DATABASE_SECRET_ARN",
+    "USER_SVC_BASE_URL",
+    "AUTH0_DOMAIN",
+    "AUTH0_AUDIENCE",
+    "AUTH0_ISSUER",
+    "AUTH0_JWKS_URL",
+    "USER_ID_CLAIM",
+)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class App:
+    def __init__(self, data_dir: Path, env: dict[str, str], *args: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.data_dir = data_dir
+        self.env = env
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-u",
+                "progress_tracking_app.py",
+                "--port",
+                str(self.port),
+                "--data-dir",
+                str(data_dir),
+                *args,
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.banner = self._read_banner()
+
+    def _read_banner(self) -> str:
+        lines = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if "Ctrl-C stops it." in line:
+                return "".join(lines)
+        self.process.kill()
+        raise AssertionError("the app did not start:\n" + "".join(lines))
+
+    def token_from_banner(self) -> str:
+        return re.search(r"export TOKEN=(\S+)", self.banner).group(1)
+
+    def mint(self, *args: str) -> str:
+        command = [sys.executable, "progress_tracking_app.py", "--data-dir", str(self.data_dir), "token", *args]
+        return subprocess.run(
+            command, cwd=ROOT, env=self.env, check=True, capture_output=True, text=True
+        ).stdout.strip()
+
+    def stop(self) -> str:
+        self.process.send_signal(signal.SIGTERM)
+        output, _ = self.process.communicate(timeout=30)
+        assert self.process.returncode == 0, output
+        return output
+
+
+@pytest.fixture
+def clean_env() -> dict[str, str]:
+    return {name: value for name, value in os.environ.items() if name not in CONFIG_VARIABLES}
+
+
+def test_the_readme_flow_works_against_the_app_with_nothing_else_configured(tmp_path, clean_env, database_url):
+    app = App(tmp_path, {**clean_env, "DATABASE_URL": database_url})
+    try:
+        assert "development issuer" in app.banner
+        assert "STAND-IN" in app.banner or "User Profile service: http://127.0.0.1:5001" in app.banner
+        headers = {"Authorization": f"Bearer {app.token_from_banner()}"}
+        body = {
+            "user_id": "dev-user-1",
+            "date": "2026-11-01",
+            "weight_kg": 80.5,
+            "workout_done": "running",
+            "calories_burned": 420,
+        }
+        created = requests.post(f"{app.url}/api/progress/log", json=body, headers=headers, timeout=10)
+        assert created.status_code == 201, created.text
+        log_id = created.json()["id"]
+        listed = requests.get(f"{app.url}/api/progress/dev-user-1", headers=headers, timeout=10).json()
+        assert log_id in [entry["log_id"] for entry in listed["progress_logs"]]
+        summary = requests.get(f"{app.url}/api/progress/summary/dev-user-1", headers=headers, timeout=10).json()
+        assert summary["log_count"] >= 1
+        updated = requests.put(
+            f"{app.url}/api/progress/log/{log_id}", json={"notes": "easy"}, headers=headers, timeout=10
+        )
+        assert updated.json()["updated_log"]["notes"] == "easy"
+        assert requests.delete(f"{app.url}/api/progress/log/{log_id}", headers=headers, timeout=10).status_code == 200
+        wiped = requests.delete(f"{app.url}/api/progress/user/dev-user-1/logs", headers=headers, timeout=10)
+        assert wiped.status_code == 200
+
+        other = {"Authorization": f"Bearer {app.mint('--user-id', 'dev-user-2', '--scope', 'read:progress')}"}
+        assert requests.get(f"{app.url}/api/progress/dev-user-2", headers=other, timeout=10).status_code == 200
+        assert requests.get(f"{app.url}/api/progress/dev-user-1", headers=other, timeout=10).status_code == 403
+        machine = {"Authorization": f"Bearer {app.mint('--client')}"}
+        assert requests.get(f"{app.url}/api/progress/anyone", headers=machine, timeout=10).status_code == 200
+        assert requests.get(f"{app.url}/api/progress/dev-user-1", timeout=10).status_code == 401
+    finally:
+        assert "Stopped." in app.stop()
+
+
+def test_the_user_service_flag_is_used(tmp_path, clean_env, database_url, user_profile):
+    app = App(tmp_path, {**clean_env, "DATABASE_URL": database_url}, "--user_svc_base_url", user_profile.base_url)
+    try:
+        assert f"User Profile service: {user_profile.base_url}" in app.banner
+        headers = {"Authorization": f"Bearer {app.token_from_banner()}"}
+        body = {"user_id": "dev-user-1", "date": "2026-11-01", "weight_kg": 80.5}
+        user_profile.known.discard("dev-user-1")
+        response = requests.post(f"{app.url}/api/progress/log", json=body, headers=headers, timeout=10)
+        assert response.status_code == 400 and response.json()["code"] == "unknown_user"
+    finally:
+        app.stop()
+
+
+def test_with_no_database_url_an_embedded_postgres_keeps_data_between_runs(tmp_path, clean_env):
+    first = App(tmp_path, clean_env)
+    try:
+        assert "embedded Postgres" in first.banner
+        headers = {"Authorization": f"Bearer {first.token_from_banner()}"}
+        body = {"user_id": "dev-user-1", "date": "2026-11-01", "weight_kg": 80.5}
+        assert requests.post(f"{first.url}/api/progress/log", json=body, headers=headers, timeout=10).status_code == 201
+    finally:
+        first.stop()
+    second = App(tmp_path, clean_env)
+    try:
+        headers = {"Authorization": f"Bearer {second.token_from_banner()}"}
+        listed = requests.get(f"{second.url}/api/progress/dev-user-1", headers=headers, timeout=10).json()
+        assert [entry["weight_kg"] for entry in listed["progress_logs"]] == [80.5]
+    finally:
+        second.stop()

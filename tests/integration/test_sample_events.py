@@ -1,0 +1,86 @@
+"""Every function invoked in-process with its sample event from events/, against the real database and peers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from localdev.lambda_context import LocalLambdaContext
+from localdev.template import load_api
+from tests.events import EVENTS_DIR, load_event
+
+ROOT = Path(__file__).resolve().parents[2]
+FUNCTIONS = {spec.code_dir.name: spec for spec in load_api(ROOT / "template.yaml").functions.values()}
+
+
+@pytest.fixture(scope="module")
+def invoke(service_env):
+    handlers = {name: spec.load() for name, spec in FUNCTIONS.items()}
+
+    def call(name: str, event: dict):
+        return handlers[name](event, LocalLambdaContext(FUNCTIONS[name].logical_id))
+
+    return call
+
+
+def test_every_function_has_a_sample_event_and_every_event_a_function():
+    assert {path.stem for path in EVENTS_DIR.glob("*.json") if path.stem != "env"} == set(FUNCTIONS)
+
+
+def test_the_authorizer_event_allows_a_valid_token_and_refuses_the_placeholder(invoke, tokens):
+    event = load_event("authorizer")
+    with pytest.raises(Exception, match="^Unauthorized$"):
+        invoke("authorizer", event)
+    event["authorizationToken"] = f"Bearer {tokens.user('dev-user-1')}"
+    policy = invoke("authorizer", event)
+    assert policy["principalId"] == "dev-user-1"
+    assert policy["policyDocument"]["Statement"] == [
+        {
+            "Action": "execute-api:Invoke",
+            "Effect": "Allow",
+            "Resource": ["arn:aws:execute-api:eu-west-1:123456789012:abc123/v1/*/*"],
+        }
+    ]
+    assert policy["context"] == {
+        "principal": "dev-user-1",
+        "scope": "delete:progress read:progress write:progress",
+        "user_id": "dev-user-1",
+        "client": "false",
+    }
+
+
+def test_the_api_events_drive_each_handler(invoke, user_profile):
+    user_profile.known.add("dev-user-1")
+    assert invoke("delete_user_logs", load_event("delete_user_logs"))["statusCode"] == 200
+
+    logged = invoke("log_progress", load_event("log_progress"))
+    assert logged["statusCode"] == 201, logged
+    assert logged["headers"]["X-Request-Id"] == "sample-api-progress-log-post"
+    log_id = json.loads(logged["body"])["id"]
+
+    listed = json.loads(invoke("get_progress", load_event("get_progress"))["body"])
+    assert [entry["log_id"] for entry in listed["progress_logs"]] == [log_id]
+
+    summary = json.loads(invoke("get_summary", load_event("get_summary"))["body"])
+    assert summary["log_count"] == 1 and summary["latest_weight_kg"] == 81.2
+
+    update = load_event("update_progress")
+    update["pathParameters"]["log_id"] = str(log_id)
+    updated = json.loads(invoke("update_progress", update)["body"])
+    assert updated["updated_log"]["notes"] == "Felt strong" and updated["updated_log"]["version"] == 2
+
+    delete = load_event("delete_progress")
+    delete["pathParameters"]["log_id"] = str(log_id)
+    assert json.loads(invoke("delete_progress", delete)["body"]) == {
+        "message": "Progress log deleted",
+        "deleted_log_id": log_id,
+    }
+
+
+def test_a_handler_invoked_without_an_authorizer_context_refuses(invoke):
+    event = load_event("get_progress")
+    event["requestContext"].pop("authorizer")
+    response = invoke("get_progress", event)
+    assert response["statusCode"] == 403

@@ -1,0 +1,84 @@
+"""Settings from the environment, cursors, and the summary's derived fields."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from progress_tracking import service
+from progress_tracking.config import DEFAULT_USER_SVC_BASE_URL, Settings
+from progress_tracking.db import dsn_from_secret
+from progress_tracking.errors import InvalidCursor
+from progress_tracking.store import SummaryFacts
+
+
+def test_auth0_domain_gives_issuer_and_jwks_url_and_audiences_split_on_commas():
+    settings = Settings.from_env({"AUTH0_DOMAIN": "https://tenant.example.invalid/", "AUTH0_AUDIENCE": "a, b,"})
+    assert settings.auth0_issuer == "https://tenant.example.invalid/"
+    assert settings.auth0_jwks_url == "https://tenant.example.invalid/.well-known/jwks.json"
+    assert settings.auth0_audiences == ("a", "b")
+
+
+def test_explicit_issuer_and_jwks_url_override_the_domain():
+    settings = Settings.from_env(
+        {"AUTH0_DOMAIN": "t.invalid", "AUTH0_ISSUER": "https://i.invalid/", "AUTH0_JWKS_URL": "http://k.invalid/j"}
+    )
+    assert (settings.auth0_issuer, settings.auth0_jwks_url) == ("https://i.invalid/", "http://k.invalid/j")
+
+
+def test_defaults():
+    settings = Settings.from_env({})
+    assert settings.user_svc_base_url == DEFAULT_USER_SVC_BASE_URL
+    assert settings.user_id_claim == "sub" and settings.database_url is None and settings.auth0_issuer is None
+
+
+@pytest.mark.parametrize(
+    ("secret", "url"),
+    [
+        ("postgresql://u:p@h/db", "postgresql://u:p@h/db"),
+        ('{"url": "postgresql://h/db"}', "postgresql://h/db"),
+        ('{"DATABASE_URL": "postgresql://h/x"}', "postgresql://h/x"),
+    ],
+)
+def test_the_database_secret_holds_a_url_or_json_with_one(secret, url):
+    assert dsn_from_secret(secret) == url
+
+
+def test_cursors_round_trip_and_tampered_ones_are_refused():
+    cursor = service.encode_cursor(date(2026, 1, 2), 42)
+    assert service.decode_cursor(cursor) == (date(2026, 1, 2), 42)
+    for bad in ["", "!!!", "bm90IGpzb24", service.encode_cursor(date(2026, 1, 2), 0), "WyIyMDI2LTAxLTAyIiwidHJ1ZSJd"]:
+        with pytest.raises(InvalidCursor):
+            service.decode_cursor(bad)
+
+
+def facts(**overrides) -> SummaryFacts:
+    base = dict(
+        log_count=3,
+        first_date=date(2026, 1, 1),
+        last_date=date(2026, 1, 10),
+        average_weight=80.123,
+        min_weight=79.0,
+        max_weight=81.0,
+        first_weight=81.0,
+        latest_weight=79.0,
+        average_calories=100.0,
+        total_calories=300.0,
+        workouts={"run": 3},
+        longest_streak=4,
+        last_streak=2,
+    )
+    return SummaryFacts(**{**base, **overrides})
+
+
+@pytest.mark.parametrize(("today", "current"), [(date(2026, 1, 10), 2), (date(2026, 1, 11), 2), (date(2026, 1, 12), 0)])
+def test_the_current_streak_lives_while_its_last_day_is_today_or_yesterday(today, current):
+    summary = service.summary_from_facts("u", facts(), today)
+    assert summary.current_streak_days == current
+    assert summary.longest_streak_days == 4
+    assert summary.average_weight == 80.12 and summary.weight_change_kg == -2.0
+
+
+def test_weight_change_needs_a_weight():
+    summary = service.summary_from_facts("u", facts(first_weight=None, latest_weight=None), date(2026, 1, 10))
+    assert summary.weight_change_kg is None
