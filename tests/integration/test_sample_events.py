@@ -31,7 +31,7 @@ def test_every_function_has_a_sample_event_and_every_event_a_function():
 
 def test_the_authorizer_event_allows_a_valid_token_and_refuses_the_placeholder(invoke, tokens):
     event = load_event("authorizer")
-    with pytest.raises(Exception, match="^Unauthorized$"):
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
         invoke("authorizer", event)
     event["authorizationToken"] = f"Bearer {tokens.user('dev-user-1')}"
     policy = invoke("authorizer", event)
