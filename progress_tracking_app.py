@@ -2,6 +2,7 @@
 
     python progress_tracking_app.py [--port 5000] [--host 127.0.0.1] [--user_svc_base_url URL]
     python progress_tracking_app.py token [--user-id ID] [--sub SUB] [--scope "…"] [--client]
+    python progress_tracking_app.py migrate | rebuild [--apply] | recompute
 
 Serves the routes of template.yaml by invoking the same authorizer and handlers in-process with API Gateway-shaped
 events. With no DATABASE_URL it starts an embedded Postgres under .local/; with no AUTH0_DOMAIN it is its own
@@ -15,6 +16,8 @@ import os
 import signal
 import socket
 import sys
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -47,6 +50,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     token.add_argument("--scope", default=ALL_SCOPES, help=f'space-separated scopes (default "{ALL_SCOPES}")')
     token.add_argument("--client", action="store_true", help="a machine-to-machine (client credentials) token")
     token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds (default 3600)")
+    commands.add_parser("migrate", help="apply pending schema migrations to $DATABASE_URL (or the embedded database)")
+    rebuild = commands.add_parser("rebuild", help="recompute the projections from the events and report differences")
+    rebuild.add_argument("--apply", action="store_true", help="replace the projections with the rebuilt ones")
+    commands.add_parser("recompute", help="bring the summary projection up to date now (what the schedule runs)")
     return parser.parse_args(argv)
 
 
@@ -69,6 +76,54 @@ def mint_token(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextmanager
+def database_configured(args: argparse.Namespace) -> Iterator[str]:
+    """$DATABASE_URL, or an embedded Postgres under the data folder for as long as the block runs."""
+    if os.environ.get("DATABASE_URL"):
+        yield "$DATABASE_URL"
+        return
+    from localdev.embedded_postgres import start_embedded_postgres
+
+    server, url = start_embedded_postgres(args.data_dir / "pgdata")
+    os.environ["DATABASE_URL"] = url
+    try:
+        yield f"embedded Postgres, data in {args.data_dir / 'pgdata'}"
+    finally:
+        from progress_tracking.db import get_database
+
+        get_database().close()
+        server.cleanup()
+
+
+def operate(args: argparse.Namespace) -> int:
+    """The operations commands: migrate, rebuild, recompute."""
+    from progress_tracking import store, summaries
+    from progress_tracking.db import get_database
+    from progress_tracking.migrations import migrate
+
+    with database_configured(args) as where:
+        database = get_database()
+        if args.command == "migrate":
+            applied = migrate(database)
+            sys.stdout.write(f"{where}: applied {applied or 'nothing; the schema is current'}\n")
+            return 0
+        if args.command == "recompute":
+            report = summaries.recompute(database, lambda: 10**9)
+            sys.stdout.write(f"{report.as_dict()}\n")
+            return 0
+        report = database.run(store.compare_projection)
+        sys.stdout.write(f"missing: {report.missing}\nunexpected: {report.unexpected}\ndifferent: {report.different}\n")
+        if report.consistent:
+            sys.stdout.write("The projection equals the events' fold.\n")
+            return 0
+        if args.apply:
+            live = database.run(store.replace_projection)
+            sys.stdout.write(f"Projection rebuilt from the events: {live} live logs.\n")
+            return 0
+        sys.stdout.write("Run again with --apply to replace the projection.\n")
+        return 1
+
+
 def answers(url: str) -> bool:
     parts = urlsplit(url)
     try:
@@ -83,72 +138,56 @@ def serve(args: argparse.Namespace) -> int:
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "INFO")
-    notes: list[str] = []
-    cleanups = []
+    with ExitStack() as stack:
+        notes = [f"Database: {stack.enter_context(database_configured(args))}"]
 
-    if not os.environ.get("DATABASE_URL"):
-        from localdev.embedded_postgres import start_embedded_postgres
+        wildcard = args.host in ("0.0.0.0", "::")  # noqa: S104 - not binding here: the app calls itself on loopback
+        self_url = f"http://{'127.0.0.1' if wildcard else args.host}:{args.port}"
+        dev_key = None
+        if not (os.environ.get("AUTH0_DOMAIN") or os.environ.get("AUTH0_ISSUER")):
+            dev_key = SigningKey.load_or_create(args.data_dir / DEV_KEY_FILE)
+            os.environ.update(
+                AUTH0_ISSUER=DEV_ISSUER, AUTH0_AUDIENCE=DEV_AUDIENCE, AUTH0_JWKS_URL=f"{self_url}/.well-known/jwks.json"
+            )
+            notes.append(f"Auth: development issuer (JWKS at {self_url}/.well-known/jwks.json)")
+        else:
+            notes.append("Auth: Auth0 tenant from the environment")
 
-        server, url = start_embedded_postgres(args.data_dir / "pgdata")
-        cleanups.append(server.cleanup)
-        os.environ["DATABASE_URL"] = url
-        notes.append(f"Database: embedded Postgres, data in {args.data_dir / 'pgdata'}")
-    else:
-        notes.append("Database: $DATABASE_URL")
+        from progress_tracking.config import DEFAULT_USER_SVC_BASE_URL
 
-    wildcard = args.host in ("0.0.0.0", "::")  # noqa: S104 - not binding here: the app calls itself on loopback
-    self_url = f"http://{'127.0.0.1' if wildcard else args.host}:{args.port}"
-    dev_key = None
-    if not (os.environ.get("AUTH0_DOMAIN") or os.environ.get("AUTH0_ISSUER")):
-        dev_key = SigningKey.load_or_create(args.data_dir / DEV_KEY_FILE)
-        os.environ.update(
-            AUTH0_ISSUER=DEV_ISSUER, AUTH0_AUDIENCE=DEV_AUDIENCE, AUTH0_JWKS_URL=f"{self_url}/.well-known/jwks.json"
-        )
-        notes.append(f"Auth: development issuer (JWKS at {self_url}/.well-known/jwks.json)")
-    else:
-        notes.append("Auth: Auth0 tenant from the environment")
+        from localdev.stubs import UserProfileStub
 
-    from progress_tracking.config import DEFAULT_USER_SVC_BASE_URL
+        if args.user_svc_base_url:
+            os.environ["USER_SVC_BASE_URL"] = args.user_svc_base_url
+        user_service = os.environ.get("USER_SVC_BASE_URL")
+        if user_service:
+            notes.append(f"User Profile service: {user_service}")
+        elif answers(DEFAULT_USER_SVC_BASE_URL):
+            notes.append(f"User Profile service: {DEFAULT_USER_SVC_BASE_URL}")
+        else:
+            stand_in = stack.enter_context(UserProfileStub(known=None))
+            os.environ["USER_SVC_BASE_URL"] = stand_in.base_url
+            notes.append(
+                f"User Profile service: NONE ANSWERS at {DEFAULT_USER_SVC_BASE_URL}, so an in-process "
+                f"STAND-IN that accepts every user is serving at {stand_in.base_url}"
+            )
 
-    from localdev.stubs import UserProfileStub
+        from progress_tracking.db import get_database
+        from progress_tracking.migrations import migrate
+        from waitress import create_server
 
-    if args.user_svc_base_url:
-        os.environ["USER_SVC_BASE_URL"] = args.user_svc_base_url
-    user_service = os.environ.get("USER_SVC_BASE_URL")
-    if user_service:
-        notes.append(f"User Profile service: {user_service}")
-    elif answers(DEFAULT_USER_SVC_BASE_URL):
-        notes.append(f"User Profile service: {DEFAULT_USER_SVC_BASE_URL}")
-    else:
-        stand_in = UserProfileStub(known=None).start()
-        cleanups.append(stand_in.stop)
-        os.environ["USER_SVC_BASE_URL"] = stand_in.base_url
-        notes.append(
-            f"User Profile service: NONE ANSWERS at {DEFAULT_USER_SVC_BASE_URL}, so an in-process "
-            f"STAND-IN that accepts every user is serving at {stand_in.base_url}"
-        )
+        from localdev.gateway import LocalGateway
+        from localdev.template import load_api
 
-    from progress_tracking.db import get_database
-    from progress_tracking.migrations import migrate
-    from waitress import create_server
-
-    from localdev.gateway import LocalGateway
-    from localdev.template import load_api
-
-    migrate(get_database())
-    local_routes = {"/.well-known/jwks.json": lambda: (200, dev_key.jwks())} if dev_key else {}
-    gateway = LocalGateway(load_api(ROOT / "template.yaml"), local_routes=local_routes)
-    server = create_server(gateway, host=args.host, port=args.port, threads=args.threads)
-    print_banner(self_url, notes, dev_key)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop on SIGTERM as on Ctrl-C
-    try:
+        migrate(get_database())
+        local_routes = {"/.well-known/jwks.json": lambda: (200, dev_key.jwks())} if dev_key else {}
+        gateway = LocalGateway(load_api(ROOT / "template.yaml"), local_routes=local_routes)
+        server = create_server(gateway, host=args.host, port=args.port, threads=args.threads)
+        stack.callback(server.close)
+        print_banner(self_url, notes, dev_key)
+        signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop on SIGTERM as on Ctrl-C
         server.run()  # returns on Ctrl-C or SIGTERM, once waitress has stopped its workers
-    finally:
-        server.close()
-        get_database().close()
-        for cleanup in reversed(cleanups):
-            cleanup()
-        sys.stdout.write("Stopped.\n")
+    sys.stdout.write("Stopped.\n")
     return 0
 
 
@@ -175,7 +214,11 @@ def print_banner(url: str, notes: list[str], dev_key: SigningKey | None) -> None
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    return mint_token(args) if args.command == "token" else serve(args)
+    if args.command == "token":
+        return mint_token(args)
+    if args.command in ("migrate", "rebuild", "recompute"):
+        return operate(args)
+    return serve(args)
 
 
 if __name__ == "__main__":

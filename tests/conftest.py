@@ -188,7 +188,7 @@ class Api:
         self.session = requests.Session()
 
     def call(self, method: str, path: str, token: str | None = None, **kwargs) -> requests.Response:
-        headers = kwargs.pop("headers", {})
+        headers = dict(kwargs.pop("headers", None) or {})
         if token is not None:
             headers.setdefault("Authorization", f"Bearer {token}")
         return self.session.request(method, f"{self.base_url}{path}", headers=headers, timeout=15, **kwargs)

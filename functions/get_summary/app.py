@@ -4,6 +4,7 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from progress_tracking import authz, http, service
 from progress_tracking.db import get_database
+from progress_tracking.models import SummaryQuery
 
 
 @http.endpoint
@@ -11,5 +12,6 @@ def lambda_handler(event: APIGatewayProxyEvent, context: LambdaContext) -> dict:
     caller = http.caller(event)
     authz.require_scope(caller, authz.READ_PROGRESS)
     user_id = http.path_user_id(event)
-    summary = service.summarize(get_database(), caller, user_id)
+    query = http.parse_query(event, SummaryQuery)
+    summary = service.summarize(get_database(), caller, user_id, query)
     return http.json_response(200, summary.model_dump(mode="json"))

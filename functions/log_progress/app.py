@@ -15,12 +15,16 @@ def lambda_handler(event: APIGatewayProxyEvent, context: LambdaContext) -> dict:
     caller = http.caller(event)
     authz.require_scope(caller, authz.WRITE_PROGRESS)
     entry = http.parse_body(event, LogCreate)
-    log = service.log_progress(get_database(), get_user_service(), caller, entry, http.request_id(event))
+    key = http.idempotency_key(event)
+    logged = service.log_progress(get_database(), get_user_service(), caller, entry, http.request_id(event), key)
+    log = logged.log
     logger.append_keys(log_id=log.log_id)
-    logger.info("Progress logged")
-    metrics.add_metric(name="ProgressLogged", unit=MetricUnit.Count, value=1)
-    return http.json_response(
-        201,
-        {"message": "Progress logged successfully", "id": log.log_id, "log": log.model_dump(mode="json")},
-        {"Location": f"/api/progress/log/{log.log_id}"},
-    )
+    headers = {"Location": f"/api/progress/log/{log.log_id}", **http.etag(log)}
+    if logged.replayed:
+        headers["Idempotent-Replayed"] = "true"
+        logger.info("Idempotent retry answered with the original response")
+    else:
+        logger.info("Progress logged")
+        metrics.add_metric(name="ProgressLogged", unit=MetricUnit.Count, value=1)
+    body = {"message": "Progress logged successfully", "id": log.log_id, "log": log.model_dump(mode="json")}
+    return http.json_response(201, body, headers)

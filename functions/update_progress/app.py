@@ -1,4 +1,4 @@
-"""PUT /api/progress/log/{log_id}: change some of a log's fields; the change is appended as an event."""
+"""PUT /api/progress/log/{log_id}: change some of a log's fields (If-Match honoured); appended as an event."""
 
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -15,6 +15,7 @@ def lambda_handler(event: APIGatewayProxyEvent, context: LambdaContext) -> dict:
     log_id = http.path_log_id(event)
     logger.append_keys(log_id=log_id)
     update = http.parse_body(event, LogUpdate)
-    log = service.update_log(get_database(), caller, log_id, update, http.request_id(event))
+    log = service.update_log(get_database(), caller, log_id, update, http.request_id(event), http.if_match(event))
     logger.info("Progress log updated", extra={"version": log.version})
-    return http.json_response(200, {"message": "Progress log updated", "updated_log": log.model_dump(mode="json")})
+    body = {"message": "Progress log updated", "updated_log": log.model_dump(mode="json")}
+    return http.json_response(200, body, http.etag(log))

@@ -159,3 +159,42 @@ def test_with_no_database_url_an_embedded_postgres_keeps_data_between_runs(tmp_p
         assert [entry["weight_kg"] for entry in listed["progress_logs"]] == [80.5]
     finally:
         second.stop()
+
+
+def run_command(env: dict[str, str], tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "progress_tracking_app.py", "--data-dir", str(tmp_path), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_the_operations_commands_migrate_rebuild_and_recompute(tmp_path, clean_env, database_url, database, new_user):
+    from datetime import UTC, date, datetime
+
+    from progress_tracking import store
+
+    env = {**clean_env, "DATABASE_URL": database_url}
+    migrated = run_command(env, tmp_path, "migrate")
+    assert migrated.returncode == 0 and "the schema is current" in migrated.stdout
+
+    user = new_user()
+    change = store.Change(actor="t", request_id=None, at=datetime.now(UTC))
+    created = database.run(lambda c: store.log_new(c, user, {"date": date(2026, 1, 1), "weight_kg": 60.0}, change))
+    assert run_command(env, tmp_path, "rebuild").returncode == 0
+
+    def corrupt(cursor):
+        cursor.execute("UPDATE progress_logs SET notes = 'drift' WHERE log_id = %s", (created.log_id,))
+
+    database.run(corrupt)
+    drifted = run_command(env, tmp_path, "rebuild")
+    assert drifted.returncode == 1 and f"different: [{created.log_id}]" in drifted.stdout
+    assert run_command(env, tmp_path, "rebuild", "--apply").returncode == 0
+    assert run_command(env, tmp_path, "rebuild").returncode == 0
+
+    recomputed = run_command(env, tmp_path, "recompute")
+    assert recomputed.returncode == 0 and "'finished': True" in recomputed.stdout
+    assert database.run(lambda c: store.stored_summary(c, user)) is not None

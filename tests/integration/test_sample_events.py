@@ -20,7 +20,8 @@ def invoke(service_env):
     handlers = {name: spec.load() for name, spec in FUNCTIONS.items()}
 
     def call(name: str, event: dict):
-        return handlers[name](event, LocalLambdaContext(FUNCTIONS[name].logical_id))
+        spec = FUNCTIONS[name]
+        return handlers[name](event, LocalLambdaContext(spec.logical_id, spec.memory_mb, spec.timeout_seconds))
 
     return call
 
@@ -71,12 +72,27 @@ def test_the_api_events_drive_each_handler(invoke, user_profile):
     updated = json.loads(invoke("update_progress", update)["body"])
     assert updated["updated_log"]["notes"] == "Felt strong" and updated["updated_log"]["version"] == 2
 
+    history = load_event("get_log_history")
+    history["pathParameters"]["log_id"] = str(log_id)
+    events = json.loads(invoke("get_log_history", history)["body"])["events"]
+    assert [event["type"] for event in events] == ["logged", "updated"]
+
+    rollback = load_event("rollback_progress")
+    rollback["pathParameters"]["log_id"] = str(log_id)
+    rolled_back = invoke("rollback_progress", rollback)
+    assert rolled_back["statusCode"] == 200 and rolled_back["headers"]["ETag"] == '"3"'
+
     delete = load_event("delete_progress")
     delete["pathParameters"]["log_id"] = str(log_id)
     assert json.loads(invoke("delete_progress", delete)["body"]) == {
         "message": "Progress log deleted",
         "deleted_log_id": log_id,
     }
+
+
+def test_the_schedule_event_drives_the_recompute(invoke):
+    report = invoke("recompute_summaries", load_event("recompute_summaries"))
+    assert report["finished"] is True and report["busy"] is False
 
 
 def test_a_handler_invoked_without_an_authorizer_context_refuses(invoke):

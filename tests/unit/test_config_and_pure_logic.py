@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from progress_tracking import service
+from progress_tracking import service, summaries
 from progress_tracking.config import DEFAULT_USER_SVC_BASE_URL, Settings
 from progress_tracking.db import dsn_from_secret
 from progress_tracking.errors import InvalidCursor
@@ -73,12 +73,12 @@ def facts(**overrides) -> SummaryFacts:
 
 @pytest.mark.parametrize(("today", "current"), [(date(2026, 1, 10), 2), (date(2026, 1, 11), 2), (date(2026, 1, 12), 0)])
 def test_the_current_streak_lives_while_its_last_day_is_today_or_yesterday(today, current):
-    summary = service.summary_from_facts("u", facts(), today)
+    summary = summaries.summary_from_facts("u", facts(), today)
     assert summary.current_streak_days == current
     assert summary.longest_streak_days == 4
     assert summary.average_weight == 80.12 and summary.weight_change_kg == -2.0
 
 
 def test_weight_change_needs_a_weight():
-    summary = service.summary_from_facts("u", facts(first_weight=None, latest_weight=None), date(2026, 1, 10))
+    summary = summaries.summary_from_facts("u", facts(first_weight=None, latest_weight=None), date(2026, 1, 10))
     assert summary.weight_change_kg is None

@@ -48,6 +48,22 @@ class LogNotFound(ProgressError):
     message = "No such progress log"
 
 
+class InvalidRollback(ProgressError):
+    message = "The log cannot be rolled back to that version"
+
+
+class ConcurrentChange(ProgressError):
+    message = "The log was changed at the same time by another request; try again"
+
+
+class PreconditionFailed(ProgressError):
+    message = "The log's version does not match If-Match; nothing was written"
+
+
+class IdempotencyKeyReused(ProgressError):
+    message = "This Idempotency-Key was already used with a different request body"
+
+
 class UserServiceUnavailable(ProgressError):
     message = "The User Profile service is unavailable; nothing was written"
 

@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from progress_tracking import authz, errors
-from progress_tracking.models import log_id_adapter, user_id_adapter
+from progress_tracking.models import ProgressLog, idempotency_key_adapter, log_id_adapter, user_id_adapter
 from progress_tracking.observability import logger, metrics, tracer
 from progress_tracking.tokens import Identity
 
@@ -27,6 +27,7 @@ Handler = Callable[[APIGatewayProxyEvent, LambdaContext], dict[str, Any]]
 
 MAX_BODY_BYTES = 64 * 1024
 _LOG_ID = re.compile(r"[1-9][0-9]{0,18}")
+_STRONG_ETAG = re.compile(r'"([1-9][0-9]{0,9})"')
 
 # Most specific first: the first class in an error's MRO that is listed decides its status and code.
 ERROR_RESPONSES: dict[type[errors.ProgressError], tuple[int, str]] = {
@@ -37,7 +38,11 @@ ERROR_RESPONSES: dict[type[errors.ProgressError], tuple[int, str]] = {
     errors.MissingScope: (403, "insufficient_scope"),
     errors.Forbidden: (403, "forbidden"),
     errors.LogNotFound: (404, "log_not_found"),
+    errors.InvalidRollback: (409, "invalid_rollback"),
+    errors.ConcurrentChange: (409, "concurrent_change"),
+    errors.PreconditionFailed: (412, "precondition_failed"),
     errors.PayloadTooLarge: (413, "payload_too_large"),
+    errors.IdempotencyKeyReused: (422, "idempotency_key_reused"),
     errors.UserServiceUnavailable: (503, "user_service_unavailable"),
     errors.DatabaseUnavailable: (503, "database_unavailable"),
 }
@@ -152,6 +157,36 @@ def path_log_id(event: APIGatewayProxyEvent) -> int:
     except ValidationError:
         raise errors.InvalidRequest(
             "log_id in the path is too large", details=[{"field": "log_id", "message": "a positive 64-bit integer"}]
+        ) from None
+
+
+def etag(log: ProgressLog) -> dict[str, str]:
+    """A log's ETag is its version: the token If-Match sends back to say which version a change is based on."""
+    return {"ETag": f'"{log.version}"'}
+
+
+def if_match(event: APIGatewayProxyEvent) -> frozenset[int] | None:
+    """The versions If-Match accepts; None when there is no condition (absent, or `*`).
+
+    Strong comparison (RFC 9110): weak or malformed tags match nothing, so the change is refused with 412.
+    """
+    header = event.headers.get("If-Match")
+    if header is None or header.strip() == "*":
+        return None
+    tags = (_STRONG_ETAG.fullmatch(tag.strip()) for tag in header.split(","))
+    return frozenset(int(tag.group(1)) for tag in tags if tag)
+
+
+def idempotency_key(event: APIGatewayProxyEvent) -> str | None:
+    value = event.headers.get("Idempotency-Key")
+    if value is None:
+        return None
+    try:
+        return idempotency_key_adapter.validate_python(value)
+    except ValidationError:
+        raise errors.InvalidRequest(
+            "Idempotency-Key must be 1 to 255 visible ASCII characters",
+            details=[{"field": "Idempotency-Key", "message": "1 to 255 visible ASCII characters"}],
         ) from None
 
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -104,12 +105,45 @@ class ListQuery(BaseModel):
     cursor: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
     date_from: Annotated[date | None, Field(alias="from")] = None
     date_to: Annotated[date | None, Field(alias="to")] = None
+    as_of: AwareDatetime | None = None  # the logs as they stood at this moment (RFC 3339, with offset)
 
     @model_validator(mode="after")
     def _range_is_ordered(self) -> ListQuery:
-        if self.date_from and self.date_to and self.date_from > self.date_to:
-            raise ValueError("from must not be later than to")
+        _check_range(self.date_from, self.date_to)
         return self
+
+
+class SummaryQuery(BaseModel):
+    """Query string of GET /api/progress/summary/{user_id}: an optional date range, computed on demand."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+    date_from: Annotated[date | None, Field(alias="from")] = None
+    date_to: Annotated[date | None, Field(alias="to")] = None
+
+    @model_validator(mode="after")
+    def _range_is_ordered(self) -> SummaryQuery:
+        _check_range(self.date_from, self.date_to)
+        return self
+
+
+class DeleteUserLogsQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    erase: bool = False  # true: hard erasure of every event and projection (needs admin:progress)
+
+
+class RollbackRequest(BaseModel):
+    """Body of POST /api/progress/log/{log_id}/rollback."""
+
+    model_config = _BODY_CONFIG
+
+    to_version: Annotated[int, Field(ge=1, le=2**31 - 1)]
+
+
+def _check_range(date_from: date | None, date_to: date | None) -> None:
+    if date_from and date_to and date_from > date_to:
+        raise ValueError("from must not be later than to")
 
 
 class ProgressLog(BaseModel):
@@ -133,6 +167,21 @@ class ProgressPage(BaseModel):
     next_cursor: str | None
 
 
+class HistoryEntry(BaseModel):
+    version: int
+    type: str
+    state: dict[str, Any]  # the log's fields after the event; for a deletion, the fields it was deleted with
+    actor: str
+    request_id: str | None
+    occurred_at: UtcDateTime
+
+
+class LogHistory(BaseModel):
+    log_id: int
+    user_id: str
+    events: list[HistoryEntry]
+
+
 class Summary(BaseModel):
     user_id: str
     log_count: int = 0
@@ -150,5 +199,8 @@ class Summary(BaseModel):
     longest_streak_days: int = 0
 
 
+IdempotencyKey = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$")]
+
 user_id_adapter: TypeAdapter[str] = TypeAdapter(UserId)
+idempotency_key_adapter: TypeAdapter[str] = TypeAdapter(IdempotencyKey)
 log_id_adapter: TypeAdapter[int] = TypeAdapter(LogId)

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 
-from progress_tracking import authz, store
+from progress_tracking import authz, store, summaries
 from progress_tracking.db import Cursor, Database
-from progress_tracking.errors import InvalidCursor, InvalidRequest, UnknownUser
+from progress_tracking.errors import (
+    IdempotencyKeyReused,
+    InvalidCursor,
+    InvalidRequest,
+    InvalidRollback,
+    PreconditionFailed,
+    UnknownUser,
+)
 from progress_tracking.models import (
     MEASUREMENT_FIELDS,
     ListQuery,
@@ -18,6 +27,7 @@ from progress_tracking.models import (
     ProgressLog,
     ProgressPage,
     Summary,
+    SummaryQuery,
 )
 from progress_tracking.tokens import Identity
 from progress_tracking.user_service import UserServiceClient
@@ -27,25 +37,74 @@ def _change(caller: Identity, request_id: str | None) -> store.Change:
     return store.Change(actor=caller.principal, request_id=request_id, at=datetime.now(UTC))
 
 
+def _check_version(expected_versions: frozenset[int] | None, current_version: int) -> None:
+    """If-Match: None means no condition (or `*`, which any existing log meets)."""
+    if expected_versions is not None and current_version not in expected_versions:
+        raise PreconditionFailed(f"The log is at version {current_version}; nothing was written")
+
+
+@dataclass(frozen=True)
+class Logged:
+    log: ProgressLog
+    replayed: bool  # True when an Idempotency-Key retry returned the original response
+
+
 def log_progress(
-    database: Database, users: UserServiceClient, caller: Identity, entry: LogCreate, request_id: str | None
-) -> ProgressLog:
+    database: Database,
+    users: UserServiceClient,
+    caller: Identity,
+    entry: LogCreate,
+    request_id: str | None,
+    idempotency_key: str | None = None,
+) -> Logged:
     authz.ensure_may_act_for(caller, entry.user_id)
+    request_hash = hashlib.sha256(entry.model_dump_json().encode()).hexdigest()
+    if idempotency_key:
+        stored = database.run(lambda cursor: store.find_idempotency_key(cursor, caller.principal, idempotency_key))
+        if stored is not None and stored.log is not None:
+            return _replay(stored, request_hash)
     # Asked before the transaction opens: no database connection is held while another service answers.
     if not users.user_exists(entry.user_id):
         raise UnknownUser()
     fields = entry.model_dump(exclude={"user_id"})
-    return database.run(lambda cursor: store.log_new(cursor, entry.user_id, fields, _change(caller, request_id)))
+
+    def work(cursor: Cursor) -> Logged:
+        if idempotency_key and not store.claim_idempotency_key(
+            cursor, caller.principal, idempotency_key, entry.user_id, request_hash
+        ):
+            # A concurrent request with the same key committed first (the claim waited for it): replay its result.
+            stored = store.find_idempotency_key(cursor, caller.principal, idempotency_key)
+            assert stored is not None and stored.log is not None
+            return _replay(stored, request_hash)
+        log = store.log_new(cursor, entry.user_id, fields, _change(caller, request_id))
+        if idempotency_key:
+            store.complete_idempotency_key(cursor, caller.principal, idempotency_key, log)
+        return Logged(log, replayed=False)
+
+    return database.run(work)
+
+
+def _replay(stored: store.StoredResponse, request_hash: str) -> Logged:
+    if stored.request_hash != request_hash:
+        raise IdempotencyKeyReused()
+    assert stored.log is not None
+    return Logged(stored.log, replayed=True)
 
 
 def update_log(
-    database: Database, caller: Identity, log_id: int, update: LogUpdate, request_id: str | None
+    database: Database,
+    caller: Identity,
+    log_id: int,
+    update: LogUpdate,
+    request_id: str | None,
+    expected_versions: frozenset[int] | None = None,
 ) -> ProgressLog:
     changes = update.changes()
 
     def work(cursor: Cursor) -> ProgressLog:
         current = store.lock_log(cursor, log_id)
         authz.ensure_may_see_log(caller, current.user_id)
+        _check_version(expected_versions, current.version)
         if all((changes[name] if name in changes else getattr(current, name)) is None for name in MEASUREMENT_FIELDS):
             raise InvalidRequest(
                 "A log must keep at least one measurement",
@@ -60,18 +119,66 @@ def update_log(
     return database.run(work)
 
 
-def delete_log(database: Database, caller: Identity, log_id: int, request_id: str | None) -> None:
+def delete_log(
+    database: Database,
+    caller: Identity,
+    log_id: int,
+    request_id: str | None,
+    expected_versions: frozenset[int] | None = None,
+) -> None:
     def work(cursor: Cursor) -> None:
         current = store.lock_log(cursor, log_id)
         authz.ensure_may_see_log(caller, current.user_id)
+        _check_version(expected_versions, current.version)
         store.delete(cursor, current, _change(caller, request_id))
 
     database.run(work)
 
 
+def log_history(database: Database, caller: Identity, log_id: int) -> list[store.LogEvent]:
+    def work(cursor: Cursor) -> list[store.LogEvent]:
+        events = store.log_events(cursor, log_id)
+        authz.ensure_may_see_log(caller, events[0].user_id)
+        return events
+
+    return database.run(work)
+
+
+def rollback(
+    database: Database,
+    caller: Identity,
+    log_id: int,
+    to_version: int,
+    request_id: str | None,
+    expected_versions: frozenset[int] | None = None,
+) -> ProgressLog:
+    def work(cursor: Cursor) -> ProgressLog:
+        store.lock_live_log_if_any(cursor, log_id)
+        events = store.log_events(cursor, log_id)
+        authz.ensure_may_see_log(caller, events[0].user_id)
+        latest = events[-1]
+        _check_version(expected_versions, latest.version)
+        if not 1 <= to_version <= latest.version:
+            raise InvalidRollback(f"Version {to_version} does not exist; the log has versions 1 to {latest.version}")
+        target = events[to_version - 1]
+        if target.event_type == "deleted":
+            raise InvalidRollback(f"Version {to_version} is the log's deletion; choose a version before it")
+        if to_version == latest.version:
+            raise InvalidRollback(f"The log is already at version {to_version}")
+        return store.restore(cursor, events, target, _change(caller, request_id))
+
+    return database.run(work)
+
+
 def delete_user_logs(database: Database, caller: Identity, user_id: str, request_id: str | None) -> int:
     authz.ensure_may_act_for(caller, user_id)
     return database.run(lambda cursor: store.delete_all_for_user(cursor, user_id, _change(caller, request_id)))
+
+
+def erase_user(database: Database, caller: Identity, user_id: str) -> dict[str, int]:
+    """Hard erasure for privacy requests: every event and projection of the user, gone for good."""
+    authz.require_scope(caller, authz.ADMIN_PROGRESS)
+    return database.run(lambda cursor: store.erase_user(cursor, user_id))
 
 
 def list_progress(database: Database, caller: Identity, user_id: str, query: ListQuery) -> ProgressPage:
@@ -80,7 +187,13 @@ def list_progress(database: Database, caller: Identity, user_id: str, query: Lis
     # One row more than asked tells whether another page follows.
     logs = database.run(
         lambda cursor: store.list_logs(
-            cursor, user_id, after=after, date_from=query.date_from, date_to=query.date_to, limit=query.limit + 1
+            cursor,
+            user_id,
+            after=after,
+            date_from=query.date_from,
+            date_to=query.date_to,
+            limit=query.limit + 1,
+            as_of=query.as_of,
         )
     )
     page, more = logs[: query.limit], len(logs) > query.limit
@@ -88,38 +201,15 @@ def list_progress(database: Database, caller: Identity, user_id: str, query: Lis
     return ProgressPage(user_id=user_id, progress_logs=page, next_cursor=next_cursor)
 
 
-def summarize(database: Database, caller: Identity, user_id: str, today: date | None = None) -> Summary:
+def summarize(
+    database: Database, caller: Identity, user_id: str, query: SummaryQuery, today: date | None = None
+) -> Summary:
     authz.ensure_may_act_for(caller, user_id)
-    facts = database.run(lambda cursor: store.summary_facts(cursor, user_id))
-    return summary_from_facts(user_id, facts, today or datetime.now(UTC).date())
-
-
-def summary_from_facts(user_id: str, facts: store.SummaryFacts, today: date) -> Summary:
-    weight_change = None
-    if facts.first_weight is not None and facts.latest_weight is not None:
-        weight_change = facts.latest_weight - facts.first_weight
-    # A streak is current while its last day is today or yesterday: today's log may simply not be in yet.
-    current = facts.last_streak if facts.last_date and facts.last_date >= today - timedelta(days=1) else 0
-    return Summary(
-        user_id=user_id,
-        log_count=facts.log_count,
-        first_date=facts.first_date,
-        last_date=facts.last_date,
-        average_weight=_round(facts.average_weight),
-        latest_weight_kg=facts.latest_weight,
-        weight_change_kg=_round(weight_change),
-        min_weight_kg=facts.min_weight,
-        max_weight_kg=facts.max_weight,
-        average_calories_burned=_round(facts.average_calories),
-        total_calories_burned=round(facts.total_calories, 2),
-        workouts=facts.workouts,
-        current_streak_days=current,
-        longest_streak_days=facts.longest_streak,
-    )
-
-
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 2)
+    if query.date_from or query.date_to:  # a date range is computed on demand, never stored
+        facts = database.run(lambda cursor: store.summary_facts(cursor, user_id, query.date_from, query.date_to))
+    else:
+        facts = database.run(lambda cursor: summaries.current_facts(cursor, user_id))
+    return summaries.summary_from_facts(user_id, facts, today or datetime.now(UTC).date())
 
 
 def encode_cursor(last_date: date, last_log_id: int) -> str:

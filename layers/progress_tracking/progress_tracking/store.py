@@ -1,7 +1,7 @@
 """The event store and its projections: all of the service's SQL, speaking the domain's models and errors.
 
-Every change appends an immutable event to `progress_events` and updates the `progress_logs` projection in the
-caller's transaction, so the two can never disagree.
+Every change appends an immutable event to `progress_events`, bumps the user's stream version and updates the
+`progress_logs` projection in the caller's transaction, so none of them can disagree.
 """
 
 from __future__ import annotations
@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+import psycopg2.errors
 from psycopg2.extras import Json
+from pydantic import BaseModel
 
 from progress_tracking.db import Cursor
-from progress_tracking.errors import LogNotFound
+from progress_tracking.errors import ConcurrentChange, LogNotFound
 from progress_tracking.models import ProgressLog
 
 LOG_COLUMNS = (
@@ -42,32 +44,49 @@ class Change:
     at: datetime
 
 
+class LogEvent(BaseModel):
+    position: int
+    log_id: int
+    user_id: str
+    version: int
+    event_type: str
+    data: dict[str, Any]
+    actor: str
+    request_id: str | None
+    occurred_at: datetime
+
+
 def _log_from_row(row: tuple[Any, ...]) -> ProgressLog:
     return ProgressLog(**dict(zip(LOG_COLUMNS, row, strict=True)))
 
 
-def _event_data(fields: dict[str, Any]) -> Json:
-    data = {name: fields.get(name) for name in DATA_FIELDS}
-    if isinstance(data["date"], date):
-        data["date"] = data["date"].isoformat()
+def _event_data(log: ProgressLog) -> Json:
+    data = log.model_dump(include=set(DATA_FIELDS), mode="json")
     return Json(data, dumps=json.dumps)
 
 
 def _append(cursor: Cursor, log: ProgressLog, event_type: str, change: Change) -> None:
-    cursor.execute(
-        "INSERT INTO progress_events (log_id, user_id, version, event_type, data, actor, request_id, occurred_at)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-        (
-            log.log_id,
-            log.user_id,
-            log.version,
-            event_type,
-            _event_data(log.model_dump()),
-            change.actor,
-            change.request_id,
-            change.at,
-        ),
-    )
+    """Append one event and bump the user's stream version, in one statement."""
+    try:
+        cursor.execute(
+            "WITH event AS ("
+            " INSERT INTO progress_events (log_id, user_id, version, event_type, data, actor, request_id, occurred_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING user_id)"
+            " INSERT INTO user_streams (user_id, version) SELECT user_id, 1 FROM event"
+            " ON CONFLICT (user_id) DO UPDATE SET version = user_streams.version + 1",
+            (
+                log.log_id,
+                log.user_id,
+                log.version,
+                event_type,
+                _event_data(log),
+                change.actor,
+                change.request_id,
+                change.at,
+            ),
+        )
+    except psycopg2.errors.UniqueViolation as exc:  # another transaction appended this log's next version first
+        raise ConcurrentChange() from exc
 
 
 def _project(cursor: Cursor, log: ProgressLog) -> None:
@@ -122,15 +141,82 @@ def delete(cursor: Cursor, current: ProgressLog, change: Change) -> None:
 def delete_all_for_user(cursor: Cursor, user_id: str, change: Change) -> int:
     """Delete every live log of a user in one statement, appending one deletion event per log."""
     cursor.execute(
-        "WITH gone AS (DELETE FROM progress_logs WHERE user_id = %(user_id)s RETURNING *)"
-        " INSERT INTO progress_events (log_id, user_id, version, event_type, data, actor, request_id, occurred_at)"
-        " SELECT log_id, user_id, version + 1, 'deleted',"
-        "  jsonb_build_object('date', date, 'weight_kg', weight_kg, 'workout_done', workout_done,"
-        "   'calories_burned', calories_burned, 'notes', notes),"
-        "  %(actor)s, %(request_id)s, %(at)s FROM gone",
+        "WITH gone AS (DELETE FROM progress_logs WHERE user_id = %(user_id)s RETURNING *),"
+        " events AS ("
+        "  INSERT INTO progress_events (log_id, user_id, version, event_type, data, actor, request_id, occurred_at)"
+        "  SELECT log_id, user_id, version + 1, 'deleted',"
+        "   jsonb_build_object('date', date, 'weight_kg', weight_kg, 'workout_done', workout_done,"
+        "    'calories_burned', calories_burned, 'notes', notes),"
+        "   %(actor)s, %(request_id)s, %(at)s FROM gone RETURNING 1),"
+        " bumped AS ("
+        "  INSERT INTO user_streams (user_id, version) SELECT %(user_id)s, count(*) FROM events HAVING count(*) > 0"
+        "  ON CONFLICT (user_id) DO UPDATE SET version = user_streams.version + EXCLUDED.version)"
+        " SELECT count(*) FROM events",
         {"user_id": user_id, "actor": change.actor, "request_id": change.request_id, "at": change.at},
     )
-    return cursor.rowcount
+    return cursor.fetchone()[0]
+
+
+def log_events(cursor: Cursor, log_id: int) -> list[LogEvent]:
+    """Every event of one log, oldest first (deleted logs included)."""
+    cursor.execute(
+        "SELECT position, log_id, user_id, version, event_type, data, actor, request_id, occurred_at"
+        " FROM progress_events WHERE log_id = %s ORDER BY version",
+        (log_id,),
+    )
+    names = ("position", "log_id", "user_id", "version", "event_type", "data", "actor", "request_id", "occurred_at")
+    events = [LogEvent(**dict(zip(names, row, strict=True))) for row in cursor.fetchall()]
+    if not events:
+        raise LogNotFound()
+    return events
+
+
+def lock_live_log_if_any(cursor: Cursor, log_id: int) -> None:
+    cursor.execute("SELECT 1 FROM progress_logs WHERE log_id = %s FOR UPDATE", (log_id,))
+
+
+def restore(cursor: Cursor, events: list[LogEvent], target: LogEvent, change: Change) -> ProgressLog:
+    """Append a `restored` event whose state is the state `target` produced (a deleted log comes back)."""
+    restored = ProgressLog(
+        log_id=target.log_id,
+        user_id=target.user_id,
+        version=events[-1].version + 1,
+        created_at=events[0].occurred_at,
+        updated_at=change.at,
+        **{name: target.data.get(name) for name in DATA_FIELDS},
+    )
+    _append(cursor, restored, "restored", change)
+    _project(cursor, restored)
+    return restored
+
+
+# The state of every log as the events alone say, optionally as it stood at a moment: the latest event of each log
+# (unless it is a deletion), born when its first event happened. Time travel and the projection rebuild share it.
+_STATE_FROM_EVENTS = (
+    "WITH scope AS (SELECT * FROM progress_events WHERE {where}),"
+    " latest AS (SELECT DISTINCT ON (log_id) * FROM scope ORDER BY log_id, version DESC),"
+    " born AS (SELECT log_id, min(occurred_at) AS created_at FROM scope GROUP BY log_id)"
+    " SELECT latest.log_id, latest.user_id, (data->>'date')::date AS date, (data->>'weight_kg')::float8 AS weight_kg,"
+    "  data->>'workout_done' AS workout_done, (data->>'calories_burned')::float8 AS calories_burned,"
+    "  data->>'notes' AS notes, version, born.created_at, occurred_at AS updated_at"
+    " FROM latest JOIN born USING (log_id) WHERE event_type <> 'deleted'"
+)
+
+
+def _page_conditions(
+    after: tuple[date, int] | None, date_from: date | None, date_to: date | None
+) -> tuple[list[str], list[Any]]:
+    conditions, params = [], []
+    if after is not None:
+        conditions.append("(date, log_id) > (%s, %s)")
+        params.extend(after)
+    if date_from is not None:
+        conditions.append("date >= %s")
+        params.append(date_from)
+    if date_to is not None:
+        conditions.append("date <= %s")
+        params.append(date_to)
+    return conditions, params
 
 
 def list_logs(
@@ -141,27 +227,124 @@ def list_logs(
     date_from: date | None,
     date_to: date | None,
     limit: int,
+    as_of: datetime | None = None,
 ) -> list[ProgressLog]:
-    """A page of a user's live logs, oldest first, by keyset on (date, log_id) so that every page costs the same."""
-    conditions = ["user_id = %s"]
-    params: list[Any] = [user_id]
-    if after is not None:
-        conditions.append("(date, log_id) > (%s, %s)")
-        params.extend(after)
-    if date_from is not None:
-        conditions.append("date >= %s")
-        params.append(date_from)
-    if date_to is not None:
-        conditions.append("date <= %s")
-        params.append(date_to)
-    params.append(limit)
-    cursor.execute(f"{_SELECT_LOG} WHERE {' AND '.join(conditions)} ORDER BY date, log_id LIMIT %s", params)
+    """A page of a user's logs, oldest first, by keyset on (date, log_id) so that every page costs the same.
+
+    With `as_of`, the logs as they stood at that moment, computed from the events.
+    """
+    conditions, params = _page_conditions(after, date_from, date_to)
+    if as_of is None:
+        source, source_params = "progress_logs WHERE user_id = %s", [user_id]
+    else:
+        state = _STATE_FROM_EVENTS.format(where="user_id = %s AND occurred_at <= %s")
+        source, source_params = f"({state}) AS as_of WHERE TRUE", [user_id, as_of]
+    where = "".join(f" AND {condition}" for condition in conditions)
+    cursor.execute(
+        f"SELECT {', '.join(LOG_COLUMNS)} FROM {source}{where} ORDER BY date, log_id LIMIT %s",
+        [*source_params, *params, limit],
+    )
     return [_log_from_row(row) for row in cursor.fetchall()]
 
 
 @dataclass(frozen=True)
-class SummaryFacts:
-    """What the database knows about a user's logs; `summary` turns it into the API's summary."""
+class ProjectionReport:
+    missing: list[int]  # live in the events, absent from the projection
+    unexpected: list[int]  # in the projection, not live in the events
+    different: list[int]  # in both, with different values
+
+    @property
+    def consistent(self) -> bool:
+        return not (self.missing or self.unexpected or self.different)
+
+
+def compare_projection(cursor: Cursor) -> ProjectionReport:
+    """Rebuild the log projection from the events alone and compare it with the live one."""
+    columns = [name for name in LOG_COLUMNS if name != "log_id"]
+    differs = " OR ".join(f"rebuilt.{name} IS DISTINCT FROM live.{name}" for name in columns)
+    cursor.execute(
+        f"WITH rebuilt AS ({_STATE_FROM_EVENTS.format(where='TRUE')})"
+        " SELECT coalesce(rebuilt.log_id, live.log_id),"
+        "  CASE WHEN live.log_id IS NULL THEN 'missing' WHEN rebuilt.log_id IS NULL THEN 'unexpected'"
+        "  ELSE 'different' END"
+        f" FROM rebuilt FULL JOIN progress_logs AS live USING (log_id) WHERE live.log_id IS NULL"
+        f"  OR rebuilt.log_id IS NULL OR {differs} ORDER BY 1"
+    )
+    found: dict[str, list[int]] = {"missing": [], "unexpected": [], "different": []}
+    for log_id, kind in cursor.fetchall():
+        found[kind].append(log_id)
+    return ProjectionReport(**found)
+
+
+def replace_projection(cursor: Cursor) -> int:
+    """Replace the log projection with the one the events give; returns the number of live logs."""
+    cursor.execute("LOCK TABLE progress_logs IN EXCLUSIVE MODE")
+    cursor.execute("DELETE FROM progress_logs")
+    cursor.execute(f"INSERT INTO progress_logs ({', '.join(LOG_COLUMNS)}) {_STATE_FROM_EVENTS.format(where='TRUE')}")
+    return cursor.rowcount
+
+
+def erase_user(cursor: Cursor, user_id: str) -> dict[str, int]:
+    """Remove every trace of a user for good (a privacy request): events, projections, summary, idempotency keys."""
+    counts = {}
+    for table, key in (
+        ("progress_events", "events"),
+        ("progress_logs", "logs"),
+        ("progress_summaries", "summaries"),
+        ("idempotency_keys", "idempotency_keys"),
+        ("user_streams", "streams"),
+    ):
+        cursor.execute(f"DELETE FROM {table} WHERE user_id = %s", (user_id,))
+        counts[key] = cursor.rowcount
+    return counts
+
+
+# --- idempotency keys ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    request_hash: str
+    log: ProgressLog | None  # None while the request that claimed the key is still in flight
+
+
+def find_idempotency_key(cursor: Cursor, principal: str, key: str) -> StoredResponse | None:
+    cursor.execute(
+        "SELECT request_hash, response FROM idempotency_keys WHERE principal = %s AND key = %s", (principal, key)
+    )
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    return StoredResponse(row[0], ProgressLog.model_validate(row[1]) if row[1] is not None else None)
+
+
+def claim_idempotency_key(cursor: Cursor, principal: str, key: str, user_id: str, request_hash: str) -> bool:
+    """True when this transaction now owns the key. A concurrent claimer waits here until the owner commits."""
+    cursor.execute(
+        "INSERT INTO idempotency_keys (principal, key, user_id, request_hash) VALUES (%s, %s, %s, %s)"
+        " ON CONFLICT DO NOTHING RETURNING 1",
+        (principal, key, user_id, request_hash),
+    )
+    return cursor.fetchone() is not None
+
+
+def complete_idempotency_key(cursor: Cursor, principal: str, key: str, log: ProgressLog) -> None:
+    cursor.execute(
+        "UPDATE idempotency_keys SET response = %s WHERE principal = %s AND key = %s",
+        (Json(log.model_dump(mode="json")), principal, key),
+    )
+
+
+def expire_idempotency_keys(cursor: Cursor, older_than: datetime) -> int:
+    cursor.execute("DELETE FROM idempotency_keys WHERE created_at < %s", (older_than,))
+    return cursor.rowcount
+
+
+# --- summaries ---------------------------------------------------------------------------------------------------
+
+
+class SummaryFacts(BaseModel):
+    """What the database knows about a user's logs; the API's summary is derived from it (with today's date)."""
 
     log_count: int
     first_date: date | None
@@ -178,16 +361,20 @@ class SummaryFacts:
     last_streak: int
 
 
-def summary_facts(cursor: Cursor, user_id: str) -> SummaryFacts:
+def summary_facts(
+    cursor: Cursor, user_id: str, date_from: date | None = None, date_to: date | None = None
+) -> SummaryFacts:
+    scope = "user_id = %(u)s AND date >= %(from)s AND date <= %(to)s"
+    params = {"u": user_id, "from": date_from or date.min, "to": date_to or date.max}
     cursor.execute(
         "SELECT count(*), min(date), max(date), avg(weight_kg), min(weight_kg), max(weight_kg),"
         " avg(calories_burned), coalesce(sum(calories_burned), 0),"
-        " (SELECT weight_kg FROM progress_logs WHERE user_id = %(u)s AND weight_kg IS NOT NULL"
+        f" (SELECT weight_kg FROM progress_logs WHERE {scope} AND weight_kg IS NOT NULL"
         "   ORDER BY date, log_id LIMIT 1),"
-        " (SELECT weight_kg FROM progress_logs WHERE user_id = %(u)s AND weight_kg IS NOT NULL"
+        f" (SELECT weight_kg FROM progress_logs WHERE {scope} AND weight_kg IS NOT NULL"
         "   ORDER BY date DESC, log_id DESC LIMIT 1)"
-        " FROM progress_logs WHERE user_id = %(u)s",
-        {"u": user_id},
+        f" FROM progress_logs WHERE {scope}",
+        params,
     )
     (
         count,
@@ -203,18 +390,18 @@ def summary_facts(cursor: Cursor, user_id: str) -> SummaryFacts:
     ) = cursor.fetchone()
     cursor.execute(
         "SELECT lower(btrim(workout_done)), count(*) FROM progress_logs"
-        " WHERE user_id = %s AND workout_done IS NOT NULL GROUP BY 1 ORDER BY 1",
-        (user_id,),
+        f" WHERE {scope} AND workout_done IS NOT NULL GROUP BY 1 ORDER BY 1",
+        params,
     )
     workouts = {kind: n for kind, n in cursor.fetchall()}
     # Gaps and islands: consecutive distinct dates share (date - row_number); each island is a streak.
     cursor.execute(
-        "WITH days AS (SELECT DISTINCT date FROM progress_logs WHERE user_id = %s),"
+        f"WITH days AS (SELECT DISTINCT date FROM progress_logs WHERE {scope}),"
         " islands AS (SELECT date, date - (row_number() OVER (ORDER BY date))::int AS island FROM days),"
         " streaks AS (SELECT max(date) AS last_day, count(*) AS length FROM islands GROUP BY island)"
         " SELECT coalesce(max(length), 0),"
         "  coalesce((SELECT length FROM streaks ORDER BY last_day DESC LIMIT 1), 0) FROM streaks",
-        (user_id,),
+        params,
     )
     longest, last_streak = cursor.fetchone()
     return SummaryFacts(
@@ -232,3 +419,68 @@ def summary_facts(cursor: Cursor, user_id: str) -> SummaryFacts:
         longest_streak=longest,
         last_streak=last_streak,
     )
+
+
+def stream_version(cursor: Cursor, user_id: str) -> int:
+    cursor.execute("SELECT version FROM user_streams WHERE user_id = %s", (user_id,))
+    row = cursor.fetchone()
+    return row[0] if row else 0
+
+
+def stored_summary(cursor: Cursor, user_id: str) -> tuple[int, SummaryFacts] | None:
+    cursor.execute("SELECT stream_version, facts FROM progress_summaries WHERE user_id = %s", (user_id,))
+    row = cursor.fetchone()
+    return (row[0], SummaryFacts.model_validate(row[1])) if row else None
+
+
+def save_summary(cursor: Cursor, user_id: str, version: int, facts: SummaryFacts, at: datetime) -> None:
+    """Store a summary unless a newer one is already there (two computations may race; the newer wins)."""
+    cursor.execute(
+        "INSERT INTO progress_summaries (user_id, stream_version, facts, computed_at) VALUES (%s, %s, %s, %s)"
+        " ON CONFLICT (user_id) DO UPDATE SET stream_version = EXCLUDED.stream_version, facts = EXCLUDED.facts,"
+        "  computed_at = EXCLUDED.computed_at WHERE progress_summaries.stream_version <= EXCLUDED.stream_version",
+        (user_id, version, Json(facts.model_dump(mode="json")), at),
+    )
+
+
+# --- following the event log -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, order=True)
+class Checkpoint:
+    tx_id: int
+    position: int
+
+
+START = Checkpoint(0, 0)
+
+
+def read_checkpoint(cursor: Cursor, name: str) -> Checkpoint:
+    cursor.execute("SELECT tx_id::text::bigint, position FROM projector_checkpoints WHERE name = %s", (name,))
+    row = cursor.fetchone()
+    return Checkpoint(*row) if row else START
+
+
+def save_checkpoint(cursor: Cursor, name: str, checkpoint: Checkpoint, at: datetime) -> None:
+    cursor.execute(
+        "INSERT INTO projector_checkpoints (name, tx_id, position, updated_at) VALUES (%s, %s::text::xid8, %s, %s)"
+        " ON CONFLICT (name) DO UPDATE SET tx_id = EXCLUDED.tx_id, position = EXCLUDED.position,"
+        "  updated_at = EXCLUDED.updated_at",
+        (name, str(checkpoint.tx_id), checkpoint.position, at),
+    )
+
+
+def events_after(cursor: Cursor, checkpoint: Checkpoint, limit: int) -> list[tuple[Checkpoint, str]]:
+    """The next events after `checkpoint` in (transaction id, position) order, as (checkpoint, user_id) pairs.
+
+    Only events of transactions older than every transaction still running are read: any event committed later
+    belongs to a transaction at or above that horizon, so it sorts after everything returned here and can never
+    be skipped, although positions are handed out before commit.
+    """
+    cursor.execute(
+        "SELECT tx_id::text::bigint, position, user_id FROM progress_events"
+        " WHERE (tx_id, position) > (%s::text::xid8, %s) AND tx_id < pg_snapshot_xmin(pg_current_snapshot())"
+        " ORDER BY tx_id, position LIMIT %s",
+        (str(checkpoint.tx_id), checkpoint.position, limit),
+    )
+    return [(Checkpoint(tx_id, position), user_id) for tx_id, position, user_id in cursor.fetchall()]

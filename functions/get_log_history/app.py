@@ -1,0 +1,31 @@
+"""GET /api/progress/log/{log_id}/history: every event of a log, oldest first (deleted logs included)."""
+
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from progress_tracking import authz, http, service
+from progress_tracking.db import get_database
+from progress_tracking.models import HistoryEntry, LogHistory
+
+
+@http.endpoint
+def lambda_handler(event: APIGatewayProxyEvent, context: LambdaContext) -> dict:
+    caller = http.caller(event)
+    authz.require_scope(caller, authz.READ_PROGRESS)
+    log_id = http.path_log_id(event)
+    events = service.log_history(get_database(), caller, log_id)
+    history = LogHistory(
+        log_id=log_id,
+        user_id=events[0].user_id,
+        events=[
+            HistoryEntry(
+                version=e.version,
+                type=e.event_type,
+                state=e.data,
+                actor=e.actor,
+                request_id=e.request_id,
+                occurred_at=e.occurred_at,
+            )
+            for e in events
+        ],
+    )
+    return http.json_response(200, history.model_dump(mode="json"))

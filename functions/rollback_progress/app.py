@@ -1,0 +1,23 @@
+"""POST /api/progress/log/{log_id}/rollback: restore the state of an earlier version as a new event."""
+
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from progress_tracking import authz, http, service
+from progress_tracking.db import get_database
+from progress_tracking.models import RollbackRequest
+from progress_tracking.observability import logger
+
+
+@http.endpoint
+def lambda_handler(event: APIGatewayProxyEvent, context: LambdaContext) -> dict:
+    caller = http.caller(event)
+    authz.require_scope(caller, authz.WRITE_PROGRESS)
+    log_id = http.path_log_id(event)
+    logger.append_keys(log_id=log_id)
+    request = http.parse_body(event, RollbackRequest)
+    log = service.rollback(
+        get_database(), caller, log_id, request.to_version, http.request_id(event), http.if_match(event)
+    )
+    logger.info("Progress log rolled back", extra={"to_version": request.to_version, "version": log.version})
+    body = {"message": f"Progress log rolled back to version {request.to_version}", "log": log.model_dump(mode="json")}
+    return http.json_response(200, body, http.etag(log))

@@ -1,0 +1,153 @@
+"""The summary projection on a real Postgres: never served stale, recomputed incrementally on a schedule, resumable
+after a crash, and safe when two runs overlap."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import UTC, date, datetime
+
+import pytest
+from progress_tracking import store, summaries
+from progress_tracking.db import Database
+
+from tests.integration.test_api import log
+
+
+def add_log(database: Database, user_id: str, day: int, weight: float = 70.0) -> None:
+    change = store.Change(actor="t", request_id=None, at=datetime.now(UTC))
+    database.run(lambda c: store.log_new(c, user_id, {"date": date(2026, 2, day), "weight_kg": weight}, change))
+
+
+def stored(database: Database, user_id: str):
+    return database.run(lambda cursor: store.stored_summary(cursor, user_id))
+
+
+def plenty_of_time() -> int:
+    return 600_000
+
+
+def drain(database: Database) -> summaries.RecomputeReport:
+    return summaries.recompute(database, plenty_of_time)
+
+
+def test_a_summary_is_never_older_than_the_users_latest_event(api, tokens, new_user, database):
+    user = new_user()
+    token = tokens.user(user)
+    log(api, token, user, weight_kg=80.0)
+    assert api.call("GET", f"/api/progress/summary/{user}", token).json()["log_count"] == 1
+    version_then = stored(database, user)[0]
+    log(api, token, user, weight_kg=78.0)  # the stored summary is now behind; no recompute has run
+    body = api.call("GET", f"/api/progress/summary/{user}", token).json()
+    assert (body["log_count"], body["latest_weight_kg"]) == (2, 78.0)
+    assert stored(database, user)[0] == version_then + 1
+
+
+def test_a_date_range_summary_is_computed_on_demand(api, tokens, new_user, database):
+    user = new_user()
+    token = tokens.user(user)
+    for day, weight in [(1, 80.0), (2, 79.0), (3, 78.0)]:
+        log(api, token, user, date=f"2026-01-0{day}", weight_kg=weight)
+    body = api.call("GET", f"/api/progress/summary/{user}", token, params={"from": "2026-01-02", "to": "2026-01-03"})
+    assert body.status_code == 200
+    assert (body.json()["log_count"], body.json()["average_weight"]) == (2, 78.5)
+    assert (
+        api.call(
+            "GET", f"/api/progress/summary/{user}", token, params={"from": "2026-02-01", "to": "2026-01-01"}
+        ).status_code
+        == 400
+    )
+
+
+def test_the_recompute_updates_exactly_the_users_with_new_events(database):
+    drain(database)
+    users = [f"sum-{uuid.uuid4().hex[:8]}" for _ in range(3)]
+    for n, user in enumerate(users):
+        add_log(database, user, n + 1)
+        add_log(database, user, n + 2)
+    report = drain(database)
+    assert (report.events, report.users, report.finished) == (6, 3, True)
+    assert all(stored(database, user)[1].log_count == 2 for user in users)
+    add_log(database, users[0], 9)
+    report = drain(database)
+    assert (report.events, report.users) == (1, 1)
+    assert stored(database, users[0])[1].log_count == 3
+    assert drain(database).events == 0
+
+
+def test_a_run_killed_half_way_resumes_where_it_stopped(database, monkeypatch):
+    drain(database)
+    users = [f"crash-{uuid.uuid4().hex[:8]}" for _ in range(6)]
+    for user in users:
+        add_log(database, user, 1)
+    checkpoint_before = database.run(lambda c: store.read_checkpoint(c, summaries.CHECKPOINT))
+
+    # Given a run that dies in its third batch, after writing a summary and before moving the checkpoint.
+    real_refresh = summaries.refresh
+    calls = {"n": 0}
+
+    def dying_refresh(cursor, user_id, at):
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise RuntimeError("the Lambda was killed here")
+        return real_refresh(cursor, user_id, at)
+
+    monkeypatch.setattr(summaries, "refresh", dying_refresh)
+    with pytest.raises(RuntimeError):
+        summaries.recompute(database, plenty_of_time, batch_size=2)
+    monkeypatch.setattr(summaries, "refresh", real_refresh)
+
+    done = [user for user in users if stored(database, user) is not None]
+    assert done == users[:4]  # two whole batches committed; the third rolled back with its summary
+    checkpoint_mid = database.run(lambda c: store.read_checkpoint(c, summaries.CHECKPOINT))
+    assert checkpoint_before < checkpoint_mid
+
+    report = summaries.recompute(database, plenty_of_time, batch_size=2)
+    assert report.finished and report.events == 2
+    assert all(stored(database, user)[1].log_count == 1 for user in users)
+
+
+def test_a_run_stops_starting_batches_when_time_runs_short(database):
+    drain(database)
+    for n in range(5):
+        add_log(database, f"time-{uuid.uuid4().hex[:8]}", n + 1)
+    budget = iter([60_000, 60_000, 1_000])
+    report = summaries.recompute(database, lambda: next(budget), batch_size=2)
+    assert (report.batches, report.events, report.finished) == (2, 4, False)
+    assert drain(database).events == 1
+
+
+def test_two_runs_at_once_do_not_step_on_each_other(database, database_url):
+    drain(database)
+    users = [f"twice-{uuid.uuid4().hex[:8]}" for _ in range(30)]
+    for user in users:
+        add_log(database, user, 1)
+    reports: list[summaries.RecomputeReport] = []
+    barrier = threading.Barrier(2)
+
+    def run() -> None:
+        db = Database(database_url)
+        barrier.wait()
+        reports.append(summaries.recompute(db, plenty_of_time, batch_size=1))
+        db.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(report.events for report in reports) == 30  # every event handled once between them
+    drain(database)
+    assert all(stored(database, user)[1].log_count == 1 for user in users)
+
+
+def test_old_idempotency_keys_expire_when_a_run_finishes(database):
+    def plant(cursor):
+        cursor.execute(
+            "INSERT INTO idempotency_keys (principal, key, user_id, request_hash, created_at)"
+            " VALUES ('p', %s, 'u', 'h', now() - interval '2 days')",
+            (f"old-{uuid.uuid4()}",),
+        )
+
+    database.run(plant)
+    assert drain(database).expired_idempotency_keys >= 1
