@@ -118,7 +118,11 @@ def operate(args: argparse.Namespace) -> int:
             return 0
         if args.apply:
             live = database.run(store.replace_projection)
-            sys.stdout.write(f"Projection rebuilt from the events: {live} live logs.\n")
+            database.run(lambda cursor: store.reset_summaries(cursor, summaries.CHECKPOINT))
+            report = summaries.recompute(database, lambda: 10**9)
+            sys.stdout.write(
+                f"Projection rebuilt from the events: {live} live logs; {report.users} summaries recomputed.\n"
+            )
             return 0
         sys.stdout.write("Run again with --apply to replace the projection.\n")
         return 1

@@ -424,6 +424,7 @@ def test_projections_always_equal_the_fold_of_the_events(database, user_profile,
             pass  # deleting or rolling back what cannot be: refused, nothing written
     live, folded = projection_and_fold(database, user)
     assert live == folded
+    assert database.run(store.compare_projection).consistent
 
 
 def test_the_rebuild_finds_every_kind_of_drift_and_repairs_it(database, new_user):

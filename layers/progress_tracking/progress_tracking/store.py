@@ -284,6 +284,12 @@ def replace_projection(cursor: Cursor) -> int:
     return cursor.rowcount
 
 
+def reset_summaries(cursor: Cursor, checkpoint_name: str) -> None:
+    """Drop the summary projection and its checkpoint: the next recompute rebuilds it from the first event."""
+    cursor.execute("DELETE FROM progress_summaries")
+    cursor.execute("DELETE FROM projector_checkpoints WHERE name = %s", (checkpoint_name,))
+
+
 def erase_user(cursor: Cursor, user_id: str) -> dict[str, int]:
     """Remove every trace of a user for good (a privacy request): events, projections, summary, idempotency keys."""
     counts = {}
