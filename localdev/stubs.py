@@ -38,11 +38,19 @@ class StubServer:
                 self.end_headers()
                 self.wfile.write(body)
 
+            def do_PUT(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                stub.uploads.append((self.path, self.rfile.read(length)))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
                 pass
 
         self.respond = respond
         self.requests: list[str] = []
+        self.uploads: list[tuple[str, bytes]] = []
         self._server = _QuietServer(("127.0.0.1", port), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
 

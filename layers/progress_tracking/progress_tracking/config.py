@@ -23,6 +23,7 @@ class Settings(BaseModel):
     auth0_jwks_url: str | None = None
     auth0_audiences: tuple[str, ...] = ()
     user_id_claim: Annotated[str, Field(min_length=1)] = "sub"
+    cors_allow_origin: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -44,6 +45,7 @@ class Settings(BaseModel):
             auth0_jwks_url=jwks_url,
             auth0_audiences=audiences,
             user_id_claim=value("USER_ID_CLAIM") or "sub",
+            cors_allow_origin=value("CORS_ALLOW_ORIGIN"),
         )
 
 

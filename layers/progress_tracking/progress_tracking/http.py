@@ -18,6 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from progress_tracking import authz, errors
+from progress_tracking.config import get_settings
 from progress_tracking.models import ProgressLog, idempotency_key_adapter, log_id_adapter, user_id_adapter
 from progress_tracking.observability import logger, metrics, tracer
 from progress_tracking.tokens import Identity
@@ -79,10 +80,24 @@ def api_handler(handler: Handler) -> Handler:
         except Exception:
             logger.exception("Unhandled error")
             response = json_response(500, {"message": "Internal server error", "code": "internal_error"})
-        response["headers"]["X-Request-Id"] = event.request_context.request_id or ""
+        response["headers"].update(_common_headers(event))
         return response
 
     return wrapper
+
+
+# Headers a browser script may read when CORS is on.
+_EXPOSED_HEADERS = "ETag, Location, X-Request-Id, Idempotent-Replayed"
+
+
+def _common_headers(event: APIGatewayProxyEvent) -> dict[str, str]:
+    headers = {"X-Request-Id": event.request_context.request_id or ""}
+    origin = get_settings().cors_allow_origin
+    if origin:
+        headers.update(
+            {"Access-Control-Allow-Origin": origin, "Access-Control-Expose-Headers": _EXPOSED_HEADERS, "Vary": "Origin"}
+        )
+    return headers
 
 
 def endpoint(handler: Handler) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:

@@ -6,4 +6,6 @@ SERVICE_NAME = "progress-tracking"
 
 logger = Logger(service=SERVICE_NAME)
 metrics = Metrics(namespace="ProgressTracking", service=SERVICE_NAME)
-tracer = Tracer(service=SERVICE_NAME)
+# Only requests is patched: patching everything would import boto3 into every container (slower cold starts) and
+# wrap psycopg2's connections in proxies.
+tracer = Tracer(service=SERVICE_NAME, patch_modules=["requests"])
