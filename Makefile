@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# sam build needs a python3.12 on PATH for the python3.12 runtime: take one from pyenv when there is no other.
-PY312_DIR := $(shell command -v python3.12 >/dev/null 2>&1 || ls -d $$HOME/.pyenv/versions/3.12.*/bin 2>/dev/null | sort -V | tail -n 1)
+# sam build needs a working python3.12 on PATH for the python3.12 runtime: the first that answers, on PATH or under
+# pyenv (a pyenv shim on PATH may not answer).
+PY312_DIR := $(shell for p in $$(command -v python3.12) $$(ls -d $$HOME/.pyenv/versions/3.12.*/bin/python3.12 2>/dev/null | sort -rV); do "$$p" -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null && dirname "$$p" && break; done)
 SAM_PATH := $(if $(PY312_DIR),$(PY312_DIR):,)$(PATH)
 
 .PHONY: install run test lint format validate build deploy bench clean
@@ -33,10 +34,10 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 validate: $(STAMP)
-	$(BIN)/sam validate --lint
+	SAM_CLI_TELEMETRY=0 $(BIN)/sam validate --lint
 
 build: $(STAMP)
-	PATH="$(SAM_PATH)" $(BIN)/sam build
+	PATH="$(SAM_PATH)" SAM_CLI_TELEMETRY=0 $(BIN)/sam build
 
 deploy: build
 	$(BIN)/sam deploy $(ARGS)

@@ -1,0 +1,109 @@
+"""Every built function, loaded as Lambda loads it (Python 3.12; only its build folder and the layer's python/
+importable; the handler string from the template) and invoked with its file from events/ against a real Postgres."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from localdev.stubs import StubServer
+from tests.events import EVENTS_DIR, load_event
+
+pytestmark = pytest.mark.packaging
+
+
+@pytest.fixture(scope="module")
+def lambda_env(build, service_env, user_profile) -> dict[str, str]:
+    """events/env.json (what `sam local invoke --env-vars` takes) with this run's database and peers filled in."""
+    sample = json.loads((EVENTS_DIR / "env.json").read_text())["Parameters"]
+    declared = set(next(iter(build.functions.values())).environment)
+    assert set(sample) <= declared, "env.json sets variables the template does not declare: sam would ignore them"
+    user_profile.known.add("dev-user-1")
+    return {
+        **{name: str(value) for name, value in sample.items()},
+        "DATABASE_URL": service_env["DATABASE_URL"],
+        "AUTH0_DOMAIN": "",
+        "AUTH0_ISSUER": service_env["AUTH0_ISSUER"],
+        "AUTH0_JWKS_URL": service_env["AUTH0_JWKS_URL"],
+        "AUTH0_AUDIENCE": service_env["AUTH0_AUDIENCE"],
+        "USER_SVC_BASE_URL": service_env["USER_SVC_BASE_URL"],
+        "POWERTOOLS_SERVICE_NAME": "progress-tracking",
+        "POWERTOOLS_METRICS_NAMESPACE": "ProgressTracking",
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+        "AWS_REGION": "eu-west-1",
+        "AWS_LAMBDA_FUNCTION_NAME": "packaging-test",
+        "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
+        "_X_AMZN_TRACE_ID": "Root=1-67891233-abcdef012345678912345678;Parent=0123456789abcdef;Sampled=0",
+    }
+
+
+def test_every_function_is_built_and_has_its_sample_event(build):
+    events = {path.stem for path in EVENTS_DIR.glob("*.json")} - {"env"}
+    assert set(build.functions) == events
+
+
+def invoke(build, lambda_env, tmp_path, name: str, *events: dict) -> list[dict]:
+    result = build.run(build.functions[name], list(events), lambda_env, tmp_path)
+    assert "import_error" not in result, result
+    assert result["python"].startswith("3.12")
+    assert result["boto3_loaded"] is False
+    return [invocation.get("response", invocation) for invocation in result["invocations"]]
+
+
+def with_log_id(name: str, log_id: int) -> dict:
+    event = load_event(name)
+    event["pathParameters"]["log_id"] = str(log_id)
+    return event
+
+
+def test_the_api_functions_answer_their_sample_events(build, lambda_env, tmp_path):
+    (cleared,) = invoke(build, lambda_env, tmp_path, "delete_user_logs", load_event("delete_user_logs"))
+    assert cleared["statusCode"] == 200
+    (logged,) = invoke(build, lambda_env, tmp_path, "log_progress", load_event("log_progress"))
+    assert logged["statusCode"] == 201, logged
+    log_id = json.loads(logged["body"])["id"]
+    assert logged["headers"]["Location"] == f"/api/progress/log/{log_id}"
+
+    (listed,) = invoke(build, lambda_env, tmp_path, "get_progress", load_event("get_progress"))
+    assert [entry["log_id"] for entry in json.loads(listed["body"])["progress_logs"]] == [log_id]
+    (summary,) = invoke(build, lambda_env, tmp_path, "get_summary", load_event("get_summary"))
+    assert json.loads(summary["body"])["log_count"] == 1
+    (updated,) = invoke(build, lambda_env, tmp_path, "update_progress", with_log_id("update_progress", log_id))
+    assert json.loads(updated["body"])["updated_log"]["version"] == 2
+    (history,) = invoke(build, lambda_env, tmp_path, "get_log_history", with_log_id("get_log_history", log_id))
+    assert [event["type"] for event in json.loads(history["body"])["events"]] == ["logged", "updated"]
+    (rolled_back,) = invoke(build, lambda_env, tmp_path, "rollback_progress", with_log_id("rollback_progress", log_id))
+    assert rolled_back["statusCode"] == 200 and rolled_back["headers"]["ETag"] == '"3"'
+    (deleted,) = invoke(build, lambda_env, tmp_path, "delete_progress", with_log_id("delete_progress", log_id))
+    assert json.loads(deleted["body"]) == {"message": "Progress log deleted", "deleted_log_id": log_id}
+
+
+def test_the_built_authorizer_allows_a_valid_token_and_refuses_the_placeholder(build, lambda_env, tmp_path, tokens):
+    valid = load_event("authorizer")
+    valid["authorizationToken"] = f"Bearer {tokens.user('dev-user-1')}"
+    refused, allowed = invoke(build, lambda_env, tmp_path, "authorizer", load_event("authorizer"), valid)
+    assert refused == {"error": "Exception: Unauthorized"}
+    assert allowed["principalId"] == "dev-user-1"
+    assert allowed["policyDocument"]["Statement"][0]["Effect"] == "Allow"
+
+
+def test_the_built_recompute_runs_on_the_schedule_event(build, lambda_env, tmp_path):
+    (report,) = invoke(build, lambda_env, tmp_path, "recompute_summaries", load_event("recompute_summaries"))
+    assert report["finished"] is True and report["busy"] is False
+
+
+def test_the_built_migrate_function_answers_cloudformation(build, lambda_env, tmp_path):
+    with StubServer(lambda path: (404, {})) as cloudformation:
+        event = load_event("migrate")
+        event["ResponseURL"] = f"{cloudformation.url}/cloudformation-response"
+        (response,) = invoke(build, lambda_env, tmp_path, "migrate", event)
+        assert response["Status"] == "SUCCESS"
+        assert json.loads(cloudformation.uploads[0][1])["Status"] == "SUCCESS"
+
+
+def test_a_function_without_its_layer_fails_to_import(build, lambda_env, tmp_path):
+    result = build.run(
+        build.functions["get_progress"], [load_event("get_progress")], lambda_env, tmp_path, layers=False
+    )
+    assert "ModuleNotFoundError" in result["import_error"]
