@@ -9,11 +9,10 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg2
 import pytest
 import requests
-from psycopg2.extensions import make_dsn, parse_dsn
 
+from localdev.databases import postgres_server, scratch_database
 from localdev.dev_issuer import SigningKey
 from localdev.lambda_context import LocalLambdaContext
 from localdev.stubs import JwksStub, UserProfileStub
@@ -21,52 +20,25 @@ from localdev.stubs import JwksStub, UserProfileStub
 ROOT = Path(__file__).resolve().parent.parent
 TEST_ISSUER = "https://tenant.test.invalid/"
 TEST_AUDIENCE = "https://progress-api.test.invalid"
-LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
-
-
-def _answers(url: str) -> bool:
-    try:
-        psycopg2.connect(url, connect_timeout=2).close()
-        return True
-    except psycopg2.OperationalError:
-        return False
 
 
 @pytest.fixture(scope="session")
 def postgres_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """TEST_DATABASE_URL if set, else the Postgres on 127.0.0.1:5432 if it answers, else an embedded one."""
-    configured = os.environ.get("TEST_DATABASE_URL")
-    if configured:
-        yield configured
-    elif _answers(LOCAL_POSTGRES):
-        yield LOCAL_POSTGRES
-    else:
-        from localdev.embedded_postgres import start_embedded_postgres
-
-        server, url = start_embedded_postgres(tmp_path_factory.mktemp("pg"))
+    with postgres_server(tmp_path_factory.mktemp("pg")) as url:
         yield url
-        server.cleanup()
 
 
 @pytest.fixture(scope="session")
 def database_url(postgres_server_url: str) -> Iterator[str]:
     """A database of its own for this run, migrated, and dropped afterwards."""
-    name = f"progress_test_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(postgres_server_url)
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    url = make_dsn(postgres_server_url, dbname=name)
     from progress_tracking.db import Database
     from progress_tracking.migrations import migrate
 
-    migrator = Database(url)
-    migrate(migrator)
-    migrator.close()
-    yield url
-    with admin.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.close()
+    with scratch_database(postgres_server_url) as url:
+        migrator = Database(url)
+        migrate(migrator)
+        migrator.close()
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -203,6 +175,3 @@ def api(gateway_url: str) -> Api:
 def lambda_context() -> LocalLambdaContext:
     return LocalLambdaContext("TestFunction")
 
-
-def database_name(url: str) -> str:
-    return parse_dsn(url)["dbname"]

@@ -4,14 +4,13 @@
 from __future__ import annotations
 
 import json
-import uuid
 
 import psycopg2
 import pytest
 from progress_tracking import config, db
 from progress_tracking.migrations import available_migrations
-from psycopg2.extensions import make_dsn
 
+from localdev.databases import scratch_database
 from localdev.lambda_context import LocalLambdaContext
 from localdev.stubs import StubServer
 from tests.events import load_event
@@ -27,22 +26,14 @@ def cloudformation():
 @pytest.fixture
 def fresh_database(postgres_server_url, service_env, monkeypatch):
     """An empty database the migrate function is pointed at, as on a first deploy."""
-    name = f"progress_deploy_{uuid.uuid4().hex[:10]}"
-    admin = psycopg2.connect(postgres_server_url)
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    url = make_dsn(postgres_server_url, dbname=name)
-    monkeypatch.setenv("DATABASE_URL", url)
-    config.get_settings.cache_clear()
-    db.get_database.cache_clear()
-    yield url
-    db.get_database().close()
-    config.get_settings.cache_clear()
-    db.get_database.cache_clear()
-    with admin.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.close()
+    with scratch_database(postgres_server_url, "progress_deploy") as url:
+        monkeypatch.setenv("DATABASE_URL", url)
+        config.get_settings.cache_clear()
+        db.get_database.cache_clear()
+        yield url
+        db.get_database().close()
+        config.get_settings.cache_clear()
+        db.get_database.cache_clear()
 
 
 def invoke_migrate(event: dict) -> dict:

@@ -13,7 +13,8 @@ from progress_tracking import store
 from progress_tracking.db import Database
 from progress_tracking.errors import DatabaseUnavailable, LogNotFound
 from progress_tracking.migrations import available_migrations, migrate
-from psycopg2.extensions import make_dsn
+
+from localdev.databases import scratch_database
 
 
 def change(actor: str = "tester") -> store.Change:
@@ -222,15 +223,8 @@ def test_an_unreachable_database_is_database_unavailable():
 
 @pytest.fixture
 def empty_database_url(postgres_server_url):
-    name = f"progress_migrate_{uuid.uuid4().hex[:10]}"
-    admin = psycopg2.connect(postgres_server_url)
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    yield make_dsn(postgres_server_url, dbname=name)
-    with admin.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.close()
+    with scratch_database(postgres_server_url, "progress_migrate") as url:
+        yield url
 
 
 def test_migrations_apply_once_even_when_run_concurrently(empty_database_url):
