@@ -139,7 +139,6 @@ def answers(url: str) -> bool:
 
 def serve(args: argparse.Namespace) -> int:
     os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "progress-tracking")
-    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "INFO")
     with ExitStack() as stack:

@@ -97,7 +97,6 @@ def service_env(database_url: str, jwks_server: JwksStub, user_profile: UserProf
         "USER_SVC_BASE_URL": user_profile.base_url,
         "POWERTOOLS_SERVICE_NAME": "progress-tracking",
         "POWERTOOLS_METRICS_NAMESPACE": "ProgressTracking",
-        "POWERTOOLS_METRICS_DISABLED": "true",
         "POWERTOOLS_TRACE_DISABLED": "true",
     }
     saved = {name: os.environ.get(name) for name in environment}
@@ -174,4 +173,3 @@ def api(gateway_url: str) -> Api:
 @pytest.fixture
 def lambda_context() -> LocalLambdaContext:
     return LocalLambdaContext("TestFunction")
-

@@ -7,12 +7,12 @@ from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from progress_tracking import summaries
 from progress_tracking.db import get_database
-from progress_tracking.observability import logger, metrics, tracer
+from progress_tracking.observability import get_tracer, logger, metrics
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
-@tracer.capture_lambda_handler
+@get_tracer().capture_lambda_handler
 @event_source(data_class=EventBridgeEvent)
 def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
     logger.append_keys(schedule_event_id=event.get_id)

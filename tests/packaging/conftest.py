@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -13,32 +12,10 @@ from typing import Any
 
 import pytest
 
+from localdev.lambda_runtime import RUNNER, find_python312
 from localdev.template import read_template
 
 ROOT = Path(__file__).resolve().parents[2]
-RUNNER = Path(__file__).with_name("lambda_runner.py")
-
-
-def find_python312() -> Path:
-    """A working Python 3.12 (sam build needs one for the python3.12 runtime): on PATH, else the newest under pyenv.
-
-    A pyenv shim on PATH may exist without answering, so each candidate is asked for its version.
-    """
-    pyenv = sorted(
-        Path.home().glob(".pyenv/versions/3.12.*/bin/python3.12"),
-        key=lambda p: tuple(int(part) for part in p.parts[-3].split(".")),
-        reverse=True,
-    )
-    for candidate in [shutil.which("python3.12"), *pyenv]:
-        if (
-            candidate
-            and subprocess.run(
-                [str(candidate), "-c", "import sys; assert sys.version_info[:2] == (3, 12)"], capture_output=True
-            ).returncode
-            == 0
-        ):
-            return Path(candidate)
-    pytest.fail("No working Python 3.12 found (needed to build and run the python3.12 artifacts)")
 
 
 @dataclass(frozen=True)
@@ -90,6 +67,8 @@ class Build:
 @pytest.fixture(scope="session")
 def build(tmp_path_factory: pytest.TempPathFactory) -> Build:
     python = find_python312()
+    if python is None:
+        pytest.fail("No working Python 3.12 found (needed to build and run the python3.12 artifacts)")
     build_dir = tmp_path_factory.mktemp("sam-build")
     env = {**os.environ, "PATH": f"{python.parent}{os.pathsep}{os.environ['PATH']}", "SAM_CLI_TELEMETRY": "0"}
     sam = Path(sys.executable).with_name("sam")

@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from progress_tracking import authz, errors
 from progress_tracking.config import get_settings
 from progress_tracking.models import ProgressLog, idempotency_key_adapter, log_id_adapter, user_id_adapter
-from progress_tracking.observability import logger, metrics, tracer
+from progress_tracking.observability import get_tracer, logger, metrics
 from progress_tracking.tokens import Identity
 
 M = TypeVar("M", bound=BaseModel)
@@ -104,7 +104,7 @@ def endpoint(handler: Handler) -> Callable[[dict[str, Any], LambdaContext], dict
     """Everything an API handler shares: structured logs correlated by the API Gateway request id, metrics,
     tracing, the proxy event as a data class, and the error mapping of `api_handler`."""
     wrapped = event_source(data_class=APIGatewayProxyEvent)(api_handler(handler))
-    wrapped = metrics.log_metrics(tracer.capture_lambda_handler(wrapped))
+    wrapped = metrics.log_metrics(get_tracer().capture_lambda_handler(wrapped))
     # clear_state: keys appended for one request (log_id) must not leak into the next one on a warm container.
     return logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)(
         wrapped

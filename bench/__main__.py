@@ -1,0 +1,279 @@
+"""Benchmarks of the Progress Tracking Service on this machine.
+
+    python -m bench [--requests 200] [--logs 2000] [--events 20000] [--skip-build]
+
+1. Cold start: each function built by `sam build`, its size, and the time its handler module takes to import under
+   Python 3.12 with only its artifact and the layer importable (median of 3 fresh processes).
+2. Requests through the local gateway over HTTP (real authorizer, handlers, Postgres): p50/p95 and ratios that show
+   the design's effects (keyset paging depth, stored vs stale summary, time travel vs projection).
+3. The summary recompute: events per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "layers" / "progress_tracking"))
+
+from localdev.databases import postgres_server, scratch_database  # noqa: E402
+from localdev.dev_issuer import SigningKey  # noqa: E402
+from localdev.lambda_runtime import RUNNER, find_python312  # noqa: E402
+from localdev.stubs import JwksStub, UserProfileStub  # noqa: E402
+from localdev.template import read_template  # noqa: E402
+
+ISSUER, AUDIENCE = "https://bench.invalid/", "https://bench.invalid/api"
+
+
+def folder_size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def cold_starts(build_dir: Path, skip_build: bool) -> None:
+    python = find_python312()
+    if python is None:
+        print("cold start: skipped (no Python 3.12)")
+        return
+    if not skip_build:
+        env = {**os.environ, "PATH": f"{python.parent}{os.pathsep}{os.environ['PATH']}", "SAM_CLI_TELEMETRY": "0"}
+        sam = Path(sys.executable).with_name("sam")
+        subprocess.run(
+            [str(sam), "build", "--build-dir", str(build_dir)], cwd=ROOT, env=env, check=True, capture_output=True
+        )
+    built = read_template(build_dir / "template.yaml")["Resources"]
+    layer = next(
+        build_dir / r["Properties"]["ContentUri"]
+        for r in built.values()
+        if r["Type"] == "AWS::Serverless::LayerVersion"
+    )
+    print(f"\n== Cold start (Python {subprocess.check_output([str(python), '-V'], text=True).split()[1]}) ==")
+    print(f"layer: {folder_size(layer) / 1e6:.1f} MB unzipped")
+    print(f"{'function':<28} {'code':>8} {'import ms (median of 3)':>24}")
+    env = {
+        "POWERTOOLS_SERVICE_NAME": "progress-tracking",
+        "POWERTOOLS_METRICS_NAMESPACE": "ProgressTracking",
+        "AWS_REGION": "eu-west-1",
+        "DATABASE_URL": "postgresql://unused",
+        "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
+    }
+    with tempfile.TemporaryDirectory() as scratch:
+        for logical_id, resource in sorted(built.items()):
+            if resource["Type"] != "AWS::Serverless::Function":
+                continue
+            code = build_dir / resource["Properties"]["CodeUri"]
+            job = Path(scratch) / "job.json"
+            result = Path(scratch) / "result.json"
+            job.write_text(
+                json.dumps(
+                    {
+                        "name": logical_id,
+                        "code_dir": str(code),
+                        "handler": "app.lambda_handler",
+                        "layer_dirs": [str(layer / "python")],
+                        "memory_mb": 512,
+                        "timeout_s": 10,
+                        "events": [],
+                        "env": env,
+                    }
+                )
+            )
+            times = []
+            for _ in range(3):
+                subprocess.run([str(python), "-I", "-S", str(RUNNER), str(job), str(result)], check=True)
+                times.append(json.loads(result.read_text())["import_ms"])
+            print(f"{logical_id:<28} {folder_size(code) / 1e3:>6.1f}kB {statistics.median(times):>24.0f}")
+
+
+def timed(count: int, call: Callable[[int], requests.Response]) -> list[float]:
+    samples = []
+    for n in range(count):
+        started = time.perf_counter()
+        response = call(n)
+        samples.append((time.perf_counter() - started) * 1000)
+        assert response.status_code < 300, response.text
+    return samples
+
+
+def describe(name: str, samples: list[float]) -> float:
+    p50 = statistics.median(samples)
+    p95 = statistics.quantiles(samples, n=20)[-1]
+    print(f"{name:<44} p50 {p50:7.2f} ms   p95 {p95:7.2f} ms   ({len(samples)} requests)")
+    return p50
+
+
+def requests_through_the_gateway(database_url: str, count: int, logs: int) -> None:
+    from waitress import create_server
+
+    from localdev.gateway import LocalGateway
+    from localdev.template import load_api
+
+    key = SigningKey.generate()
+    with JwksStub(key.jwks()) as jwks, UserProfileStub(known=None) as users:
+        os.environ.update(
+            DATABASE_URL=database_url,
+            AUTH0_ISSUER=ISSUER,
+            AUTH0_AUDIENCE=AUDIENCE,
+            AUTH0_JWKS_URL=jwks.jwks_url,
+            USER_SVC_BASE_URL=users.base_url,
+            POWERTOOLS_TRACE_DISABLED="true",
+            POWERTOOLS_LOG_LEVEL="WARNING",
+        )
+        from progress_tracking.db import get_database
+        from progress_tracking.migrations import migrate
+
+        migrate(get_database())
+        server = create_server(LocalGateway(load_api(ROOT / "template.yaml")), host="127.0.0.1", port=0, threads=4)
+        threading.Thread(target=server.run, daemon=True).start()
+        base = f"http://127.0.0.1:{server.effective_port}"
+        session = requests.Session()
+        token = key.access_token(issuer=ISSUER, audience=AUDIENCE, client=True)
+        session.headers["Authorization"] = f"Bearer {token}"
+
+        print(f"\n== Requests through the local gateway ({count} each, sequential, one client) ==")
+        start = date(2020, 1, 1)
+        post = timed(
+            count,
+            lambda n: session.post(
+                f"{base}/api/progress/log",
+                json={
+                    "user_id": "bench-writer",
+                    "date": (start + timedelta(days=n)).isoformat(),
+                    "weight_kg": 80 - n / 100,
+                    "workout_done": "running",
+                    "calories_burned": 300,
+                },
+            ),
+        )
+        describe("POST /api/progress/log", post)
+
+        seed_user(get_database(), "bench-reader", logs)
+        first_page = timed(count, lambda n: session.get(f"{base}/api/progress/bench-reader", params={"limit": 100}))
+        cursor = deep_cursor(session, base, logs)
+        deep_page = timed(
+            count, lambda n: session.get(f"{base}/api/progress/bench-reader", params={"limit": 100, "cursor": cursor})
+        )
+        p_first = describe(f"GET list, first page of 100 ({logs} logs)", first_page)
+        p_deep = describe("GET list, last page (keyset cursor)", deep_page)
+        print(f"{'  ratio last / first page':<44} {p_deep / p_first:.2f}x (keyset: depth costs nothing)")
+
+        session.get(f"{base}/api/progress/summary/bench-reader")
+        stored = timed(count, lambda n: session.get(f"{base}/api/progress/summary/bench-reader"))
+        writer_token = key.access_token(issuer=ISSUER, audience=AUDIENCE, client=True, subject="bench2@clients")
+        stale = []
+        for n in range(count):
+            session.post(
+                f"{base}/api/progress/log",
+                headers={"Authorization": f"Bearer {writer_token}"},
+                json={"user_id": "bench-reader", "date": "2019-01-01", "weight_kg": 70 + n % 10},
+            )
+            stale += timed(1, lambda _: session.get(f"{base}/api/progress/summary/bench-reader"))
+        p_stored = describe(f"GET summary, stored and current ({logs} logs)", stored)
+        p_stale = describe("GET summary, stale (recomputed on read)", stale)
+        print(f"{'  ratio stale / stored':<44} {p_stale / p_stored:.2f}x (what the scheduled recompute saves)")
+
+        as_of = datetime.now(UTC).isoformat()
+        projection = timed(count, lambda n: session.get(f"{base}/api/progress/bench-reader", params={"limit": 100}))
+        travel = timed(
+            count, lambda n: session.get(f"{base}/api/progress/bench-reader", params={"limit": 100, "as_of": as_of})
+        )
+        p_projection = describe("GET list from the projection", projection)
+        p_travel = describe("GET list as_of (folded from events)", travel)
+        print(f"{'  ratio as_of / projection':<44} {p_travel / p_projection:.2f}x")
+        server.close()
+
+
+def seed_user(database, user_id: str, logs: int) -> None:
+    from progress_tracking import store
+
+    change = store.Change(actor="bench", request_id=None, at=datetime.now(UTC))
+
+    def work(cursor):
+        for n in range(logs):
+            fields = {
+                "date": date(2021, 1, 1) + timedelta(days=n),
+                "weight_kg": 90 - n / 100,
+                "workout_done": ("running", "yoga", "cycling")[n % 3],
+                "calories_burned": 200 + n % 300,
+            }
+            store.log_new(cursor, user_id, fields, change)
+
+    database.run(work)
+
+
+def deep_cursor(session: requests.Session, base: str, logs: int) -> str:
+    from progress_tracking.service import encode_cursor
+
+    last = date(2021, 1, 1) + timedelta(days=logs - 101)
+    body = session.get(
+        f"{base}/api/progress/bench-reader", params={"to": last.isoformat(), "limit": 1, "from": last.isoformat()}
+    ).json()
+    return encode_cursor(last, body["progress_logs"][0]["log_id"])
+
+
+def recompute_throughput(database_url: str, events: int) -> None:
+    from progress_tracking import store, summaries
+    from progress_tracking.db import Database
+    from progress_tracking.migrations import migrate
+
+    database = Database(database_url)
+    migrate(database)
+    summaries.recompute(database, lambda: 10**9)
+    users = max(1, events // 20)
+    change = store.Change(actor="bench", request_id=None, at=datetime.now(UTC))
+
+    def work(cursor):
+        for n in range(events):
+            store.log_new(
+                cursor,
+                f"recompute-{n % users}",
+                {"date": date(2022, 1, 1) + timedelta(days=n % 365), "weight_kg": 70.0},
+                change,
+            )
+
+    started = time.perf_counter()
+    database.run(work)
+    appended = time.perf_counter() - started
+    started = time.perf_counter()
+    report = summaries.recompute(database, lambda: 10**9)
+    elapsed = time.perf_counter() - started
+    print(f"\n== Event store ({events} events, {users} users) ==")
+    print(f"append (log_new, one transaction)            {events / appended:8.0f} events/s")
+    print(
+        f"recompute summaries                          {report.events / elapsed:8.0f} events/s, "
+        f"{report.users / elapsed:6.0f} users/s, {report.batches} batches in {elapsed:.2f} s"
+    )
+    database.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--logs", type=int, default=2000)
+    parser.add_argument("--events", type=int, default=20000)
+    parser.add_argument("--skip-build", action="store_true", help="reuse .aws-sam/build from `make build`")
+    args = parser.parse_args()
+    print(f"Machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    with tempfile.TemporaryDirectory() as scratch:
+        cold_starts(ROOT / ".aws-sam" / "build" if args.skip_build else Path(scratch) / "build", args.skip_build)
+        with postgres_server(Path(scratch) / "pg") as server:
+            with scratch_database(server, "progress_bench") as url:
+                requests_through_the_gateway(url, args.requests, args.logs)
+            with scratch_database(server, "progress_bench") as url:
+                recompute_throughput(url, args.events)
+
+
+if __name__ == "__main__":
+    main()
