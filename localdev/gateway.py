@@ -65,8 +65,8 @@ class LocalGateway:
 
     def handle(self, environ: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
         method = environ["REQUEST_METHOD"].upper()
-        raw_path = environ.get("RAW_URI") or environ.get("PATH_INFO") or "/"
-        raw_path = raw_path.split("?", 1)[0]
+        # The raw, still percent-encoded path: an encoded "/" inside a parameter must not split it.
+        raw_path = (environ.get("REQUEST_URI") or environ.get("RAW_URI") or "/").split("?", 1)[0]
         if method == "GET" and raw_path in self.local_routes:
             return _json(*self.local_routes[raw_path]())
         segments = [unquote(part, errors="replace") for part in raw_path.strip("/").split("/")]

@@ -34,8 +34,9 @@ def _utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-# Postgres text cannot hold NUL, and other control characters have no business in one-line fields.
-UserId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")]
+# Postgres text cannot hold NUL, and other control characters have no business in one-line fields. U+FFFD is what
+# undecodable bytes become: never part of a real id.
+UserId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f\ufffd]+$")]
 LogId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 LogDate = Annotated[date, AfterValidator(_not_after_tomorrow)]
 WeightKg = Annotated[float, Field(gt=0, le=1000)]
