@@ -2,7 +2,7 @@
 
     python progress_tracking_app.py [--port 5000] [--host 127.0.0.1] [--user_svc_base_url URL]
     python progress_tracking_app.py token [--user-id ID] [--sub SUB] [--scope "…"] [--client]
-    python progress_tracking_app.py migrate | rebuild [--apply] | recompute
+    python progress_tracking_app.py migrate | rebuild [--apply] | recompute | openapi
 
 Serves the routes of template.yaml by invoking the same authorizer and handlers in-process with API Gateway-shaped
 events. With no DATABASE_URL it starts an embedded Postgres under .local/; with no AUTH0_DOMAIN it is its own
@@ -12,6 +12,7 @@ development token issuer; with no User Profile service answering it serves a sta
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import socket
@@ -54,6 +55,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     rebuild = commands.add_parser("rebuild", help="recompute the projections from the events and report differences")
     rebuild.add_argument("--apply", action="store_true", help="replace the projections with the rebuilt ones")
     commands.add_parser("recompute", help="bring the summary projection up to date now (what the schedule runs)")
+    commands.add_parser("openapi", help="print the API's OpenAPI 3.1 description (also served at /openapi.json)")
     return parser.parse_args(argv)
 
 
@@ -219,6 +221,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.command == "token":
         return mint_token(args)
+    if args.command == "openapi":
+        from localdev.openapi import build_openapi
+        from localdev.template import load_api
+
+        sys.stdout.write(json.dumps(build_openapi(load_api(ROOT / "template.yaml")), indent=2) + "\n")
+        return 0
     if args.command in ("migrate", "rebuild", "recompute"):
         return operate(args)
     return serve(args)

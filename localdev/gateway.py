@@ -51,7 +51,9 @@ class LocalGateway:
     def __init__(self, api: ApiDefinition, stage: str = "local", local_routes: dict[str, LocalRoute] | None = None):
         self.api = api
         self.stage = stage
-        self.local_routes = local_routes or {}  # development-only GET routes served without authorization
+        # Development-only GET routes served without authorization; the API's description is always one of them.
+        self.local_routes = {"/openapi.json": self._openapi, **(local_routes or {})}
+        self._openapi_document: dict[str, Any] | None = None
         self._handlers: dict[str, LambdaHandler] = {}
         self._load_lock = threading.Lock()
         self._policy_cache: dict[str, tuple[float, dict[str, Any]]] = {}
@@ -91,6 +93,13 @@ class LocalGateway:
             return _json(403, {"message": "User is not authorized to access this resource with an explicit deny"})
         event = self._proxy_event(environ, route.path, path, method, headers, path_parameters, body, policy)
         return self._invoke(route.function, event)
+
+    def _openapi(self) -> tuple[int, dict[str, Any]]:
+        if self._openapi_document is None:
+            from localdev.openapi import build_openapi
+
+            self._openapi_document = build_openapi(self.api)
+        return 200, self._openapi_document
 
     def _authorize(self, authorization: str, method_arn: str) -> dict[str, Any] | None:
         cached = self._policy_cache.get(authorization)

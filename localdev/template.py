@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import yaml
@@ -45,16 +47,23 @@ class FunctionSpec:
     timeout_seconds: int
     memory_mb: int
 
-    def load(self) -> LambdaHandler:
-        """Import the handler from its own folder, as its own module, the way a Lambda container would."""
-        module_name, _, attribute = self.handler.rpartition(".")
+    def load_module(self) -> ModuleType:
+        """Import the handler's module from its own folder, as its own module, the way a Lambda container would."""
+        module_name = self.handler.rpartition(".")[0]
+        qualified = f"lambda_{self.logical_id}_{module_name}"
+        if qualified in sys.modules:
+            return sys.modules[qualified]
         source = self.code_dir / f"{module_name.replace('.', '/')}.py"
-        spec = importlib.util.spec_from_file_location(f"lambda_{self.logical_id}_{module_name}", source)
+        spec = importlib.util.spec_from_file_location(qualified, source)
         if spec is None or spec.loader is None:
             raise ImportError(f"cannot load {source}")
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-        return getattr(module, attribute)
+        sys.modules[qualified] = module
+        return module
+
+    def load(self) -> LambdaHandler:
+        return getattr(self.load_module(), self.handler.rpartition(".")[2])
 
 
 @dataclass(frozen=True)

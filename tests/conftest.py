@@ -14,7 +14,6 @@ import requests
 
 from localdev.databases import postgres_server, scratch_database
 from localdev.dev_issuer import SigningKey
-from localdev.lambda_context import LocalLambdaContext
 from localdev.stubs import JwksStub, UserProfileStub
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -170,6 +169,19 @@ def api(gateway_url: str) -> Api:
     return Api(gateway_url)
 
 
+CONFIG_VARIABLES = (
+    "DATABASE_URL",
+    "DATABASE_SECRET_ARN",
+    "USER_SVC_BASE_URL",
+    "AUTH0_DOMAIN",
+    "AUTH0_AUDIENCE",
+    "AUTH0_ISSUER",
+    "AUTH0_JWKS_URL",
+    "USER_ID_CLAIM",
+)
+
+
 @pytest.fixture
-def lambda_context() -> LocalLambdaContext:
-    return LocalLambdaContext("TestFunction")
+def clean_env() -> dict[str, str]:
+    """This process's environment without the service's configuration, for starting the app as a newcomer would."""
+    return {name: value for name, value in os.environ.items() if name not in CONFIG_VARIABLES}

@@ -4,7 +4,17 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from progress_tracking import authz, http, service
 from progress_tracking.db import get_database
+from progress_tracking.models import LogDeleted
 from progress_tracking.observability import logger
+from progress_tracking.openapi import Operation
+
+OPERATION = Operation(
+    summary="Delete one log (a deletion event; rollback can restore it)",
+    scope=authz.DELETE_PROGRESS,
+    success=(200, LogDeleted),
+    errors=(400, 401, 403, 404, 409, 412, 503),
+    request_headers=("If-Match",),
+)
 
 
 @http.endpoint
@@ -15,4 +25,4 @@ def lambda_handler(event: APIGatewayProxyEvent, context: LambdaContext) -> dict:
     logger.append_keys(log_id=log_id)
     service.delete_log(get_database(), caller, log_id, http.request_id(event), http.if_match(event))
     logger.info("Progress log deleted")
-    return http.json_response(200, {"message": "Progress log deleted", "deleted_log_id": log_id})
+    return http.model_response(200, LogDeleted(deleted_log_id=log_id))

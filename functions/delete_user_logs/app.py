@@ -7,8 +7,17 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from progress_tracking import authz, http, service
 from progress_tracking.db import get_database
-from progress_tracking.models import DeleteUserLogsQuery
+from progress_tracking.models import DeleteUserLogsQuery, UserErased, UserLogsDeleted
 from progress_tracking.observability import logger
+from progress_tracking.openapi import Operation
+
+OPERATION = Operation(
+    summary="Delete every log of a user (erase=true with admin:progress: erase all their data for good)",
+    scope=authz.DELETE_PROGRESS,
+    query=DeleteUserLogsQuery,
+    success=(200, (UserLogsDeleted, UserErased)),
+    errors=(400, 401, 403, 503),
+)
 
 
 @http.endpoint
@@ -20,7 +29,7 @@ def lambda_handler(event: APIGatewayProxyEvent, context: LambdaContext) -> dict:
     if query.erase:
         erased = service.erase_user(get_database(), caller, user_id)
         logger.info("All progress data of a user erased", extra={"erased": erased})
-        return http.json_response(200, {"message": "All progress data for user erased", "erased": erased})
+        return http.model_response(200, UserErased(erased=erased))
     deleted = service.delete_user_logs(get_database(), caller, user_id, http.request_id(event))
     logger.info("All progress logs of a user deleted", extra={"deleted_log_count": deleted})
-    return http.json_response(200, {"message": "All progress logs for user deleted", "deleted_log_count": deleted})
+    return http.model_response(200, UserLogsDeleted(deleted_log_count=deleted))

@@ -5,6 +5,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from progress_tracking import authz, http, service
 from progress_tracking.db import get_database
 from progress_tracking.models import HistoryEntry, LogHistory
+from progress_tracking.openapi import Operation
+
+OPERATION = Operation(
+    summary="Every event of a log, oldest first (deleted logs included)",
+    scope=authz.READ_PROGRESS,
+    success=(200, LogHistory),
+    errors=(400, 401, 403, 404, 503),
+)
 
 
 @http.endpoint
@@ -28,4 +36,4 @@ def lambda_handler(event: APIGatewayProxyEvent, context: LambdaContext) -> dict:
             for e in events
         ],
     )
-    return http.json_response(200, history.model_dump(mode="json"))
+    return http.model_response(200, history)

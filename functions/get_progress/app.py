@@ -4,7 +4,16 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from progress_tracking import authz, http, service
 from progress_tracking.db import get_database
-from progress_tracking.models import ListQuery
+from progress_tracking.models import ListQuery, ProgressPage
+from progress_tracking.openapi import Operation
+
+OPERATION = Operation(
+    summary="A page of a user's progress logs, oldest first (as_of: as they stood at that moment)",
+    scope=authz.READ_PROGRESS,
+    query=ListQuery,
+    success=(200, ProgressPage),
+    errors=(400, 401, 403, 503),
+)
 
 
 @http.endpoint
@@ -14,4 +23,4 @@ def lambda_handler(event: APIGatewayProxyEvent, context: LambdaContext) -> dict:
     user_id = http.path_user_id(event)
     query = http.parse_query(event, ListQuery)
     page = service.list_progress(get_database(), caller, user_id, query)
-    return http.json_response(200, page.model_dump(mode="json"))
+    return http.model_response(200, page)

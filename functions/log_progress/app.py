@@ -5,9 +5,20 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from progress_tracking import authz, http, service
 from progress_tracking.db import get_database
-from progress_tracking.models import LogCreate
+from progress_tracking.models import LogCreate, LogCreated
 from progress_tracking.observability import logger, metrics
+from progress_tracking.openapi import Operation
 from progress_tracking.user_service import get_user_service
+
+OPERATION = Operation(
+    summary="Log progress for a user the User Profile service knows",
+    scope=authz.WRITE_PROGRESS,
+    body=LogCreate,
+    success=(201, LogCreated),
+    errors=(400, 401, 403, 413, 422, 503),
+    request_headers=("Idempotency-Key",),
+    response_headers=("Location", "ETag", "Idempotent-Replayed"),
+)
 
 
 @http.endpoint
@@ -26,5 +37,4 @@ def lambda_handler(event: APIGatewayProxyEvent, context: LambdaContext) -> dict:
     else:
         logger.info("Progress logged")
         metrics.add_metric(name="ProgressLogged", unit=MetricUnit.Count, value=1)
-    body = {"message": "Progress logged successfully", "id": log.log_id, "log": log.model_dump(mode="json")}
-    return http.json_response(201, body, headers)
+    return http.model_response(201, LogCreated(id=log.log_id, log=log), headers)

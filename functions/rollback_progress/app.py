@@ -4,8 +4,19 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from progress_tracking import authz, http, service
 from progress_tracking.db import get_database
-from progress_tracking.models import RollbackRequest
+from progress_tracking.models import LogRolledBack, RollbackRequest
 from progress_tracking.observability import logger
+from progress_tracking.openapi import Operation
+
+OPERATION = Operation(
+    summary="Restore the state of an earlier version as a new version (undeletes a deleted log)",
+    scope=authz.WRITE_PROGRESS,
+    body=RollbackRequest,
+    success=(200, LogRolledBack),
+    errors=(400, 401, 403, 404, 409, 412, 413, 503),
+    request_headers=("If-Match",),
+    response_headers=("ETag",),
+)
 
 
 @http.endpoint
@@ -19,5 +30,5 @@ def lambda_handler(event: APIGatewayProxyEvent, context: LambdaContext) -> dict:
         get_database(), caller, log_id, request.to_version, http.request_id(event), http.if_match(event)
     )
     logger.info("Progress log rolled back", extra={"to_version": request.to_version, "version": log.version})
-    body = {"message": f"Progress log rolled back to version {request.to_version}", "log": log.model_dump(mode="json")}
-    return http.json_response(200, body, http.etag(log))
+    message = f"Progress log rolled back to version {request.to_version}"
+    return http.model_response(200, LogRolledBack(message=message, log=log), http.etag(log))

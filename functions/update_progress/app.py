@@ -4,8 +4,19 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from progress_tracking import authz, http, service
 from progress_tracking.db import get_database
-from progress_tracking.models import LogUpdate
+from progress_tracking.models import LogUpdate, LogUpdated
 from progress_tracking.observability import logger
+from progress_tracking.openapi import Operation
+
+OPERATION = Operation(
+    summary="Change some fields of a log (null clears one)",
+    scope=authz.WRITE_PROGRESS,
+    body=LogUpdate,
+    success=(200, LogUpdated),
+    errors=(400, 401, 403, 404, 409, 412, 413, 503),
+    request_headers=("If-Match",),
+    response_headers=("ETag",),
+)
 
 
 @http.endpoint
@@ -17,5 +28,4 @@ def lambda_handler(event: APIGatewayProxyEvent, context: LambdaContext) -> dict:
     update = http.parse_body(event, LogUpdate)
     log = service.update_log(get_database(), caller, log_id, update, http.request_id(event), http.if_match(event))
     logger.info("Progress log updated", extra={"version": log.version})
-    body = {"message": "Progress log updated", "updated_log": log.model_dump(mode="json")}
-    return http.json_response(200, body, http.etag(log))
+    return http.model_response(200, LogUpdated(updated_log=log), http.etag(log))

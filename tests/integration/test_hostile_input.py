@@ -98,8 +98,9 @@ def test_control_characters_in_one_line_fields_are_refused_and_newlines_in_notes
     user = new_user()
     token = tokens.user(user)
     for field, value in [("workout_done", "run\u0007"), ("workout_done", "run\nwalk"), ("notes", "bell\u0007")]:
-        response = api.call("POST", "/api/progress/log", token, json={"user_id": user, **FIRST_VERSION_BODY,
-                                                                      field: value})
+        response = api.call(
+            "POST", "/api/progress/log", token, json={"user_id": user, **FIRST_VERSION_BODY, field: value}
+        )
         assert_error(response, 400, "validation_error")
     created = log(api, token, user, notes="line one\r\nline two\ttabbed")
     assert created["notes"] == "line one\r\nline two\ttabbed"

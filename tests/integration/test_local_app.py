@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import socket
@@ -11,7 +10,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,11 +83,6 @@ class App:
         output, _ = self.process.communicate(timeout=30)
         assert self.process.returncode == 0, output
         return output
-
-
-@pytest.fixture
-def clean_env() -> dict[str, str]:
-    return {name: value for name, value in os.environ.items() if name not in CONFIG_VARIABLES}
 
 
 def test_the_readme_flow_works_against_the_app_with_nothing_else_configured(tmp_path, clean_env, database_url):

@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from progress_tracking import authz, errors
 from progress_tracking.config import get_settings
-from progress_tracking.models import ProgressLog, idempotency_key_adapter, log_id_adapter, user_id_adapter
+from progress_tracking.models import ErrorBody, ProgressLog, idempotency_key_adapter, log_id_adapter, user_id_adapter
 from progress_tracking.observability import get_tracer, logger, metrics
 from progress_tracking.tokens import Identity
 
@@ -57,12 +57,14 @@ def json_response(status: int, payload: Any, headers: dict[str, str] | None = No
     }
 
 
+def model_response(status: int, model: BaseModel, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    return json_response(status, model.model_dump(mode="json"), headers)
+
+
 def error_response(error: errors.ProgressError) -> dict[str, Any]:
     status, code = next(ERROR_RESPONSES[cls] for cls in type(error).__mro__ if cls in ERROR_RESPONSES)
-    payload: dict[str, Any] = {"message": error.message, "code": code}
-    if error.details:
-        payload["details"] = error.details
-    return json_response(status, payload)
+    body = ErrorBody(message=error.message, code=code, details=error.details or None)
+    return json_response(status, body.model_dump(mode="json", exclude={"details"} if body.details is None else None))
 
 
 def api_handler(handler: Handler) -> Handler:

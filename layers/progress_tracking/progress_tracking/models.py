@@ -31,7 +31,10 @@ def _not_after_tomorrow(value: date) -> date:
 
 
 def _utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:  # 9999-12-31T23:00-05:00 is past datetime.max in UTC
+        raise ValueError("time out of range") from exc
 
 
 # Postgres text cannot hold NUL, and other control characters have no business in one-line fields. U+FFFD is what
@@ -106,7 +109,8 @@ class ListQuery(BaseModel):
     cursor: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
     date_from: Annotated[date | None, Field(alias="from")] = None
     date_to: Annotated[date | None, Field(alias="to")] = None
-    as_of: AwareDatetime | None = None  # the logs as they stood at this moment (RFC 3339, with offset)
+    # The logs as they stood at this moment (RFC 3339, with offset); normalised to UTC, which Postgres always takes.
+    as_of: Annotated[AwareDatetime, AfterValidator(_utc)] | None = None
 
     @model_validator(mode="after")
     def _range_is_ordered(self) -> ListQuery:
@@ -198,6 +202,51 @@ class Summary(BaseModel):
     workouts: dict[str, int] = Field(default_factory=dict)
     current_streak_days: int = 0
     longest_streak_days: int = 0
+
+
+class LogCreated(BaseModel):
+    message: str = "Progress logged successfully"
+    id: int
+    log: ProgressLog
+
+
+class LogUpdated(BaseModel):
+    message: str = "Progress log updated"
+    updated_log: ProgressLog
+
+
+class LogDeleted(BaseModel):
+    message: str = "Progress log deleted"
+    deleted_log_id: int
+
+
+class UserLogsDeleted(BaseModel):
+    message: str = "All progress logs for user deleted"
+    deleted_log_count: int
+
+
+class UserErased(BaseModel):
+    message: str = "All progress data for user erased"
+    erased: dict[str, int]
+
+
+class LogRolledBack(BaseModel):
+    message: str
+    log: ProgressLog
+
+
+class ErrorDetail(BaseModel):
+    field: str | None
+    message: str
+    type: str | None = None
+
+
+class ErrorBody(BaseModel):
+    """Every error the service answers with; API Gateway's own 401/403 carry only `message`."""
+
+    message: str
+    code: str
+    details: list[ErrorDetail] | None = None
 
 
 IdempotencyKey = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$")]
