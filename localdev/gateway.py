@@ -25,6 +25,7 @@ REGION = "us-east-1"
 ACCOUNT_ID = "000000000000"
 API_ID = "localapi"
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's own limit on a request body
+MAX_CACHED_POLICIES = 10_000
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 LocalRoute = Callable[[], tuple[int, dict[str, Any]]]
@@ -110,6 +111,8 @@ class LocalGateway:
             policy = self._handler(self.api.authorizer)(event, self._context(self.api.authorizer))
         except Exception:  # the authorizer's "Unauthorized" (and any crash) is a 401 here, as configured
             return None
+        if len(self._policy_cache) >= MAX_CACHED_POLICIES:  # bounded, like API Gateway's cache
+            self._policy_cache.clear()
         self._policy_cache[authorization] = (time.monotonic() + self.api.authorizer_ttl_seconds, policy)
         return policy
 

@@ -261,3 +261,17 @@ def test_an_unreachable_jwks_url_is_a_rejection_not_a_crash(key, clock):
     verifier = TokenVerifier(ISSUER, (AUDIENCE,), JwksCache("http://127.0.0.1:9/jwks.json", clock=clock))
     with pytest.raises(InvalidToken):
         verifier.verify(bearer(key.sign(claims())))
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_the_authorizer_answers_every_hostile_token_with_unauthorized(service_env, key, attacker, case):
+    from localdev.lambda_context import LocalLambdaContext
+    from tests.integration.test_sample_events import FUNCTIONS
+
+    authorizer = FUNCTIONS["authorizer"].load()
+    event = {"type": "TOKEN", "authorizationToken": f"Bearer {HOSTILE[case](key, attacker)}",
+             "methodArn": "arn:aws:execute-api:eu-west-1:123456789012:abc123/v1/GET/api/progress/alice"}
+    # Exactly this exception (API Gateway turns it into 401); anything else would be a 500 at API Gateway.
+    with pytest.raises(Exception, match=r"^Unauthorized$") as raised:
+        authorizer(event, LocalLambdaContext("AuthorizerFunction"))
+    assert type(raised.value) is Exception
