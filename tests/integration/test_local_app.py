@@ -13,16 +13,6 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
-CONFIG_VARIABLES = (
-    "DATABASE_URL",
-    "DATABASE_SECRET_ARN",
-    "USER_SVC_BASE_URL",
-    "AUTH0_DOMAIN",
-    "AUTH0_AUDIENCE",
-    "AUTH0_ISSUER",
-    "AUTH0_JWKS_URL",
-    "USER_ID_CLAIM",
-)
 
 
 def free_port() -> int:

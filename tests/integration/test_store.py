@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 
 import psycopg2
@@ -102,11 +103,8 @@ def test_concurrent_updates_of_one_log_queue_and_lose_nothing(database):
         barrier.wait()
         database.run(work)
 
-    threads = [threading.Thread(target=bump, args=(n,)) for n in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(bump, range(4)))
     version, _, notes = projection_of(database, created.log_id)
     assert version == 5 and sorted(notes) == ["0", "1", "2", "3"]
     assert [row[0] for row in events_of(database, created.log_id)] == [1, 2, 3, 4, 5]
@@ -193,23 +191,16 @@ def test_a_connection_killed_while_idle_is_replaced_transparently(database_url):
 
 def test_threads_never_share_a_connection(database_url):
     database = Database(database_url)
-    pids: dict[int, int] = {}
     barrier = threading.Barrier(3)
 
-    def work(n: int) -> None:
-        def hold(cursor):
-            barrier.wait(timeout=10)  # all three transactions are open at once
-            cursor.execute("SELECT pg_backend_pid()")
-            return cursor.fetchone()[0]
+    def hold(cursor):
+        barrier.wait(timeout=10)  # all three transactions are open at once
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
 
-        pids[n] = database.run(hold)
-
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert len(set(pids.values())) == 3
+    with ThreadPoolExecutor(3) as pool:
+        pids = list(pool.map(lambda _: database.run(hold), range(3)))
+    assert len(set(pids)) == 3
 
 
 def test_an_unreachable_database_is_database_unavailable():
@@ -228,20 +219,17 @@ def empty_database_url(postgres_server_url):
 
 
 def test_migrations_apply_once_even_when_run_concurrently(empty_database_url):
-    results: list[list[int]] = []
     barrier = threading.Barrier(4)
 
-    def run() -> None:
+    def run(_: int) -> list[int]:
         database = Database(empty_database_url)
         barrier.wait()
-        results.append(migrate(database))
+        applied = migrate(database)
         database.close()
+        return applied
 
-    threads = [threading.Thread(target=run) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(run, range(4)))
     everything = [version for version, _, _ in available_migrations()]
     assert sorted(results, key=len) == [[], [], [], everything]
     assert migrate(Database(empty_database_url)) == []

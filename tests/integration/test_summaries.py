@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 
 import pytest
@@ -122,20 +123,17 @@ def test_two_runs_at_once_do_not_step_on_each_other(database, database_url):
     users = [f"twice-{uuid.uuid4().hex[:8]}" for _ in range(30)]
     for user in users:
         add_log(database, user, 1)
-    reports: list[summaries.RecomputeReport] = []
     barrier = threading.Barrier(2)
 
-    def run() -> None:
+    def run(_: int) -> summaries.RecomputeReport:
         db = Database(database_url)
         barrier.wait()
-        reports.append(summaries.recompute(db, plenty_of_time, batch_size=1))
+        report = summaries.recompute(db, plenty_of_time, batch_size=1)
         db.close()
+        return report
 
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    with ThreadPoolExecutor(2) as pool:
+        reports = list(pool.map(run, range(2)))
     assert sum(report.events for report in reports) == 30  # every event handled once between them
     drain(database)
     assert all(stored(database, user)[1].log_count == 1 for user in users)

@@ -269,8 +269,11 @@ def test_the_authorizer_answers_every_hostile_token_with_unauthorized(service_en
     from tests.integration.test_sample_events import FUNCTIONS
 
     authorizer = FUNCTIONS["authorizer"].load()
-    event = {"type": "TOKEN", "authorizationToken": f"Bearer {HOSTILE[case](key, attacker)}",
-             "methodArn": "arn:aws:execute-api:eu-west-1:123456789012:abc123/v1/GET/api/progress/alice"}
+    event = {
+        "type": "TOKEN",
+        "authorizationToken": f"Bearer {HOSTILE[case](key, attacker)}",
+        "methodArn": "arn:aws:execute-api:eu-west-1:123456789012:abc123/v1/GET/api/progress/alice",
+    }
     # Exactly this exception (API Gateway turns it into 401); anything else would be a 500 at API Gateway.
     with pytest.raises(Exception, match=r"^Unauthorized$") as raised:
         authorizer(event, LocalLambdaContext("AuthorizerFunction"))
