@@ -100,7 +100,7 @@ def database_configured(args: argparse.Namespace) -> Iterator[str]:
 def operate(args: argparse.Namespace) -> int:
     """The operations commands: migrate, rebuild, recompute."""
     from progress_tracking import store, summaries
-    from progress_tracking.db import get_database
+    from progress_tracking.db import Cursor, get_database
     from progress_tracking.migrations import migrate
 
     with database_configured(args) as where:
@@ -119,11 +119,17 @@ def operate(args: argparse.Namespace) -> int:
             sys.stdout.write("The projection equals the events' fold.\n")
             return 0
         if args.apply:
-            live = database.run(store.replace_projection)
-            database.run(lambda cursor: store.reset_summaries(cursor, summaries.CHECKPOINT))
-            report = summaries.recompute(database, lambda: 10**9)
+
+            def rebuild(cursor: Cursor) -> int:
+                # One transaction: summaries derived from the drifted projection go with it.
+                live = store.replace_projection(cursor)
+                store.reset_summaries(cursor, summaries.CHECKPOINT)
+                return live
+
+            live = database.run(rebuild)
+            recomputed = summaries.recompute(database, lambda: 10**9)
             sys.stdout.write(
-                f"Projection rebuilt from the events: {live} live logs; {report.users} summaries recomputed.\n"
+                f"Projection rebuilt from the events: {live} live logs; {recomputed.users} summaries recomputed.\n"
             )
             return 0
         sys.stdout.write("Run again with --apply to replace the projection.\n")
