@@ -113,9 +113,9 @@ def operate(args: argparse.Namespace) -> int:
             report = summaries.recompute(database, lambda: 10**9)
             sys.stdout.write(f"{report.as_dict()}\n")
             return 0
-        report = database.run(store.compare_projection)
-        sys.stdout.write(f"missing: {report.missing}\nunexpected: {report.unexpected}\ndifferent: {report.different}\n")
-        if report.consistent:
+        drift = database.run(store.compare_projection)
+        sys.stdout.write(f"missing: {drift.missing}\nunexpected: {drift.unexpected}\ndifferent: {drift.different}\n")
+        if drift.consistent:
             sys.stdout.write("The projection equals the events' fold.\n")
             return 0
         if args.apply:

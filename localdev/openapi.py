@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from localdev.template import ApiDefinition
 
@@ -63,14 +63,14 @@ def build_openapi(api: ApiDefinition) -> dict[str, Any]:
     from progress_tracking.models import ErrorBody
 
     operations = [(route, route.function.load_module().OPERATION) for route in api.routes]
-    models: list[tuple[type[BaseModel], Any]] = [(ErrorBody, "serialization")]
+    models: list[tuple[type[BaseModel], JsonSchemaMode]] = [(ErrorBody, "serialization")]
     for _, operation in operations:
         models += [(model, "serialization") for model in _success_models(operation)]
         if operation.body is not None:
             models.append((operation.body, "validation"))
     keys, definitions = models_json_schema(list(dict.fromkeys(models)), ref_template=REF)
 
-    def ref(model: type[BaseModel], mode: str) -> dict[str, Any]:
+    def ref(model: type[BaseModel], mode: JsonSchemaMode) -> dict[str, Any]:
         return keys[(model, mode)]
 
     paths: dict[str, dict[str, Any]] = {}

@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import unquote
 
 Responder = Callable[[str], tuple[int, Any]]
@@ -56,10 +56,9 @@ class StubServer:
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
-    def start(self) -> StubServer:
+    def start(self) -> Self:
         self._thread.start()
         return self
 
@@ -67,7 +66,7 @@ class StubServer:
         self._server.shutdown()
         self._server.server_close()
 
-    def __enter__(self) -> StubServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

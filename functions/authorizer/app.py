@@ -14,7 +14,7 @@ from progress_tracking.tokens import get_verifier
 UNAUTHORIZED = "Unauthorized"
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @event_source(data_class=APIGatewayAuthorizerTokenEvent)
 def lambda_handler(event: APIGatewayAuthorizerTokenEvent, context: LambdaContext) -> dict:
     try:

@@ -6,7 +6,7 @@ import json
 import threading
 from collections.abc import Callable
 from functools import lru_cache
-from typing import TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 import psycopg2
 import psycopg2.extensions
@@ -16,11 +16,19 @@ from progress_tracking.errors import DatabaseUnavailable
 from progress_tracking.observability import logger
 
 T = TypeVar("T")
-Cursor = psycopg2.extensions.cursor
+Cursor: TypeAlias = psycopg2.extensions.cursor
 
 CONNECT_TIMEOUT_SECONDS = 5
 # Rotated credentials reach warm containers within this many seconds.
 SECRET_MAX_AGE_SECONDS = 900
+
+
+def one_row(cursor: Cursor) -> tuple[Any, ...]:
+    """The row of a query that always returns exactly one (an aggregate, nextval, a lock function)."""
+    row = cursor.fetchone()
+    if row is None:
+        raise RuntimeError("the query returned no row")
+    return row
 
 
 class Database:

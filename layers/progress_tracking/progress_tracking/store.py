@@ -15,7 +15,7 @@ import psycopg2.errors
 from psycopg2.extras import Json
 from pydantic import BaseModel
 
-from progress_tracking.db import Cursor
+from progress_tracking.db import Cursor, one_row
 from progress_tracking.errors import ConcurrentChange, LogNotFound
 from progress_tracking.models import ProgressLog
 
@@ -102,7 +102,7 @@ def _project(cursor: Cursor, log: ProgressLog) -> None:
 
 def log_new(cursor: Cursor, user_id: str, fields: dict[str, Any], change: Change) -> ProgressLog:
     cursor.execute("SELECT nextval('progress_log_id_seq')")
-    (log_id,) = cursor.fetchone()
+    (log_id,) = one_row(cursor)
     log = ProgressLog(
         log_id=log_id,
         user_id=user_id,
@@ -154,7 +154,7 @@ def delete_all_for_user(cursor: Cursor, user_id: str, change: Change) -> int:
         " SELECT count(*) FROM events",
         {"user_id": user_id, "actor": change.actor, "request_id": change.request_id, "at": change.at},
     )
-    return cursor.fetchone()[0]
+    return int(one_row(cursor)[0])
 
 
 def log_events(cursor: Cursor, log_id: int) -> list[LogEvent]:
@@ -206,7 +206,8 @@ _STATE_FROM_EVENTS = (
 def _page_conditions(
     after: tuple[date, int] | None, date_from: date | None, date_to: date | None
 ) -> tuple[list[str], list[Any]]:
-    conditions, params = [], []
+    conditions: list[str] = []
+    params: list[Any] = []
     if after is not None:
         conditions.append("(date, log_id) > (%s, %s)")
         params.extend(after)
@@ -234,6 +235,7 @@ def list_logs(
     With `as_of`, the logs as they stood at that moment, computed from the events.
     """
     conditions, params = _page_conditions(after, date_from, date_to)
+    source_params: list[Any]
     if as_of is None:
         source, source_params = "progress_logs WHERE user_id = %s", [user_id]
     else:
@@ -393,7 +395,7 @@ def summary_facts(
         total_calories,
         first_weight,
         latest_weight,
-    ) = cursor.fetchone()
+    ) = one_row(cursor)
     cursor.execute(
         "SELECT lower(btrim(workout_done)), count(*) FROM progress_logs"
         f" WHERE {scope} AND workout_done IS NOT NULL GROUP BY 1 ORDER BY 1",
@@ -409,7 +411,7 @@ def summary_facts(
         "  coalesce((SELECT length FROM streaks ORDER BY last_day DESC LIMIT 1), 0) FROM streaks",
         params,
     )
-    longest, last_streak = cursor.fetchone()
+    longest, last_streak = one_row(cursor)
     return SummaryFacts(
         log_count=count,
         first_date=first_date,

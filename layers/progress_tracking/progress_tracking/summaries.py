@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from progress_tracking import store
-from progress_tracking.db import Cursor, Database
+from progress_tracking.db import Cursor, Database, one_row
 from progress_tracking.models import Summary
 from progress_tracking.observability import logger
 
@@ -107,7 +107,7 @@ def recompute(database: Database, remaining_ms: Callable[[], int], batch_size: i
 
 def _batch(cursor: Cursor, batch_size: int) -> tuple[int, int] | None:
     cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", (RECOMPUTE_LOCK_KEY,))
-    if not cursor.fetchone()[0]:
+    if not one_row(cursor)[0]:
         return None
     checkpoint = store.read_checkpoint(cursor, CHECKPOINT)
     events = store.events_after(cursor, checkpoint, batch_size)
