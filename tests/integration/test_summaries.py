@@ -83,15 +83,16 @@ def test_a_run_killed_half_way_resumes_where_it_stopped(database, monkeypatch):
         add_log(database, user, 1)
     checkpoint_before = database.run(lambda c: store.read_checkpoint(c, summaries.CHECKPOINT))
 
-    # Given a run that dies in its third batch, after writing a summary and before moving the checkpoint.
+    # Given a run that dies in its third batch, after writing its summaries and before moving the checkpoint.
     real_refresh = summaries.refresh
     calls = {"n": 0}
 
-    def dying_refresh(cursor, user_id, at):
+    def dying_refresh(cursor, user_ids, at):
         calls["n"] += 1
-        if calls["n"] == 5:
+        facts = real_refresh(cursor, user_ids, at)
+        if calls["n"] == 3:
             raise RuntimeError("the Lambda was killed here")
-        return real_refresh(cursor, user_id, at)
+        return facts
 
     monkeypatch.setattr(summaries, "refresh", dying_refresh)
     with pytest.raises(RuntimeError):

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 import psycopg2.errors
-from psycopg2.extras import Json
+from psycopg2.extras import Json, execute_values
 from pydantic import BaseModel
 
 from progress_tracking.db import Cursor, one_row
@@ -372,67 +372,84 @@ class SummaryFacts(BaseModel):
 def summary_facts(
     cursor: Cursor, user_id: str, date_from: date | None = None, date_to: date | None = None
 ) -> SummaryFacts:
-    scope = "user_id = %(u)s AND date >= %(from)s AND date <= %(to)s"
-    params = {"u": user_id, "from": date_from or date.min, "to": date_to or date.max}
-    cursor.execute(
-        "SELECT count(*), min(date), max(date), avg(weight_kg), min(weight_kg), max(weight_kg),"
-        " avg(calories_burned), coalesce(sum(calories_burned), 0),"
-        f" (SELECT weight_kg FROM progress_logs WHERE {scope} AND weight_kg IS NOT NULL"
-        "   ORDER BY date, log_id LIMIT 1),"
-        f" (SELECT weight_kg FROM progress_logs WHERE {scope} AND weight_kg IS NOT NULL"
-        "   ORDER BY date DESC, log_id DESC LIMIT 1)"
-        f" FROM progress_logs WHERE {scope}",
-        params,
-    )
-    (
-        count,
-        first_date,
-        last_date,
-        avg_weight,
-        min_weight,
-        max_weight,
-        avg_calories,
-        total_calories,
-        first_weight,
-        latest_weight,
-    ) = one_row(cursor)
-    cursor.execute(
-        "SELECT lower(btrim(workout_done)), count(*) FROM progress_logs"
-        f" WHERE {scope} AND workout_done IS NOT NULL GROUP BY 1 ORDER BY 1",
-        params,
-    )
-    workouts = {kind: n for kind, n in cursor.fetchall()}
-    # Gaps and islands: consecutive distinct dates share (date - row_number); each island is a streak.
-    cursor.execute(
-        f"WITH days AS (SELECT DISTINCT date FROM progress_logs WHERE {scope}),"
-        " islands AS (SELECT date, date - (row_number() OVER (ORDER BY date))::int AS island FROM days),"
-        " streaks AS (SELECT max(date) AS last_day, count(*) AS length FROM islands GROUP BY island)"
-        " SELECT coalesce(max(length), 0),"
-        "  coalesce((SELECT length FROM streaks ORDER BY last_day DESC LIMIT 1), 0) FROM streaks",
-        params,
-    )
-    longest, last_streak = one_row(cursor)
-    return SummaryFacts(
-        log_count=count,
-        first_date=first_date,
-        last_date=last_date,
-        average_weight=avg_weight,
-        min_weight=min_weight,
-        max_weight=max_weight,
-        first_weight=first_weight,
-        latest_weight=latest_weight,
-        average_calories=avg_calories,
-        total_calories=total_calories,
-        workouts=workouts,
-        longest_streak=longest,
-        last_streak=last_streak,
-    )
+    return summary_facts_of_users(cursor, [user_id], date_from, date_to)[user_id]
 
 
-def stream_version(cursor: Cursor, user_id: str) -> int:
-    cursor.execute("SELECT version FROM user_streams WHERE user_id = %s", (user_id,))
-    row = cursor.fetchone()
-    return row[0] if row else 0
+def summary_facts_of_users(
+    cursor: Cursor, user_ids: list[str], date_from: date | None = None, date_to: date | None = None
+) -> dict[str, SummaryFacts]:
+    """The summary facts of several users at once: three queries whatever the number of users."""
+    params = {"users": user_ids, "from": date_from or date.min, "to": date_to or date.max}
+    scope = "user_id = u.user_id AND date >= %(from)s AND date <= %(to)s"
+    cursor.execute(
+        "SELECT u.user_id, totals.*, first_log.weight_kg, latest_log.weight_kg"
+        " FROM unnest(%(users)s::text[]) AS u(user_id)"
+        " CROSS JOIN LATERAL (SELECT count(*), min(date), max(date), avg(weight_kg), min(weight_kg), max(weight_kg),"
+        f"  avg(calories_burned), coalesce(sum(calories_burned), 0) FROM progress_logs WHERE {scope}) AS totals"
+        f" LEFT JOIN LATERAL (SELECT weight_kg FROM progress_logs WHERE {scope} AND weight_kg IS NOT NULL"
+        "  ORDER BY date, log_id LIMIT 1) AS first_log ON TRUE"
+        f" LEFT JOIN LATERAL (SELECT weight_kg FROM progress_logs WHERE {scope} AND weight_kg IS NOT NULL"
+        "  ORDER BY date DESC, log_id DESC LIMIT 1) AS latest_log ON TRUE",
+        params,
+    )
+    totals = {row[0]: row[1:] for row in cursor.fetchall()}
+    in_scope = "user_id = ANY(%(users)s) AND date >= %(from)s AND date <= %(to)s"
+    cursor.execute(
+        "SELECT user_id, lower(btrim(workout_done)), count(*) FROM progress_logs"
+        f" WHERE {in_scope} AND workout_done IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2",
+        params,
+    )
+    workouts: dict[str, dict[str, int]] = {user_id: {} for user_id in user_ids}
+    for user_id, kind, count in cursor.fetchall():
+        workouts[user_id][kind] = count
+    # Gaps and islands: a user's consecutive distinct dates share (date - row_number); each island is a streak.
+    cursor.execute(
+        f"WITH days AS (SELECT DISTINCT user_id, date FROM progress_logs WHERE {in_scope}),"
+        " islands AS (SELECT user_id, date,"
+        "  date - (row_number() OVER (PARTITION BY user_id ORDER BY date))::int AS island FROM days),"
+        " streaks AS (SELECT user_id, max(date) AS last_day, count(*) AS length FROM islands GROUP BY user_id, island)"
+        " SELECT DISTINCT ON (user_id) user_id, max(length) OVER (PARTITION BY user_id), length"
+        " FROM streaks ORDER BY user_id, last_day DESC",
+        params,
+    )
+    streaks = {user_id: (longest, last) for user_id, longest, last in cursor.fetchall()}
+    facts = {}
+    for user_id in user_ids:
+        (
+            count,
+            first_date,
+            last_date,
+            avg_weight,
+            min_weight,
+            max_weight,
+            avg_calories,
+            total_calories,
+            first_weight,
+            latest_weight,
+        ) = totals[user_id]
+        longest, last_streak = streaks.get(user_id, (0, 0))
+        facts[user_id] = SummaryFacts(
+            log_count=count,
+            first_date=first_date,
+            last_date=last_date,
+            average_weight=avg_weight,
+            min_weight=min_weight,
+            max_weight=max_weight,
+            first_weight=first_weight,
+            latest_weight=latest_weight,
+            average_calories=avg_calories,
+            total_calories=total_calories,
+            workouts=workouts[user_id],
+            longest_streak=longest,
+            last_streak=last_streak,
+        )
+    return facts
+
+
+def stream_versions(cursor: Cursor, user_ids: list[str]) -> dict[str, int]:
+    """Each user's stream version (0 for a user with no events)."""
+    cursor.execute("SELECT user_id, version FROM user_streams WHERE user_id = ANY(%s)", (user_ids,))
+    return {user_id: 0 for user_id in user_ids} | dict(cursor.fetchall())
 
 
 def stored_summary(cursor: Cursor, user_id: str) -> tuple[int, SummaryFacts] | None:
@@ -441,13 +458,17 @@ def stored_summary(cursor: Cursor, user_id: str) -> tuple[int, SummaryFacts] | N
     return (row[0], SummaryFacts.model_validate(row[1])) if row else None
 
 
-def save_summary(cursor: Cursor, user_id: str, version: int, facts: SummaryFacts, at: datetime) -> None:
-    """Store a summary unless a newer one is already there (two computations may race; the newer wins)."""
-    cursor.execute(
-        "INSERT INTO progress_summaries (user_id, stream_version, facts, computed_at) VALUES (%s, %s, %s, %s)"
+def save_summaries(cursor: Cursor, summaries: dict[str, tuple[int, SummaryFacts]], at: datetime) -> None:
+    """Store summaries unless newer ones are already there (two computations may race; the newer wins)."""
+    execute_values(
+        cursor,
+        "INSERT INTO progress_summaries (user_id, stream_version, facts, computed_at) VALUES %s"
         " ON CONFLICT (user_id) DO UPDATE SET stream_version = EXCLUDED.stream_version, facts = EXCLUDED.facts,"
         "  computed_at = EXCLUDED.computed_at WHERE progress_summaries.stream_version <= EXCLUDED.stream_version",
-        (user_id, version, Json(facts.model_dump(mode="json")), at),
+        [
+            (user_id, version, Json(facts.model_dump(mode="json")), at)
+            for user_id, (version, facts) in summaries.items()
+        ],
     )
 
 

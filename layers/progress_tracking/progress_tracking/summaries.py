@@ -48,22 +48,22 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
 
 
-def refresh(cursor: Cursor, user_id: str, at: datetime) -> store.SummaryFacts:
-    """Recompute one user's summary from the live logs and store it with the stream version it reflects."""
-    # The version is read first: a change that commits in between is in the facts but not in the version, so the
-    # next reader recomputes; never the other way round.
-    version = store.stream_version(cursor, user_id)
-    facts = store.summary_facts(cursor, user_id)
-    store.save_summary(cursor, user_id, version, facts, at)
+def refresh(cursor: Cursor, user_ids: list[str], at: datetime) -> dict[str, store.SummaryFacts]:
+    """Recompute users' summaries from the live logs and store each with the stream version it reflects."""
+    # Versions are read first: a change that commits in between is in the facts but not in the version, so the next
+    # reader recomputes; never the other way round.
+    versions = store.stream_versions(cursor, user_ids)
+    facts = store.summary_facts_of_users(cursor, user_ids)
+    store.save_summaries(cursor, {user_id: (versions[user_id], facts[user_id]) for user_id in user_ids}, at)
     return facts
 
 
 def current_facts(cursor: Cursor, user_id: str) -> store.SummaryFacts:
     """The stored summary if it reflects the user's latest event, else a fresh one (stored on the way)."""
     stored = store.stored_summary(cursor, user_id)
-    if stored is not None and stored[0] == store.stream_version(cursor, user_id):
+    if stored is not None and stored[0] == store.stream_versions(cursor, [user_id])[user_id]:
         return stored[1]
-    return refresh(cursor, user_id, datetime.now(UTC))
+    return refresh(cursor, [user_id], datetime.now(UTC))[user_id]
 
 
 @dataclass
@@ -115,7 +115,6 @@ def _batch(cursor: Cursor, batch_size: int) -> tuple[int, int] | None:
         return 0, 0
     now = datetime.now(UTC)
     users = sorted({user_id for _, user_id in events})
-    for user_id in users:
-        refresh(cursor, user_id, now)
+    refresh(cursor, users, now)
     store.save_checkpoint(cursor, CHECKPOINT, events[-1][0], now)
     return len(events), len(users)
