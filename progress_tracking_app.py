@@ -164,9 +164,8 @@ def serve(args: argparse.Namespace) -> int:
         else:
             notes.append("Auth: Auth0 tenant from the environment")
 
-        from progress_tracking.config import DEFAULT_USER_SVC_BASE_URL
-
         from localdev.stubs import UserProfileStub
+        from progress_tracking.config import DEFAULT_USER_SVC_BASE_URL
 
         if args.user_svc_base_url:
             os.environ["USER_SVC_BASE_URL"] = args.user_svc_base_url
@@ -183,12 +182,12 @@ def serve(args: argparse.Namespace) -> int:
                 f"STAND-IN that accepts every user is serving at {stand_in.base_url}"
             )
 
-        from progress_tracking.db import get_database
-        from progress_tracking.migrations import migrate
         from waitress import create_server
 
         from localdev.gateway import LocalGateway
         from localdev.template import load_api
+        from progress_tracking.db import get_database
+        from progress_tracking.migrations import migrate
 
         migrate(get_database())
         local_routes = {"/.well-known/jwks.json": lambda: (200, dev_key.jwks())} if dev_key else {}

@@ -6,6 +6,7 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
     APIGatewayAuthorizerTokenEvent,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from progress_tracking.errors import InvalidToken
 from progress_tracking.observability import logger
 from progress_tracking.tokens import get_verifier

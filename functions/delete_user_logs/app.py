@@ -5,6 +5,7 @@ With ?erase=true and admin:progress: erase every event and projection of the use
 
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from progress_tracking import authz, http, service
 from progress_tracking.db import get_database
 from progress_tracking.models import DeleteUserLogsQuery, UserErased, UserLogsDeleted
@@ -23,7 +24,7 @@ OPERATION = Operation(
 @http.endpoint
 def lambda_handler(event: APIGatewayProxyEvent, context: LambdaContext) -> dict:
     caller = http.caller(event)
-    authz.require_scope(caller, authz.DELETE_PROGRESS)
+    authz.require_scope(caller, OPERATION.scope)
     user_id = http.path_user_id(event)
     query = http.parse_query(event, DeleteUserLogsQuery)
     if query.erase:

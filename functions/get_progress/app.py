@@ -2,6 +2,7 @@
 
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from progress_tracking import authz, http, service
 from progress_tracking.db import get_database
 from progress_tracking.models import ListQuery, ProgressPage
@@ -19,7 +20,7 @@ OPERATION = Operation(
 @http.endpoint
 def lambda_handler(event: APIGatewayProxyEvent, context: LambdaContext) -> dict:
     caller = http.caller(event)
-    authz.require_scope(caller, authz.READ_PROGRESS)
+    authz.require_scope(caller, OPERATION.scope)
     user_id = http.path_user_id(event)
     query = http.parse_query(event, ListQuery)
     page = service.list_progress(get_database(), caller, user_id, query)

@@ -3,6 +3,7 @@
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from progress_tracking import authz, http, service
 from progress_tracking.db import get_database
 from progress_tracking.models import LogCreate, LogCreated
@@ -24,7 +25,7 @@ OPERATION = Operation(
 @http.endpoint
 def lambda_handler(event: APIGatewayProxyEvent, context: LambdaContext) -> dict:
     caller = http.caller(event)
-    authz.require_scope(caller, authz.WRITE_PROGRESS)
+    authz.require_scope(caller, OPERATION.scope)
     entry = http.parse_body(event, LogCreate)
     key = http.idempotency_key(event)
     logged = service.log_progress(get_database(), get_user_service(), caller, entry, http.request_id(event), key)

@@ -3,6 +3,7 @@
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from progress_tracking import custom_resource
 from progress_tracking.db import get_database
 from progress_tracking.migrations import available_migrations, migrate

@@ -5,6 +5,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from progress_tracking import summaries
 from progress_tracking.db import get_database
 from progress_tracking.observability import get_tracer, logger, metrics

@@ -2,6 +2,7 @@
 
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from progress_tracking import authz, http, service
 from progress_tracking.db import get_database
 from progress_tracking.models import LogUpdate, LogUpdated
@@ -22,7 +23,7 @@ OPERATION = Operation(
 @http.endpoint
 def lambda_handler(event: APIGatewayProxyEvent, context: LambdaContext) -> dict:
     caller = http.caller(event)
-    authz.require_scope(caller, authz.WRITE_PROGRESS)
+    authz.require_scope(caller, OPERATION.scope)
     log_id = http.path_log_id(event)
     logger.append_keys(log_id=log_id)
     update = http.parse_body(event, LogUpdate)

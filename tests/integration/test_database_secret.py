@@ -11,6 +11,7 @@ from pathlib import Path
 import boto3
 import pytest
 from moto import mock_aws
+
 from progress_tracking import config, db
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,12 +7,12 @@ import json
 
 import psycopg2
 import pytest
-from progress_tracking import config, db
-from progress_tracking.migrations import available_migrations
 
 from localdev.databases import scratch_database
 from localdev.lambda_context import LocalLambdaContext
 from localdev.stubs import StubServer
+from progress_tracking import config, db
+from progress_tracking.migrations import available_migrations
 from tests.events import load_event
 from tests.integration.test_sample_events import FUNCTIONS
 

@@ -10,12 +10,12 @@ from datetime import UTC, date, datetime
 
 import psycopg2
 import pytest
+
+from localdev.databases import scratch_database
 from progress_tracking import store
 from progress_tracking.db import Database
 from progress_tracking.errors import DatabaseUnavailable, LogNotFound
 from progress_tracking.migrations import available_migrations, migrate
-
-from localdev.databases import scratch_database
 
 
 def change(actor: str = "tester") -> store.Change:

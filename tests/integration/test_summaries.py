@@ -9,9 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 
 import pytest
+
 from progress_tracking import store, summaries
 from progress_tracking.db import Database
-
 from tests.integration.test_api import log
 
 

@@ -12,11 +12,11 @@ import time
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
-from progress_tracking.errors import InvalidToken
-from progress_tracking.tokens import JWKS_REFETCH_INTERVAL_SECONDS, JwksCache, TokenVerifier
 
 from localdev.dev_issuer import SigningKey
 from localdev.stubs import JwksStub
+from progress_tracking.errors import InvalidToken
+from progress_tracking.tokens import JWKS_REFETCH_INTERVAL_SECONDS, JwksCache, TokenVerifier
 
 ISSUER = "https://tenant.test.invalid/"
 AUDIENCE = "https://progress-api.test.invalid"

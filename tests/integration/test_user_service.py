@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 
 import pytest
-from progress_tracking.errors import UserServiceUnavailable
-from progress_tracking.user_service import UserServiceClient
 
 from localdev.stubs import UserProfileStub
+from progress_tracking.errors import UserServiceUnavailable
+from progress_tracking.user_service import UserServiceClient
 
 
 @pytest.fixture

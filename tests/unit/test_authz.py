@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from progress_tracking import authz
 from progress_tracking.errors import Forbidden, LogNotFound, MissingScope
 from progress_tracking.tokens import Identity

@@ -6,8 +6,9 @@ import json
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from progress_tracking.models import ListQuery, LogCreate, LogUpdate
 from pydantic import ValidationError
+
+from progress_tracking.models import ListQuery, LogCreate, LogUpdate
 
 
 def create(body: dict) -> LogCreate:
