@@ -18,8 +18,7 @@ OPERATION = Operation(
 
 @http.endpoint
 def lambda_handler(event: APIGatewayProxyEvent, context: LambdaContext) -> dict:
-    caller = http.caller(event)
-    authz.require_scope(caller, OPERATION.scope)
+    caller = http.authorize(event, OPERATION.scope)
     log_id = http.path_log_id(event)
     events = service.log_history(get_database(), caller, log_id)
     history = LogHistory(

@@ -19,8 +19,7 @@ OPERATION = Operation(
 
 @http.endpoint
 def lambda_handler(event: APIGatewayProxyEvent, context: LambdaContext) -> dict:
-    caller = http.caller(event)
-    authz.require_scope(caller, OPERATION.scope)
+    caller = http.authorize(event, OPERATION.scope)
     user_id = http.path_user_id(event)
     query = http.parse_query(event, ListQuery)
     page = service.list_progress(get_database(), caller, user_id, query)

@@ -24,8 +24,7 @@ OPERATION = Operation(
 
 @http.endpoint
 def lambda_handler(event: APIGatewayProxyEvent, context: LambdaContext) -> dict:
-    caller = http.caller(event)
-    authz.require_scope(caller, OPERATION.scope)
+    caller = http.authorize(event, OPERATION.scope)
     entry = http.parse_body(event, LogCreate)
     key = http.idempotency_key(event)
     logged = service.log_progress(get_database(), get_user_service(), caller, entry, http.request_id(event), key)

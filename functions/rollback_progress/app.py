@@ -22,8 +22,7 @@ OPERATION = Operation(
 
 @http.endpoint
 def lambda_handler(event: APIGatewayProxyEvent, context: LambdaContext) -> dict:
-    caller = http.caller(event)
-    authz.require_scope(caller, OPERATION.scope)
+    caller = http.authorize(event, OPERATION.scope)
     log_id = http.path_log_id(event)
     logger.append_keys(log_id=log_id)
     request = http.parse_body(event, RollbackRequest)

@@ -117,6 +117,13 @@ def caller(event: APIGatewayProxyEvent) -> Identity:
     return authz.caller_from_context(event.request_context.get("authorizer"))
 
 
+def authorize(event: APIGatewayProxyEvent, scope: str) -> Identity:
+    """The caller the authorizer vouched for, once it is clear they hold `scope`."""
+    identity = caller(event)
+    authz.require_scope(identity, scope)
+    return identity
+
+
 def request_id(event: APIGatewayProxyEvent) -> str | None:
     return event.request_context.request_id
 
