@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
@@ -30,23 +31,6 @@ MAX_CACHED_POLICIES = 10_000
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 LocalRoute = Callable[[], tuple[int, dict[str, Any]]]
 
-_REASONS = {
-    200: "OK",
-    201: "Created",
-    204: "No Content",
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    409: "Conflict",
-    412: "Precondition Failed",
-    413: "Payload Too Large",
-    422: "Unprocessable Entity",
-    500: "Internal Server Error",
-    502: "Bad Gateway",
-    503: "Service Unavailable",
-}
-
 
 class LocalGateway:
     def __init__(self, api: ApiDefinition, stage: str = "local", local_routes: dict[str, LocalRoute] | None = None):
@@ -61,9 +45,7 @@ class LocalGateway:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         status, headers, body = self.handle(environ)
-        start_response(
-            f"{status} {_REASONS.get(status, 'Status')}", [*headers.items(), ("Content-Length", str(len(body)))]
-        )
+        start_response(f"{status} {HTTPStatus(status).phrase}", [*headers.items(), ("Content-Length", str(len(body)))])
         return [body]
 
     def handle(self, environ: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 from progress_tracking import authz, store, summaries
 from progress_tracking.db import Cursor, Database
 from progress_tracking.errors import (
+    ConcurrentChange,
     IdempotencyKeyReused,
     InvalidCursor,
     InvalidRequest,
@@ -61,7 +62,7 @@ def log_progress(
     request_hash = hashlib.sha256(entry.model_dump_json().encode()).hexdigest()
     if idempotency_key:
         stored = database.run(lambda cursor: store.find_idempotency_key(cursor, caller.principal, idempotency_key))
-        if stored is not None and stored.log is not None:
+        if stored is not None:
             return _replay(stored, request_hash)
     # Asked before the transaction opens: no database connection is held while another service answers.
     if not users.user_exists(entry.user_id):
@@ -74,7 +75,8 @@ def log_progress(
         ):
             # A concurrent request with the same key committed first (the claim waited for it): replay its result.
             stored = store.find_idempotency_key(cursor, caller.principal, idempotency_key)
-            assert stored is not None and stored.log is not None
+            if stored is None:  # the other request's key vanished (expired or erased) between claim and read
+                raise ConcurrentChange("A request with this Idempotency-Key was being processed; try again")
             return _replay(stored, request_hash)
         log = store.log_new(cursor, entry.user_id, fields, _change(caller, request_id))
         if idempotency_key:
@@ -87,7 +89,6 @@ def log_progress(
 def _replay(stored: store.StoredResponse, request_hash: str) -> Logged:
     if stored.request_hash != request_hash:
         raise IdempotencyKeyReused()
-    assert stored.log is not None
     return Logged(stored.log, replayed=True)
 
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from progress_tracking.db import Cursor, one_row
 from progress_tracking.errors import ConcurrentChange, LogNotFound
-from progress_tracking.models import ProgressLog
+from progress_tracking.models import MUTABLE_FIELDS, ProgressLog
 
 LOG_COLUMNS = (
     "log_id",
@@ -31,7 +31,8 @@ LOG_COLUMNS = (
     "created_at",
     "updated_at",
 )
-DATA_FIELDS = ("date", "weight_kg", "workout_done", "calories_burned", "notes")
+# An event's data is the log's mutable fields; the rest of its state is in the event row itself.
+DATA_FIELDS = MUTABLE_FIELDS
 _SELECT_LOG = f"SELECT {', '.join(LOG_COLUMNS)} FROM progress_logs"
 
 
@@ -313,17 +314,18 @@ def erase_user(cursor: Cursor, user_id: str) -> dict[str, int]:
 @dataclass(frozen=True)
 class StoredResponse:
     request_hash: str
-    log: ProgressLog | None  # None while the request that claimed the key is still in flight
+    log: ProgressLog
 
 
 def find_idempotency_key(cursor: Cursor, principal: str, key: str) -> StoredResponse | None:
+    # A key is committed together with its response, so every key another transaction can see has one.
     cursor.execute(
-        "SELECT request_hash, response FROM idempotency_keys WHERE principal = %s AND key = %s", (principal, key)
+        "SELECT request_hash, response FROM idempotency_keys"
+        " WHERE principal = %s AND key = %s AND response IS NOT NULL",
+        (principal, key),
     )
     row = cursor.fetchone()
-    if row is None:
-        return None
-    return StoredResponse(row[0], ProgressLog.model_validate(row[1]) if row[1] is not None else None)
+    return StoredResponse(row[0], ProgressLog.model_validate(row[1])) if row else None
 
 
 def claim_idempotency_key(cursor: Cursor, principal: str, key: str, user_id: str, request_hash: str) -> bool:
