@@ -1,0 +1,52 @@
+"""The template deploys in the right order and reserves capacity only where it belongs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from localdev.template import read_template
+
+ROOT = Path(__file__).resolve().parents[2]
+RESOURCES = read_template(ROOT / "template.yaml")["Resources"]
+GLOBALS = read_template(ROOT / "template.yaml")["Globals"]["Function"]
+FUNCTIONS = {name: spec for name, spec in RESOURCES.items() if spec["Type"] == "AWS::Serverless::Function"}
+
+
+def _uses_the_database(spec: dict) -> bool:
+    return any("AWSSecretsManagerGetSecretValuePolicy" in policy for policy in spec["Properties"].get("Policies", []))
+
+
+def _is_api_function(spec: dict) -> bool:
+    return any(event["Type"] == "Api" for event in spec["Properties"].get("Events", {}).values())
+
+
+def _depends_on(spec: dict) -> list[str]:
+    depends = spec.get("DependsOn", [])
+    return [depends] if isinstance(depends, str) else depends
+
+
+def test_every_function_that_touches_the_database_is_updated_only_after_the_migration():
+    database_functions = {name for name, spec in FUNCTIONS.items() if _uses_the_database(spec)} - {"MigrateFunction"}
+    assert len(database_functions) >= 9  # the eight API functions and the recompute, at least
+    waiting = {name for name in database_functions if "SchemaMigration" in _depends_on(FUNCTIONS[name])}
+    assert waiting == database_functions
+
+
+def test_the_migration_itself_does_not_wait_for_the_migration():
+    assert "SchemaMigration" not in _depends_on(FUNCTIONS["MigrateFunction"])
+
+
+def test_reserved_concurrency_is_set_on_api_functions_only():
+    assert "ReservedConcurrentExecutions" not in GLOBALS
+    api_functions = {name for name, spec in FUNCTIONS.items() if _is_api_function(spec)}
+    assert len(api_functions) >= 8
+    reserved = {name for name, spec in FUNCTIONS.items() if "ReservedConcurrentExecutions" in spec["Properties"]}
+    assert reserved == api_functions | {"RecomputeSummariesFunction"}
+    for name in api_functions:
+        assert FUNCTIONS[name]["Properties"]["ReservedConcurrentExecutions"] == {
+            "Fn::If": ["HasReservedConcurrency", {"Ref": "ApiReservedConcurrency"}, {"Ref": "AWS::NoValue"}]
+        }, name
+
+
+def test_the_recompute_runs_one_at_a_time():
+    assert FUNCTIONS["RecomputeSummariesFunction"]["Properties"]["ReservedConcurrentExecutions"] == 1
