@@ -146,7 +146,6 @@ def answers(url: str) -> bool:
 
 
 def serve(args: argparse.Namespace) -> int:
-    os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "progress-tracking")
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "INFO")
     with ExitStack() as stack:
@@ -224,6 +223,11 @@ def print_banner(url: str, notes: list[str], dev_key: SigningKey | None) -> None
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    from localdev.template import fixed_environment
+
+    # Configured as the template configures every function (service name, metrics namespace), unless set already.
+    for name, value in fixed_environment(ROOT / "template.yaml").items():
+        os.environ.setdefault(name, value)
     if args.command == "token":
         return mint_token(args)
     if args.command == "openapi":

@@ -41,6 +41,12 @@ def read_template(path: Path) -> dict[str, Any]:
     return yaml.load(path.read_text(), Loader=_CloudFormationLoader)  # noqa: S506 - a SafeLoader subclass
 
 
+def fixed_environment(template_path: Path) -> dict[str, str]:
+    """The function environment the template sets to plain values (POWERTOOLS_* …), as Lambda would see it."""
+    variables = read_template(template_path).get("Globals", {}).get("Function", {}).get("Environment", {})
+    return {name: value for name, value in variables.get("Variables", {}).items() if isinstance(value, str) and value}
+
+
 @dataclass(frozen=True)
 class FunctionSpec:
     logical_id: str

@@ -16,8 +16,12 @@ from hypothesis import settings
 from localdev.databases import postgres_server, scratch_database
 from localdev.dev_issuer import SigningKey
 from localdev.stubs import JwksStub, UserProfileStub
+from localdev.template import fixed_environment
 
 ROOT = Path(__file__).resolve().parent.parent
+# Every function's environment as the template sets it (POWERTOOLS_* …), before any layer module is imported.
+for _name, _value in fixed_environment(ROOT / "template.yaml").items():
+    os.environ.setdefault(_name, _value)
 
 # CI replays the same generated examples every run, so a submission cannot fail on a new random draw; local runs
 # keep exploring (and FUZZ_EXAMPLES raises the fuzzing budget for a deeper local run).
@@ -101,8 +105,6 @@ def service_env(database_url: str, jwks_server: JwksStub, user_profile: UserProf
         "AUTH0_JWKS_URL": jwks_server.jwks_url,
         "AUTH0_AUDIENCE": TEST_AUDIENCE,
         "USER_SVC_BASE_URL": user_profile.base_url,
-        "POWERTOOLS_SERVICE_NAME": "progress-tracking",
-        "POWERTOOLS_METRICS_NAMESPACE": "ProgressTracking",
         "POWERTOOLS_TRACE_DISABLED": "true",
     }
     saved = {name: os.environ.get(name) for name in environment}

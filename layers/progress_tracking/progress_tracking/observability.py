@@ -1,13 +1,15 @@
-"""The Powertools singletons every handler and module logs, measures and traces through."""
+"""The Powertools singletons every handler and module logs, measures and traces through.
+
+Their service name and metrics namespace come from POWERTOOLS_SERVICE_NAME and POWERTOOLS_METRICS_NAMESPACE, which
+the template sets for every function (and the local app and the tests take from the template).
+"""
 
 from functools import lru_cache
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
-SERVICE_NAME = "progress-tracking"
-
-logger = Logger(service=SERVICE_NAME)
-metrics = Metrics(namespace="ProgressTracking", service=SERVICE_NAME)
+logger = Logger()
+metrics = Metrics()
 
 
 @lru_cache(maxsize=1)
@@ -17,4 +19,4 @@ def get_tracer() -> Tracer:
 
     Only requests is patched: patching everything would also import boto3 and wrap psycopg2's connections.
     """
-    return Tracer(service=SERVICE_NAME, patch_modules=["requests"])
+    return Tracer(patch_modules=["requests"])

@@ -1,0 +1,45 @@
+"""Powertools takes its service name and metrics namespace from the environment the template sets."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from localdev.template import fixed_environment
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOW_NAMES = (
+    "from progress_tracking.observability import get_tracer, logger, metrics; import json;"
+    "print(json.dumps([logger.service, metrics.namespace, metrics.service, get_tracer().service]))"
+)
+
+
+def _names_with(service: str, namespace: str) -> list[str]:
+    env = {**os.environ, "POWERTOOLS_SERVICE_NAME": service, "POWERTOOLS_METRICS_NAMESPACE": namespace}
+    env["PYTHONPATH"] = str(ROOT / "layers" / "progress_tracking")
+    env["POWERTOOLS_TRACE_DISABLED"] = "true"
+    result = subprocess.run(
+        [sys.executable, "-c", SHOW_NAMES], env=env, capture_output=True, text=True, timeout=60, check=True
+    )
+    return json.loads(result.stdout)
+
+
+def test_logger_metrics_and_tracer_follow_the_powertools_variables():
+    assert _names_with("orders-api", "Shop") == ["orders-api", "Shop", "orders-api", "orders-api"]
+    assert _names_with("progress-tracking", "ProgressTracking") == [
+        "progress-tracking",
+        "ProgressTracking",
+        "progress-tracking",
+        "progress-tracking",
+    ]
+
+
+def test_the_local_app_takes_the_names_the_template_sets():
+    environment = fixed_environment(ROOT / "template.yaml")
+    assert environment["POWERTOOLS_SERVICE_NAME"] == "progress-tracking"
+    assert environment["POWERTOOLS_METRICS_NAMESPACE"] == "ProgressTracking"
+    assert "DATABASE_URL" not in environment  # empty in the template: not a value to impose
+    assert all(isinstance(value, str) for value in environment.values())  # no !Ref left unresolved
