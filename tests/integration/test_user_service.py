@@ -48,3 +48,50 @@ def test_a_slow_service_is_given_up_on_within_three_seconds(profile):
 def test_an_unreachable_service_is_unavailable():
     with pytest.raises(UserServiceUnavailable):
         UserServiceClient("http://127.0.0.1:9/api/users").user_exists("alice")
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_confirmed_user_is_remembered_for_the_configured_time(profile):
+    clock = FakeClock()
+    client = UserServiceClient(profile.base_url, cache_seconds=60, clock=clock)
+    assert client.user_exists("alice") is True
+    clock.now += 59
+    assert client.user_exists("alice") is True
+    assert len(profile.requests) == 1  # the second answer came from memory
+    clock.now += 2
+    assert client.user_exists("alice") is True
+    assert len(profile.requests) == 2  # expired: asked again
+
+
+def test_without_a_cache_time_every_check_asks_the_service(profile):
+    client = UserServiceClient(profile.base_url, cache_seconds=0)
+    assert client.user_exists("alice") is True
+    assert client.user_exists("alice") is True
+    assert len(profile.requests) == 2
+
+
+def test_an_unknown_user_is_never_remembered(profile):
+    client = UserServiceClient(profile.base_url, cache_seconds=60, clock=FakeClock())
+    assert client.user_exists("mallory") is False
+    profile.known.add("mallory")  # created in the User Profile service a moment later
+    assert client.user_exists("mallory") is True
+    assert len(profile.requests) == 2
+
+
+def test_a_failed_answer_is_never_remembered(profile):
+    client = UserServiceClient(profile.base_url, cache_seconds=60, clock=FakeClock())
+    profile.mode = "error"
+    with pytest.raises(UserServiceUnavailable):
+        client.user_exists("alice")
+    profile.mode = "ok"
+    assert client.user_exists("alice") is True
+    profile.mode = "error"
+    assert client.user_exists("alice") is True  # confirmed a moment ago: the outage does not matter
+    assert len(profile.requests) == 2

@@ -31,6 +31,15 @@ def test_defaults():
     settings = Settings.from_env({})
     assert settings.user_svc_base_url == DEFAULT_USER_SVC_BASE_URL
     assert settings.user_id_claim == "sub" and settings.database_url is None and settings.auth0_issuer is None
+    assert settings.user_svc_cache_seconds == 60
+
+
+def test_the_user_service_cache_time_is_read_and_bounded():
+    assert Settings.from_env({"USER_SVC_CACHE_SECONDS": "0"}).user_svc_cache_seconds == 0
+    assert Settings.from_env({"USER_SVC_CACHE_SECONDS": "2.5"}).user_svc_cache_seconds == 2.5
+    for wrong in ("-1", "3601", "soon"):
+        with pytest.raises(ValueError, match="user_svc_cache_seconds"):
+            Settings.from_env({"USER_SVC_CACHE_SECONDS": wrong})
 
 
 @pytest.mark.parametrize(

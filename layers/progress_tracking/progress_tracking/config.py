@@ -10,6 +10,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 DEFAULT_USER_SVC_BASE_URL = "http://127.0.0.1:5001/api/users"
+DEFAULT_USER_SVC_CACHE_SECONDS = 60.0
 
 
 class Settings(BaseModel):
@@ -18,6 +19,8 @@ class Settings(BaseModel):
     database_url: str | None = None
     database_secret_arn: str | None = None
     user_svc_base_url: str = DEFAULT_USER_SVC_BASE_URL
+    # How long a container trusts the User Profile service's "this user exists" (0 = ask every time).
+    user_svc_cache_seconds: Annotated[float, Field(ge=0, le=3600)] = DEFAULT_USER_SVC_CACHE_SECONDS
     # Auth0: the issuer and JWKS URL default from the tenant domain; either may be overridden.
     auth0_issuer: str | None = None
     auth0_jwks_url: str | None = None
@@ -41,6 +44,7 @@ class Settings(BaseModel):
             database_url=value("DATABASE_URL"),
             database_secret_arn=value("DATABASE_SECRET_ARN"),
             user_svc_base_url=(value("USER_SVC_BASE_URL") or DEFAULT_USER_SVC_BASE_URL).rstrip("/"),
+            user_svc_cache_seconds=value("USER_SVC_CACHE_SECONDS") or DEFAULT_USER_SVC_CACHE_SECONDS,
             auth0_issuer=issuer,
             auth0_jwks_url=jwks_url,
             auth0_audiences=audiences,
