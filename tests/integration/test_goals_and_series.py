@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from progress_tracking import goal_store, series, store
+from progress_tracking import goal_store, goals, series, store
 from progress_tracking.models import SeriesQuery
 from progress_tracking.tokens import Identity
 from tests.integration.test_api import ALL, FIRST_VERSION_BODY, assert_error, log
@@ -305,6 +305,20 @@ def test_goal_facts_pick_the_start_the_current_weight_and_the_trend(api, tokens,
     _set_goal_on(database, user, date(2025, 12, 1))
     facts = database.run(lambda cursor: goal_store.goal_facts_of_users(cursor, [user]))[user]
     assert (facts.start_weight, facts.start_date) == (90.0, date(2026, 1, 1))
+
+
+def test_the_readme_worked_example_from_the_database(api, tokens, new_user, database):
+    user = new_user()
+    token = tokens.user(user)
+    for day, weight in [("01-05", 91.0), ("01-09", 90.0), ("01-16", 89.0), ("01-23", 87.5), ("01-30", 86.5)]:
+        log(api, token, user, date=f"2026-{day}", weight_kg=weight)
+    put_goals(api, token, user, {"target_weight_kg": 80, "target_date": (TODAY + timedelta(days=1)).isoformat()})
+    _set_goal_on(database, user, date(2026, 1, 10))
+    facts = database.run(lambda cursor: goal_store.goal_facts_of_users(cursor, [user]))[user]
+    weight = goals.weight_progress(facts.model_copy(update={"target_date": date(2026, 3, 31)}))
+    assert (weight.start_weight_kg, weight.current_weight_kg, weight.remaining_kg) == (90.0, 86.5, -6.5)
+    assert (weight.fraction_done, weight.trend_kg_per_week, weight.trend_points) == (0.35, -1.252, 5)
+    assert (weight.projected_date, weight.on_track) == (date(2026, 3, 8), True)
 
 
 def test_the_summary_reports_progress_toward_every_goal(api, tokens, new_user, database):

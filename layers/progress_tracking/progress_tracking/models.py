@@ -268,9 +268,9 @@ class WeightGoalProgress(BaseModel):
 
 
 class WeeklyGoalProgress(BaseModel):
-    target: float
+    target: int | float
     week_start: date  # Monday of this ISO week (UTC)
-    this_week: float
+    this_week: int | float
     completed_this_week: bool
     streak_weeks: int  # consecutive completed ISO weeks ending last week
 
