@@ -6,7 +6,8 @@
    Python 3.12 with only its artifact and the layer importable (median of 7 fresh processes).
 2. Requests through the local gateway over HTTP (real authorizer, handlers, Postgres): p50/p95 and ratios that show
    the design's effects (keyset paging depth, stored vs stale summary, time travel vs projection).
-3. The summary recompute: events per second.
+3. Goals and series on a year of daily logs: the weekly series, the summary with goals, round trips per request.
+4. The summary recompute: events per second.
 """
 
 from __future__ import annotations
@@ -211,7 +212,82 @@ def requests_through_the_gateway(database_url: str, count: int, logs: int) -> No
         p_projection = describe("GET list from the projection", projection)
         p_travel = describe("GET list as_of (folded from events)", travel)
         print(f"{'  ratio as_of / projection':<44} {p_travel / p_projection:.2f}x")
+        goals_and_series(session, base, get_database(), count)
         server.close()
+
+
+class CountingCursor:
+    """A cursor that counts the statements sent through it (each one a round trip)."""
+
+    def __init__(self, cursor) -> None:
+        self._cursor = cursor
+        self.statements = 0
+
+    def execute(self, *args, **kwargs):
+        self.statements += 1
+        return self._cursor.execute(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._cursor, name)
+
+
+def round_trips(call: Callable[[], requests.Response]) -> int:
+    """Statements (round trips) one request sends to the database; the gateway runs the handlers in this process."""
+    from progress_tracking import db
+
+    original = db.Database.run
+    counts: list[int] = []
+
+    def run(self, work):
+        def counted(cursor):
+            proxy = CountingCursor(cursor)
+            try:
+                return work(proxy)
+            finally:
+                counts.append(proxy.statements)
+
+        return original(self, counted)
+
+    db.Database.run = run
+    try:
+        assert call().status_code < 300
+    finally:
+        db.Database.run = original
+    return sum(counts)
+
+
+def goals_and_series(session: requests.Session, base: str, database, count: int) -> None:
+    """A year of daily logs: the weekly series for charts and the summary with goal progress."""
+    print("\n== Goals and series: a year of daily logs (365) ==")
+    seed_user(database, "bench-goals", 365)
+    session.put(
+        f"{base}/api/progress/goals/bench-goals",
+        json={"target_weight_kg": 80, "weekly_workouts": 3, "weekly_calories_burned": 1500},
+    )
+    params = {"bucket": "week", "from": "2021-01-01", "to": "2021-12-31"}
+    weekly = timed(count, lambda n: session.get(f"{base}/api/progress/series/bench-goals", params=params))
+    describe("GET series?bucket=week (53 buckets)", weekly)
+    summary = f"{base}/api/progress/summary/bench-goals"
+    session.get(summary)
+    stored = timed(count, lambda n: session.get(summary))
+    describe("GET summary with goals, stored", stored)
+    stale = []
+    for n in range(count):
+        session.put(
+            f"{base}/api/progress/goals/bench-goals", json={"target_weight_kg": 80, "weekly_workouts": 3 + n % 2}
+        )
+        stale += timed(1, lambda _: session.get(summary))
+    describe("GET summary with goals, stale (after a goal change)", stale)
+    goals_url = f"{base}/api/progress/goals/bench-goals"
+    trips = {
+        "GET series": round_trips(lambda: session.get(f"{base}/api/progress/series/bench-goals", params=params)),
+        "GET goals": round_trips(lambda: session.get(goals_url)),
+        "GET goals history": round_trips(lambda: session.get(f"{goals_url}/history")),
+        "PUT goals": round_trips(lambda: session.put(goals_url, json={"weekly_workouts": 4})),
+        "GET summary, stale": round_trips(lambda: session.get(summary)),
+        "GET summary, stored": round_trips(lambda: session.get(summary)),
+    }
+    print("round trips per request: " + ", ".join(f"{name} {n}" for name, n in trips.items()))
 
 
 def requests_per_second(base: str, token: str, clients: int, total: int) -> float:

@@ -17,12 +17,15 @@ GATEWAY_ERROR = {  # what API Gateway itself answers with
     "required": ["message"],
 }
 HEADER_SCHEMAS = {
-    "If-Match": ("Change only if the log is at one of these versions (strong ETags) or `*`", {"type": "string"}),
+    "If-Match": (
+        "Change only if the log (or the goals) is at one of these versions (strong ETags) or `*`",
+        {"type": "string"},
+    ),
     "Idempotency-Key": (
         "Replays the first response to a retry with the same key and body",
         {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]+$"},
     ),
-    "ETag": ("The log's version", {"type": "string"}),
+    "ETag": ("The log's (or the goals') version", {"type": "string"}),
     "Location": ("The new log's URL path", {"type": "string"}),
     "Idempotent-Replayed": ("`true` when this is the replay of an earlier response", {"type": "string"}),
 }
@@ -30,7 +33,7 @@ ERROR_DESCRIPTIONS = {
     400: "Invalid input",
     401: "No or invalid token (from API Gateway)",
     403: "Missing scope or not the caller's data",
-    404: "No such log",
+    404: "No such log, or the user has no goals",
     409: "Conflict",
     412: "If-Match does not match",
     413: "Body over 64 KiB",

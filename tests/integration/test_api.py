@@ -124,6 +124,7 @@ def test_summary_reports_averages_trend_workouts_and_streaks(api, tokens, new_us
         "workouts": {"running": 2, "yoga": 2},
         "current_streak_days": 2,
         "longest_streak_days": 3,
+        "goals": None,
     }
 
 

@@ -344,7 +344,15 @@ def test_erasure_needs_admin_and_removes_every_trace(api, tokens, new_user, data
     admin = tokens.user("someone-else", scope="delete:progress admin:progress")
     response = api.call("DELETE", f"/api/progress/user/{user}/logs", admin, params={"erase": "true"})
     assert response.status_code == 200, response.text
-    assert response.json()["erased"] == {"events": 3, "logs": 3, "summaries": 1, "idempotency_keys": 1, "streams": 1}
+    assert response.json()["erased"] == {
+        "events": 3,
+        "logs": 3,
+        "summaries": 1,
+        "idempotency_keys": 1,
+        "goal_events": 0,
+        "goals": 0,
+        "streams": 1,
+    }
     assert set(count_rows(database, user).values()) == {0}
     assert_error(api.call("GET", f"/api/progress/log/{created['log_id']}/history", token), 404, "log_not_found")
     assert_error(

@@ -90,6 +90,23 @@ def test_the_api_events_drive_each_handler(invoke, user_profile):
     }
 
 
+def test_the_goal_and_series_events_drive_their_handlers(invoke, user_profile):
+    user_profile.known.add("dev-user-1")
+    invoke("clear_goals", load_event("clear_goals"))  # from an earlier run's goals, if any
+    put = invoke("set_goals", load_event("set_goals"))
+    assert put["statusCode"] == 200, put
+    version = json.loads(put["body"])["goals"]["version"]
+    assert put["headers"]["ETag"] == f'"{version}"'
+    goals = json.loads(invoke("get_goals", load_event("get_goals"))["body"])
+    assert goals["target_weight_kg"] == 76.0 and goals["weekly_workouts"] == 3
+    history = json.loads(invoke("get_goal_history", load_event("get_goal_history"))["body"])
+    assert history["events"][-1]["type"] == "set"
+    cleared = json.loads(invoke("clear_goals", load_event("clear_goals"))["body"])
+    assert cleared == {"message": "Goals cleared", "user_id": "dev-user-1", "version": version + 1}
+    series = json.loads(invoke("get_series", load_event("get_series"))["body"])
+    assert [entry["start"] for entry in series["series"]] == ["2026-11-02", "2026-11-09", "2026-11-16", "2026-11-23"]
+
+
 def test_the_schedule_event_drives_the_recompute(invoke):
     report = invoke("recompute_summaries", load_event("recompute_summaries"))
     assert report["finished"] is True and report["busy"] is False

@@ -79,6 +79,21 @@ def test_the_api_functions_answer_their_sample_events(build, lambda_env, tmp_pat
     assert json.loads(deleted["body"]) == {"message": "Progress log deleted", "deleted_log_id": log_id}
 
 
+def test_the_goal_and_series_functions_answer_their_sample_events(build, lambda_env, tmp_path):
+    invoke(build, lambda_env, tmp_path, "clear_goals", load_event("clear_goals"))  # an earlier run's goals, if any
+    (put,) = invoke(build, lambda_env, tmp_path, "set_goals", load_event("set_goals"))
+    assert put["statusCode"] == 200, put
+    version = json.loads(put["body"])["goals"]["version"]
+    (goals,) = invoke(build, lambda_env, tmp_path, "get_goals", load_event("get_goals"))
+    assert goals["headers"]["ETag"] == f'"{version}"'
+    (history,) = invoke(build, lambda_env, tmp_path, "get_goal_history", load_event("get_goal_history"))
+    assert json.loads(history["body"])["events"][-1]["type"] == "set"
+    (cleared,) = invoke(build, lambda_env, tmp_path, "clear_goals", load_event("clear_goals"))
+    assert json.loads(cleared["body"])["version"] == version + 1
+    (series,) = invoke(build, lambda_env, tmp_path, "get_series", load_event("get_series"))
+    assert len(json.loads(series["body"])["series"]) == 4
+
+
 def test_the_built_authorizer_allows_a_valid_token_and_refuses_the_placeholder(build, lambda_env, tmp_path, tokens):
     valid = load_event("authorizer")
     valid["authorizationToken"] = f"Bearer {tokens.user('dev-user-1')}"

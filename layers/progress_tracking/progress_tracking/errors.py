@@ -48,6 +48,10 @@ class LogNotFound(ProgressError):
     message = "No such progress log"
 
 
+class GoalsNotFound(ProgressError):
+    message = "The user has no goals"
+
+
 class InvalidRollback(ProgressError):
     message = "The log cannot be rolled back to that version"
 

@@ -19,7 +19,15 @@ from pydantic import BaseModel
 
 from progress_tracking import authz, errors
 from progress_tracking.config import get_settings
-from progress_tracking.models import ErrorBody, ProgressLog, idempotency_key_adapter, log_id_adapter, user_id_adapter
+from progress_tracking.models import (
+    RESERVED_USER_IDS,
+    ErrorBody,
+    Goals,
+    ProgressLog,
+    idempotency_key_adapter,
+    log_id_adapter,
+    user_id_adapter,
+)
 from progress_tracking.observability import get_tracer, logger, metrics
 from progress_tracking.tokens import Identity
 
@@ -39,6 +47,7 @@ ERROR_RESPONSES: dict[type[errors.ProgressError], tuple[int, str]] = {
     errors.MissingScope: (403, "insufficient_scope"),
     errors.Forbidden: (403, "forbidden"),
     errors.LogNotFound: (404, "log_not_found"),
+    errors.GoalsNotFound: (404, "goals_not_found"),
     errors.InvalidRollback: (409, "invalid_rollback"),
     errors.ConcurrentChange: (409, "concurrent_change"),
     errors.PreconditionFailed: (412, "precondition_failed"),
@@ -161,6 +170,11 @@ def parse_query(event: APIGatewayProxyEvent, model: type[M]) -> M:
 
 def path_user_id(event: APIGatewayProxyEvent) -> str:
     value = (event.path_parameters or {}).get("user_id", "")
+    if value in RESERVED_USER_IDS:
+        raise errors.InvalidRequest(
+            f"{value!r} is a reserved word of the API's paths and cannot be a user id",
+            details=[{"field": "user_id", "message": "a reserved word"}],
+        )
     try:
         return user_id_adapter.validate_python(value)
     except ValidationError:
@@ -185,9 +199,10 @@ def path_log_id(event: APIGatewayProxyEvent) -> int:
         ) from None
 
 
-def etag(log: ProgressLog) -> dict[str, str]:
-    """A log's ETag is its version: the token If-Match sends back to say which version a change is based on."""
-    return {"ETag": f'"{log.version}"'}
+def etag(resource: ProgressLog | Goals) -> dict[str, str]:
+    """A log's (or goals') ETag is its version: the token If-Match sends back to say which version a change is
+    based on."""
+    return {"ETag": f'"{resource.version}"'}
 
 
 def if_match(event: APIGatewayProxyEvent) -> frozenset[int] | None:

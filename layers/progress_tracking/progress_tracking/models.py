@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -19,6 +19,11 @@ from pydantic import (
 MEASUREMENT_FIELDS = ("weight_kg", "workout_done", "calories_burned")
 MUTABLE_FIELDS = ("date", "weight_kg", "workout_done", "calories_burned", "notes")
 EARLIEST_DATE = date(1900, 1, 1)
+# Literal path words that win over {user_id} in the routes (API Gateway resolves literals first): never a user id.
+RESERVED_USER_IDS = frozenset({"goals", "series"})
+GOAL_FIELDS = ("target_weight_kg", "target_date", "weekly_workouts", "weekly_calories_burned")
+# A target date may be a day behind UTC (users west of UTC) and at most about ten years ahead.
+TARGET_DATE_HORIZON = timedelta(days=3660)
 
 
 def _not_after_tomorrow(value: date) -> date:
@@ -27,6 +32,21 @@ def _not_after_tomorrow(value: date) -> date:
         raise ValueError("date must not be later than tomorrow")
     if value < EARLIEST_DATE:
         raise ValueError(f"date must not be earlier than {EARLIEST_DATE.isoformat()}")
+    return value
+
+
+def _not_reserved(value: str) -> str:
+    if value in RESERVED_USER_IDS:
+        raise ValueError(f"{value!r} is a reserved word of the API's paths and cannot be a user id")
+    return value
+
+
+def _target_date_ahead(value: date) -> date:
+    today = datetime.now(UTC).date()
+    if value < today - timedelta(days=1):
+        raise ValueError("target_date must not be in the past")
+    if value > today + TARGET_DATE_HORIZON:
+        raise ValueError("target_date must be within ten years")
     return value
 
 
@@ -39,7 +59,11 @@ def _utc(value: datetime) -> datetime:
 
 # Postgres text cannot hold NUL, and other control characters have no business in one-line fields. U+FFFD is what
 # undecodable bytes become: never part of a real id.
-UserId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f\ufffd]+$")]
+UserId = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f\ufffd]+$"),
+    AfterValidator(_not_reserved),
+]
 LogId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 LogDate = Annotated[date, AfterValidator(_not_after_tomorrow)]
 WeightKg = Annotated[float, Field(gt=0, le=1000)]
@@ -47,6 +71,10 @@ CaloriesBurned = Annotated[float, Field(ge=0, le=100_000)]
 WorkoutDone = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
 Notes = Annotated[str, StringConstraints(max_length=2000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")]
 UtcDateTime = Annotated[datetime, AfterValidator(_utc)]
+TargetDate = Annotated[date, AfterValidator(_target_date_ahead)]
+WeeklyWorkouts = Annotated[int, Field(ge=1, le=100)]
+WeeklyCalories = Annotated[float, Field(gt=0, le=700_000)]
+SeriesDate = Annotated[date, Field(ge=EARLIEST_DATE, le=date(2999, 12, 31))]
 
 _BODY_CONFIG = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False, frozen=True)
 
@@ -146,6 +174,41 @@ class RollbackRequest(BaseModel):
     to_version: Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 
+class GoalsPut(BaseModel):
+    """Body of PUT /api/progress/goals/{user_id}: the user's goals, replacing the ones they had (absent = not set)."""
+
+    model_config = _BODY_CONFIG
+
+    target_weight_kg: WeightKg | None = None
+    target_date: TargetDate | None = None  # only with target_weight_kg
+    weekly_workouts: WeeklyWorkouts | None = None  # workouts logged per ISO week
+    weekly_calories_burned: WeeklyCalories | None = None  # calories burned per ISO week
+
+    @model_validator(mode="after")
+    def _is_a_goal(self) -> GoalsPut:
+        if self.target_weight_kg is None and self.weekly_workouts is None and self.weekly_calories_burned is None:
+            raise ValueError("give at least one of target_weight_kg, weekly_workouts, weekly_calories_burned")
+        if self.target_date is not None and self.target_weight_kg is None:
+            raise ValueError("target_date needs target_weight_kg")
+        return self
+
+
+class SeriesQuery(BaseModel):
+    """Query string of GET /api/progress/series/{user_id}. from/to default to the 30 buckets ending today (UTC)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+    bucket: Literal["day", "week", "month"] = "day"
+    date_from: Annotated[SeriesDate | None, Field(alias="from")] = None
+    date_to: Annotated[SeriesDate | None, Field(alias="to")] = None
+    as_of: Annotated[AwareDatetime, AfterValidator(_utc)] | None = None
+
+    @model_validator(mode="after")
+    def _range_is_ordered(self) -> SeriesQuery:
+        _check_range(self.date_from, self.date_to)
+        return self
+
+
 def _check_range(date_from: date | None, date_to: date | None) -> None:
     if date_from and date_to and date_from > date_to:
         raise ValueError("from must not be later than to")
@@ -187,6 +250,38 @@ class LogHistory(BaseModel):
     events: list[HistoryEntry]
 
 
+class WeightGoalProgress(BaseModel):
+    target_weight_kg: float
+    target_date: date | None
+    set_on: date  # the UTC day target_weight_kg took its present value
+    start_weight_kg: float | None
+    start_date: date | None
+    current_weight_kg: float | None
+    current_date: date | None
+    remaining_kg: float | None  # target − current
+    fraction_done: float | None  # (current − start) / (target − start): 0 at the start, 1 at the target
+    reached: bool | None
+    trend_kg_per_week: float | None  # least squares over the 28 days ending at the latest weight log
+    trend_points: int
+    projected_date: date | None
+    on_track: bool | None
+
+
+class WeeklyGoalProgress(BaseModel):
+    target: int | float
+    week_start: date  # Monday of this ISO week (UTC)
+    this_week: int | float
+    completed_this_week: bool
+    streak_weeks: int  # consecutive completed ISO weeks ending last week
+
+
+class GoalsProgress(BaseModel):
+    version: int
+    weight: WeightGoalProgress | None = None
+    weekly_workouts: WeeklyGoalProgress | None = None
+    weekly_calories_burned: WeeklyGoalProgress | None = None
+
+
 class Summary(BaseModel):
     user_id: str
     log_count: int = 0
@@ -202,6 +297,54 @@ class Summary(BaseModel):
     workouts: dict[str, int] = Field(default_factory=dict)
     current_streak_days: int = 0
     longest_streak_days: int = 0
+    goals: GoalsProgress | None = None  # progress toward the user's goals; null without goals or with from/to
+
+
+class Goals(BaseModel):
+    user_id: str
+    target_weight_kg: float | None
+    target_date: date | None
+    target_weight_set_at: UtcDateTime | None
+    weekly_workouts: int | None
+    weekly_calories_burned: float | None
+    version: int
+    updated_at: UtcDateTime
+
+
+class GoalsSet(BaseModel):
+    message: str = "Goals set"
+    goals: Goals
+
+
+class GoalsCleared(BaseModel):
+    message: str = "Goals cleared"
+    user_id: str
+    version: int
+
+
+class GoalHistory(BaseModel):
+    user_id: str
+    events: list[HistoryEntry]
+
+
+class SeriesEntry(BaseModel):
+    start: date
+    end: date
+    logs: int
+    workouts: int
+    total_calories_burned: float
+    average_weight_kg: float | None
+    min_weight_kg: float | None
+    max_weight_kg: float | None
+
+
+class Series(BaseModel):
+    user_id: str
+    bucket: str
+    start: date  # first day of the first bucket
+    end: date  # last day of the last bucket
+    as_of: UtcDateTime | None
+    series: list[SeriesEntry]
 
 
 class LogCreated(BaseModel):

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from progress_tracking.db import Cursor, one_row
 from progress_tracking.errors import ConcurrentChange, LogNotFound
+from progress_tracking.goal_store import GoalFacts
 from progress_tracking.models import MUTABLE_FIELDS, ProgressLog
 
 LOG_COLUMNS = (
@@ -301,6 +302,8 @@ def erase_user(cursor: Cursor, user_id: str) -> dict[str, int]:
         ("progress_logs", "logs"),
         ("progress_summaries", "summaries"),
         ("idempotency_keys", "idempotency_keys"),
+        ("goal_events", "goal_events"),
+        ("user_goals", "goals"),
         ("user_streams", "streams"),
     ):
         cursor.execute(f"DELETE FROM {table} WHERE user_id = %s", (user_id,))
@@ -369,6 +372,7 @@ class SummaryFacts(BaseModel):
     workouts: dict[str, int]
     longest_streak: int
     last_streak: int
+    goals: GoalFacts | None = None  # the user's goals and what the logs say about them (goal_store)
 
 
 def summary_facts(

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from progress_tracking import store
+from progress_tracking import goal_store, goals, store
 from progress_tracking.db import Cursor, Database, one_row
 from progress_tracking.models import Summary
 from progress_tracking.observability import logger
@@ -41,6 +41,7 @@ def summary_from_facts(user_id: str, facts: store.SummaryFacts, today: date) -> 
         workouts=facts.workouts,
         current_streak_days=current,
         longest_streak_days=facts.longest_streak,
+        goals=None if facts.goals is None else goals.progress(facts.goals, today),
     )
 
 
@@ -54,6 +55,8 @@ def refresh(cursor: Cursor, user_ids: list[str], at: datetime) -> dict[str, stor
     # reader recomputes; never the other way round.
     versions = store.stream_versions(cursor, user_ids)
     facts = store.summary_facts_of_users(cursor, user_ids)
+    goal_facts = goal_store.goal_facts_of_users(cursor, user_ids)
+    facts = {user_id: facts[user_id].model_copy(update={"goals": goal_facts.get(user_id)}) for user_id in user_ids}
     store.save_summaries(cursor, {user_id: (versions[user_id], facts[user_id]) for user_id in user_ids}, at)
     return facts
 

@@ -1,0 +1,27 @@
+"""DELETE /api/progress/goals/{user_id}: clear a user's goals (If-Match honoured); a cleared event, history stays."""
+
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from progress_tracking import authz, goals, http
+from progress_tracking.db import get_database
+from progress_tracking.models import GoalsCleared
+from progress_tracking.observability import logger
+from progress_tracking.openapi import Operation
+
+OPERATION = Operation(
+    summary="Clear a user's goals (a cleared event; the history stays)",
+    scope=authz.DELETE_PROGRESS,
+    success=(200, GoalsCleared),
+    errors=(400, 401, 403, 404, 409, 412, 503),
+    request_headers=("If-Match",),
+)
+
+
+@http.endpoint
+def lambda_handler(event: APIGatewayProxyEvent, context: LambdaContext) -> dict:
+    caller = http.authorize(event, OPERATION.scope)
+    user_id = http.path_user_id(event)
+    cleared = goals.clear_goals(get_database(), caller, user_id, http.request_id(event), http.if_match(event))
+    logger.info("Goals cleared", extra={"version": cleared.version})
+    return http.model_response(200, GoalsCleared(user_id=user_id, version=cleared.version))

@@ -1,0 +1,25 @@
+"""GET /api/progress/series/{user_id}: a user's logs in day, week or month buckets for charts (empty ones too)."""
+
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from progress_tracking import authz, http, series
+from progress_tracking.db import get_database
+from progress_tracking.models import Series, SeriesQuery
+from progress_tracking.openapi import Operation
+
+OPERATION = Operation(
+    summary="A user's logs in day, ISO-week or month buckets, empty buckets included (at most 400; as_of too)",
+    scope=authz.READ_PROGRESS,
+    query=SeriesQuery,
+    success=(200, Series),
+    errors=(400, 401, 403, 503),
+)
+
+
+@http.endpoint
+def lambda_handler(event: APIGatewayProxyEvent, context: LambdaContext) -> dict:
+    caller = http.authorize(event, OPERATION.scope)
+    user_id = http.path_user_id(event)
+    query = http.parse_query(event, SeriesQuery)
+    return http.model_response(200, series.series(get_database(), caller, user_id, query))

@@ -1,0 +1,33 @@
+"""PUT /api/progress/goals/{user_id}: set or replace a user's goals (If-Match honoured); appended as an event."""
+
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from progress_tracking import authz, goals, http
+from progress_tracking.db import get_database
+from progress_tracking.models import GoalsPut, GoalsSet
+from progress_tracking.observability import logger
+from progress_tracking.openapi import Operation
+from progress_tracking.user_service import get_user_service
+
+OPERATION = Operation(
+    summary="Set or replace a user's goals (fields left out are not set)",
+    scope=authz.WRITE_PROGRESS,
+    body=GoalsPut,
+    success=(200, GoalsSet),
+    errors=(400, 401, 403, 409, 412, 413, 503),
+    request_headers=("If-Match",),
+    response_headers=("ETag",),
+)
+
+
+@http.endpoint
+def lambda_handler(event: APIGatewayProxyEvent, context: LambdaContext) -> dict:
+    caller = http.authorize(event, OPERATION.scope)
+    user_id = http.path_user_id(event)
+    body = http.parse_body(event, GoalsPut)
+    written = goals.set_goals(
+        get_database(), get_user_service(), caller, user_id, body, http.request_id(event), http.if_match(event)
+    )
+    logger.info("Goals set", extra={"version": written.version})
+    return http.model_response(200, GoalsSet(goals=written), http.etag(written))
