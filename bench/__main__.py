@@ -308,7 +308,7 @@ def requests_per_second(base: str, token: str, clients: int, total: int) -> floa
 def seed_user(database, user_id: str, logs: int) -> None:
     from progress_tracking import store
 
-    change = store.Change(actor="bench", request_id=None, at=datetime.now(UTC))
+    change = store.Change(actor="bench", request_id=None)
 
     def work(cursor):
         for n in range(logs):
@@ -342,7 +342,7 @@ def recompute_throughput(database_url: str, events: int) -> None:
     migrate(database)
     summaries.recompute(database, lambda: 10**9)
     users = max(1, events // 20)
-    change = store.Change(actor="bench", request_id=None, at=datetime.now(UTC))
+    change = store.Change(actor="bench", request_id=None)
 
     def work(cursor):
         for n in range(events):

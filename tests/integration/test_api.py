@@ -306,7 +306,7 @@ def tomorrow_plus(days: int) -> str:
         ({"date": tomorrow_plus(2)}, "date"),
         ({"weight_kg": 0}, "weight_kg"),
         ({"weight_kg": 1000.5}, "weight_kg"),
-        ({"weight_kg": "82"}, "weight_kg"),
+        ({"weight_kg": "82kg"}, "weight_kg"),
         ({"weight_kg": True}, "weight_kg"),
         ({"calories_burned": -1}, "calories_burned"),
         ({"calories_burned": 100001}, "calories_burned"),

@@ -36,7 +36,7 @@ def latest_checkpoint(database: Database) -> store.Checkpoint:
 def append_in_open_transaction(database_url: str, user_id: str):
     connection = psycopg2.connect(database_url)
     cursor = connection.cursor()
-    change = store.Change(actor="t", request_id=None, at=datetime.now(UTC))
+    change = store.Change(actor="t", request_id=None)
     log = store.log_new(cursor, user_id, {"date": date(2026, 1, 1), "weight_kg": 70.0}, change)
     cursor.execute("SELECT position FROM progress_events WHERE log_id = %s", (log.log_id,))
     return connection, cursor.fetchone()[0]
@@ -74,7 +74,7 @@ def test_following_in_small_batches_sees_every_event_exactly_once_while_writers_
     def writer(user_id: str) -> None:
         db = Database(database_url)
         while not stop.is_set():
-            change = store.Change(actor="w", request_id=None, at=datetime.now(UTC))
+            change = store.Change(actor="w", request_id=None)
             db.run(lambda cursor: store.log_new(cursor, user_id, {"date": date(2026, 1, 1), "weight_kg": 1.0}, change))
         db.close()
 
@@ -437,7 +437,7 @@ def test_projections_always_equal_the_fold_of_the_events(database, user_profile,
 
 def test_the_rebuild_finds_every_kind_of_drift_and_repairs_it(database, new_user):
     user = new_user()
-    change = store.Change(actor="t", request_id=None, at=datetime.now(UTC))
+    change = store.Change(actor="t", request_id=None)
     logs = [
         database.run(lambda c: store.log_new(c, user, {"date": date(2026, 1, d), "weight_kg": 60.0}, change))
         for d in (1, 2, 3)

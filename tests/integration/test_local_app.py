@@ -156,7 +156,7 @@ def run_command(env: dict[str, str], tmp_path: Path, *args: str) -> subprocess.C
 
 
 def test_the_operations_commands_migrate_rebuild_and_recompute(tmp_path, clean_env, database_url, database, new_user):
-    from datetime import UTC, date, datetime
+    from datetime import date
 
     from progress_tracking import store
 
@@ -165,7 +165,7 @@ def test_the_operations_commands_migrate_rebuild_and_recompute(tmp_path, clean_e
     assert migrated.returncode == 0 and "the schema is current" in migrated.stdout
 
     user = new_user()
-    change = store.Change(actor="t", request_id=None, at=datetime.now(UTC))
+    change = store.Change(actor="t", request_id=None)
     created = database.run(lambda c: store.log_new(c, user, {"date": date(2026, 1, 1), "weight_kg": 60.0}, change))
     assert run_command(env, tmp_path, "rebuild").returncode == 0
 

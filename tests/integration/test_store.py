@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, date, datetime
+from datetime import date
 
 import psycopg2
 import pytest
@@ -19,7 +19,7 @@ from progress_tracking.migrations import available_migrations, migrate
 
 
 def change(actor: str = "tester") -> store.Change:
-    return store.Change(actor=actor, request_id=f"req-{uuid.uuid4().hex[:8]}", at=datetime.now(UTC))
+    return store.Change(actor=actor, request_id=f"req-{uuid.uuid4().hex[:8]}")
 
 
 def new_log(database: Database, user_id: str, day: date = date(2026, 1, 1), **fields):
@@ -98,7 +98,7 @@ def test_concurrent_updates_of_one_log_queue_and_lose_nothing(database):
     def bump(n: int) -> None:
         def work(cursor):
             current = store.lock_log(cursor, created.log_id)
-            return store.update(cursor, current, {"notes": f"{current.notes or ''}{n}"}, change())
+            return store.update(cursor, current, {"notes": f"{current.log.notes or ''}{n}"}, change())
 
         barrier.wait()
         database.run(work)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
 
@@ -16,7 +16,7 @@ from tests.integration.test_api import log
 
 
 def add_log(database: Database, user_id: str, day: int, weight: float = 70.0) -> None:
-    change = store.Change(actor="t", request_id=None, at=datetime.now(UTC))
+    change = store.Change(actor="t", request_id=None)
     database.run(lambda c: store.log_new(c, user_id, {"date": date(2026, 2, day), "weight_kg": weight}, change))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -9,6 +10,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -19,11 +21,50 @@ from pydantic import (
 MEASUREMENT_FIELDS = ("weight_kg", "workout_done", "calories_burned")
 MUTABLE_FIELDS = ("date", "weight_kg", "workout_done", "calories_burned", "notes")
 EARLIEST_DATE = date(1900, 1, 1)
-# Literal path words that win over {user_id} in the routes (API Gateway resolves literals first): never a user id.
-RESERVED_USER_IDS = frozenset({"goals", "series"})
+# The literal path words that win over {user_id} in the routes (as in API Gateway): such a user could never list.
+RESERVED_USER_IDS = frozenset({"log", "summary", "user", "goals", "series"})
 GOAL_FIELDS = ("target_weight_kg", "target_date", "weekly_workouts", "weekly_calories_burned")
 # A target date may be a day behind UTC (users west of UTC) and at most about ten years ahead.
 TARGET_DATE_HORIZON = timedelta(days=3660)
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# A number first-version clients send as a JSON string: digits, optionally signed, with an optional fraction.
+_DECIMAL = re.compile(r"-?[0-9]{1,15}(\.[0-9]{1,15})?")
+
+
+def _iso_date(value: Any) -> Any:
+    """A date is `YYYY-MM-DD` and nothing else (no Unix timestamps, no times): parsed here, whatever the mode."""
+    if isinstance(value, str):
+        if not _ISO_DATE.fullmatch(value):
+            raise ValueError("a date is YYYY-MM-DD")
+        return date.fromisoformat(value)  # ValueError for 2026-02-30
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    raise ValueError("a date is a YYYY-MM-DD string")
+
+
+def _decimal_string(value: Any) -> Any:
+    """`"71"` and `"71.5"` are numbers (first-version clients send them so); any other string is not."""
+    if isinstance(value, str):
+        if not _DECIMAL.fullmatch(value):
+            raise ValueError("must be a number (a string holding a plain decimal number is accepted)")
+        return float(value)
+    return value
+
+
+def _unsigned_zero(value: float) -> float:
+    return 0.0 if value == 0 else value  # -0.0 is stored and answered as 0
+
+
+def _has_a_visible_character(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+def _not_reserved(value: str) -> str:
+    if value in RESERVED_USER_IDS:
+        raise ValueError(f"{value!r} is a reserved word of the API's paths and cannot be a user id")
+    return value
 
 
 def _not_after_tomorrow(value: date) -> date:
@@ -32,12 +73,6 @@ def _not_after_tomorrow(value: date) -> date:
         raise ValueError("date must not be later than tomorrow")
     if value < EARLIEST_DATE:
         raise ValueError(f"date must not be earlier than {EARLIEST_DATE.isoformat()}")
-    return value
-
-
-def _not_reserved(value: str) -> str:
-    if value in RESERVED_USER_IDS:
-        raise ValueError(f"{value!r} is a reserved word of the API's paths and cannot be a user id")
     return value
 
 
@@ -57,24 +92,31 @@ def _utc(value: datetime) -> datetime:
         raise ValueError("time out of range") from exc
 
 
-# Postgres text cannot hold NUL, and other control characters have no business in one-line fields. U+FFFD is what
-# undecodable bytes become: never part of a real id.
+# Postgres text cannot hold NUL, and other control characters (C0, DEL and C1) have no business in one-line fields.
+# U+FFFD is what undecodable bytes become: never part of a real id.
 UserId = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f\ufffd]+$"),
+    StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f-\x9f\ufffd]+$"),
     AfterValidator(_not_reserved),
 ]
 LogId = Annotated[int, Field(ge=1, le=2**63 - 1)]
-LogDate = Annotated[date, AfterValidator(_not_after_tomorrow)]
-WeightKg = Annotated[float, Field(gt=0, le=1000)]
-CaloriesBurned = Annotated[float, Field(ge=0, le=100_000)]
-WorkoutDone = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
-Notes = Annotated[str, StringConstraints(max_length=2000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")]
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+LogDate = Annotated[IsoDate, AfterValidator(_not_after_tomorrow)]
+WeightKg = Annotated[float, Field(gt=0, le=1000), BeforeValidator(_decimal_string)]
+CaloriesBurned = Annotated[
+    float, Field(ge=0, le=100_000), BeforeValidator(_decimal_string), AfterValidator(_unsigned_zero)
+]
+WorkoutDone = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f-\x9f]+$"),
+    AfterValidator(_has_a_visible_character),
+]
+Notes = Annotated[str, StringConstraints(max_length=2000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$")]
 UtcDateTime = Annotated[datetime, AfterValidator(_utc)]
-TargetDate = Annotated[date, AfterValidator(_target_date_ahead)]
+TargetDate = Annotated[IsoDate, AfterValidator(_target_date_ahead)]
 WeeklyWorkouts = Annotated[int, Field(ge=1, le=100)]
 WeeklyCalories = Annotated[float, Field(gt=0, le=700_000)]
-SeriesDate = Annotated[date, Field(ge=EARLIEST_DATE, le=date(2999, 12, 31))]
+SeriesDate = Annotated[IsoDate, Field(ge=EARLIEST_DATE, le=date(2999, 12, 31))]
 
 _BODY_CONFIG = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False, frozen=True)
 
@@ -135,8 +177,8 @@ class ListQuery(BaseModel):
 
     limit: Annotated[int, Field(ge=1, le=1000)] = 100
     cursor: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
-    date_from: Annotated[date | None, Field(alias="from")] = None
-    date_to: Annotated[date | None, Field(alias="to")] = None
+    date_from: Annotated[IsoDate | None, Field(alias="from")] = None
+    date_to: Annotated[IsoDate | None, Field(alias="to")] = None
     # The logs as they stood at this moment (RFC 3339, with offset); normalised to UTC, which Postgres always takes.
     as_of: Annotated[AwareDatetime, AfterValidator(_utc)] | None = None
 
@@ -151,8 +193,8 @@ class SummaryQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
 
-    date_from: Annotated[date | None, Field(alias="from")] = None
-    date_to: Annotated[date | None, Field(alias="to")] = None
+    date_from: Annotated[IsoDate | None, Field(alias="from")] = None
+    date_to: Annotated[IsoDate | None, Field(alias="to")] = None
 
     @model_validator(mode="after")
     def _range_is_ordered(self) -> SummaryQuery:

@@ -35,7 +35,8 @@ from progress_tracking.user_service import UserServiceClient
 
 
 def _change(caller: Identity, request_id: str | None) -> store.Change:
-    return store.Change(actor=caller.principal, request_id=request_id, at=datetime.now(UTC))
+    # No time here: the store stamps events with the database's time under the user's lock (containers' clocks differ).
+    return store.Change(actor=caller.principal, request_id=request_id)
 
 
 def _check_version(expected_versions: frozenset[int] | None, current_version: int) -> None:
@@ -103,7 +104,8 @@ def update_log(
     changes = update.changes()
 
     def work(cursor: Cursor) -> ProgressLog:
-        current = store.lock_log(cursor, log_id)
+        locked = store.lock_log(cursor, log_id)
+        current = locked.log
         authz.ensure_may_see_log(caller, current.user_id)
         _check_version(expected_versions, current.version)
         if all((changes[name] if name in changes else getattr(current, name)) is None for name in MEASUREMENT_FIELDS):
@@ -115,7 +117,7 @@ def update_log(
                     if name in changes
                 ],
             )
-        return store.update(cursor, current, changes, _change(caller, request_id))
+        return store.update(cursor, locked, changes, _change(caller, request_id))
 
     return database.run(work)
 
@@ -128,10 +130,10 @@ def delete_log(
     expected_versions: frozenset[int] | None = None,
 ) -> None:
     def work(cursor: Cursor) -> None:
-        current = store.lock_log(cursor, log_id)
-        authz.ensure_may_see_log(caller, current.user_id)
-        _check_version(expected_versions, current.version)
-        store.delete(cursor, current, _change(caller, request_id))
+        locked = store.lock_log(cursor, log_id)
+        authz.ensure_may_see_log(caller, locked.log.user_id)
+        _check_version(expected_versions, locked.log.version)
+        store.delete(cursor, locked, _change(caller, request_id))
 
     database.run(work)
 
@@ -154,19 +156,21 @@ def rollback(
     expected_versions: frozenset[int] | None = None,
 ) -> ProgressLog:
     def work(cursor: Cursor) -> ProgressLog:
-        store.lock_live_log_if_any(cursor, log_id)
-        events = store.log_events(cursor, log_id)
+        history = store.lock_history(cursor, log_id)
+        events = history.events
         authz.ensure_may_see_log(caller, events[0].user_id)
         latest = events[-1]
         _check_version(expected_versions, latest.version)
-        if not 1 <= to_version <= latest.version:
-            raise InvalidRollback(f"Version {to_version} does not exist; the log has versions 1 to {latest.version}")
-        target = events[to_version - 1]
+        target = next((event for event in events if event.version == to_version), None)
+        if target is None:
+            raise InvalidRollback(
+                f"Version {to_version} does not exist; the log has versions {events[0].version} to {latest.version}"
+            )
         if target.event_type == "deleted":
             raise InvalidRollback(f"Version {to_version} is the log's deletion; choose a version before it")
         if to_version == latest.version:
             raise InvalidRollback(f"The log is already at version {to_version}")
-        return store.restore(cursor, events, target, _change(caller, request_id))
+        return store.restore(cursor, history, target, _change(caller, request_id))
 
     return database.run(work)
 

@@ -2,6 +2,10 @@
 
 Every change appends an immutable event to `progress_events`, bumps the user's stream version and updates the
 `progress_logs` projection in the caller's transaction, so none of them can disagree.
+
+The user's stream row is the per-user lock: every write of a user's data takes it first (a first log creates it), and
+erasure takes it before it deletes, so a write commits wholly before an erasure or starts after it and finds nothing.
+Event times are the database's, read under that lock and never earlier than the stream's previous event.
 """
 
 from __future__ import annotations
@@ -11,7 +15,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-import psycopg2.errors
 from psycopg2.extras import Json, execute_values
 from pydantic import BaseModel
 
@@ -39,11 +42,10 @@ _SELECT_LOG = f"SELECT {', '.join(LOG_COLUMNS)} FROM progress_logs"
 
 @dataclass(frozen=True)
 class Change:
-    """Who changed something, when, and in which request: recorded with every event."""
+    """Who changed something and in which request: recorded with every event (the time is the database's)."""
 
     actor: str
     request_id: str | None
-    at: datetime
 
 
 class LogEvent(BaseModel):
@@ -67,28 +69,60 @@ def _event_data(log: ProgressLog) -> Json:
     return Json(data, dumps=json.dumps)
 
 
-def _append(cursor: Cursor, log: ProgressLog, event_type: str, change: Change) -> None:
-    """Append one event and bump the user's stream version, in one statement."""
-    try:
+# The database's time once the lock is held, never earlier than the stream's latest event. (The outer SELECT reads the
+# clock only after the CTE has returned the locked row.)
+_LOCKED_TIME = "SELECT greatest(clock_timestamp(), last_at) FROM locked"
+
+
+def lock_user(cursor: Cursor, user_id: str, *, create: bool = False) -> datetime | None:
+    """Take the user's lock (their stream row) until the transaction ends; the time to stamp events with.
+
+    None when the user has no stream (nothing of theirs exists) and `create` is false.
+    """
+    if create:
         cursor.execute(
-            "WITH event AS ("
-            " INSERT INTO progress_events (log_id, user_id, version, event_type, data, actor, request_id, occurred_at)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING user_id)"
-            " INSERT INTO user_streams (user_id, version) SELECT user_id, 1 FROM event"
-            " ON CONFLICT (user_id) DO UPDATE SET version = user_streams.version + 1",
-            (
-                log.log_id,
-                log.user_id,
-                log.version,
-                event_type,
-                _event_data(log),
-                change.actor,
-                change.request_id,
-                change.at,
-            ),
+            "WITH locked AS (INSERT INTO user_streams (user_id, version) VALUES (%s, 0)"
+            " ON CONFLICT (user_id) DO UPDATE SET version = user_streams.version RETURNING last_at) " + _LOCKED_TIME,
+            (user_id,),
         )
-    except psycopg2.errors.UniqueViolation as exc:  # another transaction appended this log's next version first
-        raise ConcurrentChange() from exc
+    else:
+        cursor.execute(
+            "WITH locked AS (SELECT last_at FROM user_streams WHERE user_id = %s FOR UPDATE) " + _LOCKED_TIME,
+            (user_id,),
+        )
+    row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def _lock_owner_of(cursor: Cursor, log_id: int, table: str) -> datetime:
+    """Lock the user whose log this is (found in `table`, unlocked: a log never changes hands)."""
+    cursor.execute(
+        f"WITH owner AS (SELECT user_id FROM {table} WHERE log_id = %s LIMIT 1),"
+        " locked AS (SELECT last_at FROM user_streams WHERE user_id = (SELECT user_id FROM owner) FOR UPDATE) "
+        + _LOCKED_TIME,
+        (log_id,),
+    )
+    row = cursor.fetchone()
+    if row is None:
+        raise LogNotFound()
+    return row[0]
+
+
+def _append(cursor: Cursor, log: ProgressLog, event_type: str, change: Change, at: datetime) -> None:
+    """Append one event and give the user's stream a new version, in one statement, under the user's lock.
+
+    A version of the log that exists already is not an error in the database (so its log stays clean): it is checked.
+    """
+    cursor.execute(
+        "WITH event AS ("
+        " INSERT INTO progress_events (log_id, user_id, version, event_type, data, actor, request_id, occurred_at)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (log_id, version) DO NOTHING RETURNING user_id)"
+        " UPDATE user_streams SET version = nextval('user_stream_version_seq'), last_at = %s"
+        " WHERE user_id = (SELECT user_id FROM event) RETURNING 1",
+        (log.log_id, log.user_id, log.version, event_type, _event_data(log), change.actor, change.request_id, at, at),
+    )
+    if cursor.fetchone() is None:
+        raise ConcurrentChange()
 
 
 def _project(cursor: Cursor, log: ProgressLog) -> None:
@@ -103,58 +137,74 @@ def _project(cursor: Cursor, log: ProgressLog) -> None:
 
 
 def log_new(cursor: Cursor, user_id: str, fields: dict[str, Any], change: Change) -> ProgressLog:
+    """A new log: the user's lock (and stream, for a first log) first, then the event and the projection."""
+    at = lock_user(cursor, user_id, create=True)
+    assert at is not None  # created if missing
     cursor.execute("SELECT nextval('progress_log_id_seq')")
     (log_id,) = one_row(cursor)
     log = ProgressLog(
         log_id=log_id,
         user_id=user_id,
         version=1,
-        created_at=change.at,
-        updated_at=change.at,
+        created_at=at,
+        updated_at=at,
         **{name: fields.get(name) for name in DATA_FIELDS},
     )
-    _append(cursor, log, "logged", change)
+    _append(cursor, log, "logged", change, at)
     _project(cursor, log)
     return log
 
 
-def lock_log(cursor: Cursor, log_id: int) -> ProgressLog:
-    """The live log, locked until the transaction ends so that concurrent changes queue behind each other."""
+@dataclass(frozen=True)
+class LockedLog:
+    """A live log whose user is locked until the transaction ends, and the time changes to it are stamped with."""
+
+    log: ProgressLog
+    at: datetime
+
+
+def lock_log(cursor: Cursor, log_id: int) -> LockedLog:
+    """The live log, its user locked first (as every write does): changes and erasure queue behind each other."""
+    at = _lock_owner_of(cursor, log_id, "progress_logs")
     cursor.execute(f"{_SELECT_LOG} WHERE log_id = %s FOR UPDATE", (log_id,))
     row = cursor.fetchone()
-    if row is None:
+    if row is None:  # deleted or erased while this transaction waited for the lock
         raise LogNotFound()
-    return _log_from_row(row)
+    return LockedLog(_log_from_row(row), at)
 
 
-def update(cursor: Cursor, current: ProgressLog, changes: dict[str, Any], change: Change) -> ProgressLog:
-    updated = current.model_copy(update={**changes, "version": current.version + 1, "updated_at": change.at})
-    _append(cursor, updated, "updated", change)
+def update(cursor: Cursor, locked: LockedLog, changes: dict[str, Any], change: Change) -> ProgressLog:
+    current = locked.log
+    updated = current.model_copy(update={**changes, "version": current.version + 1, "updated_at": locked.at})
+    _append(cursor, updated, "updated", change, locked.at)
     _project(cursor, updated)
     return updated
 
 
-def delete(cursor: Cursor, current: ProgressLog, change: Change) -> None:
+def delete(cursor: Cursor, locked: LockedLog, change: Change) -> None:
     # The deletion event keeps the last state, so history shows what was deleted and a rollback can restore it.
-    _append(cursor, current.model_copy(update={"version": current.version + 1}), "deleted", change)
+    current = locked.log
+    _append(cursor, current.model_copy(update={"version": current.version + 1}), "deleted", change, locked.at)
     cursor.execute("DELETE FROM progress_logs WHERE log_id = %s", (current.log_id,))
 
 
 def delete_all_for_user(cursor: Cursor, user_id: str, change: Change) -> int:
-    """Delete every live log of a user in one statement, appending one deletion event per log."""
+    """Delete every live log of a user in one statement (under the user's lock), one deletion event per log."""
+    at = lock_user(cursor, user_id)
+    if at is None:  # no stream: the user has never logged, or was erased
+        return 0
+    data = ", ".join(f"'{name}', {name}" for name in DATA_FIELDS)
     cursor.execute(
         "WITH gone AS (DELETE FROM progress_logs WHERE user_id = %(user_id)s RETURNING *),"
         " events AS ("
         "  INSERT INTO progress_events (log_id, user_id, version, event_type, data, actor, request_id, occurred_at)"
-        "  SELECT log_id, user_id, version + 1, 'deleted',"
-        "   jsonb_build_object('date', date, 'weight_kg', weight_kg, 'workout_done', workout_done,"
-        "    'calories_burned', calories_burned, 'notes', notes),"
+        f"  SELECT log_id, user_id, version + 1, 'deleted', jsonb_build_object({data}),"
         "   %(actor)s, %(request_id)s, %(at)s FROM gone RETURNING 1),"
         " bumped AS ("
-        "  INSERT INTO user_streams (user_id, version) SELECT %(user_id)s, count(*) FROM events HAVING count(*) > 0"
-        "  ON CONFLICT (user_id) DO UPDATE SET version = user_streams.version + EXCLUDED.version)"
+        "  UPDATE user_streams SET version = nextval('user_stream_version_seq'), last_at = %(at)s"
+        "  WHERE user_id = %(user_id)s AND EXISTS (SELECT 1 FROM events))"
         " SELECT count(*) FROM events",
-        {"user_id": user_id, "actor": change.actor, "request_id": change.request_id, "at": change.at},
+        {"user_id": user_id, "actor": change.actor, "request_id": change.request_id, "at": at},
     )
     return int(one_row(cursor)[0])
 
@@ -173,21 +223,31 @@ def log_events(cursor: Cursor, log_id: int) -> list[LogEvent]:
     return events
 
 
-def lock_live_log_if_any(cursor: Cursor, log_id: int) -> None:
-    cursor.execute("SELECT 1 FROM progress_logs WHERE log_id = %s FOR UPDATE", (log_id,))
+@dataclass(frozen=True)
+class LockedHistory:
+    """Every event of a log (deleted or not), its user locked until the transaction ends."""
+
+    events: list[LogEvent]
+    at: datetime
 
 
-def restore(cursor: Cursor, events: list[LogEvent], target: LogEvent, change: Change) -> ProgressLog:
+def lock_history(cursor: Cursor, log_id: int) -> LockedHistory:
+    at = _lock_owner_of(cursor, log_id, "progress_events")
+    return LockedHistory(log_events(cursor, log_id), at)  # read under the lock: erased meanwhile is LogNotFound
+
+
+def restore(cursor: Cursor, history: LockedHistory, target: LogEvent, change: Change) -> ProgressLog:
     """Append a `restored` event whose state is the state `target` produced (a deleted log comes back)."""
+    events = history.events
     restored = ProgressLog(
         log_id=target.log_id,
         user_id=target.user_id,
         version=events[-1].version + 1,
         created_at=events[0].occurred_at,
-        updated_at=change.at,
+        updated_at=history.at,
         **{name: target.data.get(name) for name in DATA_FIELDS},
     )
-    _append(cursor, restored, "restored", change)
+    _append(cursor, restored, "restored", change, history.at)
     _project(cursor, restored)
     return restored
 
@@ -295,7 +355,11 @@ def reset_summaries(cursor: Cursor, checkpoint_name: str) -> None:
 
 
 def erase_user(cursor: Cursor, user_id: str) -> dict[str, int]:
-    """Remove every trace of a user for good (a privacy request): events, projections, summary, idempotency keys."""
+    """Remove every trace of a user for good (a privacy request): events, projections, summary, idempotency keys.
+
+    The user's lock is taken first: writes in flight commit before (and are erased), later ones find nothing.
+    """
+    lock_user(cursor, user_id)
     counts = {}
     for table, key in (
         ("progress_events", "events"),
@@ -458,6 +522,27 @@ def stream_versions(cursor: Cursor, user_ids: list[str]) -> dict[str, int]:
     return {user_id: 0 for user_id in user_ids} | dict(cursor.fetchall())
 
 
+def lock_streams_for_reading(cursor: Cursor, user_ids: list[str]) -> dict[str, int]:
+    """The stream versions of those users who have a stream, each locked against writes and erasure until the
+    transaction ends (shared: readers do not wait for each other). An erased user has none: nothing is stored for them.
+    """
+    cursor.execute(
+        "SELECT user_id, version FROM user_streams WHERE user_id = ANY(%s) ORDER BY user_id FOR SHARE", (user_ids,)
+    )
+    return dict(cursor.fetchall())
+
+
+def current_summary(cursor: Cursor, user_id: str) -> SummaryFacts | None:
+    """The stored summary if it was computed at the user's present stream version (read in one statement)."""
+    cursor.execute(
+        "SELECT s.facts FROM progress_summaries AS s JOIN user_streams AS u USING (user_id)"
+        " WHERE s.user_id = %s AND s.stream_version = u.version",
+        (user_id,),
+    )
+    row = cursor.fetchone()
+    return SummaryFacts.model_validate(row[0]) if row else None
+
+
 def stored_summary(cursor: Cursor, user_id: str) -> tuple[int, SummaryFacts] | None:
     cursor.execute("SELECT stream_version, facts FROM progress_summaries WHERE user_id = %s", (user_id,))
     row = cursor.fetchone()
@@ -466,6 +551,8 @@ def stored_summary(cursor: Cursor, user_id: str) -> tuple[int, SummaryFacts] | N
 
 def save_summaries(cursor: Cursor, summaries: dict[str, tuple[int, SummaryFacts]], at: datetime) -> None:
     """Store summaries unless newer ones are already there (two computations may race; the newer wins)."""
+    if not summaries:
+        return
     execute_values(
         cursor,
         "INSERT INTO progress_summaries (user_id, stream_version, facts, computed_at) VALUES %s"

@@ -50,22 +50,24 @@ def _round(value: float | None) -> float | None:
 
 
 def refresh(cursor: Cursor, user_ids: list[str], at: datetime) -> dict[str, store.SummaryFacts]:
-    """Recompute users' summaries from the live logs and store each with the stream version it reflects."""
-    # Versions are read first: a change that commits in between is in the facts but not in the version, so the next
-    # reader recomputes; never the other way round.
-    versions = store.stream_versions(cursor, user_ids)
+    """Recompute users' summaries from the live logs and store each with the stream version it reflects.
+
+    The users' streams are locked (shared) first, so no write or erasure of theirs commits while the facts are read
+    and stored; a user without a stream (never logged, or erased) gets no stored summary.
+    """
+    versions = store.lock_streams_for_reading(cursor, user_ids)
     facts = store.summary_facts_of_users(cursor, user_ids)
     goal_facts = goal_store.goal_facts_of_users(cursor, user_ids)
     facts = {user_id: facts[user_id].model_copy(update={"goals": goal_facts.get(user_id)}) for user_id in user_ids}
-    store.save_summaries(cursor, {user_id: (versions[user_id], facts[user_id]) for user_id in user_ids}, at)
+    store.save_summaries(cursor, {user_id: (versions[user_id], facts[user_id]) for user_id in versions}, at)
     return facts
 
 
 def current_facts(cursor: Cursor, user_id: str) -> store.SummaryFacts:
     """The stored summary if it reflects the user's latest event, else a fresh one (stored on the way)."""
-    stored = store.stored_summary(cursor, user_id)
-    if stored is not None and stored[0] == store.stream_versions(cursor, [user_id])[user_id]:
-        return stored[1]
+    stored = store.current_summary(cursor, user_id)
+    if stored is not None:
+        return stored
     return refresh(cursor, [user_id], datetime.now(UTC))[user_id]
 
 

@@ -1,0 +1,412 @@
+"""One lock per user: every write of a user's data and the erasure of that user serialise on it, so nothing written
+before or during an erasure survives; stream versions never repeat; event times come from the database and never go
+backwards within a log; expected conflicts never reach the database server's log as errors."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+from localdev.databases import scratch_database
+from progress_tracking import service, store, summaries
+from progress_tracking.db import Database
+from progress_tracking.errors import ProgressError
+from progress_tracking.migrations import migrate
+from progress_tracking.models import ListQuery, LogCreate, LogUpdate, SummaryQuery
+from progress_tracking.user_service import UserServiceClient
+from tests.integration.test_event_sourcing import MACHINE, count_rows
+
+TABLES = ("progress_events", "progress_logs", "progress_summaries", "idempotency_keys", "user_streams")
+ROUNDS = 25
+
+
+def entry(user: str, day: int = 1, weight: float = 70.0) -> LogCreate:
+    return LogCreate.model_validate({"user_id": user, "date": date(2026, 1, day), "weight_kg": weight})
+
+
+def logged_with_history(database: Database, users: UserServiceClient, user: str, count: int) -> list[int]:
+    """`count` logs of `user`, each at version 2 (so a rollback to 1 is possible)."""
+    ids = []
+    for n in range(count):
+        log_id = service.log_progress(database, users, MACHINE, entry(user, n + 1), None).log.log_id
+        service.update_log(database, MACHINE, log_id, LogUpdate(notes=f"private note {n}"), None)
+        ids.append(log_id)
+    return ids
+
+
+def waiting_on_locks(database_url: str) -> int:
+    connection = psycopg2.connect(database_url)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            return int(cursor.fetchone()[0])
+    finally:
+        connection.close()
+
+
+def wait_until(condition: Callable[[], bool], attempts: int = 1000) -> bool:
+    """Polls until the condition holds (a bound, not a timing assertion: the outcome is asserted afterwards)."""
+    for _ in range(attempts):
+        if condition():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def attempt(work: Callable[[], object]) -> str:
+    try:
+        work()
+        return "ok"
+    except ProgressError as exc:  # 404 for a log the erasure took, 409 for a rollback that cannot be: nothing written
+        return type(exc).__name__
+
+
+@pytest.fixture
+def users(user_profile) -> UserServiceClient:
+    return UserServiceClient(user_profile.base_url)
+
+
+def user_rows(database: Database, user: str) -> dict[str, int]:
+    counts = count_rows(database, user)
+    assert set(counts) == set(TABLES)
+    return counts
+
+
+# --- defect 1: erasure serialises with every kind of write -------------------------------------------------------
+
+
+WRITES = ["post", "put", "delete", "rollback", "delete_all"]
+
+
+def write(kind: str, database: Database, users: UserServiceClient, user: str, log_id: int) -> Callable[[], object]:
+    return {
+        "post": lambda: service.log_progress(database, users, MACHINE, entry(user, 9, 99.0), None),
+        "put": lambda: service.update_log(database, MACHINE, log_id, LogUpdate(notes="written during erasure"), None),
+        "delete": lambda: service.delete_log(database, MACHINE, log_id, None),
+        "rollback": lambda: service.rollback(database, MACHINE, log_id, 1, None),
+        "delete_all": lambda: service.delete_user_logs(database, MACHINE, user, None),
+    }[kind]
+
+
+@pytest.mark.parametrize("kind", WRITES)
+def test_a_write_in_flight_when_the_erasure_starts_is_erased_with_everything_else(
+    database, database_url, users, new_user, kind
+):
+    # Given: a user with two logs, and a write of `kind` held inside its transaction by a row lock taken elsewhere.
+    user = new_user("inflight")
+    log_ids = logged_with_history(database, users, user, 2)
+    holder = psycopg2.connect(database_url)
+    with holder.cursor() as cursor:
+        if kind == "post":
+            cursor.execute("SELECT 1 FROM user_streams WHERE user_id = %s FOR UPDATE", (user,))
+        else:
+            cursor.execute("SELECT 1 FROM progress_logs WHERE log_id = %s FOR UPDATE", (log_ids[0],))
+    waiting_before = waiting_on_locks(database_url)
+    with ThreadPoolExecutor(2) as pool:
+        writer = pool.submit(attempt, write(kind, database, users, user, log_ids[0]))
+        assert wait_until(lambda: waiting_on_locks(database_url) > waiting_before)
+        # When: the erasure starts while the write is in flight, and then the write is let go.
+        eraser = pool.submit(service.erase_user, database, MACHINE, user)
+        wait_until(lambda: eraser.done() or waiting_on_locks(database_url) > waiting_before + 1)
+        holder.commit()
+        holder.close()
+        outcome = writer.result()
+        erased = eraser.result()
+    # Then: the write committed before the erasure (it started first) and the erasure took it with everything else.
+    assert outcome == "ok"
+    assert erased["events"] >= 4
+    assert user_rows(database, user) == dict.fromkeys(TABLES, 0)
+    assert database.run(store.compare_projection).consistent
+
+
+@pytest.mark.parametrize("kind", ["post", "put", "rollback", "delete_all"])
+def test_a_write_that_waits_for_an_erasure_finds_nothing(database, database_url, users, new_user, kind):
+    user = new_user("after")
+    log_ids = logged_with_history(database, users, user, 2)
+    eraser = psycopg2.connect(database_url)
+    with eraser.cursor() as cursor:
+        store.erase_user(cursor, user)  # the erasure, not yet committed
+    waiting_before = waiting_on_locks(database_url)
+    with ThreadPoolExecutor(1) as pool:
+        writer = pool.submit(attempt, write(kind, database, users, user, log_ids[0]))
+        wait_until(lambda: writer.done() or waiting_on_locks(database_url) > waiting_before)
+        eraser.commit()
+        eraser.close()
+        outcome = writer.result()
+    rows = user_rows(database, user)
+    if kind == "post":  # a fresh start: one log, one event, one stream, nothing of before
+        assert outcome == "ok"
+        assert (rows["progress_events"], rows["progress_logs"], rows["user_streams"]) == (1, 1, 1)
+    else:
+        assert outcome == ("ok" if kind == "delete_all" else "LogNotFound")
+        assert rows == dict.fromkeys(TABLES, 0)
+
+
+def erasure_race_round(database: Database, users: UserServiceClient, user: str) -> tuple[list[int], set[int]]:
+    """Writers of every kind and a summary reader against one erasure, started together."""
+    log_ids = logged_with_history(database, users, user, 3)
+    posted: set[int] = set()
+
+    def post() -> None:
+        posted.add(service.log_progress(database, users, MACHINE, entry(user, 20, 50.0), None).log.log_id)
+
+    work: list[Callable[[], object]] = [post, post]
+    for log_id in log_ids:
+        work += [
+            lambda log_id=log_id: service.update_log(database, MACHINE, log_id, LogUpdate(notes="racing"), None),
+            lambda log_id=log_id: service.rollback(database, MACHINE, log_id, 1, None),
+            lambda log_id=log_id: service.delete_log(database, MACHINE, log_id, None),
+        ]
+    work += [
+        lambda: service.delete_user_logs(database, MACHINE, user, None),
+        lambda: service.summarize(database, MACHINE, user, SummaryQuery()),
+        lambda: service.erase_user(database, MACHINE, user),
+    ]
+    start = threading.Barrier(len(work))
+
+    def run(job: Callable[[], object]) -> str:
+        start.wait()
+        return attempt(job)
+
+    with ThreadPoolExecutor(len(work)) as pool:
+        list(pool.map(run, work))
+    return log_ids, posted
+
+
+def test_nothing_written_before_or_during_an_erasure_survives_it(database, users, new_user):
+    outcomes = {"nothing left": 0, "fresh start only": 0}
+    for _ in range(ROUNDS):
+        user = new_user("race")
+        log_ids, posted = erasure_race_round(database, users, user)
+
+        def survivors(cursor):
+            cursor.execute(
+                "SELECT log_id, version, event_type FROM progress_events WHERE user_id = %s ORDER BY position", (user,)
+            )
+            return cursor.fetchall()
+
+        events = database.run(survivors)
+        rows = user_rows(database, user)
+        # No event of a log that existed when the erasure started: no update, rollback or deletion of it survives.
+        assert not [event for event in events if event[0] in log_ids]
+        if events:
+            # Only logs of POSTs that started after the erasure, each born `logged` at version 1 (a delete-all that
+            # also came after may have deleted it since).
+            assert {log_id for log_id, _, _ in events} <= posted
+            assert {(version, kind) for _, version, kind in events} <= {(1, "logged"), (2, "deleted")}
+            assert rows["user_streams"] == 1
+            outcomes["fresh start only"] += 1
+            service.erase_user(database, MACHINE, user)
+        else:
+            outcomes["nothing left"] += 1
+        assert user_rows(database, user) == dict.fromkeys(TABLES, 0)
+    assert database.run(store.compare_projection).consistent
+    assert sum(outcomes.values()) == ROUNDS
+
+
+# --- defect 2: an erased summary is never served; a stream version never repeats ---------------------------------
+
+
+def test_a_summary_computed_while_the_user_is_erased_is_erased_too_and_never_served(
+    database, database_url, users, new_user
+):
+    user = new_user("summary")
+    for day, weight in enumerate((90.0, 91.0, 92.0, 93.0), start=1):
+        service.log_progress(database, users, MACHINE, entry(user, day, weight), None)
+    version_before = database.run(lambda cursor: store.stream_versions(cursor, [user]))[user]
+    # Given: a summary read in its transaction, having computed the user's facts, not yet committed.
+    reader = psycopg2.connect(database_url)
+    with reader.cursor() as cursor:
+        summaries.refresh(cursor, [user], datetime.now(UTC))
+    waiting_before = waiting_on_locks(database_url)
+    with ThreadPoolExecutor(1) as pool:
+        # When: the user is erased meanwhile, and the summary read commits.
+        eraser = pool.submit(service.erase_user, database, MACHINE, user)
+        wait_until(lambda: eraser.done() or waiting_on_locks(database_url) > waiting_before)
+        reader.commit()
+        reader.close()
+        eraser.result()
+    # Then: nothing of the user is left, the summary included.
+    assert user_rows(database, user) == dict.fromkeys(TABLES, 0)
+    # And: after as many new logs as before, the summary is of the new logs, and the version has moved on.
+    for day in range(1, 5):
+        service.log_progress(database, users, MACHINE, entry(user, day, 60.0), None)
+    assert database.run(lambda cursor: store.stream_versions(cursor, [user]))[user] > version_before
+    summary = service.summarize(database, MACHINE, user, SummaryQuery())
+    assert (summary.log_count, summary.average_weight, summary.max_weight_kg) == (4, 60.0, 60.0)
+
+
+def test_a_stale_summary_left_from_before_an_erasure_never_matches_the_new_stream(database, users, new_user):
+    user = new_user("stale")
+    for day in range(1, 4):
+        service.log_progress(database, users, MACHINE, entry(user, day, 80.0), None)
+    service.summarize(database, MACHINE, user, SummaryQuery())
+    old_summary = database.run(lambda cursor: store.stored_summary(cursor, user))
+    assert old_summary is not None
+    service.erase_user(database, MACHINE, user)
+
+    def put_back(cursor):  # what a summary read racing an erasure left behind before the per-user lock
+        cursor.execute(
+            "INSERT INTO progress_summaries (user_id, stream_version, facts, computed_at) VALUES (%s, %s, %s, now())",
+            (user, old_summary[0], psycopg2.extras.Json(old_summary[1].model_dump(mode="json"))),
+        )
+
+    database.run(put_back)
+    for day in range(1, 4):
+        service.log_progress(database, users, MACHINE, entry(user, day, 50.0), None)
+    summary = service.summarize(database, MACHINE, user, SummaryQuery())
+    assert (summary.log_count, summary.average_weight) == (3, 50.0)
+
+
+# --- defect 3: event times come from the database and never go backwards within a log ----------------------------
+
+
+def history_times(database: Database, log_id: int) -> list[datetime]:
+    return [event.occurred_at for event in database.run(lambda cursor: store.log_events(cursor, log_id))]
+
+
+def test_a_container_whose_clock_is_behind_cannot_write_a_version_earlier_than_the_one_before(
+    database, users, new_user, monkeypatch
+):
+    user = new_user("clock")
+    log_id = service.log_progress(database, users, MACHINE, entry(user), None).log.log_id
+
+    class LateClock(datetime):
+        @classmethod
+        def now(cls, tz=None):  # a Lambda container whose clock runs an hour behind the others
+            return datetime.fromtimestamp(time.time(), tz) - timedelta(hours=1)
+
+    monkeypatch.setattr(service, "datetime", LateClock)
+    updated = service.update_log(database, MACHINE, log_id, LogUpdate(weight_kg=71.0), None)
+    monkeypatch.undo()
+    times = history_times(database, log_id)
+    assert times == sorted(times) and updated.updated_at == times[-1]
+    # Time travel to the moment of version 2 shows version 2.
+    page = service.list_progress(database, MACHINE, user, ListQuery(as_of=times[-1]))
+    assert [(log.log_id, log.version, log.weight_kg) for log in page.progress_logs] == [(log_id, 2, 71.0)]
+
+
+def test_versions_of_a_log_never_go_back_in_time_when_delete_all_races_updates(database, users, new_user):
+    for _ in range(ROUNDS):
+        user = new_user("times")
+        log_id = service.log_progress(database, users, MACHINE, entry(user), None).log.log_id
+        work: list[Callable[[], object]] = [
+            lambda n=n: service.update_log(database, MACHINE, log_id, LogUpdate(notes=str(n)), None) for n in range(4)
+        ]
+        work.insert(2, lambda: service.delete_user_logs(database, MACHINE, user, None))
+        with ThreadPoolExecutor(len(work)) as pool:
+            list(pool.map(attempt, work))
+        times = history_times(database, log_id)
+        assert times == sorted(times)
+
+
+# --- defect 4: rollback finds a version by its number ------------------------------------------------------------
+
+
+def test_rollback_finds_the_version_by_number_when_history_does_not_start_at_one(database, users, new_user):
+    user = new_user("sparse")
+    log_id = service.log_progress(database, users, MACHINE, entry(user, 1, 70.0), None).log.log_id
+    for weight in (71.0, 72.0):
+        service.update_log(database, MACHINE, log_id, LogUpdate(weight_kg=weight), None)
+
+    def drop_first_version(cursor):  # a history that starts at 2 (imported, or trimmed)
+        cursor.execute("DELETE FROM progress_events WHERE log_id = %s AND version = 1", (log_id,))
+
+    database.run(drop_first_version)
+    restored = service.rollback(database, MACHINE, log_id, 2, None)
+    assert (restored.version, restored.weight_kg) == (4, 71.0)
+    with pytest.raises(ProgressError):
+        service.rollback(database, MACHINE, log_id, 1, None)  # no such version: refused, nothing written
+    assert [e.version for e in database.run(lambda cursor: store.log_events(cursor, log_id))] == [2, 3, 4]
+    service.erase_user(database, MACHINE, user)  # its trimmed history would not rebuild to the same created_at
+
+
+# --- defect 8: expected conflicts never reach the database server's log -------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def private_postgres():
+    """A Postgres cluster of this test's own, whose server log (errors with their statements) is a file it reads."""
+    from localdev.embedded_postgres import start_embedded_postgres
+
+    # Not under pytest's own temporary folder: as root, pgserver runs Postgres as another user, who must reach it.
+    folder = Path(tempfile.mkdtemp(prefix="progress-private-pg-"))
+    folder.chmod(0o755)
+    server, url = start_embedded_postgres(folder / "data", cleanup_mode="delete")
+    admin = psycopg2.connect(url)
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute("ALTER SYSTEM SET log_min_error_statement = 'error'")
+        cursor.execute("ALTER SYSTEM SET log_min_messages = 'warning'")
+        cursor.execute("SELECT pg_reload_conf()")
+    admin.close()
+    with scratch_database(url) as database_url:
+        database = Database(database_url)
+        migrate(database)
+        yield database, database_url, server.pgdata / "log"
+        database.close()
+    server.cleanup()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_the_database_server_log_names_no_user_after_conflicts_and_races(private_postgres, user_profile):
+    database, database_url, server_log = private_postgres
+    users = UserServiceClient(user_profile.base_url)
+    marker = f"control-{uuid.uuid4().hex[:8]}"
+    named: list[str] = []
+    for _ in range(5):
+        user = f"pii-{uuid.uuid4().hex[:10]}"
+        user_profile.known.add(user)
+        named.append(user)
+        erasure_race_round(database, users, user)
+    # Concurrent rollbacks of a deleted log with one If-Match (412 for all but one), If-Match races on a PUT (412),
+    # concurrent requests with one Idempotency-Key.
+    user = f"pii-{uuid.uuid4().hex[:10]}"
+    user_profile.known.add(user)
+    named.append(user)
+    log_id = service.log_progress(database, users, MACHINE, entry(user), None).log.log_id
+    service.delete_log(database, MACHINE, log_id, None)
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = list(
+            pool.map(
+                lambda _: attempt(lambda: service.rollback(database, MACHINE, log_id, 1, None, frozenset({2}))),
+                range(8),
+            )
+        )
+        assert outcomes.count("ok") == 1
+        list(
+            pool.map(
+                lambda n: attempt(
+                    lambda: service.update_log(
+                        database, MACHINE, log_id, LogUpdate(notes=str(n)), None, expected_versions=frozenset({3})
+                    )
+                ),
+                range(8),
+            )
+        )
+        list(
+            pool.map(
+                lambda _: attempt(lambda: service.log_progress(database, users, MACHINE, entry(user), None, "one-key")),
+                range(8),
+            )
+        )
+    # The positive control: a statement that does fail is in the log, with its values.
+    control = psycopg2.connect(database_url)
+    with control.cursor() as cursor, pytest.raises(psycopg2.errors.UniqueViolation):
+        cursor.execute("INSERT INTO user_streams (user_id, version) VALUES (%s, 1), (%s, 1)", (marker, marker))
+    control.close()
+    assert wait_until(lambda: marker in server_log.read_text(errors="replace"))
+    text = server_log.read_text(errors="replace")
+    assert [user for user in named if user in text] == []
