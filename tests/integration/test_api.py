@@ -181,6 +181,18 @@ def test_machine_token_with_the_scope_acts_for_any_user(api, tokens, new_user):
     assert api.call("GET", f"/api/progress/{user}", client).json()["progress_logs"][0]["log_id"] == created["log_id"]
 
 
+def test_an_end_user_whose_sub_ends_in_at_clients_is_not_a_machine_client(api, tokens, new_user):
+    # Given another user's log, and a user token whose sub merely ends in "@clients" (no client-credentials grant)
+    victim = new_user()
+    client = tokens.client()
+    created = log(api, client, victim)
+    mallory = tokens.user("mallory@clients")
+    # Then it may touch nothing of the victim's, while the real machine client (gty) still may (positive control)
+    assert_error(api.call("GET", f"/api/progress/{victim}", mallory), 403, "forbidden")
+    assert_error(api.call("DELETE", f"/api/progress/log/{created['log_id']}", mallory), 404, "log_not_found")
+    assert api.call("GET", f"/api/progress/{victim}", client).status_code == 200
+
+
 def test_one_token_works_across_every_route_despite_the_cached_policy(api, tokens, new_user):
     user = new_user()
     token = tokens.user(user)

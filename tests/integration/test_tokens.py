@@ -85,6 +85,13 @@ def test_a_client_credentials_token_is_a_machine_with_no_user(verifier, key):
     assert identity.is_client and identity.user_id is None
 
 
+def test_a_sub_ending_in_at_clients_without_the_client_credentials_grant_is_an_end_user(verifier, key):
+    identity = verifier.verify(bearer(key.sign(claims(sub="mallory@clients"))))
+    assert not identity.is_client and identity.user_id == "mallory@clients"
+    other_grant = verifier.verify(bearer(key.sign(claims(sub="mallory@clients", gty="password"))))
+    assert not other_grant.is_client
+
+
 def test_the_user_id_comes_from_the_configured_claim(jwks, key, clock):
     verifier = TokenVerifier(ISSUER, (AUDIENCE,), JwksCache(jwks.jwks_url, clock=clock), "https://x.test/uid")
     identity = verifier.verify(bearer(key.sign(claims(**{"https://x.test/uid": "profile-42"}))))

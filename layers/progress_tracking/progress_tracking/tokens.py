@@ -176,7 +176,7 @@ class TokenVerifier:
             scopes.update(claims["scope"].split())
         if isinstance(claims.get("permissions"), list):
             scopes.update(p for p in claims["permissions"] if isinstance(p, str))
-        is_client = claims.get("gty") == CLIENT_CREDENTIALS_GRANT or subject.endswith("@clients")
+        is_client = claims.get("gty") == CLIENT_CREDENTIALS_GRANT  # the grant decides, never the shape of sub
         user_id = None if is_client else claims.get(self.user_id_claim)
         return Identity(
             principal=subject,
