@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import time
+from collections.abc import Callable
 
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
@@ -137,52 +138,94 @@ def altered_header(key: SigningKey) -> str:
     return f"{b64({'alg': 'RS256', 'kid': key.kid, 'typ': 'at+jwt'})}.{payload}.{signature}"
 
 
-HOSTILE = {
-    "alg none": lambda key, attacker: f"{b64({'alg': 'none', 'kid': key.kid})}.{b64(claims())}.",
-    "alg None unsigned with signature": lambda key, attacker: f"{b64({'alg': 'None'})}.{b64(claims())}.AAAA",
-    "HS256 keyed with the public key": lambda key, attacker: hs256_with_public_key(key),
-    "RS256 by a key outside the JWKS, known kid": lambda key, attacker: SigningKey(attacker.private_key, key.kid).sign(
-        claims()
+# Each hostile token with the reason it must be refused for (a part of the refusal's reason, as the authorizer logs it):
+# a case refused for any other reason (an unknown kid, say) has not tested what it claims to.
+HOSTILE: dict[str, tuple[str, Callable[[SigningKey, SigningKey], str]]] = {
+    "alg none": (
+        "algorithm not allowed",
+        lambda key, attacker: f"{b64({'alg': 'none', 'kid': key.kid})}.{b64(claims())}.",
     ),
-    "RS256 by a key outside the JWKS, its own kid": lambda key, attacker: attacker.sign(claims()),
-    "missing kid": lambda key, attacker: raw_rs256(key, {"alg": "RS256"}),
-    "numeric kid": lambda key, attacker: raw_rs256(key, {"alg": "RS256", "kid": 12}),
-    "list kid": lambda key, attacker: raw_rs256(key, {"alg": "RS256", "kid": ["current"]}),
-    "expired beyond the leeway": lambda key, attacker: key.sign(claims(exp=int(time.time()) - 120)),
-    "nbf in the future": lambda key, attacker: key.sign(claims(nbf=int(time.time()) + 600)),
-    "wrong issuer": lambda key, attacker: key.sign(claims(iss="https://evil.test.invalid/")),
-    "missing issuer": lambda key, attacker: key.sign(claims(iss=...)),
-    "wrong audience": lambda key, attacker: key.sign(claims(aud="https://other-api.test.invalid")),
-    "ID token (audience is a client id)": lambda key, attacker: key.sign(claims(aud="AbCdEfClientId")),
-    "missing audience": lambda key, attacker: key.sign(claims(aud=...)),
-    "missing exp": lambda key, attacker: key.sign(claims(exp=...)),
-    "missing sub": lambda key, attacker: key.sign(claims(sub=...)),
-    "numeric sub": lambda key, attacker: key.sign(claims(sub=12345)),
-    "exp as a list": lambda key, attacker: key.sign(claims(exp=[int(time.time()) + 600])),
-    "exp as a string": lambda key, attacker: key.sign(claims(exp="tomorrow")),
-    "exp as a huge number": lambda key, attacker: key.sign(claims(exp=10**400)),
-    "exp a century away": lambda key, attacker: key.sign(claims(exp=int(time.time()) + 100 * 365 * 86400)),
-    "exp as a boolean": lambda key, attacker: key.sign(claims(exp=True)),
-    "iat as a string": lambda key, attacker: key.sign(claims(iat="now")),
-    "payload altered after signing": lambda key, attacker: altered_payload(key),
-    "header altered after signing": lambda key, attacker: altered_header(key),
-    "truncated": lambda key, attacker: key.sign(claims())[:-10],
-    "two parts": lambda key, attacker: ".".join(key.sign(claims()).split(".")[:2]),
-    "four parts": lambda key, attacker: key.sign(claims()) + ".AAAA",
-    "bad base64": lambda key, attacker: "e30!.e30!.e30!",
-    "header not JSON": lambda key, attacker: f"{b64(b'not json')}.{b64(claims())}.AAAA",
-    "header is a JSON list": lambda key, attacker: f"{b64(b'[1]')}.{b64(claims())}.AAAA",
-    "jku pointing elsewhere": lambda key, attacker: attacker.sign(
-        claims(), headers={"jku": ATTACKER_URL + "/.well-known/jwks.json"}
+    "alg None unsigned with signature": (
+        "algorithm not allowed",
+        lambda key, attacker: f"{b64({'alg': 'None', 'kid': key.kid})}.{b64(claims())}.AAAA",
     ),
-    "x5u pointing elsewhere": lambda key, attacker: attacker.sign(claims(), headers={"x5u": ATTACKER_URL + "/cert"}),
-    "embedded jwk of the attacker": lambda key, attacker: attacker.sign(
-        claims(), headers={"jwk": attacker.public_jwk()}
+    "HS256 keyed with the public key": ("algorithm not allowed", lambda key, attacker: hs256_with_public_key(key)),
+    "RS256 by a key outside the JWKS, known kid": (
+        "InvalidSignatureError",
+        lambda key, attacker: SigningKey(attacker.private_key, key.kid).sign(claims()),
     ),
-    "unknown crit header": lambda key, attacker: key.sign(claims(), headers={"crit": ["exp-ext"], "exp-ext": 1}),
-    "over 8 KB": lambda key, attacker: key.sign(claims(padding="x" * 9000)),
-    "empty": lambda key, attacker: "",
-    "whitespace inside": lambda key, attacker: key.sign(claims()).replace(".", ". ", 1),
+    "RS256 by a key outside the JWKS, its own kid": ("unknown kid", lambda key, attacker: attacker.sign(claims())),
+    "missing kid": ("no usable kid", lambda key, attacker: raw_rs256(key, {"alg": "RS256"})),
+    "numeric kid": (
+        "Key ID header parameter must be a string",
+        lambda key, attacker: raw_rs256(key, {"alg": "RS256", "kid": 12}),
+    ),
+    "list kid": (
+        "Key ID header parameter must be a string",
+        lambda key, attacker: raw_rs256(key, {"alg": "RS256", "kid": [key.kid]}),
+    ),
+    "expired beyond the leeway": (
+        "ExpiredSignatureError",
+        lambda key, attacker: key.sign(claims(exp=int(time.time()) - 120)),
+    ),
+    "nbf in the future": ("ImmatureSignatureError", lambda key, attacker: key.sign(claims(nbf=int(time.time()) + 600))),
+    "wrong issuer": ("InvalidIssuerError", lambda key, attacker: key.sign(claims(iss="https://evil.test.invalid/"))),
+    "missing issuer": ('missing the "iss" claim', lambda key, attacker: key.sign(claims(iss=...))),
+    "wrong audience": (
+        "InvalidAudienceError",
+        lambda key, attacker: key.sign(claims(aud="https://other-api.test.invalid")),
+    ),
+    "ID token (audience is a client id)": (
+        "InvalidAudienceError",
+        lambda key, attacker: key.sign(claims(aud="AbCdEfClientId")),
+    ),
+    "missing audience": ('missing the "aud" claim', lambda key, attacker: key.sign(claims(aud=...))),
+    "missing exp": ('missing the "exp" claim', lambda key, attacker: key.sign(claims(exp=...))),
+    "missing sub": ('missing the "sub" claim', lambda key, attacker: key.sign(claims(sub=...))),
+    "numeric sub": ("InvalidSubjectError", lambda key, attacker: key.sign(claims(sub=12345))),
+    "exp as a list": ("(exp) must be an integer", lambda key, attacker: key.sign(claims(exp=[int(time.time()) + 600]))),
+    "exp as a string": ("(exp) must be an integer", lambda key, attacker: key.sign(claims(exp="tomorrow"))),
+    "exp as a huge number": ("implausible expiry", lambda key, attacker: key.sign(claims(exp=10**400))),
+    "exp a century away": (
+        "implausible expiry",
+        lambda key, attacker: key.sign(claims(exp=int(time.time()) + 100 * 365 * 86400)),
+    ),
+    "exp as a boolean": ("ExpiredSignatureError", lambda key, attacker: key.sign(claims(exp=True))),
+    "iat as a string": ("InvalidIssuedAtError", lambda key, attacker: key.sign(claims(iat="now"))),
+    "payload altered after signing": ("InvalidSignatureError", lambda key, attacker: altered_payload(key)),
+    "header altered after signing": ("InvalidSignatureError", lambda key, attacker: altered_header(key)),
+    "truncated": ("InvalidSignatureError", lambda key, attacker: key.sign(claims())[:-10]),
+    "two parts": ("Not enough segments", lambda key, attacker: ".".join(key.sign(claims()).split(".")[:2])),
+    "four parts": ("Invalid payload padding", lambda key, attacker: key.sign(claims()) + ".AAAA"),
+    "bad base64": ("Invalid header padding", lambda key, attacker: "e30!.e30!.e30!"),
+    "header not JSON": ("Invalid header string", lambda key, attacker: f"{b64(b'not json')}.{b64(claims())}.AAAA"),
+    "header is a JSON list": ("must be a json object", lambda key, attacker: f"{b64(b'[1]')}.{b64(claims())}.AAAA"),
+    # The attacker signs with the kid the JWKS serves and points at their own key: only a followed header would verify.
+    "jku pointing elsewhere": (
+        "InvalidSignatureError",
+        lambda key, attacker: SigningKey(attacker.private_key, key.kid).sign(
+            claims(), headers={"jku": ATTACKER_URL + "/.well-known/jwks.json"}
+        ),
+    ),
+    "x5u pointing elsewhere": (
+        "InvalidSignatureError",
+        lambda key, attacker: SigningKey(attacker.private_key, key.kid).sign(
+            claims(), headers={"x5u": ATTACKER_URL + "/cert"}
+        ),
+    ),
+    "embedded jwk of the attacker": (
+        "InvalidSignatureError",
+        lambda key, attacker: SigningKey(attacker.private_key, key.kid).sign(
+            claims(), headers={"jwk": attacker.public_jwk()}
+        ),
+    ),
+    "unknown crit header": (
+        "Unsupported critical extension",
+        lambda key, attacker: key.sign(claims(), headers={"crit": ["exp-ext"], "exp-ext": 1}),
+    ),
+    "over 8 KB": ("token too long", lambda key, attacker: key.sign(claims(padding="x" * 9000))),
+    "empty": ("not a bearer token", lambda key, attacker: ""),
+    "whitespace inside": ("not a bearer token", lambda key, attacker: key.sign(claims()).replace(".", ". ", 1)),
 }
 ATTACKER_URL = "http://127.0.0.1:9"  # replaced by the attacker's real server in the test below
 
@@ -200,12 +243,19 @@ def attacker_server(attacker):
         yield server
 
 
+def test_the_hostile_suite_positive_control_a_valid_token_signed_the_same_way_verifies(verifier, key):
+    assert verifier.verify(bearer(key.sign(claims()))).principal == "auth0|alice"
+
+
 @pytest.mark.parametrize("case", sorted(HOSTILE))
-def test_hostile_tokens_are_rejected_without_calls_they_ask_for(verifier, key, attacker, attacker_server, case):
+def test_hostile_tokens_are_rejected_for_their_own_reason_without_calls_they_ask_for(
+    verifier, key, attacker, attacker_server, case
+):
     attacker_server.requests.clear()
-    token = HOSTILE[case](key, attacker)
-    with pytest.raises(InvalidToken):
-        verifier.verify(bearer(token))
+    reason, make = HOSTILE[case]
+    with pytest.raises(InvalidToken) as refused:
+        verifier.verify(bearer(make(key, attacker)))
+    assert reason in str(refused.value)
     assert attacker_server.requests == []
 
 
@@ -270,18 +320,43 @@ def test_an_unreachable_jwks_url_is_a_rejection_not_a_crash(key, clock):
         verifier.verify(bearer(key.sign(claims())))
 
 
-@pytest.mark.parametrize("case", sorted(HOSTILE))
-def test_the_authorizer_answers_every_hostile_token_with_unauthorized(service_env, key, attacker, case):
+@pytest.fixture
+def authorizer(service_env, caplog):
+    """The authorizer function, verifying against the JWKS its environment serves; returns its Allow policy or the
+    reason it logged for refusing (its `Unauthorized` checked to be exactly what API Gateway turns into a 401)."""
     from localdev.lambda_context import LocalLambdaContext
     from tests.integration.test_sample_events import FUNCTIONS
 
-    authorizer = FUNCTIONS["authorizer"].load()
-    event = {
-        "type": "TOKEN",
-        "authorizationToken": f"Bearer {HOSTILE[case](key, attacker)}",
-        "methodArn": "arn:aws:execute-api:eu-west-1:123456789012:abc123/v1/GET/api/progress/alice",
-    }
-    # Exactly this exception (API Gateway turns it into 401); anything else would be a 500 at API Gateway.
-    with pytest.raises(Exception, match=r"^Unauthorized$") as raised:
-        authorizer(event, LocalLambdaContext("AuthorizerFunction"))
-    assert type(raised.value) is Exception
+    handler = FUNCTIONS["authorizer"].load()
+
+    def call(token: str) -> dict | str:
+        event = {
+            "type": "TOKEN",
+            "authorizationToken": f"Bearer {token}",
+            "methodArn": "arn:aws:execute-api:eu-west-1:123456789012:abc123/v1/GET/api/progress/alice",
+        }
+        caplog.clear()
+        try:
+            return handler(event, LocalLambdaContext("AuthorizerFunction"))
+        except Exception as raised:
+            # Exactly this exception (API Gateway turns it into 401); anything else would be a 500 at API Gateway.
+            assert type(raised) is Exception and str(raised) == "Unauthorized"
+        [refusal] = [record for record in caplog.records if record.getMessage() == "Token rejected"]
+        return str(refusal.reason)
+
+    return call
+
+
+def test_the_authorizer_positive_control_allows_a_valid_token_signed_by_the_served_key(authorizer, signing_key):
+    policy = authorizer(signing_key.sign(claims()))
+    assert isinstance(policy, dict) and policy["principalId"] == "auth0|alice"
+    assert policy["policyDocument"]["Statement"][0]["Effect"] == "Allow"
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_the_authorizer_refuses_every_hostile_token_for_its_own_reason(authorizer, signing_key, attacker, case):
+    # signing_key is the key the authorizer's JWKS serves, so only the case's own flaw can refuse the token.
+    reason, make = HOSTILE[case]
+    refused = authorizer(make(signing_key, attacker))
+    assert isinstance(refused, str), f"{case} was allowed"
+    assert reason in refused

@@ -136,7 +136,7 @@ class TokenVerifier:
         try:
             header = jwt.get_unverified_header(token)
         except Exception as exc:
-            raise InvalidToken("unreadable header") from exc
+            raise InvalidToken(f"unreadable header: {exc}") from exc
         if header.get("alg") != ALGORITHM:
             raise InvalidToken("algorithm not allowed")
         kid = header.get("kid")
@@ -157,7 +157,7 @@ class TokenVerifier:
             )
         # Claims of odd types raise TypeError, ValueError or OverflowError in some PyJWT versions: all are a 401.
         except Exception as exc:
-            raise InvalidToken(type(exc).__name__) from exc
+            raise InvalidToken(f"{type(exc).__name__}: {exc}") from exc
         expiry = claims["exp"]
         if (
             isinstance(expiry, bool)
