@@ -7,17 +7,26 @@ import base64
 import hashlib
 import hmac
 import json
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import requests
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from localdev.dev_issuer import SigningKey
 from localdev.stubs import JwksStub
 from progress_tracking.errors import InvalidToken
-from progress_tracking.tokens import JWKS_REFETCH_INTERVAL_SECONDS, JwksCache, TokenVerifier
+from progress_tracking.tokens import (
+    JWKS_EMPTY_RETRY_SECONDS,
+    JWKS_MAX_AGE_SECONDS,
+    JWKS_REFETCH_INTERVAL_SECONDS,
+    JwksCache,
+    TokenVerifier,
+)
 
 ISSUER = "https://tenant.test.invalid/"
 AUDIENCE = "https://progress-api.test.invalid"
@@ -266,6 +275,84 @@ def test_headers_that_are_not_one_bearer_token_are_rejected(verifier, header):
 
 
 # --- the key cache ----------------------------------------------------------------------------------------------
+
+
+def test_concurrent_first_requests_to_a_fresh_app_all_pass_on_one_jwks_fetch(service_env, jwks_server, tokens):
+    # Given a freshly started gateway (no keys cached yet) and a tenant slow enough to keep the first fetch in flight
+    from waitress import create_server
+
+    from localdev.gateway import LocalGateway
+    from localdev.template import load_api
+    from progress_tracking import tokens as token_module
+    from tests.conftest import ROOT
+
+    token_module.cached_verifier.cache_clear()
+    server = create_server(LocalGateway(load_api(ROOT / "template.yaml")), host="127.0.0.1", port=0, threads=12)
+    threading.Thread(target=server.run, daemon=True).start()
+    url = f"http://127.0.0.1:{server.effective_port}"
+    jwks_server.requests.clear()
+    jwks_server.delay = 0.5
+    start = threading.Barrier(12)
+
+    def first_request(n: int) -> int:
+        user = f"cold-start-{n}"
+        start.wait()
+        headers = {"Authorization": f"Bearer {tokens.user(user)}"}
+        return requests.get(f"{url}/api/progress/{user}", headers=headers, timeout=30).status_code
+
+    try:
+        # When twelve first requests arrive together
+        with ThreadPoolExecutor(12) as pool:
+            statuses = list(pool.map(first_request, range(12)))
+    finally:
+        jwks_server.delay = 0.0
+        server.close()
+    # Then every one waited for the one fetch in flight and passed
+    assert statuses == [200] * 12
+    assert jwks_server.requests == ["/.well-known/jwks.json"]
+
+
+def test_callers_arriving_during_a_fetch_wait_for_it_instead_of_failing(jwks, key):
+    jwks.delay = 0.5
+    verifier = TokenVerifier(ISSUER, (AUDIENCE,), JwksCache(jwks.jwks_url))
+    with ThreadPoolExecutor(8) as pool:
+        identities = list(pool.map(lambda _: verifier.verify(bearer(key.sign(claims()))), range(8)))
+    assert [identity.principal for identity in identities] == ["auth0|alice"] * 8
+    assert jwks.requests == ["/.well-known/jwks.json"]
+
+
+def test_a_removed_key_stops_verifying_within_the_maximum_age(verifier, key, jwks, clock):
+    # Given a cached key that the tenant then removes (rotated out after a leak)
+    verifier.verify(bearer(key.sign(claims())))
+    rotated = SigningKey.generate(kid="next")
+    jwks.document = rotated.jwks()
+    # Then it keeps verifying until the cached set reaches its maximum age, and not a moment after
+    clock.now += JWKS_MAX_AGE_SECONDS - 1
+    assert verifier.verify(bearer(key.sign(claims()))).principal == "auth0|alice"
+    assert len(jwks.requests) == 1
+    clock.now += 1
+    with pytest.raises(InvalidToken, match="unknown kid"):
+        verifier.verify(bearer(key.sign(claims())))
+    assert verifier.verify(bearer(rotated.sign(claims()))).principal == "auth0|alice"  # positive control
+    assert len(jwks.requests) == 2
+
+
+def test_a_failed_refresh_at_the_maximum_age_keeps_the_keys_and_says_so(verifier, key, jwks, clock, caplog):
+    verifier.verify(bearer(key.sign(claims())))
+    jwks.up = False
+    clock.now += JWKS_MAX_AGE_SECONDS
+    assert verifier.verify(bearer(key.sign(claims()))).principal == "auth0|alice"
+    assert len(jwks.requests) == 2
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == [
+        "JWKS fetch failed; keeping cached keys"
+    ]
+    # and it does not hammer the tenant while it is down: the next try waits for the retry interval
+    verifier.verify(bearer(key.sign(claims())))
+    assert len(jwks.requests) == 2
+    jwks.up = True
+    clock.now += JWKS_EMPTY_RETRY_SECONDS
+    verifier.verify(bearer(key.sign(claims())))
+    assert len(jwks.requests) == 3
 
 
 def test_keys_are_fetched_once_and_cached(verifier, key, jwks):

@@ -24,6 +24,8 @@ JWKS_TIMEOUT_SECONDS = 3
 JWKS_REFETCH_INTERVAL_SECONDS = 300
 # While no key set was ever fetched (the tenant was down at cold start), try again sooner.
 JWKS_EMPTY_RETRY_SECONDS = 10
+# The key set is refetched once it is this old, so a key the tenant removed stops verifying within this time.
+JWKS_MAX_AGE_SECONDS = 600
 REQUIRED_CLAIMS = ["exp", "iss", "aud", "sub"]
 # Auth0 issues access tokens for 30 days at most; an expiry further out is not one of its tokens.
 MAX_LIFETIME_SECONDS = 31 * 24 * 3600
@@ -59,7 +61,10 @@ def fetch_jwks(url: str) -> dict[str, Any]:
 
 
 class JwksCache:
-    """Signing keys by kid. Keys survive a failed refetch; unknown kids refetch at a bounded rate."""
+    """Signing keys by kid, refreshed once they reach a maximum age; unknown kids refetch at a bounded rate.
+
+    Single-flight: one caller fetches while the others wait for its answer. A failed fetch keeps the keys it has.
+    """
 
     def __init__(
         self,
@@ -71,24 +76,32 @@ class JwksCache:
         self._fetch = fetch
         self._clock = clock
         self._keys: dict[str, jwt.PyJWK] = {}
+        self._fetched_at: float | None = None  # the last successful fetch
         self._last_attempt: float | None = None
         self._lock = threading.Lock()
 
     def key(self, kid: str) -> jwt.PyJWK | None:
         key = self._keys.get(kid)
-        if key is None and self._may_refetch():
-            with self._lock:
+        if key is None or self._too_old():
+            with self._lock:  # a fetch in flight holds it: wait for its keys rather than fail
                 key = self._keys.get(kid)
-                if key is None and self._may_refetch():
+                if self._too_old() or (key is None and self._may_refetch()):
                     self._refresh()
                     key = self._keys.get(kid)
         return key
 
+    def _since(self, moment: float | None) -> float:
+        return float("inf") if moment is None else self._clock() - moment
+
+    def _too_old(self) -> bool:
+        # Once past the maximum age, retry (while the tenant fails) no more often than an empty cache does.
+        return self._since(self._fetched_at) >= JWKS_MAX_AGE_SECONDS and self._since(self._last_attempt) >= (
+            JWKS_EMPTY_RETRY_SECONDS
+        )
+
     def _may_refetch(self) -> bool:
-        if self._last_attempt is None:
-            return True
         wait = JWKS_REFETCH_INTERVAL_SECONDS if self._keys else JWKS_EMPTY_RETRY_SECONDS
-        return self._clock() - self._last_attempt >= wait
+        return self._since(self._last_attempt) >= wait
 
     def _refresh(self) -> None:
         self._last_attempt = self._clock()
@@ -107,8 +120,10 @@ class JwksCache:
                     keys[kid] = jwt.PyJWK(entry, algorithm=ALGORITHM)
             except jwt.PyJWKError:
                 logger.warning("Skipping an unusable JWKS key", extra={"kid": kid})
-        if keys:
-            self._keys = keys
+        if not keys:
+            logger.warning("JWKS fetched without a usable key; keeping cached keys")
+            return
+        self._keys, self._fetched_at = keys, self._last_attempt
         logger.info("JWKS fetched", extra={"kids": sorted(keys)})
 
 
@@ -194,6 +209,15 @@ def verifier_from(settings: Settings) -> TokenVerifier:
     )
 
 
+_verifier_lock = threading.Lock()
+
+
 @lru_cache(maxsize=1)
-def get_verifier() -> TokenVerifier:
+def cached_verifier() -> TokenVerifier:
     return verifier_from(get_settings())
+
+
+def get_verifier() -> TokenVerifier:
+    """The container's one verifier: lru_cache alone may build two (two key caches) for concurrent first callers."""
+    with _verifier_lock:
+        return cached_verifier()
