@@ -18,10 +18,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from progress_tracking import authz, errors
+from progress_tracking.authz import Identity
 from progress_tracking.config import get_settings
 from progress_tracking.models import ErrorBody, ProgressLog, idempotency_key_adapter, log_id_adapter, user_id_adapter
 from progress_tracking.observability import get_tracer, logger, metrics
-from progress_tracking.tokens import Identity
 
 M = TypeVar("M", bound=BaseModel)
 Handler = Callable[[APIGatewayProxyEvent, LambdaContext], dict[str, Any]]

@@ -1,17 +1,20 @@
-"""Verification of Auth0 access tokens (RS256 JWTs) against the tenant's JWKS, cached per container."""
+"""Verification of Auth0 access tokens (RS256 JWTs) against the tenant's JWKS, cached per container.
+
+The authorizer's alone: API functions never import it, so PyJWT and cryptography stay off their cold start.
+"""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 import jwt
 import requests
 
+from progress_tracking.authz import Identity, identity_from_claims
 from progress_tracking.config import Settings, get_settings
 from progress_tracking.errors import InvalidToken
 from progress_tracking.observability import logger
@@ -29,26 +32,6 @@ JWKS_MAX_AGE_SECONDS = 600
 REQUIRED_CLAIMS = ["exp", "iss", "aud", "sub"]
 # Auth0 issues access tokens for 30 days at most; an expiry further out is not one of its tokens.
 MAX_LIFETIME_SECONDS = 31 * 24 * 3600
-CLIENT_CREDENTIALS_GRANT = "client-credentials"
-
-
-@dataclass(frozen=True)
-class Identity:
-    """Who a verified token speaks for; passed from the authorizer to handlers through the request context."""
-
-    principal: str
-    scopes: frozenset[str]
-    user_id: str | None  # the User Profile id of an end user; None for machine-to-machine clients
-    is_client: bool
-
-    def as_context(self) -> dict[str, str]:
-        # API Gateway passes only strings, numbers and booleans; strings keep the round trip exact.
-        return {
-            "principal": self.principal,
-            "scope": " ".join(sorted(self.scopes)),
-            "user_id": self.user_id or "",
-            "client": "true" if self.is_client else "false",
-        }
 
 
 def fetch_jwks(url: str) -> dict[str, Any]:
@@ -180,25 +163,7 @@ class TokenVerifier:
             or expiry > time.time() + MAX_LIFETIME_SECONDS
         ):
             raise InvalidToken("implausible expiry")
-        return self._identity(claims)
-
-    def _identity(self, claims: dict[str, Any]) -> Identity:
-        subject = claims.get("sub")
-        if not isinstance(subject, str) or not subject:
-            raise InvalidToken("no subject")
-        scopes = set()
-        if isinstance(claims.get("scope"), str):
-            scopes.update(claims["scope"].split())
-        if isinstance(claims.get("permissions"), list):
-            scopes.update(p for p in claims["permissions"] if isinstance(p, str))
-        is_client = claims.get("gty") == CLIENT_CREDENTIALS_GRANT  # the grant decides, never the shape of sub
-        user_id = None if is_client else claims.get(self.user_id_claim)
-        return Identity(
-            principal=subject,
-            scopes=frozenset(scopes),
-            user_id=user_id if isinstance(user_id, str) and user_id else None,
-            is_client=is_client,
-        )
+        return identity_from_claims(claims, self.user_id_claim)
 
 
 def verifier_from(settings: Settings) -> TokenVerifier:
