@@ -95,7 +95,12 @@ class LocalGateway:
             return None
         if len(self._policy_cache) >= MAX_CACHED_POLICIES:  # bounded, like API Gateway's cache
             self._policy_cache.clear()
-        self._policy_cache[authorization] = (time.monotonic() + self.api.authorizer_ttl_seconds, policy)
+        # Cached for the TTL, but never past the token's exp (the handlers refuse it then anyway).
+        lifetime = float(self.api.authorizer_ttl_seconds)
+        expiry = str(policy.get("context", {}).get("exp") or "")
+        if expiry.isdigit():
+            lifetime = min(lifetime, int(expiry) - time.time())
+        self._policy_cache[authorization] = (time.monotonic() + lifetime, policy)
         return policy
 
     def _proxy_event(

@@ -3,6 +3,7 @@ real User Profile stand-in."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -261,6 +262,22 @@ def test_expired_and_foreign_audience_tokens_are_401(api, tokens, new_user):
     user = new_user()
     for token in (tokens.user(user, ttl_seconds=-120), tokens.key.access_token(user_id=user)):
         assert api.call("GET", f"/api/progress/{user}", token).status_code == 401
+
+
+def test_a_token_stops_working_when_it_expires_despite_the_cached_policy(api, tokens, new_user):
+    # Given a token with 2 s of life left, the verifier's leeway included, whose policy the gateway has cached
+    from progress_tracking.authz import TOKEN_LEEWAY_SECONDS
+
+    user = new_user()
+    token = tokens.user(user, ttl_seconds=2 - TOKEN_LEEWAY_SECONDS)
+    assert api.call("GET", f"/api/progress/{user}", token).status_code == 200
+    # When it has expired, leeway included
+    time.sleep(3)
+    # Then every route refuses it, as the gateway refuses a token it never saw
+    for method, path in [("GET", f"/api/progress/{user}"), ("POST", "/api/progress/log")]:
+        response = api.call(method, path, token, json={"user_id": user, **FIRST_VERSION_BODY})
+        assert response.status_code == 401, (method, path, response.text)
+        assert response.json()["message"] == "Unauthorized"
 
 
 @pytest.mark.parametrize(

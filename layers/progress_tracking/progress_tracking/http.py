@@ -7,6 +7,7 @@ import binascii
 import functools
 import json
 import re
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -36,6 +37,7 @@ ERROR_RESPONSES: dict[type[errors.ProgressError], tuple[int, str]] = {
     errors.InvalidCursor: (400, "invalid_cursor"),
     errors.InvalidRequest: (400, "validation_error"),
     errors.UnknownUser: (400, "unknown_user"),
+    errors.TokenExpired: (401, "token_expired"),
     errors.MissingScope: (403, "insufficient_scope"),
     errors.Forbidden: (403, "forbidden"),
     errors.LogNotFound: (404, "log_not_found"),
@@ -118,8 +120,9 @@ def caller(event: APIGatewayProxyEvent) -> Identity:
 
 
 def authorize(event: APIGatewayProxyEvent, scope: str) -> Identity:
-    """The caller the authorizer vouched for, once it is clear they hold `scope`."""
+    """The caller the authorizer vouched for, once it is clear their token is unexpired and holds `scope`."""
     identity = caller(event)
+    authz.ensure_unexpired(identity, time.time())
     authz.require_scope(identity, scope)
     return identity
 

@@ -14,14 +14,13 @@ from typing import Any
 import jwt
 import requests
 
-from progress_tracking.authz import Identity, identity_from_claims
+from progress_tracking.authz import TOKEN_LEEWAY_SECONDS, Identity, identity_from_claims
 from progress_tracking.config import Settings, get_settings
 from progress_tracking.errors import InvalidToken
 from progress_tracking.observability import logger
 
 ALGORITHM = "RS256"
 MAX_TOKEN_LENGTH = 8192  # longer tokens are refused before any parsing or cryptography
-LEEWAY_SECONDS = 30
 JWKS_TIMEOUT_SECONDS = 3
 # A kid the cache does not know triggers a refetch at most this often, so random kids cannot hammer the tenant.
 JWKS_REFETCH_INTERVAL_SECONDS = 300
@@ -150,7 +149,7 @@ class TokenVerifier:
                 algorithms=[ALGORITHM],
                 audience=self.audiences,
                 issuer=self.issuer,
-                leeway=LEEWAY_SECONDS,
+                leeway=TOKEN_LEEWAY_SECONDS,
                 options={"require": REQUIRED_CLAIMS},
             )
         # Claims of odd types raise TypeError, ValueError or OverflowError in some PyJWT versions: all are a 401.
