@@ -5,6 +5,9 @@ The authorizer's alone: API functions never import it, so PyJWT and cryptography
 
 from __future__ import annotations
 
+import base64
+import binascii
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -20,6 +23,7 @@ from progress_tracking.errors import InvalidToken
 from progress_tracking.observability import logger
 
 ALGORITHM = "RS256"
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 MAX_TOKEN_LENGTH = 8192  # longer tokens are refused before any parsing or cryptography
 JWKS_TIMEOUT_SECONDS = 3
 # A kid the cache does not know triggers a refetch at most this often, so random kids cannot hammer the tenant.
@@ -109,6 +113,17 @@ class JwksCache:
         logger.info("JWKS fetched", extra={"kids": sorted(keys)})
 
 
+def _canonical_base64url(segment: str) -> bool:
+    """Unpadded base64url in its one spelling: the alphabet only, and the bits it does not use zero."""
+    if not _BASE64URL.fullmatch(segment):
+        return False
+    try:
+        decoded = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    except binascii.Error:
+        return False
+    return base64.urlsafe_b64encode(decoded).rstrip(b"=").decode() == segment
+
+
 def bearer_token(authorization: str | None) -> str:
     """The token of an `Authorization: Bearer <token>` header (the scheme is case-insensitive, RFC 6750)."""
     scheme, _, token = (authorization or "").strip().partition(" ")
@@ -130,6 +145,12 @@ class TokenVerifier:
         token = bearer_token(authorization)
         if len(token) > MAX_TOKEN_LENGTH:
             raise InvalidToken("token too long")
+        segments = token.split(".")
+        if len(segments) != 3:
+            raise InvalidToken("not three base64url segments")
+        if not all(_canonical_base64url(segment) for segment in segments):
+            # PyJWT decodes leniently (padding, stray characters): one token, many spellings and cache entries.
+            raise InvalidToken("not canonical base64url")
         try:
             header = jwt.get_unverified_header(token)
         except Exception as exc:
