@@ -54,28 +54,28 @@ class LocalGateway:
         raw_path = (environ.get("REQUEST_URI") or environ.get("RAW_URI") or "/").split("?", 1)[0]
         if method == "GET" and raw_path in self.local_routes:
             return _json(*self.local_routes[raw_path]())
+        request_id = str(uuid.uuid4())
         segments = [unquote(part, errors="replace") for part in raw_path.strip("/").split("/")]
         resolved = self.api.resolve(method, segments)
-        if resolved is None:
-            return _json(403, {"message": "Missing Authentication Token"})
+        if resolved is None:  # API Gateway's MISSING_AUTHENTICATION_TOKEN, answered as the template configures it
+            return _gateway_error(404, "Route not found", "route_not_found", request_id)
         route, path_parameters = resolved
         length = int(environ.get("CONTENT_LENGTH") or 0)
         if length > MAX_PAYLOAD_BYTES:
-            return _json(413, {"message": "Request Too Long"})
+            return _gateway_error(413, "Request Too Long", "request_too_long", request_id)
         body = environ["wsgi.input"].read(length) if length else b""
         headers = _request_headers(environ)
         path = "/" + "/".join(segments)
         method_arn = f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:{API_ID}/{self.stage}/{method}{path}"
         authorization = headers.get("Authorization", "")
-        if not authorization.strip():
-            return _json(401, {"message": "Unauthorized"})
-        policy = self._authorize(authorization, method_arn)
+        policy = self._authorize(authorization, method_arn) if authorization.strip() else None
         if policy is None:
-            return _json(401, {"message": "Unauthorized"})
+            return _gateway_error(401, "Unauthorized", "unauthorized", request_id)
         if not _allows(policy, method_arn):
-            return _json(403, {"message": "User is not authorized to access this resource with an explicit deny"})
-        event = self._proxy_event(environ, route.path, path, method, headers, path_parameters, body, policy)
-        return self._invoke(route.function, event)
+            message = "User is not authorized to access this resource with an explicit deny"
+            return _gateway_error(403, message, "access_denied", request_id)
+        event = self._proxy_event(environ, route.path, path, method, headers, path_parameters, body, policy, request_id)
+        return self._invoke(route.function, event, request_id)
 
     def _openapi(self) -> tuple[int, dict[str, Any]]:
         if self._openapi_document is None:
@@ -95,7 +95,12 @@ class LocalGateway:
             return None
         if len(self._policy_cache) >= MAX_CACHED_POLICIES:  # bounded, like API Gateway's cache
             self._policy_cache.clear()
-        self._policy_cache[authorization] = (time.monotonic() + self.api.authorizer_ttl_seconds, policy)
+        # Cached for the TTL, but never past the token's exp (the handlers refuse it then anyway).
+        lifetime = float(self.api.authorizer_ttl_seconds)
+        expiry = str(policy.get("context", {}).get("exp") or "")
+        if expiry.isdigit():
+            lifetime = min(lifetime, int(expiry) - time.time())
+        self._policy_cache[authorization] = (time.monotonic() + lifetime, policy)
         return policy
 
     def _proxy_event(
@@ -108,6 +113,7 @@ class LocalGateway:
         path_parameters: dict[str, str],
         body: bytes,
         policy: dict[str, Any],
+        request_id: str,
     ) -> dict[str, Any]:
         query = parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)
         multi_query: dict[str, list[str]] = {}
@@ -133,7 +139,7 @@ class LocalGateway:
                 "httpMethod": method,
                 "path": f"/{self.stage}{path}",
                 "stage": self.stage,
-                "requestId": str(uuid.uuid4()),
+                "requestId": request_id,
                 "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
                 "requestTimeEpoch": int(now.timestamp() * 1000),
                 "accountId": ACCOUNT_ID,
@@ -149,7 +155,9 @@ class LocalGateway:
             "isBase64Encoded": is_base64,
         }
 
-    def _invoke(self, function: FunctionSpec, event: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
+    def _invoke(
+        self, function: FunctionSpec, event: dict[str, Any], request_id: str
+    ) -> tuple[int, dict[str, str], bytes]:
         try:
             response = self._handler(function)(event, self._context(function))
             status = int(response["statusCode"])
@@ -157,7 +165,7 @@ class LocalGateway:
             body = response.get("body") or ""
             payload = base64.b64decode(body) if response.get("isBase64Encoded") else body.encode()
         except Exception:  # a crashed or malformed Lambda response is a 502 at API Gateway
-            return _json(502, {"message": "Internal server error"})
+            return _gateway_error(502, "Internal server error", "bad_gateway", request_id)
         return status, headers, payload
 
     def _handler(self, function: FunctionSpec) -> LambdaHandler:
@@ -198,3 +206,9 @@ def _request_headers(environ: dict[str, Any]) -> dict[str, str]:
 
 def _json(status: int, payload: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
     return status, {"Content-Type": "application/json"}, json.dumps(payload).encode()
+
+
+def _gateway_error(status: int, message: str, code: str, request_id: str) -> tuple[int, dict[str, str], bytes]:
+    """The gateway's own answers, in the handlers' error shape (template.yaml's GatewayResponses say the same)."""
+    status, headers, body = _json(status, {"message": message, "code": code})
+    return status, {**headers, "X-Request-Id": request_id}, body

@@ -11,10 +11,10 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 from localdev.template import ApiDefinition
 
 REF = "#/components/schemas/{model}"
-GATEWAY_ERROR = {  # what API Gateway itself answers with
+GATEWAY_ERROR = {  # what API Gateway itself answers with (template.yaml's GatewayResponses), or a handler's 401
     "type": "object",
-    "properties": {"message": {"type": "string"}},
-    "required": ["message"],
+    "properties": {"message": {"type": "string"}, "code": {"type": "string"}},
+    "required": ["message", "code"],
 }
 HEADER_SCHEMAS = {
     "If-Match": (

@@ -107,13 +107,15 @@ class UserProfileStub(StubServer):
 
 
 class JwksStub(StubServer):
-    """Serves a JWKS document at /.well-known/jwks.json; `document` can be swapped for key rotation, `up` toggled."""
+    """Serves a JWKS document at /.well-known/jwks.json; `document` can be swapped for key rotation, `up` toggled,
+    and `delay` makes it answer that many seconds late (a slow tenant, to hold a fetch in flight)."""
 
     PATH = "/.well-known/jwks.json"
 
     def __init__(self, document: dict[str, Any]) -> None:
         self.document = document
         self.up = True
+        self.delay = 0.0
         super().__init__(self._answer)
 
     @property
@@ -121,6 +123,7 @@ class JwksStub(StubServer):
         return f"{self.url}{self.PATH}"
 
     def _answer(self, path: str) -> tuple[int, Any]:
+        time.sleep(self.delay)
         if not self.up:
             return 503, {"message": "down"}
         return (200, self.document) if path == self.PATH else (404, {"message": "not found"})

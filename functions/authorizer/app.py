@@ -37,5 +37,7 @@ def lambda_handler(event: APIGatewayAuthorizerTokenEvent, context: LambdaContext
         context=identity.as_context(),
     )
     policy.allow_all_routes()
-    logger.info("Token accepted", extra={"principal": identity.principal, "client": identity.is_client})
+    # Escaped: a lone surrogate in the subject would otherwise make the audit line unwritable (UnicodeEncodeError).
+    principal = identity.principal.encode("utf-8", "backslashreplace").decode("utf-8")
+    logger.info("Token accepted", extra={"principal": principal, "client": identity.is_client})
     return policy.asdict()

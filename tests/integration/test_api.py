@@ -3,6 +3,7 @@ real User Profile stand-in."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -182,6 +183,18 @@ def test_machine_token_with_the_scope_acts_for_any_user(api, tokens, new_user):
     assert api.call("GET", f"/api/progress/{user}", client).json()["progress_logs"][0]["log_id"] == created["log_id"]
 
 
+def test_an_end_user_whose_sub_ends_in_at_clients_is_not_a_machine_client(api, tokens, new_user):
+    # Given another user's log, and a user token whose sub merely ends in "@clients" (no client-credentials grant)
+    victim = new_user()
+    client = tokens.client()
+    created = log(api, client, victim)
+    mallory = tokens.user("mallory@clients")
+    # Then it may touch nothing of the victim's, while the real machine client (gty) still may (positive control)
+    assert_error(api.call("GET", f"/api/progress/{victim}", mallory), 403, "forbidden")
+    assert_error(api.call("DELETE", f"/api/progress/log/{created['log_id']}", mallory), 404, "log_not_found")
+    assert api.call("GET", f"/api/progress/{victim}", client).status_code == 200
+
+
 def test_one_token_works_across_every_route_despite_the_cached_policy(api, tokens, new_user):
     user = new_user()
     token = tokens.user(user)
@@ -243,13 +256,30 @@ def test_missing_or_invalid_tokens_are_401_on_every_route(api, method, path, aut
     headers = {} if authorization is None else {"Authorization": authorization}
     response = api.call(method, path, headers=headers, json={})
     assert response.status_code == 401
-    assert response.json() == {"message": "Unauthorized"}
+    assert response.json() == {"message": "Unauthorized", "code": "unauthorized"}
+    assert response.headers["X-Request-Id"]
 
 
 def test_expired_and_foreign_audience_tokens_are_401(api, tokens, new_user):
     user = new_user()
     for token in (tokens.user(user, ttl_seconds=-120), tokens.key.access_token(user_id=user)):
         assert api.call("GET", f"/api/progress/{user}", token).status_code == 401
+
+
+def test_a_token_stops_working_when_it_expires_despite_the_cached_policy(api, tokens, new_user):
+    # Given a token with 2 s of life left, the verifier's leeway included, whose policy the gateway has cached
+    from progress_tracking.authz import TOKEN_LEEWAY_SECONDS
+
+    user = new_user()
+    token = tokens.user(user, ttl_seconds=2 - TOKEN_LEEWAY_SECONDS)
+    assert api.call("GET", f"/api/progress/{user}", token).status_code == 200
+    # When it has expired, leeway included
+    time.sleep(3)
+    # Then every route refuses it, as the gateway refuses a token it never saw
+    for method, path in [("GET", f"/api/progress/{user}"), ("POST", "/api/progress/log")]:
+        response = api.call(method, path, token, json={"user_id": user, **FIRST_VERSION_BODY})
+        assert response.status_code == 401, (method, path, response.text)
+        assert response.json()["message"] == "Unauthorized"
 
 
 @pytest.mark.parametrize(
@@ -428,11 +458,11 @@ def test_list_rejects_bad_query_parameters(api, tokens, new_user, params):
     assert response.json()["code"] in ("validation_error", "invalid_cursor")
 
 
-def test_unknown_routes_answer_as_api_gateway_does(api, tokens):
-    response = api.call("GET", "/api/nothing-here", tokens.client())
-    assert response.status_code == 403
-    assert response.json() == {"message": "Missing Authentication Token"}
-    assert api.call("PATCH", "/api/progress/log/1", tokens.client()).status_code == 403
+def test_unknown_routes_are_404_route_not_found(api, tokens):
+    for method, path in [("GET", "/api/nothing-here"), ("PATCH", "/api/progress/log/1")]:
+        response = api.call(method, path, tokens.client())
+        assert_error(response, 404, "route_not_found")
+        assert response.headers["X-Request-Id"]
 
 
 def test_sql_metacharacters_and_unicode_are_stored_exactly(api, tokens, new_user):

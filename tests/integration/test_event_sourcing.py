@@ -14,10 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from progress_tracking import service, store
+from progress_tracking.authz import Identity
 from progress_tracking.db import Database
 from progress_tracking.errors import InvalidRollback, LogNotFound
 from progress_tracking.models import LogCreate, LogUpdate
-from progress_tracking.tokens import Identity
 from tests.integration.test_api import FIRST_VERSION_BODY, assert_error, log
 
 MACHINE = Identity(principal="tester@clients", scopes=frozenset({"admin:progress"}), user_id=None, is_client=True)

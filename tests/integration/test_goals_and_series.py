@@ -263,7 +263,7 @@ def test_end_users_cannot_touch_another_users_goals_or_series(api, tokens, new_u
 @pytest.mark.parametrize(("method", "path_template", "needed"), NEW_ROUTES)
 def test_new_routes_refuse_requests_without_a_valid_token(api, method, path_template, needed):
     response = api.call(method, path_template.format(user="someone"), headers={"Authorization": "Bearer x.y.z"})
-    assert response.status_code == 401 and response.json() == {"message": "Unauthorized"}
+    assert response.status_code == 401 and response.json() == {"message": "Unauthorized", "code": "unauthorized"}
 
 
 # --- goal progress: the facts the database gives --------------------------------------------------------------

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
+import jwt
 import pytest
 
 from localdev.lambda_context import LocalLambdaContext
@@ -49,6 +51,7 @@ def test_the_authorizer_event_allows_a_valid_token_and_refuses_the_placeholder(i
         "scope": "delete:progress read:progress write:progress",
         "user_id": "dev-user-1",
         "client": "false",
+        "exp": str(jwt.decode(event["authorizationToken"].split()[1], options={"verify_signature": False})["exp"]),
     }
 
 
@@ -117,3 +120,21 @@ def test_a_handler_invoked_without_an_authorizer_context_refuses(invoke):
     event["requestContext"].pop("authorizer")
     response = invoke("get_progress", event)
     assert response["statusCode"] == 403
+
+
+@pytest.mark.parametrize(("expires_in", "status"), [(60, 200), (-25, 200), (-31, 401), (None, 401)])
+def test_a_handler_refuses_a_token_that_expired_since_the_authorizer_allowed_it(
+    invoke, user_profile, expires_in, status
+):
+    # The authorizer's answer is cached per token (for 300 s at API Gateway): the handler checks the token's exp,
+    # with the verifier's 30 s leeway (so -25 passes, the positive control, and -31 does not).
+    event = load_event("get_progress")
+    if expires_in is None:
+        event["requestContext"]["authorizer"].pop("exp")
+    else:
+        event["requestContext"]["authorizer"]["exp"] = str(int(time.time()) + expires_in)
+    response = invoke("get_progress", event)
+    assert response["statusCode"] == status, response
+    if status == 401:
+        assert json.loads(response["body"]) == {"message": "Unauthorized", "code": "token_expired"}
+        assert response["headers"]["X-Request-Id"] == "sample-api-progress-user_id-get"

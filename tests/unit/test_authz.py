@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from progress_tracking import authz
+from progress_tracking.authz import Identity
 from progress_tracking.errors import Forbidden, LogNotFound, MissingScope
-from progress_tracking.tokens import Identity
 
 
 def person(user_id: str, *scopes: str) -> Identity:

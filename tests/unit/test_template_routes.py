@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 from localdev.template import load_api, read_template
@@ -49,3 +50,16 @@ def test_the_authorizer_guards_the_api_with_the_authorization_header():
     assert API.authorizer_ttl_seconds == 300
     api = read_template(ROOT / "template.yaml")["Resources"]["ProgressApi"]["Properties"]
     assert api["Auth"]["Authorizers"]["Auth0Authorizer"]["Identity"]["Header"] == "Authorization"
+
+
+def test_api_gateways_own_answers_have_the_services_error_shape_and_request_id():
+    api = read_template(ROOT / "template.yaml")["Resources"]["ProgressApi"]["Properties"]
+    _, with_cors, without_cors = api["GatewayResponses"]["Fn::If"]  # the same answers, with CORS on and off
+    expected = {"UNAUTHORIZED": ("401", "unauthorized"), "ACCESS_DENIED": ("403", "access_denied")}
+    expected["MISSING_AUTHENTICATION_TOKEN"] = ("404", "route_not_found")
+    for (response_type, (status, code)), responses in itertools.product(expected.items(), (with_cors, without_cors)):
+        response = responses[response_type]
+        assert str(response["StatusCode"]) == status
+        assert response["ResponseParameters"]["Headers"]["X-Request-Id"] == "context.requestId"
+        body = response["ResponseTemplates"]["application/json"]
+        assert '"message":' in body and f'"code":"{code}"' in body

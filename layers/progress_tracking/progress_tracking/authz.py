@@ -3,15 +3,62 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from progress_tracking.errors import Forbidden, LogNotFound, MissingScope
-from progress_tracking.tokens import Identity
+from progress_tracking.errors import Forbidden, InvalidToken, LogNotFound, MissingScope, TokenExpired
 
 READ_PROGRESS = "read:progress"
 WRITE_PROGRESS = "write:progress"
 DELETE_PROGRESS = "delete:progress"
 ADMIN_PROGRESS = "admin:progress"
+# Auth0 marks machine-to-machine tokens with this grant type; nothing else (not the shape of `sub`) makes a client.
+CLIENT_CREDENTIALS_GRANT = "client-credentials"
+# Clock skew allowed between Auth0 and us, by the authorizer's verification and by the handlers' expiry check alike.
+TOKEN_LEEWAY_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who a verified token speaks for; passed from the authorizer to handlers through the request context."""
+
+    principal: str
+    scopes: frozenset[str]
+    user_id: str | None  # the User Profile id of an end user; None for machine-to-machine clients
+    is_client: bool
+    expires_at: int | None = None  # the token's exp (seconds since the epoch)
+
+    def as_context(self) -> dict[str, str]:
+        # API Gateway passes only strings, numbers and booleans; strings keep the round trip exact.
+        return {
+            "principal": self.principal,
+            "scope": " ".join(sorted(self.scopes)),
+            "user_id": self.user_id or "",
+            "client": "true" if self.is_client else "false",
+            "exp": "" if self.expires_at is None else str(self.expires_at),
+        }
+
+
+def identity_from_claims(claims: Mapping[str, Any], user_id_claim: str = "sub") -> Identity:
+    """Who a verified token's claims speak for."""
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not subject:
+        raise InvalidToken("no subject")
+    scopes = set()
+    if isinstance(claims.get("scope"), str):
+        scopes.update(claims["scope"].split())
+    if isinstance(claims.get("permissions"), list):
+        scopes.update(p for p in claims["permissions"] if isinstance(p, str))
+    is_client = claims.get("gty") == CLIENT_CREDENTIALS_GRANT
+    user_id = None if is_client else claims.get(user_id_claim)
+    expiry = claims.get("exp")
+    return Identity(
+        principal=subject,
+        scopes=frozenset(scopes),
+        user_id=user_id if isinstance(user_id, str) and user_id else None,
+        is_client=is_client,
+        expires_at=int(expiry) if isinstance(expiry, int | float) and not isinstance(expiry, bool) else None,
+    )
 
 
 def caller_from_context(context: Mapping[str, Any] | None) -> Identity:
@@ -26,7 +73,14 @@ def caller_from_context(context: Mapping[str, Any] | None) -> Identity:
         scopes=frozenset(str(context.get("scope") or "").split()),
         user_id=str(context.get("user_id") or "") or None,
         is_client=str(context.get("client")).lower() == "true",
+        expires_at=int(expiry) if (expiry := str(context.get("exp") or "")).isdigit() else None,
     )
+
+
+def ensure_unexpired(caller: Identity, now: float) -> None:
+    """The authorizer's answer is cached per token (300 s at API Gateway), so the token may have expired since."""
+    if caller.expires_at is None or caller.expires_at + TOKEN_LEEWAY_SECONDS < now:
+        raise TokenExpired()
 
 
 def require_scope(caller: Identity, scope: str) -> None:

@@ -36,6 +36,12 @@ class UnknownUser(ProgressError):
     message = "The user does not exist in the User Profile service"
 
 
+class TokenExpired(ProgressError):
+    """The token expired after the authorizer allowed it (its answer is cached per token); said as API Gateway does."""
+
+    message = "Unauthorized"
+
+
 class Forbidden(ProgressError):
     message = "You may not act on this user's progress"
 

@@ -10,10 +10,10 @@ import math
 from datetime import UTC, date, timedelta
 
 from progress_tracking import authz, goal_store
+from progress_tracking.authz import Identity
 from progress_tracking.db import Cursor, Database
 from progress_tracking.errors import GoalsNotFound, PreconditionFailed, UnknownUser
 from progress_tracking.models import Goals, GoalsProgress, GoalsPut, WeeklyGoalProgress, WeightGoalProgress
-from progress_tracking.tokens import Identity
 from progress_tracking.user_service import UserServiceClient
 
 # A projection further away than this is no projection.

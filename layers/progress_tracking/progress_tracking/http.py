@@ -7,6 +7,7 @@ import binascii
 import functools
 import json
 import re
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -18,6 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from progress_tracking import authz, errors
+from progress_tracking.authz import Identity
 from progress_tracking.config import get_settings
 from progress_tracking.models import (
     RESERVED_USER_IDS,
@@ -29,7 +31,6 @@ from progress_tracking.models import (
     user_id_adapter,
 )
 from progress_tracking.observability import get_tracer, logger, metrics
-from progress_tracking.tokens import Identity
 
 M = TypeVar("M", bound=BaseModel)
 Handler = Callable[[APIGatewayProxyEvent, LambdaContext], dict[str, Any]]
@@ -44,6 +45,7 @@ ERROR_RESPONSES: dict[type[errors.ProgressError], tuple[int, str]] = {
     errors.InvalidCursor: (400, "invalid_cursor"),
     errors.InvalidRequest: (400, "validation_error"),
     errors.UnknownUser: (400, "unknown_user"),
+    errors.TokenExpired: (401, "token_expired"),
     errors.MissingScope: (403, "insufficient_scope"),
     errors.Forbidden: (403, "forbidden"),
     errors.LogNotFound: (404, "log_not_found"),
@@ -127,8 +129,9 @@ def caller(event: APIGatewayProxyEvent) -> Identity:
 
 
 def authorize(event: APIGatewayProxyEvent, scope: str) -> Identity:
-    """The caller the authorizer vouched for, once it is clear they hold `scope`."""
+    """The caller the authorizer vouched for, once it is clear their token is unexpired and holds `scope`."""
     identity = caller(event)
+    authz.ensure_unexpired(identity, time.time())
     authz.require_scope(identity, scope)
     return identity
 

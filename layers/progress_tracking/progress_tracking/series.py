@@ -6,10 +6,10 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from progress_tracking import authz
+from progress_tracking.authz import Identity
 from progress_tracking.db import Cursor, Database
 from progress_tracking.errors import InvalidRequest
 from progress_tracking.models import Series, SeriesEntry, SeriesQuery
-from progress_tracking.tokens import Identity
 
 MAX_BUCKETS = 400
 DEFAULT_BUCKETS = 30

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from progress_tracking import authz, store, summaries
+from progress_tracking.authz import Identity
 from progress_tracking.db import Cursor, Database
 from progress_tracking.errors import (
     ConcurrentChange,
@@ -30,7 +31,6 @@ from progress_tracking.models import (
     Summary,
     SummaryQuery,
 )
-from progress_tracking.tokens import Identity
 from progress_tracking.user_service import UserServiceClient
 
 

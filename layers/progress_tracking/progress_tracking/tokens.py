@@ -1,52 +1,40 @@
-"""Verification of Auth0 access tokens (RS256 JWTs) against the tenant's JWKS, cached per container."""
+"""Verification of Auth0 access tokens (RS256 JWTs) against the tenant's JWKS, cached per container.
+
+The authorizer's alone: API functions never import it, so PyJWT and cryptography stay off their cold start.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 import jwt
 import requests
 
+from progress_tracking.authz import TOKEN_LEEWAY_SECONDS, Identity, identity_from_claims
 from progress_tracking.config import Settings, get_settings
 from progress_tracking.errors import InvalidToken
 from progress_tracking.observability import logger
 
 ALGORITHM = "RS256"
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 MAX_TOKEN_LENGTH = 8192  # longer tokens are refused before any parsing or cryptography
-LEEWAY_SECONDS = 30
 JWKS_TIMEOUT_SECONDS = 3
 # A kid the cache does not know triggers a refetch at most this often, so random kids cannot hammer the tenant.
 JWKS_REFETCH_INTERVAL_SECONDS = 300
 # While no key set was ever fetched (the tenant was down at cold start), try again sooner.
 JWKS_EMPTY_RETRY_SECONDS = 10
+# The key set is refetched once it is this old, so a key the tenant removed stops verifying within this time.
+JWKS_MAX_AGE_SECONDS = 600
 REQUIRED_CLAIMS = ["exp", "iss", "aud", "sub"]
 # Auth0 issues access tokens for 30 days at most; an expiry further out is not one of its tokens.
 MAX_LIFETIME_SECONDS = 31 * 24 * 3600
-CLIENT_CREDENTIALS_GRANT = "client-credentials"
-
-
-@dataclass(frozen=True)
-class Identity:
-    """Who a verified token speaks for; passed from the authorizer to handlers through the request context."""
-
-    principal: str
-    scopes: frozenset[str]
-    user_id: str | None  # the User Profile id of an end user; None for machine-to-machine clients
-    is_client: bool
-
-    def as_context(self) -> dict[str, str]:
-        # API Gateway passes only strings, numbers and booleans; strings keep the round trip exact.
-        return {
-            "principal": self.principal,
-            "scope": " ".join(sorted(self.scopes)),
-            "user_id": self.user_id or "",
-            "client": "true" if self.is_client else "false",
-        }
 
 
 def fetch_jwks(url: str) -> dict[str, Any]:
@@ -59,7 +47,10 @@ def fetch_jwks(url: str) -> dict[str, Any]:
 
 
 class JwksCache:
-    """Signing keys by kid. Keys survive a failed refetch; unknown kids refetch at a bounded rate."""
+    """Signing keys by kid, refreshed once they reach a maximum age; unknown kids refetch at a bounded rate.
+
+    Single-flight: one caller fetches while the others wait for its answer. A failed fetch keeps the keys it has.
+    """
 
     def __init__(
         self,
@@ -71,24 +62,32 @@ class JwksCache:
         self._fetch = fetch
         self._clock = clock
         self._keys: dict[str, jwt.PyJWK] = {}
+        self._fetched_at: float | None = None  # the last successful fetch
         self._last_attempt: float | None = None
         self._lock = threading.Lock()
 
     def key(self, kid: str) -> jwt.PyJWK | None:
         key = self._keys.get(kid)
-        if key is None and self._may_refetch():
-            with self._lock:
+        if key is None or self._too_old():
+            with self._lock:  # a fetch in flight holds it: wait for its keys rather than fail
                 key = self._keys.get(kid)
-                if key is None and self._may_refetch():
+                if self._too_old() or (key is None and self._may_refetch()):
                     self._refresh()
                     key = self._keys.get(kid)
         return key
 
+    def _since(self, moment: float | None) -> float:
+        return float("inf") if moment is None else self._clock() - moment
+
+    def _too_old(self) -> bool:
+        # Once past the maximum age, retry (while the tenant fails) no more often than an empty cache does.
+        return self._since(self._fetched_at) >= JWKS_MAX_AGE_SECONDS and self._since(self._last_attempt) >= (
+            JWKS_EMPTY_RETRY_SECONDS
+        )
+
     def _may_refetch(self) -> bool:
-        if self._last_attempt is None:
-            return True
         wait = JWKS_REFETCH_INTERVAL_SECONDS if self._keys else JWKS_EMPTY_RETRY_SECONDS
-        return self._clock() - self._last_attempt >= wait
+        return self._since(self._last_attempt) >= wait
 
     def _refresh(self) -> None:
         self._last_attempt = self._clock()
@@ -107,9 +106,22 @@ class JwksCache:
                     keys[kid] = jwt.PyJWK(entry, algorithm=ALGORITHM)
             except jwt.PyJWKError:
                 logger.warning("Skipping an unusable JWKS key", extra={"kid": kid})
-        if keys:
-            self._keys = keys
+        if not keys:
+            logger.warning("JWKS fetched without a usable key; keeping cached keys")
+            return
+        self._keys, self._fetched_at = keys, self._last_attempt
         logger.info("JWKS fetched", extra={"kids": sorted(keys)})
+
+
+def _canonical_base64url(segment: str) -> bool:
+    """Unpadded base64url in its one spelling: the alphabet only, and the bits it does not use zero."""
+    if not _BASE64URL.fullmatch(segment):
+        return False
+    try:
+        decoded = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    except binascii.Error:
+        return False
+    return base64.urlsafe_b64encode(decoded).rstrip(b"=").decode() == segment
 
 
 def bearer_token(authorization: str | None) -> str:
@@ -133,10 +145,16 @@ class TokenVerifier:
         token = bearer_token(authorization)
         if len(token) > MAX_TOKEN_LENGTH:
             raise InvalidToken("token too long")
+        segments = token.split(".")
+        if len(segments) != 3:
+            raise InvalidToken("not three base64url segments")
+        if not all(_canonical_base64url(segment) for segment in segments):
+            # PyJWT decodes leniently (padding, stray characters): one token, many spellings and cache entries.
+            raise InvalidToken("not canonical base64url")
         try:
             header = jwt.get_unverified_header(token)
         except Exception as exc:
-            raise InvalidToken("unreadable header") from exc
+            raise InvalidToken(f"unreadable header: {exc}") from exc
         if header.get("alg") != ALGORITHM:
             raise InvalidToken("algorithm not allowed")
         kid = header.get("kid")
@@ -152,12 +170,12 @@ class TokenVerifier:
                 algorithms=[ALGORITHM],
                 audience=self.audiences,
                 issuer=self.issuer,
-                leeway=LEEWAY_SECONDS,
+                leeway=TOKEN_LEEWAY_SECONDS,
                 options={"require": REQUIRED_CLAIMS},
             )
         # Claims of odd types raise TypeError, ValueError or OverflowError in some PyJWT versions: all are a 401.
         except Exception as exc:
-            raise InvalidToken(type(exc).__name__) from exc
+            raise InvalidToken(f"{type(exc).__name__}: {exc}") from exc
         expiry = claims["exp"]
         if (
             isinstance(expiry, bool)
@@ -165,25 +183,7 @@ class TokenVerifier:
             or expiry > time.time() + MAX_LIFETIME_SECONDS
         ):
             raise InvalidToken("implausible expiry")
-        return self._identity(claims)
-
-    def _identity(self, claims: dict[str, Any]) -> Identity:
-        subject = claims.get("sub")
-        if not isinstance(subject, str) or not subject:
-            raise InvalidToken("no subject")
-        scopes = set()
-        if isinstance(claims.get("scope"), str):
-            scopes.update(claims["scope"].split())
-        if isinstance(claims.get("permissions"), list):
-            scopes.update(p for p in claims["permissions"] if isinstance(p, str))
-        is_client = claims.get("gty") == CLIENT_CREDENTIALS_GRANT or subject.endswith("@clients")
-        user_id = None if is_client else claims.get(self.user_id_claim)
-        return Identity(
-            principal=subject,
-            scopes=frozenset(scopes),
-            user_id=user_id if isinstance(user_id, str) and user_id else None,
-            is_client=is_client,
-        )
+        return identity_from_claims(claims, self.user_id_claim)
 
 
 def verifier_from(settings: Settings) -> TokenVerifier:
@@ -194,6 +194,15 @@ def verifier_from(settings: Settings) -> TokenVerifier:
     )
 
 
+_verifier_lock = threading.Lock()
+
+
 @lru_cache(maxsize=1)
-def get_verifier() -> TokenVerifier:
+def cached_verifier() -> TokenVerifier:
     return verifier_from(get_settings())
+
+
+def get_verifier() -> TokenVerifier:
+    """The container's one verifier: lru_cache alone may build two (two key caches) for concurrent first callers."""
+    with _verifier_lock:
+        return cached_verifier()
