@@ -1,6 +1,7 @@
 """Benchmarks of the Progress Tracking Service on this machine.
 
     python -m bench [--requests 200] [--logs 2000] [--events 20000] [--skip-build]
+    python -m bench scale [--users 2000] [--logs-per-user 20] [--big 100000]   (see bench/scale.py)
 
 1. Cold start: each function built by `sam build`, its size, and the time its handler module takes to import under
    Python 3.12 with only its artifact and the layer importable (median of 7 fresh processes).
@@ -369,6 +370,16 @@ def recompute_throughput(database_url: str, events: int) -> None:
 
 
 def main() -> None:
+    from localdev.template import fixed_environment
+
+    for name, value in fixed_environment(ROOT / "template.yaml").items():
+        os.environ.setdefault(name, value)
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    if sys.argv[1:2] == ["scale"]:
+        from bench import scale
+
+        scale.main(sys.argv[2:])
+        return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--logs", type=int, default=2000)

@@ -1,0 +1,176 @@
+"""Scale benchmarks: a data set built with SQL (sizes as flags), then the costs that must stay flat or linear.
+
+    python -m bench scale [--users 2000] [--logs-per-user 20] [--big 100000] [--runs 15]
+
+`--users 10000 --logs-per-user 100 --big 100000` gives about a million events. Everything here runs in-process against
+the layer (no HTTP), so the numbers are the database work and the layer's own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from localdev.databases import postgres_server, scratch_database
+
+SMALL_USER, MEDIUM_USER, BIG_USER, TINY_USER = "scale-1k", "scale-10k", "scale-big", "scale-10"
+
+
+def build_dataset(cursor: Any, users: int, logs_per_user: int, sizes: dict[str, int]) -> int:
+    """`users` users with `logs_per_user` daily logs each, plus one user per entry of `sizes`: one `logged` event per
+    log, the projection and the streams, written set-based. Returns the number of events."""
+    cursor.execute(
+        "CREATE TEMP TABLE plan (user_id text, n int) ON COMMIT DROP;"
+        "INSERT INTO plan SELECT 'scale-user-' || u, n FROM generate_series(1, %(users)s) AS u,"
+        " generate_series(1, %(logs)s) AS n;"
+        "INSERT INTO plan SELECT s.key, n FROM jsonb_each_text(%(sizes)s::jsonb) AS s,"
+        " generate_series(1, s.value::int) AS n;"
+        "CREATE TEMP TABLE planned ON COMMIT DROP AS SELECT nextval('progress_log_id_seq') AS log_id, user_id,"
+        " date '2026-11-28' - n AS date, 60 + mod(n, 400) / 10.0 AS weight_kg,"
+        " (ARRAY['running', 'yoga', 'cycling'])[1 + mod(n, 3)] AS workout_done,"
+        " (200 + mod(n, 300))::float8 AS calories_burned,"
+        " now() - make_interval(days => n) AS at FROM plan;"
+        "INSERT INTO progress_events (log_id, user_id, version, event_type, data, actor, request_id, occurred_at)"
+        " SELECT log_id, user_id, 1, 'logged', jsonb_build_object('date', date, 'weight_kg', weight_kg,"
+        "  'workout_done', workout_done, 'calories_burned', calories_burned, 'notes', NULL), 'bench', NULL, at"
+        " FROM planned ORDER BY at;"
+        "INSERT INTO progress_logs (log_id, user_id, date, weight_kg, workout_done, calories_burned, notes, version,"
+        " created_at, updated_at)"
+        " SELECT log_id, user_id, date, weight_kg, workout_done, calories_burned, NULL, 1, at, at FROM planned;"
+        "INSERT INTO user_streams (user_id, version, last_at)"
+        " SELECT user_id, nextval('user_stream_version_seq'), max(at) FROM planned GROUP BY user_id;"
+        "SELECT count(*) FROM planned",
+        {"users": users, "logs": logs_per_user, "sizes": json.dumps(sizes)},
+    )
+    return int(cursor.fetchone()[0])
+
+
+def p50(samples: list[float]) -> float:
+    return statistics.median(samples)
+
+
+def timed_ms(runs: int, call: Callable[[], object]) -> list[float]:
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def line(name: str, value: str) -> None:
+    print(f"{name:<58} {value}")
+
+
+def run(args: argparse.Namespace) -> None:
+    from progress_tracking import service, summaries
+    from progress_tracking.authz import Identity
+    from progress_tracking.db import Database
+    from progress_tracking.migrations import migrate
+    from progress_tracking.models import ListQuery, SummaryQuery
+
+    sizes = {TINY_USER: 10, SMALL_USER: 1000, MEDIUM_USER: 10_000, BIG_USER: args.big}
+    caller = Identity(principal="bench@clients", scopes=frozenset({"read:progress"}), user_id=None, is_client=True)
+    with postgres_server(args.scratch) as server, scratch_database(server, "progress_scale") as url:
+        database = Database(url)
+        migrate(database)
+        started = time.perf_counter()
+        events = database.run(lambda cursor: build_dataset(cursor, args.users, args.logs_per_user, sizes))
+        database.run(lambda cursor: cursor.execute("ANALYZE"))
+        print(
+            f"\n== Scale: {events:,} events, {args.users + len(sizes):,} users "
+            f"(built in {time.perf_counter() - started:.1f} s) =="
+        )
+
+        # The scheduled recompute catching up from nothing, against a plain GROUP BY over the same logs.
+        group_by = timed_ms(
+            3,
+            lambda: database.run(
+                lambda cursor: cursor.execute(
+                    "SELECT user_id, count(*), avg(weight_kg), sum(calories_burned) FROM progress_logs GROUP BY user_id"
+                )
+            ),
+        )
+        started = time.perf_counter()
+        report = summaries.recompute(database, lambda: 10**9)
+        catch_up = (time.perf_counter() - started) * 1000
+        line("plain GROUP BY over every log", f"{p50(group_by):10.1f} ms")
+        line(f"recompute catch-up ({report.batches} batches, {report.users:,} user recomputes)", f"{catch_up:10.1f} ms")
+        line("  ratio catch-up / GROUP BY", f"{catch_up / p50(group_by):10.1f}x")
+
+        def as_of_page(user: str) -> Callable[[], object]:
+            query = ListQuery.model_validate({"limit": 100, "as_of": datetime.now(UTC).isoformat()})
+            return lambda: service.list_progress(database, caller, user, query)
+
+        small = p50(timed_ms(args.runs, as_of_page(SMALL_USER)))
+        big = p50(timed_ms(args.runs, as_of_page(BIG_USER)))
+        line(f"as_of first page, 1,000 vs {args.big:,} logs", f"{small:8.1f} vs {big:8.1f} ms: {big / small:.2f}x")
+
+        # Paging to the end of an as_of result: the last pages cost what the first ones do when paging is linear.
+        as_of = datetime.now(UTC).isoformat()
+        page_ms: list[float] = []
+        cursor_token = None
+        while True:
+            params: dict[str, Any] = {"limit": 1000, "as_of": as_of}
+            if cursor_token:
+                params["cursor"] = cursor_token
+            query = ListQuery.model_validate(params)
+            started = time.perf_counter()
+            page = service.list_progress(database, caller, MEDIUM_USER, query)
+            page_ms.append((time.perf_counter() - started) * 1000)
+            cursor_token = page.next_cursor
+            if not cursor_token:
+                break
+        line(
+            f"as_of paging through 10,000 logs ({len(page_ms)} pages of 1000)",
+            f"{sum(page_ms):8.1f} ms; last / first page {page_ms[-1] / page_ms[0]:.2f}x",
+        )
+
+        def stale_summary(user: str) -> Callable[[], object]:
+            def call() -> object:
+                database.run(
+                    lambda cursor: cursor.execute(
+                        "UPDATE user_streams SET version = nextval('user_stream_version_seq') WHERE user_id = %s",
+                        (user,),
+                    )
+                )
+                return service.summarize(database, caller, user, SummaryQuery.model_validate({}))
+
+            return call
+
+        tiny = p50(timed_ms(args.runs, stale_summary(TINY_USER)))
+        medium = p50(timed_ms(args.runs, stale_summary(MEDIUM_USER)))
+        line(
+            "stale summary (recomputed on read), 10 vs 10,000 logs",
+            f"{tiny:8.1f} vs {medium:8.1f} ms: {medium / tiny:.2f}x",
+        )
+
+        month = {"from": (date(2026, 11, 28) - timedelta(days=30)).isoformat(), "to": "2026-11-28"}
+
+        def ranged(user: str) -> Callable[[], object]:
+            return lambda: service.summarize(database, caller, user, SummaryQuery.model_validate(month))
+
+        small = p50(timed_ms(args.runs, ranged(SMALL_USER)))
+        big = p50(timed_ms(args.runs, ranged(BIG_USER)))
+        line(f"summary of one month, 1,000 vs {args.big:,} logs", f"{small:8.1f} vs {big:8.1f} ms: {big / small:.2f}x")
+        database.close()
+
+
+def main(argv: list[str]) -> None:
+    import tempfile
+    from pathlib import Path
+
+    parser = argparse.ArgumentParser(prog="python -m bench scale", description=__doc__)
+    parser.add_argument("--users", type=int, default=2000)
+    parser.add_argument("--logs-per-user", type=int, default=20)
+    parser.add_argument("--big", type=int, default=100_000, help="logs of the largest user")
+    parser.add_argument("--runs", type=int, default=15)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as scratch:
+        args.scratch = Path(scratch)
+        run(args)
