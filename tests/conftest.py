@@ -122,7 +122,13 @@ def service_env(database_url: str, jwks_server: JwksStub, user_profile: UserProf
 def _reset_layer_singletons() -> None:
     from progress_tracking import config, db, tokens, user_service
 
-    for cached in (config.get_settings, db.get_database, tokens.get_verifier, user_service.get_user_service):
+    for cached in (
+        config.get_settings,
+        db.get_database,
+        db.get_batch_database,
+        tokens.get_verifier,
+        user_service.get_user_service,
+    ):
         cached.cache_clear()
 
 
