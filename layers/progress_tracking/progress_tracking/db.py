@@ -7,11 +7,12 @@ one transaction, its time limits are `SET LOCAL` inside it, and nothing is left 
 from __future__ import annotations
 
 import json
+import select
 import threading
 import time
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Any, TypeAlias, TypeVar
+from typing import Any, TypeAlias, TypeVar, cast
 
 import psycopg2
 import psycopg2.errors
@@ -36,6 +37,51 @@ STATEMENT_TIMEOUT_MS = 2000
 LOCK_TIMEOUT_MS = 1000
 # Postgres's answers that mean "too busy right now, nothing was written": a 503 database_busy, never a 500.
 _BUSY = (psycopg2.errors.LockNotAvailable, psycopg2.errors.QueryCanceled, psycopg2.errors.DeadlockDetected)
+# The client gives up this long after the server's own statement_timeout should have answered: a pooler queueing
+# for a server connection it cannot open, or a half-open TCP connection, never holds a function until its timeout.
+CLIENT_MARGIN_SECONDS = 1.0
+
+
+class ClientTimeout(psycopg2.OperationalError):
+    """No answer from the database (or the pooler) by the client-side deadline; the connection is closed."""
+
+
+_deadline = threading.local()
+
+
+def _wait(connection: psycopg2.extensions.connection) -> None:
+    """psycopg2's wait callback: waits for the socket as libpq would, but only until this thread's deadline.
+
+    Raising here makes psycopg2 close the connection. Outside a Database operation there is no deadline.
+    """
+    while True:
+        state = connection.poll()
+        if state == psycopg2.extensions.POLL_OK:
+            return
+        at = getattr(_deadline, "at", None)
+        timeout = None if at is None else max(0.0, at - time.monotonic())
+        reading = state == psycopg2.extensions.POLL_READ
+        ready = select.select(
+            [connection.fileno()] if reading else [], [] if reading else [connection.fileno()], [], timeout
+        )
+        if not (ready[0] or ready[1]) and at is not None:
+            raise ClientTimeout("the database did not answer in time")
+
+
+psycopg2.extensions.set_wait_callback(_wait)
+
+
+class _Deadline:
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def __enter__(self) -> None:
+        _deadline.at = time.monotonic() + self.seconds
+
+    def __exit__(self, *exc: object) -> None:
+        _deadline.at = None
+
+
 # Rotated credentials reach warm containers within this many seconds.
 SECRET_MAX_AGE_SECONDS = 900
 
@@ -53,6 +99,7 @@ class _TransactionCursor(psycopg2.extensions.cursor):
 
     opening: str = ""
     began = False
+    client_timeout = STATEMENT_TIMEOUT_MS / 1000 + CLIENT_MARGIN_SECONDS
 
     def execute(self, query: Any, vars: Any = None) -> None:  # noqa: A002 - psycopg2's signature
         if not self.began:
@@ -60,7 +107,8 @@ class _TransactionCursor(psycopg2.extensions.cursor):
             # The opening holds no `%`, so it reads the same whether psycopg2 interpolates parameters or not.
             text = query.as_string(self) if isinstance(query, psycopg2.sql.Composable) else query
             query = self.opening + text
-        super().execute(query, vars)
+        with _Deadline(self.client_timeout):
+            super().execute(query, vars)
 
 
 class Database:
@@ -83,6 +131,7 @@ class Database:
             f"BEGIN; SET LOCAL statement_timeout = {int(statement_timeout_ms)};"
             f" SET LOCAL lock_timeout = {int(lock_timeout_ms)}; "
         )
+        self._client_timeout = statement_timeout_ms / 1000 + CLIENT_MARGIN_SECONDS
 
     def run(self, work: Callable[[Cursor], T]) -> T:
         """Run `work` in one transaction and commit it; any exception rolls everything back.
@@ -97,8 +146,9 @@ class Database:
             connection, reused = self._connection()
             committing = False
             try:
-                with connection.cursor() as cursor:
+                with cast(_TransactionCursor, connection.cursor()) as cursor:
                     cursor.opening = self._opening
+                    cursor.client_timeout = self._client_timeout
                     result = work(cursor)
                     committing = True
                     if cursor.began:
@@ -110,6 +160,10 @@ class Database:
                 self._rollback(connection)
                 logger.warning("Database busy", extra={"error": type(exc).__name__})
                 raise DatabaseBusy() from exc
+            except ClientTimeout as exc:
+                self._discard(connection, rollback=False)
+                logger.error("Database did not answer in time", extra={"committing": committing})
+                raise DatabaseUnavailable() from exc
             except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
                 broken = connection.closed != 0
                 self._discard(connection, rollback=not broken)
@@ -133,16 +187,19 @@ class Database:
         if connection is not None and connection.closed == 0:
             return connection, True
         dsn = self._dsn() if callable(self._dsn) else self._dsn
+        connection = None
         for attempt in range(1, CONNECT_ATTEMPTS + 1):
             try:
-                connection = psycopg2.connect(
-                    dsn,
-                    connect_timeout=CONNECT_TIMEOUT_SECONDS,
-                    application_name="progress-tracking",
-                    keepalives=1,
-                    keepalives_idle=30,
-                    cursor_factory=_TransactionCursor,
-                )
+                # libpq's connect_timeout does not hold for the asynchronous connect the wait callback drives.
+                with _Deadline(CONNECT_TIMEOUT_SECONDS):
+                    connection = psycopg2.connect(
+                        dsn,
+                        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+                        application_name="progress-tracking",
+                        keepalives=1,
+                        keepalives_idle=30,
+                        cursor_factory=_TransactionCursor,
+                    )
                 break
             except psycopg2.OperationalError as exc:
                 if attempt == CONNECT_ATTEMPTS:
@@ -152,6 +209,7 @@ class Database:
                 time.sleep(CONNECT_RETRY_PAUSE_SECONDS)
         # Transactions are opened by the first statement of each unit of work (see _TransactionCursor), so the
         # driver's own BEGIN, a round trip of its own, is off.
+        assert connection is not None
         connection.autocommit = True
         self._local.connection = connection
         return connection, False
@@ -159,7 +217,7 @@ class Database:
     def _rollback(self, connection: psycopg2.extensions.connection) -> None:
         try:
             if connection.info.transaction_status != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
-                with connection.cursor() as cursor:
+                with cast(_TransactionCursor, connection.cursor()) as cursor:
                     cursor.began = True
                     cursor.execute("ROLLBACK")
         except psycopg2.Error:
