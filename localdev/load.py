@@ -262,7 +262,7 @@ class MixedLoad:
         marker = f"m-{uuid.uuid4().hex[:16]}"
         body = {
             "user_id": user,
-            "date": f"2026-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+            "date": f"2025-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
             "weight_kg": round(rng.uniform(50, 110), 1),
             "workout_done": rng.choice(["running", "yoga", "cycling", None]),
             "calories_burned": rng.randint(0, 900),
@@ -477,7 +477,7 @@ def wait_until_answering_normally(base_url: str, user: str, token: str, timeout:
     started = time.monotonic()
     session = requests.Session()
     headers = {"Authorization": f"Bearer {token}"}
-    body = {"user_id": user, "date": "2026-06-01", "weight_kg": 70.0, "notes": "probe"}
+    body = {"user_id": user, "date": "2025-06-01", "weight_kg": 70.0, "notes": "probe"}
     while time.monotonic() - started < timeout:
         try:
             write = session.post(f"{base_url}/api/progress/log", json=body, headers=headers, timeout=5)
