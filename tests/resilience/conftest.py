@@ -98,6 +98,8 @@ class World:
         )
 
 
+# One row per fault, printed at the end of the run; tests reach it as `world.results` (a test module importing this
+# file would get a second copy of the module, and of the list).
 RESULTS: list[dict[str, Any]] = []
 
 
@@ -135,6 +137,7 @@ def world() -> Iterator[World]:
             app=app,
             load=None,  # type: ignore[arg-type]
             users=users,
+            results=RESULTS,
         )
         world.load = MixedLoad(app.url, users, world.token, clients=4, think=0.02)
         try:

@@ -14,7 +14,7 @@ import pytest
 
 from localdev.dev_issuer import SigningKey
 from localdev.load import server_errors, undocumented, verify, wait_until_answering_normally
-from tests.resilience.conftest import APP_ROLE, RESULTS, World
+from tests.resilience.conftest import APP_ROLE, World
 
 pytestmark = pytest.mark.resilience
 
@@ -42,7 +42,7 @@ def under_load(world: World, fault: str, inject: Callable[[], None], heal: Calla
     outcomes, acks = world.load.ledger.since(mark)
     verdict = verify(world.admin_url, world.load.ledger, world.users)
     fives = server_errors(outcomes)
-    RESULTS.append(
+    world.results.append(
         {
             "fault": fault,
             "requests": len(outcomes),
