@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PY312_DIR := $(shell for p in $$(command -v python3.12) $$(ls -d $$HOME/.pyenv/versions/3.12.*/bin/python3.12 2>/dev/null | sort -rV); do "$$p" -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null && dirname "$$p" && break; done)
 SAM_PATH := $(if $(PY312_DIR),$(PY312_DIR):,)$(PATH)
 
-.PHONY: install run test lint format validate build deploy bench clean
+.PHONY: install pgbouncer run test lint format validate build deploy bench clean
 
 $(STAMP): requirements-dev.txt layers/progress_tracking/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,10 +21,24 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/python progress_tracking_app.py $(ARGS)
 
-test: $(STAMP)
+# PgBouncer (Debian's package) for the pooler pass; installed when missing if we may (root), else a clear message.
+pgbouncer:
+	@command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	    { apt-get install -y -qq pgbouncer >/dev/null 2>&1 || \
+	      { apt-get update -qq >/dev/null && apt-get install -y -qq pgbouncer >/dev/null; }; }; } || \
+	  { echo "pgbouncer is missing: apt-get install pgbouncer" >&2; exit 1; }
+
+# The whole suite directly on Postgres (the resilience suite included), then the database suites again through
+# PgBouncer in transaction mode, as Neon's pooled endpoint serves the functions.
+POOLER_SUITES := tests/integration/test_api.py tests/integration/test_event_sourcing.py tests/integration/test_store.py \
+	tests/integration/test_summaries.py tests/integration/test_database_limits.py tests/integration/test_pooler.py
+
+test: $(STAMP) pgbouncer
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	TEST_VIA_POOLER=1 $(BIN)/python -m pytest $(POOLER_SUITES) $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -2,6 +2,7 @@
 
     python -m bench [--requests 200] [--logs 2000] [--events 20000] [--skip-build]
     python -m bench scale [--users 2000] [--logs-per-user 20] [--big 100000]   (see bench/scale.py)
+    python -m bench soak [--minutes 10] [--clients 4] [--users 6]
 
 1. Cold start: each function built by `sam build`, its size, and the time its handler module takes to import under
    Python 3.12 with only its artifact and the layer importable (median of 7 fresh processes).
@@ -9,6 +10,12 @@
    the design's effects (keyset paging depth, stored vs stale summary, time travel vs projection).
 3. Goals and series on a year of daily logs: the weekly series, the summary with goals, round trips per request.
 4. The summary recompute: events per second.
+
+`scale` builds a large data set with SQL and prints the ratios that must stay flat or linear (bench/scale.py).
+`soak` runs the resilience suite's mixed load (every endpoint, several clients and users) against the local app as a
+real process for N minutes, then prints throughput, p50/p95/p99 per endpoint, the app's memory at start and end, and
+the invariants: every acknowledged write in the event log exactly once, projection = events' fold, summaries =
+recompute, no undocumented answer.
 """
 
 from __future__ import annotations
@@ -369,6 +376,78 @@ def recompute_throughput(database_url: str, events: int) -> None:
     database.close()
 
 
+def soak(argv: list[str]) -> int:
+    from localdev.load import (
+        AppProcess,
+        MixedLoad,
+        environment,
+        percentiles,
+        server_errors,
+        undocumented,
+        verify,
+    )
+
+    parser = argparse.ArgumentParser(prog="python -m bench soak")
+    parser.add_argument("--minutes", type=float, default=10)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--users", type=int, default=6)
+    args = parser.parse_args(argv)
+    key = SigningKey.generate()
+    users = [f"soak-user-{n}" for n in range(args.users)]
+    print(f"Machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    print(f"Soak: {args.minutes:g} min, {args.clients} clients, {args.users} users, every endpoint, app as a process")
+    with tempfile.TemporaryDirectory() as scratch, postgres_server(Path(scratch) / "pg") as server:  # noqa: SIM117
+        with (
+            scratch_database(server, "progress_soak") as url,
+            JwksStub(key.jwks()) as jwks,
+            UserProfileStub() as profiles,
+        ):
+            env = environment(
+                DATABASE_URL=url,
+                AUTH0_ISSUER=ISSUER,
+                AUTH0_AUDIENCE=AUDIENCE,
+                AUTH0_JWKS_URL=jwks.jwks_url,
+                USER_SVC_BASE_URL=profiles.base_url,
+            )
+            app = AppProcess(env, Path(scratch) / "app")
+            app.start()
+            tokens = {user: key.access_token(issuer=ISSUER, audience=AUDIENCE, user_id=user) for user in users}
+            load = MixedLoad(app.url, users, tokens.__getitem__, clients=args.clients, think=0.0)
+            try:
+                load.start()
+                time.sleep(min(10.0, args.minutes * 6))
+                rss_start = app.rss_kb()
+                started = time.monotonic()
+                mark = load.ledger.mark()
+                time.sleep(max(0.0, args.minutes * 60 - min(10.0, args.minutes * 6)))
+                outcomes, _ = load.ledger.since(mark)
+                elapsed = time.monotonic() - started
+                rss_end = app.rss_kb()
+            finally:
+                load.stop()
+                app.stop()
+            verdict = verify(url, load.ledger, users)
+    answered = [o for o in outcomes if o.status is not None]
+    print(f"\nrequests {len(outcomes)} in {elapsed:.0f} s: {len(answered) / elapsed:.0f} requests/s")
+    print(f"{'endpoint':<20} {'2xx':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
+    for endpoint, (count, p50, p95, p99) in percentiles(outcomes).items():
+        print(f"{endpoint:<20} {count:>7} {p50:>8.1f} {p95:>8.1f} {p99:>8.1f}")
+    statuses: dict[int | None, int] = {}
+    for outcome in outcomes:
+        statuses[outcome.status] = statuses.get(outcome.status, 0) + 1
+    print(f"statuses: {dict(sorted(statuses.items(), key=lambda item: item[0] or 0))}")
+    print(f"app RSS: {rss_start / 1024:.1f} MB after warm-up, {rss_end / 1024:.1f} MB at the end")
+    print(
+        f"invariants: {verdict.acknowledged_writes} acknowledged writes, lost {len(verdict.lost_writes)}, "
+        f"duplicated {len(verdict.duplicated_writes)}, half-written {len(verdict.half_written)}, projection drift "
+        f"{len(verdict.projection_drift)}, summary drift {len(verdict.summary_drift)}, "
+        f"5xx {dict(server_errors(outcomes))}, undocumented answers {len(undocumented(outcomes))}"
+    )
+    healthy = verdict.ok and not undocumented(outcomes)
+    print("OK" if healthy else "FAILED")
+    return 0 if healthy else 1
+
+
 def main() -> None:
     from localdev.template import fixed_environment
 
@@ -380,6 +459,8 @@ def main() -> None:
 
         scale.main(sys.argv[2:])
         return
+    if sys.argv[1:2] == ["soak"]:
+        sys.exit(soak(sys.argv[2:]))
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--logs", type=int, default=2000)

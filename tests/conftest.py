@@ -15,6 +15,7 @@ from hypothesis import settings
 
 from localdev.databases import postgres_server, scratch_database
 from localdev.dev_issuer import SigningKey
+from localdev.pgbouncer import pgbouncer, pooled_url
 from localdev.stubs import JwksStub, UserProfileStub
 from localdev.template import fixed_environment
 
@@ -28,6 +29,9 @@ for _name, _value in fixed_environment(ROOT / "template.yaml").items():
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+# The pooler pass (`make test` runs it after the direct one): the database suites again, every connection through
+# PgBouncer in transaction mode, as Neon's pooled endpoint serves the functions.
+VIA_POOLER = os.environ.get("TEST_VIA_POOLER") == "1"
 TEST_ISSUER = "https://tenant.test.invalid/"
 TEST_AUDIENCE = "https://progress-api.test.invalid"
 
@@ -39,8 +43,15 @@ def postgres_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
 
 
 @pytest.fixture(scope="session")
-def database_url(postgres_server_url: str) -> Iterator[str]:
-    """A database of its own for this run, migrated, and dropped afterwards."""
+def pooler(postgres_server_url: str) -> Iterator[str]:
+    """PgBouncer in transaction mode in front of the test Postgres: its "127.0.0.1:port"."""
+    with pgbouncer(postgres_server_url) as address:
+        yield address
+
+
+@pytest.fixture(scope="session")
+def direct_database_url(postgres_server_url: str) -> Iterator[str]:
+    """A database of its own for this run, migrated, and dropped afterwards; reached directly."""
     from progress_tracking.db import Database
     from progress_tracking.migrations import migrate
 
@@ -49,6 +60,14 @@ def database_url(postgres_server_url: str) -> Iterator[str]:
         migrate(migrator)
         migrator.close()
         yield url
+
+
+@pytest.fixture(scope="session")
+def database_url(direct_database_url: str, request: pytest.FixtureRequest) -> str:
+    """The run's database as the service reaches it: directly, or through the pooler in the pooler pass."""
+    if VIA_POOLER:
+        return pooled_url(direct_database_url, request.getfixturevalue("pooler"))
+    return direct_database_url
 
 
 @pytest.fixture(scope="session")
@@ -122,7 +141,13 @@ def service_env(database_url: str, jwks_server: JwksStub, user_profile: UserProf
 def _reset_layer_singletons() -> None:
     from progress_tracking import config, db, tokens, user_service
 
-    for cached in (config.get_settings, db.get_database, tokens.cached_verifier, user_service.get_user_service):
+    for cached in (
+        config.get_settings,
+        db.get_database,
+        db.get_batch_database,
+        tokens.cached_verifier,
+        user_service.get_user_service,
+    ):
         cached.cache_clear()
 
 

@@ -7,7 +7,7 @@ from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from progress_tracking import summaries
-from progress_tracking.db import get_database
+from progress_tracking.db import get_batch_database
 from progress_tracking.observability import get_tracer, logger, metrics
 
 
@@ -17,6 +17,6 @@ from progress_tracking.observability import get_tracer, logger, metrics
 @event_source(data_class=EventBridgeEvent)
 def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
     logger.append_keys(schedule_event_id=event.get_id)
-    report = summaries.recompute(get_database(), context.get_remaining_time_in_millis)
+    report = summaries.recompute(get_batch_database(), context.get_remaining_time_in_millis)
     metrics.add_metric(name="SummariesRecomputed", unit=MetricUnit.Count, value=report.users)
     return report.as_dict()

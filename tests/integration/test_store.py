@@ -179,10 +179,10 @@ def test_a_warm_connection_is_reused(database_url):
     database.close()
 
 
-def test_a_connection_killed_while_idle_is_replaced_transparently(database_url):
+def test_a_connection_killed_while_idle_is_replaced_transparently(database_url, direct_database_url):
     database = Database(database_url)
     first = backend_pid(database)
-    with psycopg2.connect(database_url) as admin, admin.cursor() as cursor:
+    with psycopg2.connect(direct_database_url) as admin, admin.cursor() as cursor:
         cursor.execute("SELECT pg_terminate_backend(%s)", (first,))
     second = backend_pid(database)
     assert second != first
@@ -194,6 +194,7 @@ def test_threads_never_share_a_connection(database_url):
     barrier = threading.Barrier(3)
 
     def hold(cursor):
+        cursor.execute("SELECT 1")  # the transaction begins with its first statement
         barrier.wait(timeout=10)  # all three transactions are open at once
         cursor.execute("SELECT pg_backend_pid()")
         return cursor.fetchone()[0]

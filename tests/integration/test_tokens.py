@@ -21,7 +21,6 @@ from localdev.dev_issuer import SigningKey
 from localdev.stubs import JwksStub
 from progress_tracking.errors import InvalidToken
 from progress_tracking.tokens import (
-    JWKS_EMPTY_RETRY_SECONDS,
     JWKS_MAX_AGE_SECONDS,
     JWKS_REFETCH_INTERVAL_SECONDS,
     JwksCache,
@@ -355,7 +354,7 @@ def test_a_failed_refresh_at_the_maximum_age_keeps_the_keys_and_says_so(verifier
     verifier.verify(bearer(key.sign(claims())))
     assert len(jwks.requests) == 2
     jwks.up = True
-    clock.now += JWKS_EMPTY_RETRY_SECONDS
+    clock.now += JWKS_REFETCH_INTERVAL_SECONDS
     verifier.verify(bearer(key.sign(claims())))
     assert len(jwks.requests) == 3
 
@@ -395,6 +394,22 @@ def test_cached_keys_keep_working_while_the_jwks_endpoint_is_down(verifier, key,
     with pytest.raises(InvalidToken):
         verifier.verify(bearer(SigningKey.generate(kid="new").sign(claims())))
     assert verifier.verify(bearer(key.sign(claims()))).principal == "auth0|alice"
+
+
+def test_a_key_rotated_in_while_the_jwks_endpoint_was_down_verifies_soon_after_it_is_back(verifier, key, jwks, clock):
+    verifier.verify(bearer(key.sign(claims())))
+    rotated = SigningKey.generate(kid="rotated-during-outage")
+    clock.now += JWKS_REFETCH_INTERVAL_SECONDS
+    jwks.up = False
+    with pytest.raises(InvalidToken):  # the refetch for the new kid fails: nothing to verify it with yet
+        verifier.verify(bearer(rotated.sign(claims())))
+    jwks.document, jwks.up = {"keys": [key.public_jwk(), rotated.public_jwk()]}, True
+    clock.now += 9
+    with pytest.raises(InvalidToken):  # still rate-limited: a flood of kids cannot hammer a recovering tenant
+        verifier.verify(bearer(rotated.sign(claims())))
+    clock.now += 1
+    assert verifier.verify(bearer(rotated.sign(claims()))).principal == "auth0|alice"  # not 300 s later
+    assert len(jwks.requests) == 3
 
 
 def test_a_jwks_endpoint_down_at_cold_start_rejects_tokens_and_recovers(verifier, key, jwks, clock):

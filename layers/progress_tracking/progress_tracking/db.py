@@ -1,24 +1,87 @@
-"""Postgres connections: one per container (per thread locally), reused while warm, reopened when broken."""
+"""Postgres connections: one per container (per thread locally), reused while warm, reopened when broken.
+
+Everything here works through a transaction-mode pooler (Neon's pooled endpoint is PgBouncer): each unit of work is
+one transaction, its time limits are `SET LOCAL` inside it, and nothing is left on the session.
+"""
 
 from __future__ import annotations
 
 import json
+import select
 import threading
+import time
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Any, TypeAlias, TypeVar
+from typing import Any, TypeAlias, TypeVar, cast
 
 import psycopg2
+import psycopg2.errors
 import psycopg2.extensions
+import psycopg2.sql
 
 from progress_tracking.config import get_settings
-from progress_tracking.errors import DatabaseUnavailable
+from progress_tracking.errors import DatabaseBusy, DatabaseUnavailable
 from progress_tracking.observability import logger
 
 T = TypeVar("T")
 Cursor: TypeAlias = psycopg2.extensions.cursor
 
-CONNECT_TIMEOUT_SECONDS = 5
+# The time budget of an API function (template Timeout 12 s, checked by tests/unit/test_time_budget.py):
+#   User Profile check 3 s + connect 2 x 2 s with a 0.5 s pause + two statements x 2 s = 11.5 s.
+# libpq's smallest connect timeout is 2 s; the one retry covers Neon's compute waking from scale-to-zero.
+CONNECT_TIMEOUT_SECONDS = 2
+CONNECT_ATTEMPTS = 2
+CONNECT_RETRY_PAUSE_SECONDS = 0.5
+# Per statement, set with SET LOCAL in every transaction; a lock wait counts inside the statement's time.
+STATEMENT_TIMEOUT_MS = 2000
+LOCK_TIMEOUT_MS = 1000
+# Postgres's answers that mean "too busy right now, nothing was written": a 503 database_busy, never a 500.
+_BUSY = (psycopg2.errors.LockNotAvailable, psycopg2.errors.QueryCanceled, psycopg2.errors.DeadlockDetected)
+# The client gives up this long after the server's own statement_timeout should have answered: a pooler queueing
+# for a server connection it cannot open, or a half-open TCP connection, never holds a function until its timeout.
+CLIENT_MARGIN_SECONDS = 1.0
+
+
+class ClientTimeout(psycopg2.OperationalError):
+    """No answer from the database (or the pooler) by the client-side deadline; the connection is closed."""
+
+
+_deadline = threading.local()
+
+
+def _wait(connection: psycopg2.extensions.connection) -> None:
+    """psycopg2's wait callback: waits for the socket as libpq would, but only until this thread's deadline.
+
+    Raising here makes psycopg2 close the connection. Outside a Database operation there is no deadline.
+    """
+    while True:
+        state = connection.poll()
+        if state == psycopg2.extensions.POLL_OK:
+            return
+        at = getattr(_deadline, "at", None)
+        timeout = None if at is None else max(0.0, at - time.monotonic())
+        reading = state == psycopg2.extensions.POLL_READ
+        ready = select.select(
+            [connection.fileno()] if reading else [], [] if reading else [connection.fileno()], [], timeout
+        )
+        if not (ready[0] or ready[1]) and at is not None:
+            raise ClientTimeout("the database did not answer in time")
+
+
+psycopg2.extensions.set_wait_callback(_wait)
+
+
+class _Deadline:
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def __enter__(self) -> None:
+        _deadline.at = time.monotonic() + self.seconds
+
+    def __exit__(self, *exc: object) -> None:
+        _deadline.at = None
+
+
 # Rotated credentials reach warm containers within this many seconds.
 SECRET_MAX_AGE_SECONDS = 900
 
@@ -31,6 +94,23 @@ def one_row(cursor: Cursor) -> tuple[Any, ...]:
     return row
 
 
+class _TransactionCursor(psycopg2.extensions.cursor):
+    """Opens the transaction with its first statement: `BEGIN; SET LOCAL …; <statement>` is one round trip."""
+
+    opening: str = ""
+    began = False
+    client_timeout = STATEMENT_TIMEOUT_MS / 1000 + CLIENT_MARGIN_SECONDS
+
+    def execute(self, query: Any, vars: Any = None) -> None:  # noqa: A002 - psycopg2's signature
+        if not self.began:
+            self.began = True
+            # The opening holds no `%`, so it reads the same whether psycopg2 interpolates parameters or not.
+            text = query.as_string(self) if isinstance(query, psycopg2.sql.Composable) else query
+            query = self.opening + text
+        with _Deadline(self.client_timeout):
+            super().execute(query, vars)
+
+
 class Database:
     """Runs units of work in transactions.
 
@@ -38,25 +118,52 @@ class Database:
     gateway serves requests on several threads, so the connection is per thread and never shared.
     """
 
-    def __init__(self, dsn: str | Callable[[], str]) -> None:
+    def __init__(
+        self,
+        dsn: str | Callable[[], str],
+        *,
+        statement_timeout_ms: int = STATEMENT_TIMEOUT_MS,
+        lock_timeout_ms: int = LOCK_TIMEOUT_MS,
+    ) -> None:
         self._dsn = dsn
         self._local = threading.local()
+        self._opening = (
+            f"BEGIN; SET LOCAL statement_timeout = {int(statement_timeout_ms)};"
+            f" SET LOCAL lock_timeout = {int(lock_timeout_ms)}; "
+        )
+        self._client_timeout = statement_timeout_ms / 1000 + CLIENT_MARGIN_SECONDS
 
     def run(self, work: Callable[[Cursor], T]) -> T:
         """Run `work` in one transaction and commit it; any exception rolls everything back.
 
-        A warm connection may have been closed by the server or Neon's pooler while idle. When that shows
-        before the commit was sent, nothing was written, so the work is retried once on a fresh connection.
+        The transaction begins, with its time limits, in the same round trip as its first statement. A statement
+        that runs out of time or waits too long for a lock is DatabaseBusy; a database that cannot be reached is
+        DatabaseUnavailable; both roll back, so nothing is written. A warm connection may have been closed by the
+        server or the pooler while idle: when that shows before the commit was sent, nothing was written, so the
+        work is retried once on a fresh connection.
         """
         for attempt in (1, 2):
             connection, reused = self._connection()
             committing = False
             try:
-                with connection.cursor() as cursor:
+                with cast(_TransactionCursor, connection.cursor()) as cursor:
+                    cursor.opening = self._opening
+                    cursor.client_timeout = self._client_timeout
                     result = work(cursor)
-                committing = True
-                connection.commit()
+                    committing = True
+                    if cursor.began:
+                        cursor.execute("COMMIT")
+                        if cursor.statusmessage != "COMMIT":  # the work swallowed an error: Postgres rolled back
+                            raise RuntimeError(f"the transaction ended with {cursor.statusmessage}, not COMMIT")
                 return result
+            except _BUSY as exc:
+                self._rollback(connection)
+                logger.warning("Database busy", extra={"error": type(exc).__name__})
+                raise DatabaseBusy() from exc
+            except ClientTimeout as exc:
+                self._discard(connection, rollback=False)
+                logger.error("Database did not answer in time", extra={"committing": committing})
+                raise DatabaseUnavailable() from exc
             except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
                 broken = connection.closed != 0
                 self._discard(connection, rollback=not broken)
@@ -80,23 +187,39 @@ class Database:
         if connection is not None and connection.closed == 0:
             return connection, True
         dsn = self._dsn() if callable(self._dsn) else self._dsn
-        try:
-            connection = psycopg2.connect(
-                dsn,
-                connect_timeout=CONNECT_TIMEOUT_SECONDS,
-                application_name="progress-tracking",
-                keepalives=1,
-                keepalives_idle=30,
-            )
-        except psycopg2.OperationalError as exc:
-            logger.error("Could not connect to the database", extra={"error": type(exc).__name__})
-            raise DatabaseUnavailable() from exc
+        connection = None
+        for attempt in range(1, CONNECT_ATTEMPTS + 1):
+            try:
+                # libpq's connect_timeout does not hold for the asynchronous connect the wait callback drives.
+                with _Deadline(CONNECT_TIMEOUT_SECONDS):
+                    connection = psycopg2.connect(
+                        dsn,
+                        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+                        application_name="progress-tracking",
+                        keepalives=1,
+                        keepalives_idle=30,
+                        cursor_factory=_TransactionCursor,
+                    )
+                break
+            except psycopg2.OperationalError as exc:
+                if attempt == CONNECT_ATTEMPTS:
+                    logger.error("Could not connect to the database", extra={"error": type(exc).__name__})
+                    raise DatabaseUnavailable() from exc
+                logger.warning("Could not connect to the database; trying once more", extra={"error": str(exc)[:80]})
+                time.sleep(CONNECT_RETRY_PAUSE_SECONDS)
+        # Transactions are opened by the first statement of each unit of work (see _TransactionCursor), so the
+        # driver's own BEGIN, a round trip of its own, is off.
+        assert connection is not None
+        connection.autocommit = True
         self._local.connection = connection
         return connection, False
 
     def _rollback(self, connection: psycopg2.extensions.connection) -> None:
         try:
-            connection.rollback()
+            if connection.info.transaction_status != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
+                with cast(_TransactionCursor, connection.cursor()) as cursor:
+                    cursor.began = True
+                    cursor.execute("ROLLBACK")
         except psycopg2.Error:
             self._discard(connection, rollback=False)
 
@@ -104,7 +227,7 @@ class Database:
         self._local.connection = None
         try:
             if rollback:
-                connection.rollback()
+                self._rollback(connection)
             connection.close()
         except psycopg2.Error:
             pass
@@ -143,3 +266,12 @@ def dsn_from_secret(secret: str) -> str:
 @lru_cache(maxsize=1)
 def get_database() -> Database:
     return Database(_resolve_dsn)
+
+
+# The scheduled recompute's batches have a 300 s function and read up to a thousand users' logs at once.
+BATCH_STATEMENT_TIMEOUT_MS = 30_000
+
+
+@lru_cache(maxsize=1)
+def get_batch_database() -> Database:
+    return Database(_resolve_dsn, statement_timeout_ms=BATCH_STATEMENT_TIMEOUT_MS)

@@ -82,5 +82,9 @@ class DatabaseUnavailable(ProgressError):
     message = "The database is unavailable; nothing was written"
 
 
+class DatabaseBusy(ProgressError):
+    message = "The database is busy (a lock or a statement took too long); nothing was written, try again"
+
+
 class InvalidToken(Exception):
     """A bearer token failed verification. Never shown to clients beyond API Gateway's 401."""

@@ -57,7 +57,10 @@ ERROR_RESPONSES: dict[type[errors.ProgressError], tuple[int, str]] = {
     errors.IdempotencyKeyReused: (422, "idempotency_key_reused"),
     errors.UserServiceUnavailable: (503, "user_service_unavailable"),
     errors.DatabaseUnavailable: (503, "database_unavailable"),
+    errors.DatabaseBusy: (503, "database_busy"),
 }
+# Every 503 tells the client when to try again (seconds); nothing was written, so a retry is safe.
+RETRY_AFTER_SECONDS: dict[str, int] = {"database_busy": 1, "database_unavailable": 2, "user_service_unavailable": 2}
 
 
 def json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> dict[str, Any]:
@@ -75,7 +78,10 @@ def model_response(status: int, model: BaseModel, headers: dict[str, str] | None
 def error_response(error: errors.ProgressError) -> dict[str, Any]:
     status, code = next(ERROR_RESPONSES[cls] for cls in type(error).__mro__ if cls in ERROR_RESPONSES)
     body = ErrorBody(message=error.message, code=code, details=error.details or None)
-    return json_response(status, body.model_dump(mode="json", exclude={"details"} if body.details is None else None))
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS.get(code, 1))} if status == 503 else None
+    return json_response(
+        status, body.model_dump(mode="json", exclude={"details"} if body.details is None else None), headers
+    )
 
 
 def api_handler(handler: Handler) -> Handler:

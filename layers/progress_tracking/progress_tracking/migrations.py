@@ -9,6 +9,7 @@ from progress_tracking.observability import logger
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 # Transaction-level lock: works through Neon's transaction-mode pooler, released by commit or rollback.
+MIGRATION_TIMEOUT_MS = 240_000
 MIGRATION_LOCK_KEY = 7_146_251_001
 
 
@@ -24,7 +25,13 @@ def migrate(database: Database) -> list[int]:
     """Apply every migration not yet recorded; return the versions applied now. Safe to run concurrently."""
 
     def work(cursor: Cursor) -> list[int]:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
+        # A migration may wait for the API's locks and rewrite tables: longer limits than a request's, still inside
+        # the Migrate function's 300 s.
+        cursor.execute(
+            f"SET LOCAL statement_timeout = {MIGRATION_TIMEOUT_MS}; SET LOCAL lock_timeout = {MIGRATION_TIMEOUT_MS};"
+            " SELECT pg_advisory_xact_lock(%s)",
+            (MIGRATION_LOCK_KEY,),
+        )
         cursor.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
             " version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"

@@ -26,10 +26,10 @@ ALGORITHM = "RS256"
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 MAX_TOKEN_LENGTH = 8192  # longer tokens are refused before any parsing or cryptography
 JWKS_TIMEOUT_SECONDS = 3
-# A kid the cache does not know triggers a refetch at most this often, so random kids cannot hammer the tenant.
-JWKS_REFETCH_INTERVAL_SECONDS = 300
-# While no key set was ever fetched (the tenant was down at cold start), try again sooner.
-JWKS_EMPTY_RETRY_SECONDS = 10
+# A kid the cache does not know (a rotation, a cold start while the tenant was down, or an attacker's random kids)
+# triggers a refetch at most this often: the tenant is never hammered, and a new key verifies within seconds of
+# being published or of the tenant answering again.
+JWKS_REFETCH_INTERVAL_SECONDS = 10
 # The key set is refetched once it is this old, so a key the tenant removed stops verifying within this time.
 JWKS_MAX_AGE_SECONDS = 600
 REQUIRED_CLAIMS = ["exp", "iss", "aud", "sub"]
@@ -80,14 +80,11 @@ class JwksCache:
         return float("inf") if moment is None else self._clock() - moment
 
     def _too_old(self) -> bool:
-        # Once past the maximum age, retry (while the tenant fails) no more often than an empty cache does.
-        return self._since(self._fetched_at) >= JWKS_MAX_AGE_SECONDS and self._since(self._last_attempt) >= (
-            JWKS_EMPTY_RETRY_SECONDS
-        )
+        # Once past the maximum age, retry (while the tenant fails) no more often than for an unknown kid.
+        return self._since(self._fetched_at) >= JWKS_MAX_AGE_SECONDS and self._may_refetch()
 
     def _may_refetch(self) -> bool:
-        wait = JWKS_REFETCH_INTERVAL_SECONDS if self._keys else JWKS_EMPTY_RETRY_SECONDS
-        return self._since(self._last_attempt) >= wait
+        return self._since(self._last_attempt) >= JWKS_REFETCH_INTERVAL_SECONDS
 
     def _refresh(self) -> None:
         self._last_attempt = self._clock()
