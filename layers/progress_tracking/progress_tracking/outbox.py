@@ -226,7 +226,10 @@ def relay(
             if time.monotonic() >= follow_until:
                 break
             sleep(poll_seconds)
-    logger.info("Domain events relayed", extra=report.as_dict())
+    if report.events or report.busy:
+        logger.info("Domain events relayed", extra=report.as_dict())
+    else:
+        logger.debug("Domain events relayed", extra=report.as_dict())
     return report
 
 
@@ -266,13 +269,13 @@ def _forget_published_tombstones(cursor: Cursor) -> None:
     )
 
 
-def start_at_end(database: Database, name: str) -> store.Checkpoint:
-    """Give a relay that has never run a checkpoint at the end of the log (below the horizon), so it publishes only
-    what happens from now on (the local app's sink, tests). A relay that has run keeps its checkpoint."""
+def start_at_end(database: Database, name: str, *, restart: bool = False) -> store.Checkpoint:
+    """Give a relay that has never run (or any, with `restart`) a checkpoint at the end of the log, below the horizon,
+    so it publishes only what happens from now on (the local app's sink, tests). Never used for the deployed relay."""
 
     def work(cursor: Cursor) -> store.Checkpoint:
         cursor.execute("SELECT 1 FROM projector_checkpoints WHERE name = %s", (name,))
-        if cursor.fetchone() is None:
+        if restart or cursor.fetchone() is None:
             end = store.START
             while batch := events_after(cursor, end, 10_000):
                 end = batch[-1].checkpoint
