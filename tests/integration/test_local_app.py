@@ -197,6 +197,17 @@ def test_the_app_publishes_domain_events_to_its_local_sink_and_delivers_user_del
         headers = {"Authorization": f"Bearer {token}"}
         assert requests.post(f"{app.url}/api/progress/log", json=body, headers=headers, timeout=10).status_code == 201
 
+        def published() -> list[str]:
+            events = requests.get(f"{app.url}/local/events", timeout=10).json()["events"]
+            return [event["detail-type"] for event in events if event["detail"]["user_id"] == user_id]
+
+        def wait_for(expected: list[str]) -> None:
+            deadline = time.monotonic() + 60  # the relay polls once a second (and waits for the cluster's horizon)
+            while published() != expected:
+                assert time.monotonic() < deadline, published()
+                time.sleep(0.2)
+
+        wait_for(["ProgressLogged"])  # (an erasure before that would take the unpublished event with it)
         # Delivered as EventBridge would deliver the User Profile service's event: erased once, then a no-op.
         first = run_command(env, tmp_path, "user-deleted", user_id)
         assert first.returncode == 0, first.stderr
@@ -204,14 +215,7 @@ def test_the_app_publishes_domain_events_to_its_local_sink_and_delivers_user_del
         again = run_command(env, tmp_path, "user-deleted", user_id)
         assert again.returncode == 0 and not any(json.loads(again.stdout.splitlines()[-1])["erased"].values())
 
-        def published() -> list[str]:
-            events = requests.get(f"{app.url}/local/events", timeout=10).json()["events"]
-            return [event["detail-type"] for event in events if event["detail"]["user_id"] == user_id]
-
-        deadline = time.monotonic() + 60  # the relay polls once a second (and waits for the cluster's horizon)
-        while published() != ["ProgressLogged", "UserProgressErased"]:
-            assert time.monotonic() < deadline, published()
-            time.sleep(0.2)
+        wait_for(["ProgressLogged", "UserProgressErased"])
     finally:
         output = app.stop()
     assert 'Domain event ProgressLogged {"event_id"' in output and "Domain event UserProgressErased" in output

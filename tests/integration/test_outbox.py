@@ -4,6 +4,7 @@ exactly what a consumer would. Never-skip, at-least-once with stable ids, partia
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import threading
 import time
@@ -20,8 +21,6 @@ from moto import mock_aws
 from progress_tracking import outbox, service, store
 from progress_tracking.db import Database
 from tests.integration.test_event_sourcing import MACHINE
-
-pytest.importorskip("jsonpath_ng", reason="moto's EventBridge needs moto[events] (requirements-dev.txt)")
 
 BUS = "default"
 # The cluster-wide horizon may be held back for a while by other databases' open transactions (a shared CI
@@ -60,6 +59,8 @@ class Bus:
 
 @pytest.fixture
 def bus(monkeypatch) -> Iterator[Bus]:
+    # moto's EventBridge rules need moto[events] (jsonpath-ng): a venv older than requirements-dev.txt lacks it.
+    assert importlib.util.find_spec("jsonpath_ng"), "moto[events] is missing: pip install -r requirements-dev.txt"
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
