@@ -3,6 +3,7 @@
     python progress_tracking_app.py [--port 5000] [--host 127.0.0.1] [--user_svc_base_url URL]
     python progress_tracking_app.py token [--user-id ID] [--sub SUB] [--scope "…"] [--client]
     python progress_tracking_app.py migrate | rebuild [--apply] | recompute | openapi
+    python progress_tracking_app.py user-deleted USER_ID
 
 Serves the routes of template.yaml by invoking the same authorizer and handlers in-process with API Gateway-shaped
 events. With no DATABASE_URL it starts an embedded Postgres under .local/; with no AUTH0_DOMAIN it is its own
@@ -17,6 +18,7 @@ import os
 import signal
 import socket
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -56,6 +58,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     rebuild.add_argument("--apply", action="store_true", help="replace the projections with the rebuilt ones")
     commands.add_parser("recompute", help="bring the summary projection up to date now (what the schedule runs)")
     commands.add_parser("openapi", help="print the API's OpenAPI 3.1 description (also served at /openapi.json)")
+    deleted = commands.add_parser(
+        "user-deleted", help="deliver a UserDeleted event for USER_ID to the consumer, as EventBridge would"
+    )
+    deleted.add_argument("user_id", help="the User Profile id of the deleted user")
     return parser.parse_args(argv)
 
 
@@ -136,6 +142,44 @@ def operate(args: argparse.Namespace) -> int:
         return 1
 
 
+def deliver_user_deleted(args: argparse.Namespace) -> int:
+    """Invoke UserDeletedFunction's handler with the event its rule would deliver (the template's default source and
+    detail-type, in EventBridge's envelope). A failure is what Lambda would retry and then put in the DLQ."""
+    import uuid
+    from datetime import UTC, datetime
+
+    from localdev.gateway import ACCOUNT_ID, REGION
+    from localdev.lambda_context import LocalLambdaContext
+    from localdev.template import load_api, read_template
+
+    parameters = read_template(ROOT / "template.yaml")["Parameters"]
+    event = {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": parameters["UserDeletedDetailType"]["Default"],
+        "source": parameters["UserDeletedSource"]["Default"],
+        "account": ACCOUNT_ID,
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": REGION,
+        "resources": [],
+        "detail": {"user_id": args.user_id},
+    }
+    function = load_api(ROOT / "template.yaml").functions["UserDeletedFunction"]
+    with database_configured(args):
+        from progress_tracking.db import get_database
+        from progress_tracking.migrations import migrate
+
+        migrate(get_database())
+        context = LocalLambdaContext(function.logical_id, function.memory_mb, function.timeout_seconds)
+        try:
+            result = function.load()(event, context)
+        except Exception as exc:
+            sys.stderr.write(f"The consumer failed ({type(exc).__name__}: {exc}); Lambda would retry, then DLQ it.\n")
+            return 1
+    sys.stdout.write(json.dumps(result) + "\n")
+    return 0
+
+
 def answers(url: str) -> bool:
     parts = urlsplit(url)
     try:
@@ -190,6 +234,15 @@ def serve(args: argparse.Namespace) -> int:
 
         migrate(get_database())
         local_routes = {"/.well-known/jwks.json": lambda: (200, dev_key.jwks())} if dev_key else {}
+        # The outbox relay follows the log in the background and publishes into a local sink (a line per event).
+        from localdev.event_sink import LocalEventSink, run_relay_in_background
+
+        sink = LocalEventSink()
+        stop_relay = threading.Event()
+        run_relay_in_background(sink, stop_relay)
+        stack.callback(stop_relay.set)
+        local_routes["/local/events"] = sink.page
+        notes.append(f"Domain events: published to a local sink, printed here and listed at {self_url}/local/events")
         gateway = LocalGateway(load_api(ROOT / "template.yaml"), local_routes=local_routes)
         server = create_server(gateway, host=args.host, port=args.port, threads=args.threads)
         stack.callback(server.close)
@@ -238,6 +291,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command in ("migrate", "rebuild", "recompute"):
         return operate(args)
+    if args.command == "user-deleted":
+        return deliver_user_deleted(args)
     return serve(args)
 
 

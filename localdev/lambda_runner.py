@@ -32,6 +32,7 @@ def main(job_path: str, result_path: str) -> None:
     with open(job_path) as job_file:
         job = json.load(job_file)
     sys.path[:0] = [job["code_dir"], *job["layer_dirs"]]
+    sys.path.extend(job.get("runtime_dirs", []))  # what the runtime itself provides (boto3), after the layers
     os.environ.clear()
     os.environ.update(job["env"])
     module_name, _, function_name = job["handler"].rpartition(".")

@@ -65,7 +65,8 @@ def test_a_missing_secret_is_database_unavailable(aws, from_secret, monkeypatch)
 
 
 def test_boto3_is_not_imported_unless_the_secret_path_is_configured(database_url):
-    # A fresh interpreter: import every API handler, invoke one, then look at what got loaded.
+    # A fresh interpreter: import every handler but the event relay's (the one that uses boto3), invoke one, then look
+    # at what got loaded.
     script = """
 import json, sys
 sys.path[:0] = ["layers/progress_tracking", "."]
@@ -73,7 +74,7 @@ from localdev.template import load_api
 from localdev.lambda_context import LocalLambdaContext
 from pathlib import Path
 api = load_api(Path("template.yaml"))
-handlers = {name: spec.load() for name, spec in api.functions.items()}
+handlers = {name: spec.load() for name, spec in api.functions.items() if name != "PublishEventsFunction"}
 event = json.loads(Path("events/get_summary.json").read_text())
 response = handlers["GetSummaryFunction"](event, LocalLambdaContext("GetSummaryFunction"))
 print(json.dumps({"status": response["statusCode"], "boto3": "boto3" in sys.modules}))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import socket
@@ -181,3 +182,45 @@ def test_the_operations_commands_migrate_rebuild_and_recompute(tmp_path, clean_e
     recomputed = run_command(env, tmp_path, "recompute")
     assert recomputed.returncode == 0 and "'finished': True" in recomputed.stdout
     assert database.run(lambda c: store.stored_summary(c, user)) is not None
+
+
+def test_the_app_publishes_domain_events_to_its_local_sink_and_delivers_user_deleted(
+    tmp_path, clean_env, database_url, user_profile, new_user
+):
+    env = {**clean_env, "DATABASE_URL": database_url}
+    app = App(tmp_path, env, "--user_svc_base_url", user_profile.base_url)
+    user_id = new_user("local-events")
+    try:
+        assert f"{app.url}/local/events" in app.banner
+        token = app.mint("--user-id", user_id)
+        body = {"user_id": user_id, "date": "2026-11-01", "weight_kg": 80.5}
+        headers = {"Authorization": f"Bearer {token}"}
+        assert requests.post(f"{app.url}/api/progress/log", json=body, headers=headers, timeout=10).status_code == 201
+
+        def published() -> list[str]:
+            events = requests.get(f"{app.url}/local/events", timeout=10).json()["events"]
+            return [event["detail-type"] for event in events if event["detail"]["user_id"] == user_id]
+
+        def wait_for(expected: list[str]) -> None:
+            deadline = time.monotonic() + 60  # the relay polls once a second (and waits for the cluster's horizon)
+            while published() != expected:
+                assert time.monotonic() < deadline, published()
+                time.sleep(0.2)
+
+        wait_for(["ProgressLogged"])  # (an erasure before that would take the unpublished event with it)
+        # Delivered as EventBridge would deliver the User Profile service's event: erased once, then a no-op.
+        first = run_command(env, tmp_path, "user-deleted", user_id)
+        assert first.returncode == 0, first.stderr
+        assert json.loads(first.stdout.splitlines()[-1])["erased"]["events"] == 1
+        again = run_command(env, tmp_path, "user-deleted", user_id)
+        assert again.returncode == 0 and not any(json.loads(again.stdout.splitlines()[-1])["erased"].values())
+
+        wait_for(["ProgressLogged", "UserProgressErased"])
+    finally:
+        output = app.stop()
+    assert 'Domain event ProgressLogged {"event_id"' in output and "Domain event UserProgressErased" in output
+
+
+def test_a_malformed_user_deleted_fails_the_command(tmp_path, clean_env, database_url):
+    failed = run_command({**clean_env, "DATABASE_URL": database_url}, tmp_path, "user-deleted", "")
+    assert failed.returncode == 1 and "MalformedUserDeleted" in failed.stderr

@@ -138,3 +138,25 @@ def test_a_handler_refuses_a_token_that_expired_since_the_authorizer_allowed_it(
     if status == 401:
         assert json.loads(response["body"]) == {"message": "Unauthorized", "code": "token_expired"}
         assert response["headers"]["X-Request-Id"] == "sample-api-progress-user_id-get"
+
+
+def test_the_schedule_event_drives_the_outbox_relay(invoke, database, monkeypatch):
+    from moto import mock_aws
+
+    from progress_tracking import eventbridge, outbox
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    outbox.start_at_end(database, outbox.CHECKPOINT)  # what earlier tests wrote is not this test's business
+    eventbridge.get_client.cache_clear()
+    with mock_aws():
+        report = invoke("publish_events", load_event("publish_events"))
+    eventbridge.get_client.cache_clear()
+    assert report["busy"] is False and report["failed"] == 0
+
+
+def test_the_user_deleted_event_drives_the_consumer(invoke):
+    first = invoke("user_deleted", load_event("user_deleted"))
+    assert set(first["erased"]) >= {"events", "logs", "streams"}
+    assert not any(invoke("user_deleted", load_event("user_deleted"))["erased"].values())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -29,10 +30,29 @@ class BuiltFunction:
     environment: dict[str, Any]
 
 
+# The python3.12 runtime provides the AWS SDK (in its own site-packages, after the layers on sys.path): the relay
+# uses it and bundles none. The same pure-Python packages are taken from this environment.
+RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six.py", "urllib3")
+
+
+def runtime_site_packages(target: Path) -> Path:
+    import boto3
+
+    site = Path(boto3.__file__).resolve().parents[1]
+    for name in RUNTIME_PACKAGES:
+        source = site / name
+        if source.is_dir():
+            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, target / name)
+    return target
+
+
 @dataclass(frozen=True)
 class Build:
     python: Path
     layer_dir: Path
+    runtime_dir: Path
     functions: dict[str, BuiltFunction]  # by source folder name
 
     def run(
@@ -47,6 +67,7 @@ class Build:
                     "code_dir": str(function.code_dir),
                     "handler": function.handler,
                     "layer_dirs": [str(self.layer_dir)] if layers else [],
+                    "runtime_dirs": [str(self.runtime_dir)],
                     "memory_mb": function.memory_mb,
                     "timeout_s": function.timeout_s,
                     "events": events,
@@ -103,4 +124,5 @@ def build(tmp_path_factory: pytest.TempPathFactory) -> Build:
             environment=properties["Environment"]["Variables"],
         )
     assert layer_dir is not None and layer_dir.is_dir()
-    return Build(python=python, layer_dir=layer_dir, functions=functions)
+    runtime_dir = runtime_site_packages(tmp_path_factory.mktemp("lambda-runtime"))
+    return Build(python=python, layer_dir=layer_dir, runtime_dir=runtime_dir, functions=functions)

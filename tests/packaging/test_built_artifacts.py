@@ -4,6 +4,10 @@ importable; the handler string from the template) and invoked with its file from
 from __future__ import annotations
 
 import json
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -43,11 +47,12 @@ def test_every_function_is_built_and_has_its_sample_event(build):
     assert set(build.functions) == events
 
 
-def invoke(build, lambda_env, tmp_path, name: str, *events: dict) -> list[dict]:
-    result = build.run(build.functions[name], list(events), lambda_env, tmp_path)
+def invoke(build, lambda_env, tmp_path, name: str, *events: dict, env: dict[str, str] | None = None) -> list[dict]:
+    result = build.run(build.functions[name], list(events), {**lambda_env, **(env or {})}, tmp_path)
     assert "import_error" not in result, result
     assert result["python"].startswith("3.12")
-    assert result["boto3_loaded"] is False
+    # The relay alone loads the AWS SDK (the runtime's); every other function's cold start is spared it.
+    assert result["boto3_loaded"] is (name == "publish_events")
     return [invocation.get("response", invocation) for invocation in result["invocations"]]
 
 
@@ -106,6 +111,77 @@ def test_the_built_authorizer_allows_a_valid_token_and_refuses_the_placeholder(b
 def test_the_built_recompute_runs_on_the_schedule_event(build, lambda_env, tmp_path):
     (report,) = invoke(build, lambda_env, tmp_path, "recompute_summaries", load_event("recompute_summaries"))
     assert report["finished"] is True and report["busy"] is False
+
+
+class PutEventsStub:
+    """EventBridge's PutEvents on loopback (JSON 1.1 protocol): takes every entry and keeps it."""
+
+    def __init__(self) -> None:
+        stub = self
+        self.entries: list[dict] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                assert self.headers["X-Amz-Target"] == "AWSEvents.PutEvents"
+                stub.entries += request["Entries"]
+                answer = {
+                    "FailedEntryCount": 0,
+                    "Entries": [{"EventId": str(uuid.uuid4())} for _ in request["Entries"]],
+                }
+                body = json.dumps(answer).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-amz-json-1.1")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args) -> None:  # noqa: A002 - quiet
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+
+def test_the_built_relay_publishes_to_eventbridge_with_the_runtimes_sdk(build, lambda_env, tmp_path, database):
+    from progress_tracking import outbox
+
+    outbox.start_at_end(database, outbox.CHECKPOINT)  # only what this test writes
+    (logged,) = invoke(build, lambda_env, tmp_path, "log_progress", load_event("log_progress"))
+    log_id = json.loads(logged["body"])["id"]
+    bus = PutEventsStub()
+    aws = {
+        "AWS_ENDPOINT_URL": bus.url,
+        "AWS_DEFAULT_REGION": "eu-west-1",  # Lambda sets it (and AWS_REGION)
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "EVENT_BUS_NAME": "progress-bus",
+    }
+    for _ in range(50):  # the horizon may be held back by another database's open transaction for a moment
+        (report,) = invoke(build, lambda_env, tmp_path, "publish_events", load_event("publish_events"), env=aws)
+        assert "error" not in report and report["failed"] == 0 and report["busy"] is False, report
+        if any(json.loads(entry["Detail"]).get("log_id") == log_id for entry in bus.entries):
+            break
+        time.sleep(0.2)
+    published = [entry for entry in bus.entries if json.loads(entry["Detail"]).get("log_id") == log_id]
+    assert [(entry["Source"], entry["DetailType"], entry["EventBusName"]) for entry in published] == [
+        ("progress-tracking", "ProgressLogged", "progress-bus")
+    ]
+    bus.server.shutdown()
+
+
+def test_the_built_user_deleted_consumer_erases_once(build, lambda_env, tmp_path):
+    event = load_event("user_deleted")
+    event["detail"]["user_id"] = "dev-user-1"
+    invoke(build, lambda_env, tmp_path, "log_progress", load_event("log_progress"))
+    first, again = invoke(build, lambda_env, tmp_path, "user_deleted", event, event)
+    assert first["erased"]["streams"] == 1 and first["erased"]["events"] >= 1
+    assert not any(again["erased"].values())
+    malformed = load_event("user_deleted")
+    malformed["detail"] = {}
+    (failed,) = invoke(build, lambda_env, tmp_path, "user_deleted", malformed)
+    assert failed["error"].startswith("MalformedUserDeleted")
 
 
 def test_the_built_migrate_function_answers_cloudformation(build, lambda_env, tmp_path):

@@ -36,12 +36,13 @@ def test_the_migration_itself_does_not_wait_for_the_migration():
     assert "SchemaMigration" not in _depends_on(FUNCTIONS["MigrateFunction"])
 
 
-def test_reserved_concurrency_is_set_on_api_functions_only():
+def test_reserved_concurrency_is_set_on_api_functions_and_the_followers_only():
     assert "ReservedConcurrentExecutions" not in GLOBALS
     api_functions = {name for name, spec in FUNCTIONS.items() if _is_api_function(spec)}
     assert len(api_functions) >= 8
     reserved = {name for name, spec in FUNCTIONS.items() if "ReservedConcurrentExecutions" in spec["Properties"]}
-    assert reserved == api_functions | {"RecomputeSummariesFunction"}
+    # The two followers of the event log run one at a time; the UserDeleted consumer needs no reservation.
+    assert reserved == api_functions | {"RecomputeSummariesFunction", "PublishEventsFunction"}
     for name in api_functions:
         assert FUNCTIONS[name]["Properties"]["ReservedConcurrentExecutions"] == {
             "Fn::If": ["HasReservedConcurrency", {"Ref": "ApiReservedConcurrency"}, {"Ref": "AWS::NoValue"}]
@@ -50,3 +51,28 @@ def test_reserved_concurrency_is_set_on_api_functions_only():
 
 def test_the_recompute_runs_one_at_a_time():
     assert FUNCTIONS["RecomputeSummariesFunction"]["Properties"]["ReservedConcurrentExecutions"] == 1
+
+
+def test_the_outbox_relay_runs_one_at_a_time_and_may_only_put_events_on_its_bus():
+    relay = FUNCTIONS["PublishEventsFunction"]["Properties"]
+    assert relay["ReservedConcurrentExecutions"] == 1
+    assert {"EventBridgePutEventsPolicy": {"EventBusName": {"Ref": "EventBusName"}}} in relay["Policies"]
+    assert relay["Environment"]["Variables"]["EVENT_BUS_NAME"] == {"Ref": "EventBusName"}
+    assert relay["Events"]["Schedule"]["Properties"]["Schedule"] == {"Ref": "DomainEventScheduleRate"}
+
+
+def test_the_user_deleted_consumer_is_triggered_by_its_rule_and_fails_to_an_alarmed_queue():
+    consumer = FUNCTIONS["UserDeletedFunction"]["Properties"]
+    rule = consumer["Events"]["UserDeleted"]
+    assert rule["Type"] == "EventBridgeRule"
+    assert rule["Properties"]["Pattern"] == {
+        "source": [{"Ref": "UserDeletedSource"}],
+        "detail-type": [{"Ref": "UserDeletedDetailType"}],
+    }
+    queue_arn = {"Fn::GetAtt": ["UserDeletedDeadLetterQueue", "Arn"]}
+    assert consumer["EventInvokeConfig"]["DestinationConfig"]["OnFailure"] == {"Type": "SQS", "Destination": queue_arn}
+    assert rule["Properties"]["DeadLetterConfig"] == {"Arn": queue_arn}
+    alarm = RESOURCES["UserDeletedDeadLetterAlarm"]["Properties"]
+    assert alarm["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["UserDeletedDeadLetterQueue", "QueueName"]}}
+    ]

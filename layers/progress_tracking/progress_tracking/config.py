@@ -27,6 +27,9 @@ class Settings(BaseModel):
     auth0_audiences: tuple[str, ...] = ()
     user_id_claim: Annotated[str, Field(min_length=1)] = "sub"
     cors_allow_origin: str | None = None
+    # The relay's EventBridge bus, and how long one run keeps polling the log after catching up (0 = return at once).
+    event_bus_name: Annotated[str, Field(min_length=1)] = "default"
+    outbox_follow_seconds: Annotated[float, Field(ge=0, le=840)] = 0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -50,6 +53,8 @@ class Settings(BaseModel):
             auth0_audiences=audiences,
             user_id_claim=value("USER_ID_CLAIM") or "sub",
             cors_allow_origin=value("CORS_ALLOW_ORIGIN"),
+            event_bus_name=value("EVENT_BUS_NAME") or "default",
+            outbox_follow_seconds=value("OUTBOX_FOLLOW_SECONDS") or 0,
         )
 
 

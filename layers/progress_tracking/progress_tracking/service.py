@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from progress_tracking import authz, store, summaries
+from progress_tracking import authz, outbox, store, summaries
 from progress_tracking.authz import Identity
 from progress_tracking.db import Cursor, Database
 from progress_tracking.errors import (
@@ -183,7 +183,19 @@ def delete_user_logs(database: Database, caller: Identity, user_id: str, request
 def erase_user(database: Database, caller: Identity, user_id: str) -> dict[str, int]:
     """Hard erasure for privacy requests: every event and projection of the user, gone for good."""
     authz.require_scope(caller, authz.ADMIN_PROGRESS)
-    return database.run(lambda cursor: store.erase_user(cursor, user_id))
+    return database.run(lambda cursor: _erase(cursor, user_id))
+
+
+def erase_deleted_user(database: Database, user_id: str) -> dict[str, int]:
+    """The User Profile service deleted the user: the same erasure, in the same transaction shape and under the same
+    lock, with no caller to authorize (the event bus rule is the authority). Nothing left to erase is a no-op."""
+    return database.run(lambda cursor: _erase(cursor, user_id))
+
+
+def _erase(cursor: Cursor, user_id: str) -> dict[str, int]:
+    erased = store.erase_user(cursor, user_id)
+    outbox.record_erasure(cursor, user_id, erased)  # UserProgressErased, published in log order once this commits
+    return erased
 
 
 def list_progress(database: Database, caller: Identity, user_id: str, query: ListQuery) -> ProgressPage:

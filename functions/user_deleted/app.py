@@ -1,0 +1,31 @@
+"""EventBridge rule: the User Profile service deleted a user, so their progress is erased (as the admin erasure does).
+
+A malformed event raises: the asynchronous invocation fails, Lambda retries it and then sends it to the on-failure
+SQS queue (alarmed on). `UserDeletedRejected` counts them as they happen.
+"""
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from progress_tracking import user_deleted
+from progress_tracking.db import get_database
+from progress_tracking.observability import get_tracer, logger, metrics
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+@get_tracer().capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    logger.append_keys(event_id=event.get("id"), event_source=event.get("source"))
+    try:
+        erased = user_deleted.erase_deleted_user(get_database(), event)
+    except user_deleted.MalformedUserDeleted:
+        metrics.add_metric(name="UserDeletedRejected", unit=MetricUnit.Count, value=1)
+        logger.exception("UserDeleted event rejected")
+        raise
+    done = any(erased.values())
+    metrics.add_metric(name="DeletedUsersErased", unit=MetricUnit.Count, value=int(done))
+    logger.info("Deleted user's progress erased" if done else "Deleted user had no progress here", extra=erased)
+    return {"erased": erased}

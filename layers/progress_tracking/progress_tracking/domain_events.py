@@ -1,0 +1,78 @@
+"""The domain events other services hear: their names, their `detail`, and the EventBridge entries that carry them.
+
+One entry per event in the log. `event_id` is the event's position in the log (tombstones of erasures take theirs
+from the same sequence): stable, unique, and the same every time the relay (re)publishes it, so consumers drop
+duplicates by it. Within one log, `version` gives the order.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+SOURCE = "progress-tracking"
+
+PROGRESS_LOGGED = "ProgressLogged"
+PROGRESS_UPDATED = "ProgressUpdated"
+PROGRESS_DELETED = "ProgressDeleted"
+PROGRESS_RESTORED = "ProgressRestored"
+USER_PROGRESS_ERASED = "UserProgressErased"
+
+# The event log's event types and the names they are published under.
+DETAIL_TYPES = {
+    "logged": PROGRESS_LOGGED,
+    "updated": PROGRESS_UPDATED,
+    "deleted": PROGRESS_DELETED,
+    "restored": PROGRESS_RESTORED,
+}
+LOG_FIELDS = ("date", "weight_kg", "workout_done", "calories_burned", "notes")
+
+
+def _time(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def progress_detail(
+    *,
+    position: int,
+    log_id: int,
+    user_id: str,
+    version: int,
+    data: dict[str, Any],
+    request_id: str | None,
+    occurred_at: datetime,
+) -> dict[str, Any]:
+    """A log's event: the log's state after it (for a deletion, the state that was deleted)."""
+    return {
+        "event_id": str(position),
+        "log_id": log_id,
+        "user_id": user_id,
+        "version": version,
+        "occurred_at": _time(occurred_at),
+        "request_id": request_id,
+        "log": {name: data.get(name) for name in LOG_FIELDS},
+    }
+
+
+def erased_detail(*, position: int, user_id: str) -> dict[str, Any]:
+    """An erasure says which user was erased and nothing else about them."""
+    return {"event_id": str(position), "user_id": user_id}
+
+
+def entry(detail_type: str, detail: dict[str, Any], bus_name: str) -> dict[str, Any]:
+    """A PutEvents request entry."""
+    return {
+        "Source": SOURCE,
+        "DetailType": detail_type,
+        "Detail": json.dumps(detail, separators=(",", ":"), ensure_ascii=False),
+        "EventBusName": bus_name,
+    }
+
+
+def entry_size(request_entry: dict[str, Any]) -> int:
+    """An entry's size as EventBridge counts it (Source, DetailType, Detail, Resources; Time is not set), plus the bus
+    name to stay on the safe side."""
+    fields = [request_entry["Source"], request_entry["DetailType"], request_entry["Detail"]]
+    fields += [request_entry.get("EventBusName", ""), *request_entry.get("Resources", [])]
+    return sum(len(field.encode()) for field in fields)
