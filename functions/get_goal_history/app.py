@@ -3,7 +3,7 @@
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from progress_tracking import authz, goals, http
+from progress_tracking import api_edge, authz, goals
 from progress_tracking.db import get_database
 from progress_tracking.models import GoalHistory, HistoryEntry
 from progress_tracking.openapi import Operation
@@ -16,10 +16,10 @@ OPERATION = Operation(
 )
 
 
-@http.endpoint
+@api_edge.endpoint
 def lambda_handler(event: APIGatewayProxyEvent, context: LambdaContext) -> dict:
-    caller = http.authorize(event, OPERATION.scope)
-    user_id = http.path_user_id(event)
+    caller = api_edge.authorize(event, OPERATION.scope)
+    user_id = api_edge.path_user_id(event)
     events = goals.goal_history(get_database(), caller, user_id)
     history = GoalHistory(
         user_id=user_id,
@@ -35,4 +35,4 @@ def lambda_handler(event: APIGatewayProxyEvent, context: LambdaContext) -> dict:
             for e in events
         ],
     )
-    return http.model_response(200, history)
+    return api_edge.model_response(200, history)

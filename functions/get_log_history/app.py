@@ -3,7 +3,7 @@
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from progress_tracking import authz, http, service
+from progress_tracking import api_edge, authz, service
 from progress_tracking.db import get_database
 from progress_tracking.models import HistoryEntry, LogHistory
 from progress_tracking.openapi import Operation
@@ -16,10 +16,10 @@ OPERATION = Operation(
 )
 
 
-@http.endpoint
+@api_edge.endpoint
 def lambda_handler(event: APIGatewayProxyEvent, context: LambdaContext) -> dict:
-    caller = http.authorize(event, OPERATION.scope)
-    log_id = http.path_log_id(event)
+    caller = api_edge.authorize(event, OPERATION.scope)
+    log_id = api_edge.path_log_id(event)
     events = service.log_history(get_database(), caller, log_id)
     history = LogHistory(
         log_id=log_id,
@@ -36,4 +36,4 @@ def lambda_handler(event: APIGatewayProxyEvent, context: LambdaContext) -> dict:
             for e in events
         ],
     )
-    return http.model_response(200, history)
+    return api_edge.model_response(200, history)

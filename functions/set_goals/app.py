@@ -3,7 +3,7 @@
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from progress_tracking import authz, goals, http
+from progress_tracking import api_edge, authz, goals
 from progress_tracking.db import get_database
 from progress_tracking.models import GoalsPut, GoalsSet
 from progress_tracking.observability import logger
@@ -21,13 +21,13 @@ OPERATION = Operation(
 )
 
 
-@http.endpoint
+@api_edge.endpoint
 def lambda_handler(event: APIGatewayProxyEvent, context: LambdaContext) -> dict:
-    caller = http.authorize(event, OPERATION.scope)
-    user_id = http.path_user_id(event)
-    body = http.parse_body(event, GoalsPut)
+    caller = api_edge.authorize(event, OPERATION.scope)
+    user_id = api_edge.path_user_id(event)
+    body = api_edge.parse_body(event, GoalsPut)
     written = goals.set_goals(
-        get_database(), get_user_service(), caller, user_id, body, http.request_id(event), http.if_match(event)
+        get_database(), get_user_service(), caller, user_id, body, api_edge.request_id(event), api_edge.if_match(event)
     )
     logger.info("Goals set", extra={"version": written.version})
-    return http.model_response(200, GoalsSet(goals=written), http.etag(written))
+    return api_edge.model_response(200, GoalsSet(goals=written), api_edge.etag(written))
