@@ -43,7 +43,7 @@ ERROR_DESCRIPTIONS = {
 
 
 def _path_parameter(name: str) -> dict[str, Any]:
-    from progress_tracking.models import log_id_adapter, user_id_adapter
+    from progress_tracking.models.fields import log_id_adapter, user_id_adapter
 
     adapter: TypeAdapter[Any] = log_id_adapter if name == "log_id" else user_id_adapter
     return {"name": name, "in": "path", "required": True, "schema": adapter.json_schema()}
@@ -63,7 +63,7 @@ def _success_models(operation: Any) -> tuple[type[BaseModel], ...]:
 
 
 def build_openapi(api: ApiDefinition) -> dict[str, Any]:
-    from progress_tracking.models import ErrorBody
+    from progress_tracking.models.errors import ErrorBody
 
     operations = [(route, route.function.load_module().OPERATION) for route in api.routes]
     models: list[tuple[type[BaseModel], JsonSchemaMode]] = [(ErrorBody, "serialization")]

@@ -5,7 +5,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from progress_tracking import api_edge, authz, goals
 from progress_tracking.db import get_database
-from progress_tracking.models import GoalsCleared
+from progress_tracking.models.goals import GoalsCleared
 from progress_tracking.observability import logger
 from progress_tracking.openapi import Operation
 

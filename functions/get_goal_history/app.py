@@ -5,7 +5,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from progress_tracking import api_edge, authz, goals
 from progress_tracking.db import get_database
-from progress_tracking.models import GoalHistory, HistoryEntry
+from progress_tracking.models.goals import GoalHistory
 from progress_tracking.openapi import Operation
 
 OPERATION = Operation(
@@ -20,19 +20,4 @@ OPERATION = Operation(
 def lambda_handler(event: APIGatewayProxyEvent, context: LambdaContext) -> dict:
     caller = api_edge.authorize(event, OPERATION.scope)
     user_id = api_edge.path_user_id(event)
-    events = goals.goal_history(get_database(), caller, user_id)
-    history = GoalHistory(
-        user_id=user_id,
-        events=[
-            HistoryEntry(
-                version=e.version,
-                type=e.event_type,
-                state=e.data,
-                actor=e.actor,
-                request_id=e.request_id,
-                occurred_at=e.occurred_at,
-            )
-            for e in events
-        ],
-    )
-    return api_edge.model_response(200, history)
+    return api_edge.model_response(200, goals.goal_history(get_database(), caller, user_id))

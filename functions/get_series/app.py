@@ -5,7 +5,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from progress_tracking import api_edge, authz, series
 from progress_tracking.db import get_database
-from progress_tracking.models import Series, SeriesQuery
+from progress_tracking.models.summary import Series, SeriesQuery
 from progress_tracking.openapi import Operation
 
 OPERATION = Operation(

@@ -5,7 +5,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from progress_tracking import api_edge, authz, service
 from progress_tracking.db import get_database
-from progress_tracking.models import Summary, SummaryQuery
+from progress_tracking.models.summary import Summary, SummaryQuery
 from progress_tracking.openapi import Operation
 
 OPERATION = Operation(

@@ -6,7 +6,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from progress_tracking import api_edge, authz, service
 from progress_tracking.db import get_database
-from progress_tracking.models import LogCreate, LogCreated
+from progress_tracking.models.logs import LogCreate, LogCreated
 from progress_tracking.observability import logger, metrics
 from progress_tracking.openapi import Operation
 from progress_tracking.user_service import get_user_service

@@ -13,11 +13,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from progress_tracking import service, store
+from progress_tracking import service
 from progress_tracking.authz import Identity
 from progress_tracking.db import Database
 from progress_tracking.errors import InvalidRollback, LogNotFound
-from progress_tracking.models import LogCreate, LogUpdate
+from progress_tracking.models.logs import LogCreate, LogUpdate
+from progress_tracking.store import appending, checkpoints, rebuild
 from tests.integration.test_api import FIRST_VERSION_BODY, assert_error, log
 
 MACHINE = Identity(principal="tester@clients", scopes=frozenset({"admin:progress"}), user_id=None, is_client=True)
@@ -26,9 +27,9 @@ MACHINE = Identity(principal="tester@clients", scopes=frozenset({"admin:progress
 # --- 1. ordering: a late commit is never skipped ------------------------------------------------------------------
 
 
-def latest_checkpoint(database: Database) -> store.Checkpoint:
-    checkpoint = store.START
-    while batch := database.run(lambda cursor: store.events_after(cursor, checkpoint, 10_000)):
+def latest_checkpoint(database: Database) -> checkpoints.Checkpoint:
+    checkpoint = checkpoints.START
+    while batch := database.run(lambda cursor: checkpoints.events_after(cursor, checkpoint, 10_000)):
         checkpoint = batch[-1][0]
     return checkpoint
 
@@ -36,8 +37,8 @@ def latest_checkpoint(database: Database) -> store.Checkpoint:
 def append_in_open_transaction(database_url: str, user_id: str):
     connection = psycopg2.connect(database_url)
     cursor = connection.cursor()
-    change = store.Change(actor="t", request_id=None)
-    log = store.log_new(cursor, user_id, {"date": date(2026, 1, 1), "weight_kg": 70.0}, change)
+    change = appending.Change(actor="t", request_id=None)
+    log = appending.log_new(cursor, user_id, {"date": date(2026, 1, 1), "weight_kg": 70.0}, change)
     cursor.execute("SELECT position FROM progress_events WHERE log_id = %s", (log.log_id,))
     return connection, cursor.fetchone()[0]
 
@@ -57,10 +58,10 @@ def test_a_reader_following_positions_never_skips_an_event_whose_transaction_com
 
     assert database.run(visible_positions) == [late_position]
     # The store reads nothing yet: A's transaction is older than B's and still running.
-    assert database.run(lambda cursor: store.events_after(cursor, checkpoint, 100)) == []
+    assert database.run(lambda cursor: checkpoints.events_after(cursor, checkpoint, 100)) == []
 
     early.commit()
-    read = database.run(lambda cursor: store.events_after(cursor, checkpoint, 100))
+    read = database.run(lambda cursor: checkpoints.events_after(cursor, checkpoint, 100))
     assert [(c.position, user) for c, user in read] == [(early_position, "order-a"), (late_position, "order-b")]
     early.close()
     late.close()
@@ -74,8 +75,10 @@ def test_following_in_small_batches_sees_every_event_exactly_once_while_writers_
     def writer(user_id: str) -> None:
         db = Database(database_url)
         while not stop.is_set():
-            change = store.Change(actor="w", request_id=None)
-            db.run(lambda cursor: store.log_new(cursor, user_id, {"date": date(2026, 1, 1), "weight_kg": 1.0}, change))
+            change = appending.Change(actor="w", request_id=None)
+            db.run(
+                lambda cursor: appending.log_new(cursor, user_id, {"date": date(2026, 1, 1), "weight_kg": 1.0}, change)
+            )
         db.close()
 
     seen: list[int] = []
@@ -83,12 +86,12 @@ def test_following_in_small_batches_sees_every_event_exactly_once_while_writers_
         for user_id in users:
             pool.submit(writer, user_id)
         for _ in range(200):
-            batch = database.run(lambda cursor: store.events_after(cursor, checkpoint, 7))
+            batch = database.run(lambda cursor: checkpoints.events_after(cursor, checkpoint, 7))
             if batch:
                 seen += [c.position for c, _ in batch]
                 checkpoint = batch[-1][0]
         stop.set()
-    while batch := database.run(lambda cursor: store.events_after(cursor, checkpoint, 7)):
+    while batch := database.run(lambda cursor: checkpoints.events_after(cursor, checkpoint, 7)):
         seen += [c.position for c, _ in batch]
         checkpoint = batch[-1][0]
 
@@ -432,17 +435,17 @@ def test_projections_always_equal_the_fold_of_the_events(database, user_profile,
             pass  # deleting or rolling back what cannot be: refused, nothing written
     live, folded = projection_and_fold(database, user)
     assert live == folded
-    assert database.run(store.compare_projection).consistent
+    assert database.run(rebuild.compare_projection).consistent
 
 
 def test_the_rebuild_finds_every_kind_of_drift_and_repairs_it(database, new_user):
     user = new_user()
-    change = store.Change(actor="t", request_id=None)
+    change = appending.Change(actor="t", request_id=None)
     logs = [
-        database.run(lambda c: store.log_new(c, user, {"date": date(2026, 1, d), "weight_kg": 60.0}, change))
+        database.run(lambda c: appending.log_new(c, user, {"date": date(2026, 1, d), "weight_kg": 60.0}, change))
         for d in (1, 2, 3)
     ]
-    assert database.run(store.compare_projection).consistent
+    assert database.run(rebuild.compare_projection).consistent
 
     def corrupt(cursor):
         cursor.execute("UPDATE progress_logs SET weight_kg = 1 WHERE log_id = %s", (logs[0].log_id,))
@@ -454,11 +457,11 @@ def test_the_rebuild_finds_every_kind_of_drift_and_repairs_it(database, new_user
         )
 
     database.run(corrupt)
-    report = database.run(store.compare_projection)
+    report = database.run(rebuild.compare_projection)
     assert (report.different, report.missing, report.unexpected) == (
         [logs[0].log_id],
         [logs[1].log_id],
         [9000000000 + logs[2].log_id],
     )
-    database.run(store.replace_projection)
-    assert database.run(store.compare_projection).consistent
+    database.run(rebuild.replace_projection)
+    assert database.run(rebuild.compare_projection).consistent

@@ -158,15 +158,16 @@ def run_command(env: dict[str, str], tmp_path: Path, *args: str) -> subprocess.C
 def test_the_operations_commands_migrate_rebuild_and_recompute(tmp_path, clean_env, database_url, database, new_user):
     from datetime import date
 
-    from progress_tracking import store
+    from progress_tracking.store import appending
+    from progress_tracking.store import summaries as summary_store
 
     env = {**clean_env, "DATABASE_URL": database_url}
     migrated = run_command(env, tmp_path, "migrate")
     assert migrated.returncode == 0 and "the schema is current" in migrated.stdout
 
     user = new_user()
-    change = store.Change(actor="t", request_id=None)
-    created = database.run(lambda c: store.log_new(c, user, {"date": date(2026, 1, 1), "weight_kg": 60.0}, change))
+    change = appending.Change(actor="t", request_id=None)
+    created = database.run(lambda c: appending.log_new(c, user, {"date": date(2026, 1, 1), "weight_kg": 60.0}, change))
     assert run_command(env, tmp_path, "rebuild").returncode == 0
 
     def corrupt(cursor):
@@ -180,4 +181,4 @@ def test_the_operations_commands_migrate_rebuild_and_recompute(tmp_path, clean_e
 
     recomputed = run_command(env, tmp_path, "recompute")
     assert recomputed.returncode == 0 and "'finished': True" in recomputed.stdout
-    assert database.run(lambda c: store.stored_summary(c, user)) is not None
+    assert database.run(lambda c: summary_store.stored_summary(c, user)) is not None
