@@ -3,7 +3,7 @@
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from progress_tracking import api_edge, authz, goals
+from progress_tracking import api_edge, authz, errors, goals
 from progress_tracking.db import get_database
 from progress_tracking.models.goals import GoalsCleared
 from progress_tracking.observability import logger
@@ -13,7 +13,7 @@ OPERATION = Operation(
     summary="Clear a user's goals (a cleared event; the history stays)",
     scope=authz.DELETE_PROGRESS,
     success=(200, GoalsCleared),
-    errors=(400, 401, 403, 404, 409, 412, 503),
+    raises=(errors.Forbidden, errors.GoalsNotFound, errors.ConcurrentChange, errors.PreconditionFailed),
     request_headers=("If-Match",),
 )
 

@@ -3,7 +3,7 @@
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from progress_tracking import api_edge, authz, service
+from progress_tracking import api_edge, authz, errors, service
 from progress_tracking.db import get_database
 from progress_tracking.models.logs import LogDeleted
 from progress_tracking.observability import logger
@@ -13,7 +13,7 @@ OPERATION = Operation(
     summary="Delete one log (a deletion event; rollback can restore it)",
     scope=authz.DELETE_PROGRESS,
     success=(200, LogDeleted),
-    errors=(400, 401, 403, 404, 409, 412, 503),
+    raises=(errors.LogNotFound, errors.ConcurrentChange, errors.PreconditionFailed),
     request_headers=("If-Match",),
 )
 

@@ -6,7 +6,7 @@ With ?erase=true and admin:progress: erase every event and projection of the use
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from progress_tracking import api_edge, authz, service
+from progress_tracking import api_edge, authz, errors, service
 from progress_tracking.db import get_database
 from progress_tracking.models.logs import DeleteUserLogsQuery, UserErased, UserLogsDeleted
 from progress_tracking.observability import logger
@@ -17,7 +17,7 @@ OPERATION = Operation(
     scope=authz.DELETE_PROGRESS,
     query=DeleteUserLogsQuery,
     success=(200, (UserLogsDeleted, UserErased)),
-    errors=(400, 401, 403, 503),
+    raises=(errors.Forbidden,),
 )
 
 

@@ -3,7 +3,7 @@
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from progress_tracking import api_edge, authz, goals
+from progress_tracking import api_edge, authz, errors, goals
 from progress_tracking.db import get_database
 from progress_tracking.models.goals import GoalHistory
 from progress_tracking.openapi import Operation
@@ -12,7 +12,7 @@ OPERATION = Operation(
     summary="Every event of a user's goals (set, changed, cleared), oldest first",
     scope=authz.READ_PROGRESS,
     success=(200, GoalHistory),
-    errors=(400, 401, 403, 404, 503),
+    raises=(errors.Forbidden, errors.GoalsNotFound),
 )
 
 

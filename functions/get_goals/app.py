@@ -3,7 +3,7 @@
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from progress_tracking import api_edge, authz, goals
+from progress_tracking import api_edge, authz, errors, goals
 from progress_tracking.db import get_database
 from progress_tracking.models.goals import Goals
 from progress_tracking.openapi import Operation
@@ -12,7 +12,7 @@ OPERATION = Operation(
     summary="A user's goals with their version",
     scope=authz.READ_PROGRESS,
     success=(200, Goals),
-    errors=(400, 401, 403, 404, 503),
+    raises=(errors.Forbidden, errors.GoalsNotFound),
     response_headers=("ETag",),
 )
 

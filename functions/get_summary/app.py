@@ -3,7 +3,7 @@
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from progress_tracking import api_edge, authz, service
+from progress_tracking import api_edge, authz, errors, service
 from progress_tracking.db import get_database
 from progress_tracking.models.summary import Summary, SummaryQuery
 from progress_tracking.openapi import Operation
@@ -13,7 +13,7 @@ OPERATION = Operation(
     scope=authz.READ_PROGRESS,
     query=SummaryQuery,
     success=(200, Summary),
-    errors=(400, 401, 403, 503),
+    raises=(errors.Forbidden,),
 )
 
 

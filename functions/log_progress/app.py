@@ -4,7 +4,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from progress_tracking import api_edge, authz, service
+from progress_tracking import api_edge, authz, errors, service
 from progress_tracking.db import get_database
 from progress_tracking.models.logs import LogCreate, LogCreated
 from progress_tracking.observability import logger, metrics
@@ -16,7 +16,13 @@ OPERATION = Operation(
     scope=authz.WRITE_PROGRESS,
     body=LogCreate,
     success=(201, LogCreated),
-    errors=(400, 401, 403, 413, 422, 503),
+    raises=(
+        errors.Forbidden,
+        errors.UnknownUser,
+        errors.ConcurrentChange,
+        errors.IdempotencyKeyReused,
+        errors.UserServiceUnavailable,
+    ),
     request_headers=("Idempotency-Key",),
     response_headers=("Location", "ETag", "Idempotent-Replayed"),
 )

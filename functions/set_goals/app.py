@@ -3,7 +3,7 @@
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from progress_tracking import api_edge, authz, goals
+from progress_tracking import api_edge, authz, errors, goals
 from progress_tracking.db import get_database
 from progress_tracking.models.goals import GoalsPut, GoalsSet
 from progress_tracking.observability import logger
@@ -15,7 +15,13 @@ OPERATION = Operation(
     scope=authz.WRITE_PROGRESS,
     body=GoalsPut,
     success=(200, GoalsSet),
-    errors=(400, 401, 403, 409, 412, 413, 503),
+    raises=(
+        errors.Forbidden,
+        errors.UnknownUser,
+        errors.ConcurrentChange,
+        errors.PreconditionFailed,
+        errors.UserServiceUnavailable,
+    ),
     request_headers=("If-Match",),
     response_headers=("ETag",),
 )

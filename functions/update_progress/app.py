@@ -3,7 +3,7 @@
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from progress_tracking import api_edge, authz, service
+from progress_tracking import api_edge, authz, errors, service
 from progress_tracking.db import get_database
 from progress_tracking.models.logs import LogUpdate, LogUpdated
 from progress_tracking.observability import logger
@@ -14,7 +14,7 @@ OPERATION = Operation(
     scope=authz.WRITE_PROGRESS,
     body=LogUpdate,
     success=(200, LogUpdated),
-    errors=(400, 401, 403, 404, 409, 412, 413, 503),
+    raises=(errors.LogNotFound, errors.ConcurrentChange, errors.PreconditionFailed),
     request_headers=("If-Match",),
     response_headers=("ETag",),
 )

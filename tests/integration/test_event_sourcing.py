@@ -16,15 +16,11 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from progress_tracking import service
-from progress_tracking.authz import Identity
 from progress_tracking.db import Database
 from progress_tracking.errors import InvalidRequest, InvalidRollback, LogNotFound
 from progress_tracking.models.logs import MUTABLE_FIELDS, LogCreate, LogUpdate
 from progress_tracking.store import appending, checkpoints, rebuild
-from tests.integration.test_api import FIRST_VERSION_BODY, assert_error, log
-
-MACHINE = Identity(principal="tester@clients", scopes=frozenset({"admin:progress"}), user_id=None, is_client=True)
-
+from tests.helpers import FIRST_VERSION_BODY, MACHINE, assert_error, count_rows, log
 
 # --- 1. ordering: a late commit is never skipped ------------------------------------------------------------------
 
@@ -315,17 +311,6 @@ def test_idempotency_keys_belong_to_their_caller(api, tokens, new_user):
 
 
 # --- 6. delete and erase -----------------------------------------------------------------------------------------
-
-
-def count_rows(database: Database, user_id: str) -> dict[str, int]:
-    def read(cursor):
-        counts = {}
-        for table in ("progress_events", "progress_logs", "progress_summaries", "idempotency_keys", "user_streams"):
-            cursor.execute(f"SELECT count(*) FROM {table} WHERE user_id = %s", (user_id,))
-            counts[table] = cursor.fetchone()[0]
-        return counts
-
-    return database.run(read)
 
 
 def test_erasure_needs_admin_and_removes_every_trace(api, tokens, new_user, database):

@@ -16,7 +16,7 @@ from progress_tracking.models.summary import SeriesQuery
 from progress_tracking.store import appending, streams
 from progress_tracking.store import goals as goal_store
 from progress_tracking.tokens import Identity
-from tests.integration.test_api import ALL, FIRST_VERSION_BODY, assert_error, log
+from tests.helpers import ALL, FIRST_VERSION_BODY, assert_error, log
 
 MACHINE = Identity(principal="tester@clients", scopes=frozenset(), user_id=None, is_client=True)
 TODAY = datetime.now(UTC).date()

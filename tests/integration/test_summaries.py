@@ -14,7 +14,7 @@ from progress_tracking import summaries
 from progress_tracking.db import Database
 from progress_tracking.store import appending, checkpoints
 from progress_tracking.store import summaries as summary_store
-from tests.integration.test_api import log
+from tests.helpers import log
 
 
 def add_log(database: Database, user_id: str, day: int, weight: float = 70.0) -> None:

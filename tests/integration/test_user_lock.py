@@ -27,7 +27,7 @@ from progress_tracking.models.summary import SummaryQuery
 from progress_tracking.store import appending, erasure, rebuild, streams
 from progress_tracking.store import summaries as summary_store
 from progress_tracking.user_service import UserServiceClient
-from tests.integration.test_event_sourcing import MACHINE, count_rows
+from tests.helpers import MACHINE, count_rows
 
 TABLES = ("progress_events", "progress_logs", "progress_summaries", "idempotency_keys", "user_streams")
 ROUNDS = 25

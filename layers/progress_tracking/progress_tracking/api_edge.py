@@ -73,8 +73,12 @@ def model_response(status: int, model: BaseModel, headers: dict[str, str] | None
     return json_response(status, model.model_dump(mode="json"), headers)
 
 
+def status_and_code(error: type[errors.ProgressError]) -> tuple[int, str]:
+    return next(ERROR_RESPONSES[cls] for cls in error.__mro__ if cls in ERROR_RESPONSES)
+
+
 def error_response(error: errors.ProgressError) -> dict[str, Any]:
-    status, code = next(ERROR_RESPONSES[cls] for cls in type(error).__mro__ if cls in ERROR_RESPONSES)
+    status, code = status_and_code(type(error))
     body = ErrorBody(message=error.message, code=code, details=error.details or None)
     return json_response(status, body.model_dump(mode="json", exclude={"details"} if body.details is None else None))
 
