@@ -145,13 +145,13 @@ def tokens(signing_key: SigningKey) -> Tokens:
 
 
 @pytest.fixture(scope="session")
-def answered() -> dict[tuple[str, str], set[int]]:
+def answered_statuses() -> dict[tuple[str, str], set[int]]:
     """Every status the gateway answered each route of the template with during this run, by (method, path)."""
     return defaultdict(set)
 
 
 @pytest.fixture(scope="session")
-def gateway_url(service_env: dict[str, str], answered: dict[tuple[str, str], set[int]]) -> Iterator[str]:
+def gateway_url(service_env: dict[str, str], answered_statuses: dict[tuple[str, str], set[int]]) -> Iterator[str]:
     """The local gateway over real HTTP, serving template.yaml's routes with the real authorizer and handlers."""
     from waitress import create_server
 
@@ -159,7 +159,7 @@ def gateway_url(service_env: dict[str, str], answered: dict[tuple[str, str], set
     from localdev.template import load_api
 
     def record(route, status: int) -> None:
-        answered[(route.method, route.path)].add(status)  # set.add: atomic enough across waitress's threads
+        answered_statuses[(route.method, route.path)].add(status)  # set.add: atomic enough across waitress's threads
 
     gateway = LocalGateway(load_api(ROOT / "template.yaml"), on_answer=record)
     server = create_server(gateway, host="127.0.0.1", port=0, threads=8)
