@@ -105,9 +105,10 @@ def database_configured(args: argparse.Namespace) -> Iterator[str]:
 
 def operate(args: argparse.Namespace) -> int:
     """The operations commands: migrate, rebuild, recompute."""
-    from progress_tracking import store, summaries
+    from progress_tracking import summaries
     from progress_tracking.db import Cursor, get_database
     from progress_tracking.migrations import migrate
+    from progress_tracking.store import rebuild
 
     with database_configured(args) as where:
         database = get_database()
@@ -119,20 +120,20 @@ def operate(args: argparse.Namespace) -> int:
             report = summaries.recompute(database, lambda: 10**9)
             sys.stdout.write(f"{report.as_dict()}\n")
             return 0
-        drift = database.run(store.compare_projection)
+        drift = database.run(rebuild.compare_projection)
         sys.stdout.write(f"missing: {drift.missing}\nunexpected: {drift.unexpected}\ndifferent: {drift.different}\n")
         if drift.consistent:
             sys.stdout.write("The projection equals the events' fold.\n")
             return 0
         if args.apply:
 
-            def rebuild(cursor: Cursor) -> int:
+            def replace(cursor: Cursor) -> int:
                 # One transaction: summaries derived from the drifted projection go with it.
-                live = store.replace_projection(cursor)
-                store.reset_summaries(cursor, summaries.CHECKPOINT)
+                live = rebuild.replace_projection(cursor)
+                rebuild.reset_summaries(cursor, summaries.CHECKPOINT)
                 return live
 
-            live = database.run(rebuild)
+            live = database.run(replace)
             recomputed = summaries.recompute(database, lambda: 10**9)
             sys.stdout.write(
                 f"Projection rebuilt from the events: {live} live logs; {recomputed.users} summaries recomputed.\n"

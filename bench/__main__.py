@@ -314,9 +314,9 @@ def requests_per_second(base: str, token: str, clients: int, total: int) -> floa
 
 
 def seed_user(database, user_id: str, logs: int) -> None:
-    from progress_tracking import store
+    from progress_tracking.store import appending
 
-    change = store.Change(actor="bench", request_id=None)
+    change = appending.Change(actor="bench", request_id=None)
 
     def work(cursor):
         for n in range(logs):
@@ -326,7 +326,7 @@ def seed_user(database, user_id: str, logs: int) -> None:
                 "workout_done": ("running", "yoga", "cycling")[n % 3],
                 "calories_burned": 200 + n % 300,
             }
-            store.log_new(cursor, user_id, fields, change)
+            appending.log_new(cursor, user_id, fields, change)
 
     database.run(work)
 
@@ -342,19 +342,20 @@ def deep_cursor(session: requests.Session, base: str, logs: int) -> str:
 
 
 def recompute_throughput(database_url: str, events: int) -> None:
-    from progress_tracking import store, summaries
+    from progress_tracking import summaries
     from progress_tracking.db import Database
     from progress_tracking.migrations import migrate
+    from progress_tracking.store import appending
 
     database = Database(database_url)
     migrate(database)
     summaries.recompute(database, lambda: 10**9)
     users = max(1, events // 20)
-    change = store.Change(actor="bench", request_id=None)
+    change = appending.Change(actor="bench", request_id=None)
 
     def work(cursor):
         for n in range(events):
-            store.log_new(
+            appending.log_new(
                 cursor,
                 f"recompute-{n % users}",
                 {"date": date(2022, 1, 1) + timedelta(days=n % 365), "weight_kg": 70.0},

@@ -72,7 +72,8 @@ def run(args: argparse.Namespace) -> None:
     from progress_tracking.authz import Identity
     from progress_tracking.db import Database
     from progress_tracking.migrations import migrate
-    from progress_tracking.models import ListQuery, SummaryQuery
+    from progress_tracking.models.logs import ListQuery
+    from progress_tracking.models.summary import SummaryQuery
 
     sizes = {TINY_USER: 10, SMALL_USER: 1000, MEDIUM_USER: 10_000, BIG_USER: args.big}
     caller = Identity(principal="bench@clients", scopes=frozenset({"read:progress"}), user_id=None, is_client=True)

@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from localdev.lambda_context import LocalLambdaContext
-from localdev.template import ApiDefinition, FunctionSpec, LambdaHandler
+from localdev.template import ApiDefinition, FunctionSpec, LambdaHandler, Route
 
 REGION = "us-east-1"
 ACCOUNT_ID = "000000000000"
@@ -33,8 +33,15 @@ LocalRoute = Callable[[], tuple[int, dict[str, Any]]]
 
 
 class LocalGateway:
-    def __init__(self, api: ApiDefinition, stage: str = "local", local_routes: dict[str, LocalRoute] | None = None):
+    def __init__(
+        self,
+        api: ApiDefinition,
+        stage: str = "local",
+        local_routes: dict[str, LocalRoute] | None = None,
+        on_answer: Callable[[Route, int], None] | None = None,
+    ):
         self.api = api
+        self.on_answer = on_answer  # told the status of every answer to a route of the template (tests record them)
         self.stage = stage
         # Development-only GET routes served without authorization; the API's description is always one of them.
         self.local_routes = {"/openapi.json": self._openapi, **(local_routes or {})}
@@ -60,6 +67,20 @@ class LocalGateway:
         if resolved is None:  # API Gateway's MISSING_AUTHENTICATION_TOKEN, answered as the template configures it
             return _gateway_error(404, "Route not found", "route_not_found", request_id)
         route, path_parameters = resolved
+        answer = self._routed(environ, method, segments, route, path_parameters, request_id)
+        if self.on_answer is not None:
+            self.on_answer(route, answer[0])
+        return answer
+
+    def _routed(
+        self,
+        environ: dict[str, Any],
+        method: str,
+        segments: list[str],
+        route: Route,
+        path_parameters: dict[str, str],
+        request_id: str,
+    ) -> tuple[int, dict[str, str], bytes]:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         if length > MAX_PAYLOAD_BYTES:
             return _gateway_error(413, "Request Too Long", "request_too_long", request_id)

@@ -355,8 +355,10 @@ _EVENT_TYPE = {"POST log": "logged", "PUT log": "updated", "POST rollback": "res
 def verify(database_url: str, ledger: Ledger, users: list[str]) -> Verdict:
     """Every acknowledged write is in the event log exactly once and in the projection (the projection equals the
     events' fold); unacknowledged ones are whole or absent; the stored summaries equal a recompute."""
-    from progress_tracking import store, summaries
+    from progress_tracking import summaries
     from progress_tracking.db import Cursor, Database, one_row
+    from progress_tracking.store import rebuild
+    from progress_tracking.store import summaries as summary_store
 
     database = Database(database_url, statement_timeout_ms=60_000)
     lost: list[str] = []
@@ -415,14 +417,14 @@ def verify(database_url: str, ledger: Ledger, users: list[str]) -> Verdict:
         return problems
 
     half = database.run(half_written)
-    drift = database.run(store.compare_projection)
+    drift = database.run(rebuild.compare_projection)
     summaries.recompute(database, lambda: 10**9)
 
     def summary_drift(cursor: Cursor) -> list[str]:
         different = []
         for user in users:
-            stored = store.stored_summary(cursor, user)
-            fresh = store.summary_facts(cursor, user)
+            stored = summary_store.stored_summary(cursor, user)
+            fresh = summary_store.summary_facts(cursor, user)
             if stored is not None and stored[1] != fresh:
                 different.append(user)
         return different

@@ -16,34 +16,41 @@ GATEWAY_ERROR = {  # what API Gateway itself answers with (template.yaml's Gatew
     "properties": {"message": {"type": "string"}, "code": {"type": "string"}},
     "required": ["message", "code"],
 }
-HEADER_SCHEMAS = {
-    "If-Match": (
-        "Change only if the log (or the goals) is at one of these versions (strong ETags) or `*`",
-        {"type": "string"},
-    ),
-    "Idempotency-Key": (
-        "Replays the first response to a retry with the same key and body",
-        {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]+$"},
-    ),
-    "ETag": ("The log's (or the goals') version", {"type": "string"}),
-    "Location": ("The new log's URL path", {"type": "string"}),
-    "Idempotent-Replayed": ("`true` when this is the replay of an earlier response", {"type": "string"}),
-}
-ERROR_DESCRIPTIONS = {
-    400: "Invalid input",
-    401: "No or invalid token (from API Gateway)",
-    403: "Missing scope or not the caller's data",
-    404: "No such log, or the user has no goals",
-    409: "Conflict",
-    412: "If-Match does not match",
-    413: "Body over 64 KiB",
-    422: "Idempotency-Key reused with another body",
-    503: "A dependency is unavailable; nothing was written",
-}
+
+
+def _header_schemas() -> dict[str, tuple[str, dict[str, Any]]]:
+    from progress_tracking import idempotency
+
+    return {
+        "If-Match": (
+            "Change only if the log (or the goals) is at one of these versions (strong ETags) or `*`",
+            {"type": "string"},
+        ),
+        idempotency.HEADER: (
+            "Replays the first response to a retry with the same key and body",
+            idempotency.key_adapter.json_schema(),
+        ),
+        "ETag": ("The log's (or the goals') version", {"type": "string"}),
+        "Location": ("The new log's URL path", {"type": "string"}),
+        "Idempotent-Replayed": ("`true` when this is the replay of an earlier response", {"type": "string"}),
+    }
+
+
+def error_statuses(operation: Any) -> dict[int, list[str]]:
+    """The statuses an operation answers errors with (from the errors it raises), each with the codes behind it."""
+    from progress_tracking.api_edge import status_and_code
+
+    statuses: dict[int, list[str]] = {401: ["unauthorized"], 403: ["access_denied"]}  # API Gateway's own
+    for error in operation.errors():
+        status, code = status_and_code(error)
+        statuses.setdefault(status, [])
+        if code not in statuses[status]:
+            statuses[status].append(code)
+    return dict(sorted(statuses.items()))
 
 
 def _path_parameter(name: str) -> dict[str, Any]:
-    from progress_tracking.models import log_id_adapter, user_id_adapter
+    from progress_tracking.models.fields import log_id_adapter, user_id_adapter
 
     adapter: TypeAdapter[Any] = log_id_adapter if name == "log_id" else user_id_adapter
     return {"name": name, "in": "path", "required": True, "schema": adapter.json_schema()}
@@ -63,7 +70,7 @@ def _success_models(operation: Any) -> tuple[type[BaseModel], ...]:
 
 
 def build_openapi(api: ApiDefinition) -> dict[str, Any]:
-    from progress_tracking.models import ErrorBody
+    from progress_tracking.models.errors import ErrorBody
 
     operations = [(route, route.function.load_module().OPERATION) for route in api.routes]
     models: list[tuple[type[BaseModel], JsonSchemaMode]] = [(ErrorBody, "serialization")]
@@ -76,13 +83,14 @@ def build_openapi(api: ApiDefinition) -> dict[str, Any]:
     def ref(model: type[BaseModel], mode: JsonSchemaMode) -> dict[str, Any]:
         return keys[(model, mode)]
 
+    header_schemas = _header_schemas()
     paths: dict[str, dict[str, Any]] = {}
     for route, operation in sorted(operations, key=lambda pair: pair[0].path):
         parameters = [_path_parameter(part[1:-1]) for part in route.segments if part.startswith("{")]
         if operation.query is not None:
             parameters += _query_parameters(operation.query)
         for header in operation.request_headers:
-            description, schema = HEADER_SCHEMAS[header]
+            description, schema = header_schemas[header]
             parameters.append(
                 {"name": header, "in": "header", "required": False, "description": description, "schema": schema}
             )
@@ -92,15 +100,15 @@ def build_openapi(api: ApiDefinition) -> dict[str, Any]:
                 "description": "Success",
                 "content": {"application/json": {"schema": answers[0] if len(answers) == 1 else {"oneOf": answers}}},
                 "headers": {
-                    name: {"description": HEADER_SCHEMAS[name][0], "schema": HEADER_SCHEMAS[name][1]}
+                    name: {"description": header_schemas[name][0], "schema": header_schemas[name][1]}
                     for name in operation.response_headers
                 },
             }
         }
-        for code in operation.errors:
-            schema = GATEWAY_ERROR if code == 401 else ref(ErrorBody, "serialization")
-            responses[str(code)] = {
-                "description": ERROR_DESCRIPTIONS[code],
+        for status, codes in error_statuses(operation).items():
+            schema = GATEWAY_ERROR if status == 401 else ref(ErrorBody, "serialization")
+            responses[str(status)] = {
+                "description": "code: " + " or ".join(f"`{code}`" for code in codes),
                 "content": {"application/json": {"schema": schema}},
             }
         spec: dict[str, Any] = {

@@ -6,8 +6,8 @@ from __future__ import annotations
 import os
 import threading
 import uuid
+from collections import defaultdict
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
@@ -18,8 +18,8 @@ from localdev.dev_issuer import SigningKey
 from localdev.pgbouncer import pgbouncer, pooled_url
 from localdev.stubs import JwksStub, UserProfileStub
 from localdev.template import fixed_environment
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 # Every function's environment as the template sets it (POWERTOOLS_* …), before any layer module is imported.
 for _name, _value in fixed_environment(ROOT / "template.yaml").items():
     os.environ.setdefault(_name, _value)
@@ -170,14 +170,24 @@ def tokens(signing_key: SigningKey) -> Tokens:
 
 
 @pytest.fixture(scope="session")
-def gateway_url(service_env: dict[str, str]) -> Iterator[str]:
+def answered_statuses() -> dict[tuple[str, str], set[int]]:
+    """Every status the gateway answered each route of the template with during this run, by (method, path)."""
+    return defaultdict(set)
+
+
+@pytest.fixture(scope="session")
+def gateway_url(service_env: dict[str, str], answered_statuses: dict[tuple[str, str], set[int]]) -> Iterator[str]:
     """The local gateway over real HTTP, serving template.yaml's routes with the real authorizer and handlers."""
     from waitress import create_server
 
     from localdev.gateway import LocalGateway
     from localdev.template import load_api
 
-    server = create_server(LocalGateway(load_api(ROOT / "template.yaml")), host="127.0.0.1", port=0, threads=8)
+    def record(route, status: int) -> None:
+        answered_statuses[(route.method, route.path)].add(status)  # set.add: atomic enough across waitress's threads
+
+    gateway = LocalGateway(load_api(ROOT / "template.yaml"), on_answer=record)
+    server = create_server(gateway, host="127.0.0.1", port=0, threads=8)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.effective_port}"

@@ -3,9 +3,9 @@
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from progress_tracking import authz, goals, http
+from progress_tracking import api_edge, authz, errors, goals
 from progress_tracking.db import get_database
-from progress_tracking.models import GoalsCleared
+from progress_tracking.models.goals import GoalsCleared
 from progress_tracking.observability import logger
 from progress_tracking.openapi import Operation
 
@@ -13,15 +13,15 @@ OPERATION = Operation(
     summary="Clear a user's goals (a cleared event; the history stays)",
     scope=authz.DELETE_PROGRESS,
     success=(200, GoalsCleared),
-    errors=(400, 401, 403, 404, 409, 412, 503),
+    raises=(errors.Forbidden, errors.GoalsNotFound, errors.ConcurrentChange, errors.PreconditionFailed),
     request_headers=("If-Match",),
 )
 
 
-@http.endpoint
+@api_edge.endpoint
 def lambda_handler(event: APIGatewayProxyEvent, context: LambdaContext) -> dict:
-    caller = http.authorize(event, OPERATION.scope)
-    user_id = http.path_user_id(event)
-    cleared = goals.clear_goals(get_database(), caller, user_id, http.request_id(event), http.if_match(event))
+    caller = api_edge.authorize(event, OPERATION.scope)
+    user_id = api_edge.path_user_id(event)
+    cleared = goals.clear_goals(get_database(), caller, user_id, api_edge.request_id(event), api_edge.if_match(event))
     logger.info("Goals cleared", extra={"version": cleared.version})
-    return http.model_response(200, GoalsCleared(user_id=user_id, version=cleared.version))
+    return api_edge.model_response(200, GoalsCleared(user_id=user_id, version=cleared.version))

@@ -3,9 +3,9 @@
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from progress_tracking import authz, http, service
+from progress_tracking import api_edge, authz, errors, service
 from progress_tracking.db import get_database
-from progress_tracking.models import LogDeleted
+from progress_tracking.models.logs import LogDeleted
 from progress_tracking.observability import logger
 from progress_tracking.openapi import Operation
 
@@ -13,16 +13,16 @@ OPERATION = Operation(
     summary="Delete one log (a deletion event; rollback can restore it)",
     scope=authz.DELETE_PROGRESS,
     success=(200, LogDeleted),
-    errors=(400, 401, 403, 404, 409, 412, 503),
+    raises=(errors.LogNotFound, errors.ConcurrentChange, errors.PreconditionFailed),
     request_headers=("If-Match",),
 )
 
 
-@http.endpoint
+@api_edge.endpoint
 def lambda_handler(event: APIGatewayProxyEvent, context: LambdaContext) -> dict:
-    caller = http.authorize(event, OPERATION.scope)
-    log_id = http.path_log_id(event)
+    caller = api_edge.authorize(event, OPERATION.scope)
+    log_id = api_edge.path_log_id(event)
     logger.append_keys(log_id=log_id)
-    service.delete_log(get_database(), caller, log_id, http.request_id(event), http.if_match(event))
+    service.delete_log(get_database(), caller, log_id, api_edge.request_id(event), api_edge.if_match(event))
     logger.info("Progress log deleted")
-    return http.model_response(200, LogDeleted(deleted_log_id=log_id))
+    return api_edge.model_response(200, LogDeleted(deleted_log_id=log_id))

@@ -6,9 +6,9 @@ With ?erase=true and admin:progress: erase every event and projection of the use
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from progress_tracking import authz, http, service
+from progress_tracking import api_edge, authz, errors, service
 from progress_tracking.db import get_database
-from progress_tracking.models import DeleteUserLogsQuery, UserErased, UserLogsDeleted
+from progress_tracking.models.logs import DeleteUserLogsQuery, UserErased, UserLogsDeleted
 from progress_tracking.observability import logger
 from progress_tracking.openapi import Operation
 
@@ -17,19 +17,19 @@ OPERATION = Operation(
     scope=authz.DELETE_PROGRESS,
     query=DeleteUserLogsQuery,
     success=(200, (UserLogsDeleted, UserErased)),
-    errors=(400, 401, 403, 503),
+    raises=(errors.Forbidden,),
 )
 
 
-@http.endpoint
+@api_edge.endpoint
 def lambda_handler(event: APIGatewayProxyEvent, context: LambdaContext) -> dict:
-    caller = http.authorize(event, OPERATION.scope)
-    user_id = http.path_user_id(event)
-    query = http.parse_query(event, DeleteUserLogsQuery)
+    caller = api_edge.authorize(event, OPERATION.scope)
+    user_id = api_edge.path_user_id(event)
+    query = api_edge.parse_query(event, DeleteUserLogsQuery)
     if query.erase:
         erased = service.erase_user(get_database(), caller, user_id)
         logger.info("All progress data of a user erased", extra={"erased": erased})
-        return http.model_response(200, UserErased(erased=erased))
-    deleted = service.delete_user_logs(get_database(), caller, user_id, http.request_id(event))
+        return api_edge.model_response(200, UserErased(erased=erased))
+    deleted = service.delete_user_logs(get_database(), caller, user_id, api_edge.request_id(event))
     logger.info("All progress logs of a user deleted", extra={"deleted_log_count": deleted})
-    return http.model_response(200, UserLogsDeleted(deleted_log_count=deleted))
+    return api_edge.model_response(200, UserLogsDeleted(deleted_log_count=deleted))

@@ -3,36 +3,21 @@
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from progress_tracking import authz, goals, http
+from progress_tracking import api_edge, authz, errors, goals
 from progress_tracking.db import get_database
-from progress_tracking.models import GoalHistory, HistoryEntry
+from progress_tracking.models.goals import GoalHistory
 from progress_tracking.openapi import Operation
 
 OPERATION = Operation(
     summary="Every event of a user's goals (set, changed, cleared), oldest first",
     scope=authz.READ_PROGRESS,
     success=(200, GoalHistory),
-    errors=(400, 401, 403, 404, 503),
+    raises=(errors.Forbidden, errors.GoalsNotFound),
 )
 
 
-@http.endpoint
+@api_edge.endpoint
 def lambda_handler(event: APIGatewayProxyEvent, context: LambdaContext) -> dict:
-    caller = http.authorize(event, OPERATION.scope)
-    user_id = http.path_user_id(event)
-    events = goals.goal_history(get_database(), caller, user_id)
-    history = GoalHistory(
-        user_id=user_id,
-        events=[
-            HistoryEntry(
-                version=e.version,
-                type=e.event_type,
-                state=e.data,
-                actor=e.actor,
-                request_id=e.request_id,
-                occurred_at=e.occurred_at,
-            )
-            for e in events
-        ],
-    )
-    return http.model_response(200, history)
+    caller = api_edge.authorize(event, OPERATION.scope)
+    user_id = api_edge.path_user_id(event)
+    return api_edge.model_response(200, goals.goal_history(get_database(), caller, user_id))

@@ -3,23 +3,23 @@
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from progress_tracking import authz, goals, http
+from progress_tracking import api_edge, authz, errors, goals
 from progress_tracking.db import get_database
-from progress_tracking.models import Goals
+from progress_tracking.models.goals import Goals
 from progress_tracking.openapi import Operation
 
 OPERATION = Operation(
     summary="A user's goals with their version",
     scope=authz.READ_PROGRESS,
     success=(200, Goals),
-    errors=(400, 401, 403, 404, 503),
+    raises=(errors.Forbidden, errors.GoalsNotFound),
     response_headers=("ETag",),
 )
 
 
-@http.endpoint
+@api_edge.endpoint
 def lambda_handler(event: APIGatewayProxyEvent, context: LambdaContext) -> dict:
-    caller = http.authorize(event, OPERATION.scope)
-    user_id = http.path_user_id(event)
+    caller = api_edge.authorize(event, OPERATION.scope)
+    user_id = api_edge.path_user_id(event)
     found = goals.get_goals(get_database(), caller, user_id)
-    return http.model_response(200, found, http.etag(found))
+    return api_edge.model_response(200, found, api_edge.etag(found))

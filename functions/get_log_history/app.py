@@ -3,37 +3,21 @@
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from progress_tracking import authz, http, service
+from progress_tracking import api_edge, authz, errors, service
 from progress_tracking.db import get_database
-from progress_tracking.models import HistoryEntry, LogHistory
+from progress_tracking.models.logs import LogHistory
 from progress_tracking.openapi import Operation
 
 OPERATION = Operation(
     summary="Every event of a log, oldest first (deleted logs included)",
     scope=authz.READ_PROGRESS,
     success=(200, LogHistory),
-    errors=(400, 401, 403, 404, 503),
+    raises=(errors.LogNotFound,),
 )
 
 
-@http.endpoint
+@api_edge.endpoint
 def lambda_handler(event: APIGatewayProxyEvent, context: LambdaContext) -> dict:
-    caller = http.authorize(event, OPERATION.scope)
-    log_id = http.path_log_id(event)
-    events = service.log_history(get_database(), caller, log_id)
-    history = LogHistory(
-        log_id=log_id,
-        user_id=events[0].user_id,
-        events=[
-            HistoryEntry(
-                version=e.version,
-                type=e.event_type,
-                state=e.data,
-                actor=e.actor,
-                request_id=e.request_id,
-                occurred_at=e.occurred_at,
-            )
-            for e in events
-        ],
-    )
-    return http.model_response(200, history)
+    caller = api_edge.authorize(event, OPERATION.scope)
+    log_id = api_edge.path_log_id(event)
+    return api_edge.model_response(200, service.log_history(get_database(), caller, log_id))

@@ -3,9 +3,9 @@
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from progress_tracking import authz, http, service
+from progress_tracking import api_edge, authz, errors, service
 from progress_tracking.db import get_database
-from progress_tracking.models import ListQuery, ProgressPage
+from progress_tracking.models.logs import ListQuery, ProgressPage
 from progress_tracking.openapi import Operation
 
 OPERATION = Operation(
@@ -13,14 +13,14 @@ OPERATION = Operation(
     scope=authz.READ_PROGRESS,
     query=ListQuery,
     success=(200, ProgressPage),
-    errors=(400, 401, 403, 503),
+    raises=(errors.Forbidden, errors.InvalidCursor),
 )
 
 
-@http.endpoint
+@api_edge.endpoint
 def lambda_handler(event: APIGatewayProxyEvent, context: LambdaContext) -> dict:
-    caller = http.authorize(event, OPERATION.scope)
-    user_id = http.path_user_id(event)
-    query = http.parse_query(event, ListQuery)
+    caller = api_edge.authorize(event, OPERATION.scope)
+    user_id = api_edge.path_user_id(event)
+    query = api_edge.parse_query(event, ListQuery)
     page = service.list_progress(get_database(), caller, user_id, query)
-    return http.model_response(200, page)
+    return api_edge.model_response(200, page)

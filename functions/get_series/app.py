@@ -3,9 +3,9 @@
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from progress_tracking import authz, http, series
+from progress_tracking import api_edge, authz, errors, series
 from progress_tracking.db import get_database
-from progress_tracking.models import Series, SeriesQuery
+from progress_tracking.models.summary import Series, SeriesQuery
 from progress_tracking.openapi import Operation
 
 OPERATION = Operation(
@@ -13,13 +13,13 @@ OPERATION = Operation(
     scope=authz.READ_PROGRESS,
     query=SeriesQuery,
     success=(200, Series),
-    errors=(400, 401, 403, 503),
+    raises=(errors.Forbidden,),
 )
 
 
-@http.endpoint
+@api_edge.endpoint
 def lambda_handler(event: APIGatewayProxyEvent, context: LambdaContext) -> dict:
-    caller = http.authorize(event, OPERATION.scope)
-    user_id = http.path_user_id(event)
-    query = http.parse_query(event, SeriesQuery)
-    return http.model_response(200, series.series(get_database(), caller, user_id, query))
+    caller = api_edge.authorize(event, OPERATION.scope)
+    user_id = api_edge.path_user_id(event)
+    query = api_edge.parse_query(event, SeriesQuery)
+    return api_edge.model_response(200, series.series(get_database(), caller, user_id, query))

@@ -4,9 +4,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from progress_tracking import authz, http, service
+from progress_tracking import api_edge, authz, errors, service
 from progress_tracking.db import get_database
-from progress_tracking.models import LogCreate, LogCreated
+from progress_tracking.models.logs import LogCreate, LogCreated
 from progress_tracking.observability import logger, metrics
 from progress_tracking.openapi import Operation
 from progress_tracking.user_service import get_user_service
@@ -16,25 +16,31 @@ OPERATION = Operation(
     scope=authz.WRITE_PROGRESS,
     body=LogCreate,
     success=(201, LogCreated),
-    errors=(400, 401, 403, 413, 422, 503),
+    raises=(
+        errors.Forbidden,
+        errors.UnknownUser,
+        errors.ConcurrentChange,
+        errors.IdempotencyKeyReused,
+        errors.UserServiceUnavailable,
+    ),
     request_headers=("Idempotency-Key",),
     response_headers=("Location", "ETag", "Idempotent-Replayed"),
 )
 
 
-@http.endpoint
+@api_edge.endpoint
 def lambda_handler(event: APIGatewayProxyEvent, context: LambdaContext) -> dict:
-    caller = http.authorize(event, OPERATION.scope)
-    entry = http.parse_body(event, LogCreate)
-    key = http.idempotency_key(event)
-    logged = service.log_progress(get_database(), get_user_service(), caller, entry, http.request_id(event), key)
+    caller = api_edge.authorize(event, OPERATION.scope)
+    entry = api_edge.parse_body(event, LogCreate)
+    key = api_edge.idempotency_key(event)
+    logged = service.log_progress(get_database(), get_user_service(), caller, entry, api_edge.request_id(event), key)
     log = logged.log
     logger.append_keys(log_id=log.log_id)
-    headers = {"Location": f"/api/progress/log/{log.log_id}", **http.etag(log)}
+    headers = {"Location": f"/api/progress/log/{log.log_id}", **api_edge.etag(log)}
     if logged.replayed:
         headers["Idempotent-Replayed"] = "true"
         logger.info("Idempotent retry answered with the original response")
     else:
         logger.info("Progress logged")
         metrics.add_metric(name="ProgressLogged", unit=MetricUnit.Count, value=1)
-    return http.model_response(201, LogCreated(id=log.log_id, log=log), headers)
+    return api_edge.model_response(201, LogCreated(id=log.log_id, log=log), headers)

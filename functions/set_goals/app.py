@@ -3,9 +3,9 @@
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from progress_tracking import authz, goals, http
+from progress_tracking import api_edge, authz, errors, goals
 from progress_tracking.db import get_database
-from progress_tracking.models import GoalsPut, GoalsSet
+from progress_tracking.models.goals import GoalsPut, GoalsSet
 from progress_tracking.observability import logger
 from progress_tracking.openapi import Operation
 from progress_tracking.user_service import get_user_service
@@ -15,19 +15,25 @@ OPERATION = Operation(
     scope=authz.WRITE_PROGRESS,
     body=GoalsPut,
     success=(200, GoalsSet),
-    errors=(400, 401, 403, 409, 412, 413, 503),
+    raises=(
+        errors.Forbidden,
+        errors.UnknownUser,
+        errors.ConcurrentChange,
+        errors.PreconditionFailed,
+        errors.UserServiceUnavailable,
+    ),
     request_headers=("If-Match",),
     response_headers=("ETag",),
 )
 
 
-@http.endpoint
+@api_edge.endpoint
 def lambda_handler(event: APIGatewayProxyEvent, context: LambdaContext) -> dict:
-    caller = http.authorize(event, OPERATION.scope)
-    user_id = http.path_user_id(event)
-    body = http.parse_body(event, GoalsPut)
+    caller = api_edge.authorize(event, OPERATION.scope)
+    user_id = api_edge.path_user_id(event)
+    body = api_edge.parse_body(event, GoalsPut)
     written = goals.set_goals(
-        get_database(), get_user_service(), caller, user_id, body, http.request_id(event), http.if_match(event)
+        get_database(), get_user_service(), caller, user_id, body, api_edge.request_id(event), api_edge.if_match(event)
     )
     logger.info("Goals set", extra={"version": written.version})
-    return http.model_response(200, GoalsSet(goals=written), http.etag(written))
+    return api_edge.model_response(200, GoalsSet(goals=written), api_edge.etag(written))

@@ -3,9 +3,9 @@
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from progress_tracking import authz, http, service
+from progress_tracking import api_edge, authz, errors, service
 from progress_tracking.db import get_database
-from progress_tracking.models import LogUpdate, LogUpdated
+from progress_tracking.models.logs import LogUpdate, LogUpdated
 from progress_tracking.observability import logger
 from progress_tracking.openapi import Operation
 
@@ -14,18 +14,20 @@ OPERATION = Operation(
     scope=authz.WRITE_PROGRESS,
     body=LogUpdate,
     success=(200, LogUpdated),
-    errors=(400, 401, 403, 404, 409, 412, 413, 503),
+    raises=(errors.LogNotFound, errors.ConcurrentChange, errors.PreconditionFailed),
     request_headers=("If-Match",),
     response_headers=("ETag",),
 )
 
 
-@http.endpoint
+@api_edge.endpoint
 def lambda_handler(event: APIGatewayProxyEvent, context: LambdaContext) -> dict:
-    caller = http.authorize(event, OPERATION.scope)
-    log_id = http.path_log_id(event)
+    caller = api_edge.authorize(event, OPERATION.scope)
+    log_id = api_edge.path_log_id(event)
     logger.append_keys(log_id=log_id)
-    update = http.parse_body(event, LogUpdate)
-    log = service.update_log(get_database(), caller, log_id, update, http.request_id(event), http.if_match(event))
+    update = api_edge.parse_body(event, LogUpdate)
+    log = service.update_log(
+        get_database(), caller, log_id, update, api_edge.request_id(event), api_edge.if_match(event)
+    )
     logger.info("Progress log updated", extra={"version": log.version})
-    return http.model_response(200, LogUpdated(updated_log=log), http.etag(log))
+    return api_edge.model_response(200, LogUpdated(updated_log=log), api_edge.etag(log))

@@ -3,6 +3,7 @@ idempotency, erasure, and projections that always equal the fold of their events
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -12,23 +13,21 @@ import psycopg2
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
-from progress_tracking import service, store
-from progress_tracking.authz import Identity
+from progress_tracking import service
 from progress_tracking.db import Database
-from progress_tracking.errors import InvalidRollback, LogNotFound
-from progress_tracking.models import LogCreate, LogUpdate
-from tests.integration.test_api import FIRST_VERSION_BODY, assert_error, log
-
-MACHINE = Identity(principal="tester@clients", scopes=frozenset({"admin:progress"}), user_id=None, is_client=True)
-
+from progress_tracking.errors import InvalidRequest, InvalidRollback, LogNotFound
+from progress_tracking.models.logs import MUTABLE_FIELDS, LogCreate, LogUpdate
+from progress_tracking.store import appending, checkpoints, rebuild
+from tests.helpers import FIRST_VERSION_BODY, MACHINE, assert_error, count_rows, log
 
 # --- 1. ordering: a late commit is never skipped ------------------------------------------------------------------
 
 
-def latest_checkpoint(database: Database) -> store.Checkpoint:
-    checkpoint = store.START
-    while batch := database.run(lambda cursor: store.events_after(cursor, checkpoint, 10_000)):
+def latest_checkpoint(database: Database) -> checkpoints.Checkpoint:
+    checkpoint = checkpoints.START
+    while batch := database.run(lambda cursor: checkpoints.events_after(cursor, checkpoint, 10_000)):
         checkpoint = batch[-1][0]
     return checkpoint
 
@@ -36,8 +35,8 @@ def latest_checkpoint(database: Database) -> store.Checkpoint:
 def append_in_open_transaction(database_url: str, user_id: str):
     connection = psycopg2.connect(database_url)
     cursor = connection.cursor()
-    change = store.Change(actor="t", request_id=None)
-    log = store.log_new(cursor, user_id, {"date": date(2026, 1, 1), "weight_kg": 70.0}, change)
+    change = appending.Change(actor="t", request_id=None)
+    log = appending.log_new(cursor, user_id, {"date": date(2026, 1, 1), "weight_kg": 70.0}, change)
     cursor.execute("SELECT position FROM progress_events WHERE log_id = %s", (log.log_id,))
     return connection, cursor.fetchone()[0]
 
@@ -57,10 +56,10 @@ def test_a_reader_following_positions_never_skips_an_event_whose_transaction_com
 
     assert database.run(visible_positions) == [late_position]
     # The store reads nothing yet: A's transaction is older than B's and still running.
-    assert database.run(lambda cursor: store.events_after(cursor, checkpoint, 100)) == []
+    assert database.run(lambda cursor: checkpoints.events_after(cursor, checkpoint, 100)) == []
 
     early.commit()
-    read = database.run(lambda cursor: store.events_after(cursor, checkpoint, 100))
+    read = database.run(lambda cursor: checkpoints.events_after(cursor, checkpoint, 100))
     assert [(c.position, user) for c, user in read] == [(early_position, "order-a"), (late_position, "order-b")]
     early.close()
     late.close()
@@ -74,8 +73,10 @@ def test_following_in_small_batches_sees_every_event_exactly_once_while_writers_
     def writer(user_id: str) -> None:
         db = Database(database_url)
         while not stop.is_set():
-            change = store.Change(actor="w", request_id=None)
-            db.run(lambda cursor: store.log_new(cursor, user_id, {"date": date(2026, 1, 1), "weight_kg": 1.0}, change))
+            change = appending.Change(actor="w", request_id=None)
+            db.run(
+                lambda cursor: appending.log_new(cursor, user_id, {"date": date(2026, 1, 1), "weight_kg": 1.0}, change)
+            )
         db.close()
 
     seen: list[int] = []
@@ -83,12 +84,12 @@ def test_following_in_small_batches_sees_every_event_exactly_once_while_writers_
         for user_id in users:
             pool.submit(writer, user_id)
         for _ in range(200):
-            batch = database.run(lambda cursor: store.events_after(cursor, checkpoint, 7))
+            batch = database.run(lambda cursor: checkpoints.events_after(cursor, checkpoint, 7))
             if batch:
                 seen += [c.position for c, _ in batch]
                 checkpoint = batch[-1][0]
         stop.set()
-    while batch := database.run(lambda cursor: store.events_after(cursor, checkpoint, 7)):
+    while batch := database.run(lambda cursor: checkpoints.events_after(cursor, checkpoint, 7)):
         seen += [c.position for c, _ in batch]
         checkpoint = batch[-1][0]
 
@@ -312,17 +313,6 @@ def test_idempotency_keys_belong_to_their_caller(api, tokens, new_user):
 # --- 6. delete and erase -----------------------------------------------------------------------------------------
 
 
-def count_rows(database: Database, user_id: str) -> dict[str, int]:
-    def read(cursor):
-        counts = {}
-        for table in ("progress_events", "progress_logs", "progress_summaries", "idempotency_keys", "user_streams"):
-            cursor.execute(f"SELECT count(*) FROM {table} WHERE user_id = %s", (user_id,))
-            counts[table] = cursor.fetchone()[0]
-        return counts
-
-    return database.run(read)
-
-
 def test_erasure_needs_admin_and_removes_every_trace(api, tokens, new_user, database):
     user = new_user()
     token = tokens.user(user)
@@ -370,7 +360,7 @@ def fold(events: list[tuple]) -> dict[int, tuple]:
         if event_type == "deleted":
             state.pop(log_id, None)
         else:
-            state[log_id] = (version, data["date"], data["weight_kg"], data["notes"])
+            state[log_id] = (version, *(data[name] for name in MUTABLE_FIELDS))
     return state
 
 
@@ -382,25 +372,39 @@ def projection_and_fold(database: Database, user_id: str):
         )
         events = cursor.fetchall()
         cursor.execute(
-            "SELECT log_id, version, date, weight_kg, notes FROM progress_logs WHERE user_id = %s", (user_id,)
+            f"SELECT log_id, version, {', '.join(MUTABLE_FIELDS)} FROM progress_logs WHERE user_id = %s", (user_id,)
         )
-        live = {row[0]: (row[1], row[2].isoformat(), row[3], row[4]) for row in cursor.fetchall()}
+        live = {row[0]: (row[1], row[2].isoformat(), *row[3:]) for row in cursor.fetchall()}
         return live, fold(events)
 
     return database.run(read)
 
 
 PRINTABLE = st.characters(codec="utf-8", exclude_categories=["Cc", "Cs"])
-operations = st.lists(
-    st.one_of(
-        st.tuples(st.just("log"), st.dates(date(2025, 1, 1), date(2026, 1, 1)), st.floats(30, 200)),
-        st.tuples(st.just("update"), st.integers(0, 5), st.one_of(st.none(), st.text(PRINTABLE, max_size=5))),
-        st.tuples(st.just("delete"), st.integers(0, 5)),
-        st.tuples(st.just("rollback"), st.integers(0, 5), st.integers(1, 6)),
-        st.tuples(st.just("delete_all")),
+# A value for every mutable field (every field of an event's data), so that a column the store forgets shows.
+FIELD_VALUES = {
+    "date": st.dates(date(2025, 1, 1), date(2026, 1, 1)).map(date.isoformat),
+    "weight_kg": st.one_of(st.none(), st.floats(30, 200)),
+    "workout_done": st.one_of(st.none(), st.sampled_from(["run", "Swim", " yoga "])),
+    "calories_burned": st.one_of(st.none(), st.floats(0, 5000, allow_subnormal=False)),
+    "notes": st.one_of(st.none(), st.text(PRINTABLE, max_size=5)),
+}
+assert set(FIELD_VALUES) == set(MUTABLE_FIELDS)
+# A new log always has a weight (the other measurements may be null); an update sets any subset of the fields.
+new_log = st.tuples(st.just("log"), st.fixed_dictionaries({**FIELD_VALUES, "weight_kg": st.floats(30, 200)}))
+operations = st.tuples(
+    new_log,
+    st.lists(
+        st.one_of(
+            new_log,
+            st.tuples(st.just("update"), st.integers(0, 5), st.fixed_dictionaries({}, optional=FIELD_VALUES)),
+            st.tuples(st.just("delete"), st.integers(0, 5)),
+            st.tuples(st.just("rollback"), st.integers(0, 5), st.integers(1, 6)),
+            st.tuples(st.just("delete_all")),
+        ),
+        max_size=12,
     ),
-    max_size=12,
-)
+).map(lambda first_and_rest: [first_and_rest[0], *first_and_rest[1]])
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -415,12 +419,10 @@ def test_projections_always_equal_the_fold_of_the_events(database, user_profile,
     for step in steps:
         try:
             if step[0] == "log":
-                entry = LogCreate.model_validate_json(
-                    f'{{"user_id": "{user}", "date": "{step[1].isoformat()}", "weight_kg": {step[2]}}}'
-                )
+                entry = LogCreate.model_validate_json(json.dumps({"user_id": user, **step[1]}))
                 created.append(service.log_progress(database, users, MACHINE, entry, None).log.log_id)
             elif created and step[0] == "update":
-                update = LogUpdate.model_validate({"notes": step[2]})
+                update = LogUpdate.model_validate_json(json.dumps(step[2]))
                 service.update_log(database, MACHINE, created[step[1] % len(created)], update, None)
             elif created and step[0] == "delete":
                 service.delete_log(database, MACHINE, created[step[1] % len(created)], None)
@@ -428,21 +430,21 @@ def test_projections_always_equal_the_fold_of_the_events(database, user_profile,
                 service.rollback(database, MACHINE, created[step[1] % len(created)], step[2], None)
             elif step[0] == "delete_all":
                 service.delete_user_logs(database, MACHINE, user, None)
-        except (LogNotFound, InvalidRollback):
-            pass  # deleting or rolling back what cannot be: refused, nothing written
-    live, folded = projection_and_fold(database, user)
-    assert live == folded
-    assert database.run(store.compare_projection).consistent
+        except (LogNotFound, InvalidRollback, InvalidRequest, ValidationError):
+            pass  # a log without a measurement, or deleting or rolling back what cannot be: refused, nothing written
+        live, folded = projection_and_fold(database, user)
+        assert live == folded, f"after {step}"  # after every step: a later deletion must not hide a wrong column
+    assert database.run(rebuild.compare_projection).consistent
 
 
 def test_the_rebuild_finds_every_kind_of_drift_and_repairs_it(database, new_user):
     user = new_user()
-    change = store.Change(actor="t", request_id=None)
+    change = appending.Change(actor="t", request_id=None)
     logs = [
-        database.run(lambda c: store.log_new(c, user, {"date": date(2026, 1, d), "weight_kg": 60.0}, change))
+        database.run(lambda c: appending.log_new(c, user, {"date": date(2026, 1, d), "weight_kg": 60.0}, change))
         for d in (1, 2, 3)
     ]
-    assert database.run(store.compare_projection).consistent
+    assert database.run(rebuild.compare_projection).consistent
 
     def corrupt(cursor):
         cursor.execute("UPDATE progress_logs SET weight_kg = 1 WHERE log_id = %s", (logs[0].log_id,))
@@ -454,11 +456,11 @@ def test_the_rebuild_finds_every_kind_of_drift_and_repairs_it(database, new_user
         )
 
     database.run(corrupt)
-    report = database.run(store.compare_projection)
+    report = database.run(rebuild.compare_projection)
     assert (report.different, report.missing, report.unexpected) == (
         [logs[0].log_id],
         [logs[1].log_id],
         [9000000000 + logs[2].log_id],
     )
-    database.run(store.replace_projection)
-    assert database.run(store.compare_projection).consistent
+    database.run(rebuild.replace_projection)
+    assert database.run(rebuild.compare_projection).consistent

@@ -11,10 +11,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from progress_tracking import goal_store, goals, series, store
-from progress_tracking.models import SeriesQuery
+from progress_tracking import goals, series
+from progress_tracking.models.summary import SeriesQuery
+from progress_tracking.store import appending, streams
+from progress_tracking.store import goals as goal_store
 from progress_tracking.tokens import Identity
-from tests.integration.test_api import ALL, FIRST_VERSION_BODY, assert_error, log
+from tests.helpers import ALL, FIRST_VERSION_BODY, assert_error, log
 
 MACHINE = Identity(principal="tester@clients", scopes=frozenset(), user_id=None, is_client=True)
 TODAY = datetime.now(UTC).date()
@@ -105,14 +107,14 @@ def test_if_match_guards_goal_changes_and_a_refusal_writes_nothing(api, tokens, 
     )
     assert put_goals(api, token, user, {"weekly_workouts": 3}).status_code == 200
     assert put_goals(api, token, user, {"weekly_workouts": 4}).status_code == 200
-    stream_version = database.run(lambda cursor: store.stream_versions(cursor, [user]))[user]
+    stream_version = database.run(lambda cursor: streams.stream_versions(cursor, [user]))[user]
 
     stale = put_goals(api, token, user, {"weekly_workouts": 9}, headers={"If-Match": '"1"'})
     assert_error(stale, 412, "precondition_failed")
     assert_error(api.call("DELETE", goals_path(user), token, headers={"If-Match": '"1"'}), 412, "precondition_failed")
     assert api.call("GET", goals_path(user), token).json()["weekly_workouts"] == 4
     assert len(api.call("GET", f"{goals_path(user)}/history", token).json()["events"]) == 2
-    assert database.run(lambda cursor: store.stream_versions(cursor, [user]))[user] == stream_version
+    assert database.run(lambda cursor: streams.stream_versions(cursor, [user]))[user] == stream_version
 
     fresh = put_goals(api, token, user, {"weekly_workouts": 5}, headers={"If-Match": '"1", "2"'})
     assert fresh.status_code == 200 and fresh.headers["ETag"] == '"3"'
@@ -124,13 +126,13 @@ def test_every_goal_write_bumps_the_users_stream_so_a_stored_summary_turns_stale
     token = tokens.user(user)
     log(api, token, user, date=TODAY.isoformat(), weight_kg=80)
     assert api.call("GET", f"/api/progress/summary/{user}", token).json()["goals"] is None  # stored now
-    before = database.run(lambda cursor: store.stream_versions(cursor, [user]))[user]
+    before = database.run(lambda cursor: streams.stream_versions(cursor, [user]))[user]
     put_goals(api, token, user, {"target_weight_kg": 70})
-    assert database.run(lambda cursor: store.stream_versions(cursor, [user]))[user] == before + 1
+    assert database.run(lambda cursor: streams.stream_versions(cursor, [user]))[user] == before + 1
     goals = api.call("GET", f"/api/progress/summary/{user}", token).json()["goals"]
     assert goals["version"] == 1 and goals["weight"]["current_weight_kg"] == 80
     api.call("DELETE", goals_path(user), token)
-    assert database.run(lambda cursor: store.stream_versions(cursor, [user]))[user] == before + 2
+    assert database.run(lambda cursor: streams.stream_versions(cursor, [user]))[user] == before + 2
     assert api.call("GET", f"/api/progress/summary/{user}", token).json()["goals"] is None
 
 
@@ -428,9 +430,9 @@ log_entries = st.lists(
 def test_the_series_equals_an_independent_fold_of_the_logs_for_every_bucket_size(database, logs, bucket, span):
     user = f"series-{uuid.uuid4().hex[:10]}"
     first, last = sorted(span)
-    change = store.Change(actor="t", request_id=None)
+    change = appending.Change(actor="t", request_id=None)
     for entry in logs:
-        database.run(lambda cursor, entry=entry: store.log_new(cursor, user, entry, change))
+        database.run(lambda cursor, entry=entry: appending.log_new(cursor, user, entry, change))
     query = SeriesQuery.model_validate({"bucket": bucket, "from": first.isoformat(), "to": last.isoformat()})
     try:
         got = series.series(database, MACHINE, user, query)

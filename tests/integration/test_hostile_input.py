@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tests.integration.test_api import FIRST_VERSION_BODY, assert_error, log
+from tests.helpers import FIRST_VERSION_BODY, assert_error, log
 
 
 def post_raw(api, token, raw: bytes):
@@ -14,27 +14,30 @@ def post_raw(api, token, raw: bytes):
 
 
 @pytest.mark.parametrize(
-    "raw",
+    ("raw", "code"),
     [
-        b"[" * 30_000 + b"]" * 30_000,  # deeply nested, under the size limit
-        b'{"a":' * 10_000 + b"1" + b"}" * 10_000,
-        b'{"user_id": "u", "date": "2026-01-01", "weight_kg": 1' + b"0" * 5000 + b"}",  # a 5000-digit number
-        b'{"user_id": "u", "date": "2026-01-01", "weight_kg": 1e400}',  # overflows to infinity
-        b'{"user_id": "u", "date": "2026-01-01", "weight_kg": -Infinity}',
-        b'{"user_id": "u\\ud800", "date": "2026-01-01", "weight_kg": 80}',  # a lone surrogate
-        b'{"user_id": "u", "date": "2026-01-01", "weight_kg": 80, "notes": "\\u0000"}',
-        b'{"user_id": "u", "user_id": "v", "date": "2026-01-01", "weight_kg": 80}',  # duplicate keys
-        b"\xef\xbb\xbf{}",  # a byte-order mark
-        b"null",
-        b"\x00\x01\x02",
+        (b"[" * 30_000 + b"]" * 30_000, "malformed_json"),  # deeply nested, under the size limit
+        (b'{"a":' * 10_000 + b"1" + b"}" * 10_000, "malformed_json"),
+        (
+            b'{"user_id": "u", "date": "2026-01-01", "weight_kg": 1' + b"0" * 5000 + b"}",
+            "malformed_json",
+        ),  # 5000 digits
+        (b'{"user_id": "u", "date": "2026-01-01", "weight_kg": 1e400}', "validation_error"),  # overflows to infinity
+        (b'{"user_id": "u", "date": "2026-01-01", "weight_kg": -Infinity}', "validation_error"),
+        (b'{"user_id": "u\\ud800", "date": "2026-01-01", "weight_kg": 80}', "malformed_json"),  # a lone surrogate
+        (b'{"user_id": "u", "date": "2026-01-01", "weight_kg": 80, "notes": "\\u0000"}', "validation_error"),
+        # Duplicate keys: the last one wins, as in every JSON parser the service uses; "v" is no user of the stand-in.
+        (b'{"user_id": "u", "user_id": "v", "date": "2026-01-01", "weight_kg": 80}', "unknown_user"),
+        (b"\xef\xbb\xbf{}", "malformed_json"),  # a byte-order mark
+        (b"null", "validation_error"),
+        (b"\x00\x01\x02", "malformed_json"),
     ],
 )
-def test_hostile_bodies_are_refused_with_400_quickly(api, tokens, raw):
+def test_hostile_bodies_are_refused_with_400_quickly(api, tokens, raw, code):
     started = time.perf_counter()
     response = post_raw(api, tokens.client(), raw)
     elapsed = time.perf_counter() - started
-    assert 400 <= response.status_code < 500, response.text
-    assert response.json()["code"] in ("malformed_json", "validation_error", "unknown_user")
+    assert_error(response, 400, code)
     assert elapsed < 1.0
 
 
@@ -70,8 +73,7 @@ def test_an_oversized_body_is_refused_before_it_is_parsed(api, tokens):
 def test_hostile_path_parameters_are_400_not_500(api, tokens, path):
     method = "PUT" if "/log/" in path else "GET"
     response = api.call(method, path, tokens.client(), json={"notes": "x"})
-    assert response.status_code in (400, 404), response.text
-    assert response.json()["code"] in ("validation_error", "log_not_found")
+    assert_error(response, 400, "validation_error")  # refused at the edge: never looked up, so never a 404
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tests.integration.test_api import FIRST_VERSION_BODY, assert_error, log
+from tests.helpers import FIRST_VERSION_BODY, assert_error, log
 
 
 def put(api, token, log_id, body):

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,74 +10,20 @@ from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class App:
-    def __init__(self, data_dir: Path, env: dict[str, str], *args: str) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.data_dir = data_dir
-        self.env = env
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-u",
-                "progress_tracking_app.py",
-                "--port",
-                str(self.port),
-                "--data-dir",
-                str(data_dir),
-                *args,
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.banner = self._read_banner()
-
-    def _read_banner(self) -> str:
-        lines = []
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            line = self.process.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-            if "Ctrl-C stops it." in line:
-                return "".join(lines)
-        self.process.kill()
-        raise AssertionError("the app did not start:\n" + "".join(lines))
-
-    def token_from_banner(self) -> str:
-        return re.search(r"export TOKEN=(\S+)", self.banner).group(1)
-
-    def mint(self, *args: str) -> str:
-        command = [sys.executable, "progress_tracking_app.py", "--data-dir", str(self.data_dir), "token", *args]
-        return subprocess.run(
-            command, cwd=ROOT, env=self.env, check=True, capture_output=True, text=True
-        ).stdout.strip()
-
-    def stop(self) -> str:
-        self.process.send_signal(signal.SIGTERM)
-        output, _ = self.process.communicate(timeout=30)
-        assert self.process.returncode == 0, output
-        return output
+from progress_tracking_app import answers
+from tests.helpers import ROOT, App
 
 
 def test_the_readme_flow_works_against_the_app_with_nothing_else_configured(tmp_path, clean_env, database_url):
+    from progress_tracking.config import DEFAULT_USER_SVC_BASE_URL
+
+    # Nothing else configured means no User Profile service either: the app must start its stand-in (with one on
+    # port 5001, dev-user-1 would not be known to it and the flow below could not work).
+    assert not answers(DEFAULT_USER_SVC_BASE_URL), f"something answers at {DEFAULT_USER_SVC_BASE_URL}; stop it"
     app = App(tmp_path, {**clean_env, "DATABASE_URL": database_url})
     try:
         assert "development issuer" in app.banner
-        assert "STAND-IN" in app.banner or "User Profile service: http://127.0.0.1:5001" in app.banner
+        assert f"NONE ANSWERS at {DEFAULT_USER_SVC_BASE_URL}, so an in-process STAND-IN" in app.banner
         headers = {"Authorization": f"Bearer {app.token_from_banner()}"}
         body = {
             "user_id": "dev-user-1",
@@ -159,15 +102,16 @@ def run_command(env: dict[str, str], tmp_path: Path, *args: str) -> subprocess.C
 def test_the_operations_commands_migrate_rebuild_and_recompute(tmp_path, clean_env, database_url, database, new_user):
     from datetime import date
 
-    from progress_tracking import store
+    from progress_tracking.store import appending
+    from progress_tracking.store import summaries as summary_store
 
     env = {**clean_env, "DATABASE_URL": database_url}
     migrated = run_command(env, tmp_path, "migrate")
     assert migrated.returncode == 0 and "the schema is current" in migrated.stdout
 
     user = new_user()
-    change = store.Change(actor="t", request_id=None)
-    created = database.run(lambda c: store.log_new(c, user, {"date": date(2026, 1, 1), "weight_kg": 60.0}, change))
+    change = appending.Change(actor="t", request_id=None)
+    created = database.run(lambda c: appending.log_new(c, user, {"date": date(2026, 1, 1), "weight_kg": 60.0}, change))
     assert run_command(env, tmp_path, "rebuild").returncode == 0
 
     def corrupt(cursor):
@@ -181,7 +125,7 @@ def test_the_operations_commands_migrate_rebuild_and_recompute(tmp_path, clean_e
 
     recomputed = run_command(env, tmp_path, "recompute")
     assert recomputed.returncode == 0 and "'finished': True" in recomputed.stdout
-    assert database.run(lambda c: store.stored_summary(c, user)) is not None
+    assert database.run(lambda c: summary_store.stored_summary(c, user)) is not None
 
 
 def test_the_app_publishes_domain_events_to_its_local_sink_and_delivers_user_deleted(

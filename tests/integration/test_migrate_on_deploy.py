@@ -14,7 +14,7 @@ from localdev.stubs import StubServer
 from progress_tracking import config, db
 from progress_tracking.migrations import available_migrations
 from tests.events import load_event
-from tests.integration.test_sample_events import FUNCTIONS
+from tests.helpers import FUNCTIONS
 
 
 @pytest.fixture

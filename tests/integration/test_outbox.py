@@ -18,8 +18,9 @@ import psycopg2
 import pytest
 from moto import mock_aws
 
-from progress_tracking import outbox, service, store
+from progress_tracking import outbox, service
 from progress_tracking.db import Database
+from progress_tracking.store import appending, checkpoints, erasure
 from tests.integration.test_event_sourcing import MACHINE
 
 BUS = "default"
@@ -96,9 +97,9 @@ def relay_until(database: Database, client: Any, name: str, done: Callable[[], b
 
 
 def add_log(database: Database, user_id: str, weight: float = 70.0) -> int:
-    change = store.Change(actor="t", request_id="req-1")
+    change = appending.Change(actor="t", request_id="req-1")
     fields = {"date": date(2026, 2, 1), "weight_kg": weight}
-    return database.run(lambda cursor: store.log_new(cursor, user_id, fields, change)).log_id
+    return database.run(lambda cursor: appending.log_new(cursor, user_id, fields, change)).log_id
 
 
 def positions_of(database: Database, user_id: str) -> list[str]:
@@ -119,10 +120,12 @@ def user() -> str:
 def test_every_kind_of_change_arrives_on_the_bus_once_with_its_stable_id(database, bus, relay_name):
     alice = user()
     log_id = add_log(database, alice, 80.0)
-    change = store.Change(actor="t", request_id="req-2")
-    database.run(lambda c: store.update(c, store.lock_log(c, log_id), {"weight_kg": 79.5}, change))
-    database.run(lambda c: store.delete(c, store.lock_log(c, log_id), change))
-    database.run(lambda c: store.restore(c, store.lock_history(c, log_id), store.log_events(c, log_id)[0], change))
+    change = appending.Change(actor="t", request_id="req-2")
+    database.run(lambda c: appending.update(c, appending.lock_log(c, log_id), {"weight_kg": 79.5}, change))
+    database.run(lambda c: appending.delete(c, appending.lock_log(c, log_id), change))
+    database.run(
+        lambda c: appending.restore(c, appending.lock_history(c, log_id), appending.log_events(c, log_id)[0], change)
+    )
 
     relay_until(database, bus.events, relay_name, lambda: len(bus.of(alice)) == 4)
     received = [event for event in bus.drain() if event["detail"]["user_id"] == alice]
@@ -188,8 +191,8 @@ def test_a_batch_of_many_events_goes_out_in_requests_of_ten(database, bus, relay
 def append_in_open_transaction(database_url: str, user_id: str):
     connection = psycopg2.connect(database_url)
     cursor = connection.cursor()
-    change = store.Change(actor="t", request_id=None)
-    store.log_new(cursor, user_id, {"date": date(2026, 1, 1), "weight_kg": 70.0}, change)
+    change = appending.Change(actor="t", request_id=None)
+    appending.log_new(cursor, user_id, {"date": date(2026, 1, 1), "weight_kg": 70.0}, change)
     return connection
 
 
@@ -227,7 +230,7 @@ def test_a_relay_killed_between_put_events_and_its_checkpoint_publishes_again_wi
     carol = user()
     add_log(database, carol)
     add_log(database, carol)
-    checkpoint_before = database.run(lambda cursor: store.read_checkpoint(cursor, relay_name))
+    checkpoint_before = database.run(lambda cursor: checkpoints.read_checkpoint(cursor, relay_name))
 
     def killed(*args, **kwargs):
         raise Killed()
@@ -241,7 +244,7 @@ def test_a_relay_killed_between_put_events_and_its_checkpoint_publishes_again_wi
             assert time.monotonic() < deadline
     first = bus.of(carol)
     assert len(first) == 2
-    assert database.run(lambda cursor: store.read_checkpoint(cursor, relay_name)) == checkpoint_before
+    assert database.run(lambda cursor: checkpoints.read_checkpoint(cursor, relay_name)) == checkpoint_before
 
     relay_until(database, bus.events, relay_name, lambda: len(bus.of(carol)) >= 4)
     again = bus.of(carol)[2:]
@@ -300,7 +303,7 @@ def test_the_checkpoint_never_passes_an_entry_put_events_keeps_refusing(database
     assert report.failed == 2 and not report.finished  # the refused entry and the one after it are left
     published = [event_id for _, _, event_id in bus.of(erin)]
     assert second not in published and first in published
-    checkpoint = database.run(lambda cursor: store.read_checkpoint(cursor, relay_name))
+    checkpoint = database.run(lambda cursor: checkpoints.read_checkpoint(cursor, relay_name))
     assert checkpoint.position == int(first)  # stopped just before the refused entry
 
     # EventBridge takes it again: the next run publishes it (and what follows it, perhaps a second time).
@@ -366,7 +369,7 @@ def checkpoint_names(database: Database) -> list[str]:
 def erase_in_open_transaction(database_url: str, user_id: str):
     connection = psycopg2.connect(database_url)
     cursor = connection.cursor()
-    outbox.record_erasure(cursor, user_id, store.erase_user(cursor, user_id))
+    outbox.record_erasure(cursor, user_id, erasure.erase_user(cursor, user_id))
     return connection
 
 

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import jwt
 import pytest
 
 from localdev.lambda_context import LocalLambdaContext
-from localdev.template import load_api
 from tests.events import EVENTS_DIR, load_event
-
-ROOT = Path(__file__).resolve().parents[2]
-FUNCTIONS = {spec.code_dir.name: spec for spec in load_api(ROOT / "template.yaml").functions.values()}
+from tests.helpers import FUNCTIONS
 
 
 @pytest.fixture(scope="module")

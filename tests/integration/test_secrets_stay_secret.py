@@ -5,7 +5,7 @@ from __future__ import annotations
 from psycopg2.extensions import make_dsn
 from requests import Session
 
-from tests.integration.test_local_app import App
+from tests.helpers import App
 
 PASSWORD = "Sup3r-S3cret-Passw0rd"
 

@@ -12,19 +12,20 @@ import psycopg2
 import pytest
 
 from localdev.databases import scratch_database
-from progress_tracking import store
 from progress_tracking.db import Database
 from progress_tracking.errors import DatabaseUnavailable, LogNotFound
 from progress_tracking.migrations import available_migrations, migrate
+from progress_tracking.store import appending, listing
+from progress_tracking.store import summaries as summary_store
 
 
-def change(actor: str = "tester") -> store.Change:
-    return store.Change(actor=actor, request_id=f"req-{uuid.uuid4().hex[:8]}")
+def change(actor: str = "tester") -> appending.Change:
+    return appending.Change(actor=actor, request_id=f"req-{uuid.uuid4().hex[:8]}")
 
 
 def new_log(database: Database, user_id: str, day: date = date(2026, 1, 1), **fields):
     values = {"date": day, "weight_kg": 80.0, **fields}
-    return database.run(lambda cursor: store.log_new(cursor, user_id, values, change()))
+    return database.run(lambda cursor: appending.log_new(cursor, user_id, values, change()))
 
 
 def events_of(database: Database, log_id: int) -> list[tuple]:
@@ -52,11 +53,11 @@ def test_each_change_appends_an_event_with_the_full_state_and_updates_the_projec
     created = new_log(database, user, notes="first")
 
     def update(cursor):
-        current = store.lock_log(cursor, created.log_id)
-        return store.update(cursor, current, {"weight_kg": 79.5}, change("editor"))
+        current = appending.lock_log(cursor, created.log_id)
+        return appending.update(cursor, current, {"weight_kg": 79.5}, change("editor"))
 
     updated = database.run(update)
-    database.run(lambda cursor: store.delete(cursor, store.lock_log(cursor, created.log_id), change("remover")))
+    database.run(lambda cursor: appending.delete(cursor, appending.lock_log(cursor, created.log_id), change("remover")))
 
     events = events_of(database, created.log_id)
     assert [(version, kind, actor) for version, kind, _, actor, _ in events] == [
@@ -74,7 +75,7 @@ def test_a_failure_inside_the_transaction_leaves_neither_event_nor_projection(da
     user = f"u-{uuid.uuid4().hex[:8]}"
 
     def log_then_fail(cursor):
-        store.log_new(cursor, user, {"date": date(2026, 1, 1), "weight_kg": 70.0}, change())
+        appending.log_new(cursor, user, {"date": date(2026, 1, 1), "weight_kg": 70.0}, change())
         raise RuntimeError("crash after the writes, before the commit")
 
     with pytest.raises(RuntimeError):
@@ -97,8 +98,8 @@ def test_concurrent_updates_of_one_log_queue_and_lose_nothing(database):
 
     def bump(n: int) -> None:
         def work(cursor):
-            current = store.lock_log(cursor, created.log_id)
-            return store.update(cursor, current, {"notes": f"{current.log.notes or ''}{n}"}, change())
+            current = appending.lock_log(cursor, created.log_id)
+            return appending.update(cursor, current, {"notes": f"{current.log.notes or ''}{n}"}, change())
 
         barrier.wait()
         database.run(work)
@@ -112,7 +113,7 @@ def test_concurrent_updates_of_one_log_queue_and_lose_nothing(database):
 
 def test_lock_log_of_a_missing_log_raises_log_not_found(database):
     with pytest.raises(LogNotFound):
-        database.run(lambda cursor: store.lock_log(cursor, 2**62))
+        database.run(lambda cursor: appending.lock_log(cursor, 2**62))
 
 
 def test_keyset_pages_break_ties_on_the_same_date_by_log_id(database):
@@ -121,7 +122,7 @@ def test_keyset_pages_break_ties_on_the_same_date_by_log_id(database):
 
     def page(after):
         return database.run(
-            lambda cursor: store.list_logs(cursor, user, after=after, date_from=None, date_to=None, limit=2)
+            lambda cursor: listing.list_logs(cursor, user, after=after, date_from=None, date_to=None, limit=2)
         )
 
     first = page(None)
@@ -133,7 +134,7 @@ def test_keyset_pages_break_ties_on_the_same_date_by_log_id(database):
 def test_delete_all_for_user_appends_one_deletion_event_per_live_log(database):
     user = f"u-{uuid.uuid4().hex[:8]}"
     logs = [new_log(database, user, workout_done="swim") for _ in range(3)]
-    assert database.run(lambda cursor: store.delete_all_for_user(cursor, user, change("admin"))) == 3
+    assert database.run(lambda cursor: appending.delete_all_for_user(cursor, user, change("admin"))) == 3
     for created in logs:
         version, kind, data, actor, _ = events_of(database, created.log_id)[-1]
         assert (version, kind, actor) == (2, "deleted", "admin")
@@ -150,7 +151,7 @@ def test_summary_facts_aggregate_the_live_logs(database):
     user = f"u-{uuid.uuid4().hex[:8]}"
     for day, weight, workout in [(1, 90.0, "Row"), (2, 89.0, "row"), (3, None, "bike"), (5, 88.0, None)]:
         new_log(database, user, date(2026, 4, day), weight_kg=weight, workout_done=workout, calories_burned=100.0)
-    facts = database.run(lambda cursor: store.summary_facts(cursor, user))
+    facts = database.run(lambda cursor: summary_store.summary_facts(cursor, user))
     assert (facts.log_count, facts.first_weight, facts.latest_weight, facts.min_weight, facts.max_weight) == (
         4,
         90.0,

@@ -10,18 +10,20 @@ from datetime import date
 
 import pytest
 
-from progress_tracking import store, summaries
+from progress_tracking import summaries
 from progress_tracking.db import Database
-from tests.integration.test_api import log
+from progress_tracking.store import appending, checkpoints
+from progress_tracking.store import summaries as summary_store
+from tests.helpers import log
 
 
 def add_log(database: Database, user_id: str, day: int, weight: float = 70.0) -> None:
-    change = store.Change(actor="t", request_id=None)
-    database.run(lambda c: store.log_new(c, user_id, {"date": date(2026, 2, day), "weight_kg": weight}, change))
+    change = appending.Change(actor="t", request_id=None)
+    database.run(lambda c: appending.log_new(c, user_id, {"date": date(2026, 2, day), "weight_kg": weight}, change))
 
 
 def stored(database: Database, user_id: str):
-    return database.run(lambda cursor: store.stored_summary(cursor, user_id))
+    return database.run(lambda cursor: summary_store.stored_summary(cursor, user_id))
 
 
 def plenty_of_time() -> int:
@@ -81,7 +83,7 @@ def test_a_run_killed_half_way_resumes_where_it_stopped(database, monkeypatch):
     users = [f"crash-{uuid.uuid4().hex[:8]}" for _ in range(6)]
     for user in users:
         add_log(database, user, 1)
-    checkpoint_before = database.run(lambda c: store.read_checkpoint(c, summaries.CHECKPOINT))
+    checkpoint_before = database.run(lambda c: checkpoints.read_checkpoint(c, summaries.CHECKPOINT))
 
     # Given a run that dies in its third batch, after writing its summaries and before moving the checkpoint.
     real_refresh = summaries.refresh
@@ -101,7 +103,7 @@ def test_a_run_killed_half_way_resumes_where_it_stopped(database, monkeypatch):
 
     done = [user for user in users if stored(database, user) is not None]
     assert done == users[:4]  # two whole batches committed; the third rolled back with its summary
-    checkpoint_mid = database.run(lambda c: store.read_checkpoint(c, summaries.CHECKPOINT))
+    checkpoint_mid = database.run(lambda c: checkpoints.read_checkpoint(c, summaries.CHECKPOINT))
     assert checkpoint_before < checkpoint_mid
 
     report = summaries.recompute(database, plenty_of_time, batch_size=2)

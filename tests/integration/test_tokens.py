@@ -288,7 +288,7 @@ def test_concurrent_first_requests_to_a_fresh_app_all_pass_on_one_jwks_fetch(ser
     from localdev.gateway import LocalGateway
     from localdev.template import load_api
     from progress_tracking import tokens as token_module
-    from tests.conftest import ROOT
+    from tests.helpers import ROOT
 
     token_module.cached_verifier.cache_clear()
     server = create_server(LocalGateway(load_api(ROOT / "template.yaml")), host="127.0.0.1", port=0, threads=12)
@@ -432,7 +432,7 @@ def authorizer(service_env, caplog):
     """The authorizer function, verifying against the JWKS its environment serves; returns its Allow policy or the
     reason it logged for refusing (its `Unauthorized` checked to be exactly what API Gateway turns into a 401)."""
     from localdev.lambda_context import LocalLambdaContext
-    from tests.integration.test_sample_events import FUNCTIONS
+    from tests.helpers import FUNCTIONS
 
     handler = FUNCTIONS["authorizer"].load()
 

@@ -13,7 +13,8 @@ import pytest
 
 from localdev.lambda_context import LocalLambdaContext
 from localdev.template import load_api
-from progress_tracking import store, user_deleted
+from progress_tracking import user_deleted
+from progress_tracking.store import appending
 from tests.events import load_event
 from tests.integration.test_outbox import tombstones
 
@@ -35,10 +36,10 @@ def user_deleted_event(user_id: object) -> dict:
 
 
 def give_data(database, user_id: str) -> None:
-    change = store.Change(actor="t", request_id=None)
+    change = appending.Change(actor="t", request_id=None)
     for weight in (80.0, 79.0):
         fields = {"date": date(2026, 3, 1), "weight_kg": weight}
-        database.run(lambda cursor, fields=fields: store.log_new(cursor, user_id, fields, change))
+        database.run(lambda cursor, fields=fields: appending.log_new(cursor, user_id, fields, change))
 
 
 def traces(database, user_id: str) -> dict[str, int]:

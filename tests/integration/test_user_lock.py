@@ -18,13 +18,16 @@ import psycopg2
 import pytest
 
 from localdev.databases import scratch_database
-from progress_tracking import service, store, summaries
+from progress_tracking import service, summaries
 from progress_tracking.db import Database
 from progress_tracking.errors import ProgressError
 from progress_tracking.migrations import migrate
-from progress_tracking.models import ListQuery, LogCreate, LogUpdate, SummaryQuery
+from progress_tracking.models.logs import ListQuery, LogCreate, LogUpdate
+from progress_tracking.models.summary import SummaryQuery
+from progress_tracking.store import appending, erasure, rebuild, streams
+from progress_tracking.store import summaries as summary_store
 from progress_tracking.user_service import UserServiceClient
-from tests.integration.test_event_sourcing import MACHINE, count_rows
+from tests.helpers import MACHINE, count_rows
 
 TABLES = ("progress_events", "progress_logs", "progress_summaries", "idempotency_keys", "user_streams")
 ROUNDS = 25
@@ -128,7 +131,7 @@ def test_a_write_in_flight_when_the_erasure_starts_is_erased_with_everything_els
     assert outcome == "ok"
     assert erased["events"] >= 4
     assert user_rows(database, user) == dict.fromkeys(TABLES, 0)
-    assert database.run(store.compare_projection).consistent
+    assert database.run(rebuild.compare_projection).consistent
 
 
 @pytest.mark.parametrize("kind", ["post", "put", "rollback", "delete_all"])
@@ -137,7 +140,7 @@ def test_a_write_that_waits_for_an_erasure_finds_nothing(database, database_url,
     log_ids = logged_with_history(database, users, user, 2)
     eraser = psycopg2.connect(database_url)
     with eraser.cursor() as cursor:
-        store.erase_user(cursor, user)  # the erasure, not yet committed
+        erasure.erase_user(cursor, user)  # the erasure, not yet committed
     waiting_before = waiting_on_locks(database_url)
     with ThreadPoolExecutor(1) as pool:
         writer = pool.submit(attempt, write(kind, database, users, user, log_ids[0]))
@@ -212,7 +215,7 @@ def test_nothing_written_before_or_during_an_erasure_survives_it(database, users
         else:
             outcomes["nothing left"] += 1
         assert user_rows(database, user) == dict.fromkeys(TABLES, 0)
-    assert database.run(store.compare_projection).consistent
+    assert database.run(rebuild.compare_projection).consistent
     assert sum(outcomes.values()) == ROUNDS
 
 
@@ -225,7 +228,7 @@ def test_a_summary_computed_while_the_user_is_erased_is_erased_too_and_never_ser
     user = new_user("summary")
     for day, weight in enumerate((90.0, 91.0, 92.0, 93.0), start=1):
         service.log_progress(database, users, MACHINE, entry(user, day, weight), None)
-    version_before = database.run(lambda cursor: store.stream_versions(cursor, [user]))[user]
+    version_before = database.run(lambda cursor: streams.stream_versions(cursor, [user]))[user]
     # Given: a summary read in its transaction, having computed the user's facts, not yet committed.
     reader = psycopg2.connect(database_url)
     with reader.cursor() as cursor:
@@ -243,7 +246,7 @@ def test_a_summary_computed_while_the_user_is_erased_is_erased_too_and_never_ser
     # And: after as many new logs as before, the summary is of the new logs, and the version has moved on.
     for day in range(1, 5):
         service.log_progress(database, users, MACHINE, entry(user, day, 60.0), None)
-    assert database.run(lambda cursor: store.stream_versions(cursor, [user]))[user] > version_before
+    assert database.run(lambda cursor: streams.stream_versions(cursor, [user]))[user] > version_before
     summary = service.summarize(database, MACHINE, user, SummaryQuery())
     assert (summary.log_count, summary.average_weight, summary.max_weight_kg) == (4, 60.0, 60.0)
 
@@ -253,7 +256,7 @@ def test_a_stale_summary_left_from_before_an_erasure_never_matches_the_new_strea
     for day in range(1, 4):
         service.log_progress(database, users, MACHINE, entry(user, day, 80.0), None)
     service.summarize(database, MACHINE, user, SummaryQuery())
-    old_summary = database.run(lambda cursor: store.stored_summary(cursor, user))
+    old_summary = database.run(lambda cursor: summary_store.stored_summary(cursor, user))
     assert old_summary is not None
     service.erase_user(database, MACHINE, user)
 
@@ -274,7 +277,7 @@ def test_a_stale_summary_left_from_before_an_erasure_never_matches_the_new_strea
 
 
 def history_times(database: Database, log_id: int) -> list[datetime]:
-    return [event.occurred_at for event in database.run(lambda cursor: store.log_events(cursor, log_id))]
+    return [event.occurred_at for event in database.run(lambda cursor: appending.log_events(cursor, log_id))]
 
 
 def test_a_container_whose_clock_is_behind_cannot_write_a_version_earlier_than_the_one_before(
@@ -329,7 +332,7 @@ def test_rollback_finds_the_version_by_number_when_history_does_not_start_at_one
     assert (restored.version, restored.weight_kg) == (4, 71.0)
     with pytest.raises(ProgressError):
         service.rollback(database, MACHINE, log_id, 1, None)  # no such version: refused, nothing written
-    assert [e.version for e in database.run(lambda cursor: store.log_events(cursor, log_id))] == [2, 3, 4]
+    assert [e.version for e in database.run(lambda cursor: appending.log_events(cursor, log_id))] == [2, 3, 4]
     service.erase_user(database, MACHINE, user)  # its trimmed history would not rebuild to the same created_at
 
 

@@ -10,7 +10,7 @@ from progress_tracking import service, summaries
 from progress_tracking.config import DEFAULT_USER_SVC_BASE_URL, Settings
 from progress_tracking.db import dsn_from_secret
 from progress_tracking.errors import InvalidCursor
-from progress_tracking.store import SummaryFacts
+from progress_tracking.store.summaries import SummaryFacts
 
 
 def test_auth0_domain_gives_issuer_and_jwks_url_and_audiences_split_on_commas():

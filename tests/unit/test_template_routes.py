@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 
-from localdev.template import load_api, read_template
-
-ROOT = Path(__file__).resolve().parents[2]
-API = load_api(ROOT / "template.yaml")
+from localdev.template import read_template
+from tests.helpers import API, ROOT
 
 
 def test_every_function_in_the_template_has_its_handler_file():

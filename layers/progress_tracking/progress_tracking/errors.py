@@ -1,4 +1,4 @@
-"""Domain errors. They say what went wrong in the domain's words; `http` maps them to responses, once."""
+"""Domain errors. They say what went wrong in the domain's words; `api_edge` maps them to responses, once."""
 
 from __future__ import annotations
 

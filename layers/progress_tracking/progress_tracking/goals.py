@@ -1,6 +1,6 @@
 """Users' goals: the operations on them (ownership rules, then one transaction) and progress toward them.
 
-Progress is computed from `goal_store.GoalFacts` (what the logs say, independent of today) and today's date; the
+Progress is computed from `store.goals.GoalFacts` (what the logs say, independent of today) and today's date; the
 README spells out every number with a worked example.
 """
 
@@ -9,11 +9,20 @@ from __future__ import annotations
 import math
 from datetime import UTC, date, timedelta
 
-from progress_tracking import authz, goal_store
+from progress_tracking import authz
 from progress_tracking.authz import Identity
 from progress_tracking.db import Cursor, Database
 from progress_tracking.errors import GoalsNotFound, PreconditionFailed, UnknownUser
-from progress_tracking.models import Goals, GoalsProgress, GoalsPut, WeeklyGoalProgress, WeightGoalProgress
+from progress_tracking.models.goals import (
+    GoalHistory,
+    Goals,
+    GoalsProgress,
+    GoalsPut,
+    WeeklyGoalProgress,
+    WeightGoalProgress,
+)
+from progress_tracking.models.logs import HistoryEntry
+from progress_tracking.store import goals as goal_store
 from progress_tracking.user_service import UserServiceClient
 
 # A projection further away than this is no projection.
@@ -81,12 +90,12 @@ def get_goals(database: Database, caller: Identity, user_id: str) -> Goals:
     return goals
 
 
-def goal_history(database: Database, caller: Identity, user_id: str) -> list[goal_store.GoalEvent]:
+def goal_history(database: Database, caller: Identity, user_id: str) -> GoalHistory:
     authz.ensure_may_act_for(caller, user_id)
     events = database.run(lambda cursor: goal_store.events(cursor, user_id))
     if not events:
         raise GoalsNotFound("The user never had goals")
-    return events
+    return GoalHistory(user_id=user_id, events=[HistoryEntry.model_validate(event) for event in events])
 
 
 # --- progress ----------------------------------------------------------------------------------------------------

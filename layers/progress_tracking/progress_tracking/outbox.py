@@ -23,9 +23,10 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from progress_tracking import domain_events, store
+from progress_tracking import domain_events
 from progress_tracking.db import Cursor, Database, one_row
 from progress_tracking.observability import logger
+from progress_tracking.store import checkpoints
 
 CHECKPOINT = "outbox"
 # Tombstones are deleted once every checkpoint named like this has passed them.
@@ -61,7 +62,7 @@ def record_erasure(cursor: Cursor, user_id: str, erased: Mapping[str, int]) -> b
 
 @dataclass(frozen=True)
 class OutboxEvent:
-    checkpoint: store.Checkpoint
+    checkpoint: checkpoints.Checkpoint
     user_id: str
     detail_type: str
     detail: dict[str, Any]
@@ -81,9 +82,9 @@ _AFTER = (
 )
 
 
-def events_after(cursor: Cursor, checkpoint: store.Checkpoint, limit: int) -> list[OutboxEvent]:
+def events_after(cursor: Cursor, checkpoint: checkpoints.Checkpoint, limit: int) -> list[OutboxEvent]:
     """The next events and tombstones after `checkpoint`, merged in (transaction id, position) order, below the
-    horizon (the same never-skip rule as `store.events_after`)."""
+    horizon (the same never-skip rule as `checkpoints.events_after`)."""
     cursor.execute(_AFTER, {"tx_id": str(checkpoint.tx_id), "position": checkpoint.position, "limit": limit})
     found = []
     for tx_id, position, user_id, log_id, version, event_type, data, request_id, occurred_at in cursor.fetchall():
@@ -101,7 +102,7 @@ def events_after(cursor: Cursor, checkpoint: store.Checkpoint, limit: int) -> li
                 request_id=request_id,
                 occurred_at=occurred_at,
             )
-        checkpoint = store.Checkpoint(tx_id, position)
+        checkpoint = checkpoints.Checkpoint(tx_id, position)
         found.append(OutboxEvent(checkpoint, user_id, detail_type, detail, from_log=event_type != "erased"))
     return found
 
@@ -241,7 +242,7 @@ def _batch(
         return None
     # A relay container killed while its transaction is open must not hold the gates (and so an erasure) for long.
     cursor.execute("SET LOCAL idle_in_transaction_session_timeout = '120s'")
-    checkpoint = store.read_checkpoint(cursor, name)
+    checkpoint = checkpoints.read_checkpoint(cursor, name)
     read = events_after(cursor, checkpoint, batch_size)
     if not read:
         return _Batch(0, 0, 0, 0)
@@ -255,7 +256,7 @@ def _batch(
     else:
         new_checkpoint = read[-1].checkpoint
     if new_checkpoint != checkpoint:
-        store.save_checkpoint(cursor, name, new_checkpoint, datetime.now(UTC))
+        checkpoints.save_checkpoint(cursor, name, new_checkpoint, datetime.now(UTC))
         _forget_published_tombstones(cursor)
     return _Batch(len(read), published, len(read) - len(kept), len(kept) - published)
 
@@ -269,17 +270,17 @@ def _forget_published_tombstones(cursor: Cursor) -> None:
     )
 
 
-def start_at_end(database: Database, name: str, *, restart: bool = False) -> store.Checkpoint:
+def start_at_end(database: Database, name: str, *, restart: bool = False) -> checkpoints.Checkpoint:
     """Give a relay that has never run (or any, with `restart`) a checkpoint at the end of the log, below the horizon,
     so it publishes only what happens from now on (the local app's sink, tests). Never used for the deployed relay."""
 
-    def work(cursor: Cursor) -> store.Checkpoint:
+    def work(cursor: Cursor) -> checkpoints.Checkpoint:
         cursor.execute("SELECT 1 FROM projector_checkpoints WHERE name = %s", (name,))
         if restart or cursor.fetchone() is None:
-            end = store.START
+            end = checkpoints.START
             while batch := events_after(cursor, end, 10_000):
                 end = batch[-1].checkpoint
-            store.save_checkpoint(cursor, name, end, datetime.now(UTC))
-        return store.read_checkpoint(cursor, name)
+            checkpoints.save_checkpoint(cursor, name, end, datetime.now(UTC))
+        return checkpoints.read_checkpoint(cursor, name)
 
     return database.run(work)

@@ -4,39 +4,35 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from progress_tracking import authz, outbox, store, summaries
+from progress_tracking import authz, idempotency, outbox, summaries
 from progress_tracking.authz import Identity
 from progress_tracking.db import Cursor, Database
-from progress_tracking.errors import (
-    ConcurrentChange,
-    IdempotencyKeyReused,
-    InvalidCursor,
-    InvalidRequest,
-    InvalidRollback,
-    PreconditionFailed,
-    UnknownUser,
-)
-from progress_tracking.models import (
+from progress_tracking.errors import InvalidCursor, InvalidRequest, InvalidRollback, PreconditionFailed, UnknownUser
+from progress_tracking.models.fields import log_id_adapter
+from progress_tracking.models.logs import (
     MEASUREMENT_FIELDS,
+    HistoryEntry,
     ListQuery,
     LogCreate,
+    LogHistory,
     LogUpdate,
     ProgressLog,
     ProgressPage,
-    Summary,
-    SummaryQuery,
 )
+from progress_tracking.models.summary import Summary, SummaryQuery
+from progress_tracking.store import appending, erasure, listing
+from progress_tracking.store import summaries as summary_store
+from progress_tracking.store.appending import Change
 from progress_tracking.user_service import UserServiceClient
 
 
-def _change(caller: Identity, request_id: str | None) -> store.Change:
+def _change(caller: Identity, request_id: str | None) -> Change:
     # No time here: the store stamps events with the database's time under the user's lock (containers' clocks differ).
-    return store.Change(actor=caller.principal, request_id=request_id)
+    return Change(actor=caller.principal, request_id=request_id)
 
 
 def _check_version(expected_versions: frozenset[int] | None, current_version: int) -> None:
@@ -60,37 +56,28 @@ def log_progress(
     idempotency_key: str | None = None,
 ) -> Logged:
     authz.ensure_may_act_for(caller, entry.user_id)
-    request_hash = hashlib.sha256(entry.model_dump_json().encode()).hexdigest()
-    if idempotency_key:
-        stored = database.run(lambda cursor: store.find_idempotency_key(cursor, caller.principal, idempotency_key))
+    claim = idempotency.Claim.of(caller.principal, idempotency_key, entry) if idempotency_key else None
+    if claim is not None:
+        stored = database.run(lambda cursor: idempotency.replay(cursor, claim))
         if stored is not None:
-            return _replay(stored, request_hash)
+            return Logged(stored, replayed=True)
     # Asked before the transaction opens: no database connection is held while another service answers.
     if not users.user_exists(entry.user_id):
         raise UnknownUser()
     fields = entry.model_dump(exclude={"user_id"})
 
     def work(cursor: Cursor) -> Logged:
-        if idempotency_key and not store.claim_idempotency_key(
-            cursor, caller.principal, idempotency_key, entry.user_id, request_hash
-        ):
+        if claim is not None:
             # A concurrent request with the same key committed first (the claim waited for it): replay its result.
-            stored = store.find_idempotency_key(cursor, caller.principal, idempotency_key)
-            if stored is None:  # the other request's key vanished (expired or erased) between claim and read
-                raise ConcurrentChange("A request with this Idempotency-Key was being processed; try again")
-            return _replay(stored, request_hash)
-        log = store.log_new(cursor, entry.user_id, fields, _change(caller, request_id))
-        if idempotency_key:
-            store.complete_idempotency_key(cursor, caller.principal, idempotency_key, log)
+            stored = idempotency.claim_or_replay(cursor, claim, entry.user_id)
+            if stored is not None:
+                return Logged(stored, replayed=True)
+        log = appending.log_new(cursor, entry.user_id, fields, _change(caller, request_id))
+        if claim is not None:
+            idempotency.complete(cursor, claim, log)
         return Logged(log, replayed=False)
 
     return database.run(work)
-
-
-def _replay(stored: store.StoredResponse, request_hash: str) -> Logged:
-    if stored.request_hash != request_hash:
-        raise IdempotencyKeyReused()
-    return Logged(stored.log, replayed=True)
 
 
 def update_log(
@@ -104,7 +91,7 @@ def update_log(
     changes = update.changes()
 
     def work(cursor: Cursor) -> ProgressLog:
-        locked = store.lock_log(cursor, log_id)
+        locked = appending.lock_log(cursor, log_id)
         current = locked.log
         authz.ensure_may_see_log(caller, current.user_id)
         _check_version(expected_versions, current.version)
@@ -117,7 +104,7 @@ def update_log(
                     if name in changes
                 ],
             )
-        return store.update(cursor, locked, changes, _change(caller, request_id))
+        return appending.update(cursor, locked, changes, _change(caller, request_id))
 
     return database.run(work)
 
@@ -130,21 +117,24 @@ def delete_log(
     expected_versions: frozenset[int] | None = None,
 ) -> None:
     def work(cursor: Cursor) -> None:
-        locked = store.lock_log(cursor, log_id)
+        locked = appending.lock_log(cursor, log_id)
         authz.ensure_may_see_log(caller, locked.log.user_id)
         _check_version(expected_versions, locked.log.version)
-        store.delete(cursor, locked, _change(caller, request_id))
+        appending.delete(cursor, locked, _change(caller, request_id))
 
     database.run(work)
 
 
-def log_history(database: Database, caller: Identity, log_id: int) -> list[store.LogEvent]:
-    def work(cursor: Cursor) -> list[store.LogEvent]:
-        events = store.log_events(cursor, log_id)
+def log_history(database: Database, caller: Identity, log_id: int) -> LogHistory:
+    def work(cursor: Cursor) -> list[appending.LogEvent]:
+        events = appending.log_events(cursor, log_id)
         authz.ensure_may_see_log(caller, events[0].user_id)
         return events
 
-    return database.run(work)
+    events = database.run(work)
+    return LogHistory(
+        log_id=log_id, user_id=events[0].user_id, events=[HistoryEntry.model_validate(event) for event in events]
+    )
 
 
 def rollback(
@@ -156,7 +146,7 @@ def rollback(
     expected_versions: frozenset[int] | None = None,
 ) -> ProgressLog:
     def work(cursor: Cursor) -> ProgressLog:
-        history = store.lock_history(cursor, log_id)
+        history = appending.lock_history(cursor, log_id)
         events = history.events
         authz.ensure_may_see_log(caller, events[0].user_id)
         latest = events[-1]
@@ -170,14 +160,14 @@ def rollback(
             raise InvalidRollback(f"Version {to_version} is the log's deletion; choose a version before it")
         if to_version == latest.version:
             raise InvalidRollback(f"The log is already at version {to_version}")
-        return store.restore(cursor, history, target, _change(caller, request_id))
+        return appending.restore(cursor, history, target, _change(caller, request_id))
 
     return database.run(work)
 
 
 def delete_user_logs(database: Database, caller: Identity, user_id: str, request_id: str | None) -> int:
     authz.ensure_may_act_for(caller, user_id)
-    return database.run(lambda cursor: store.delete_all_for_user(cursor, user_id, _change(caller, request_id)))
+    return database.run(lambda cursor: appending.delete_all_for_user(cursor, user_id, _change(caller, request_id)))
 
 
 def erase_user(database: Database, caller: Identity, user_id: str) -> dict[str, int]:
@@ -193,7 +183,7 @@ def erase_deleted_user(database: Database, user_id: str) -> dict[str, int]:
 
 
 def _erase(cursor: Cursor, user_id: str) -> dict[str, int]:
-    erased = store.erase_user(cursor, user_id)
+    erased = erasure.erase_user(cursor, user_id)
     outbox.record_erasure(cursor, user_id, erased)  # UserProgressErased, published in log order once this commits
     return erased
 
@@ -203,7 +193,7 @@ def list_progress(database: Database, caller: Identity, user_id: str, query: Lis
     after = decode_cursor(query.cursor) if query.cursor else None
     # One row more than asked tells whether another page follows.
     logs = database.run(
-        lambda cursor: store.list_logs(
+        lambda cursor: listing.list_logs(
             cursor,
             user_id,
             after=after,
@@ -223,7 +213,9 @@ def summarize(
 ) -> Summary:
     authz.ensure_may_act_for(caller, user_id)
     if query.date_from or query.date_to:  # a date range is computed on demand, never stored
-        facts = database.run(lambda cursor: store.summary_facts(cursor, user_id, query.date_from, query.date_to))
+        facts = database.run(
+            lambda cursor: summary_store.summary_facts(cursor, user_id, query.date_from, query.date_to)
+        )
     else:
         facts = database.run(lambda cursor: summaries.current_facts(cursor, user_id))
     return summaries.summary_from_facts(user_id, facts, today or datetime.now(UTC).date())
@@ -238,8 +230,6 @@ def decode_cursor(cursor: str) -> tuple[date, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         last_date, last_log_id = json.loads(raw)
-        if not isinstance(last_log_id, int) or isinstance(last_log_id, bool) or not 0 < last_log_id < 2**63:
-            raise ValueError("bad log id")
-        return date.fromisoformat(last_date), last_log_id
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError) as exc:
+        return date.fromisoformat(last_date), log_id_adapter.validate_python(last_log_id, strict=True)
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError) as exc:  # pydantic's ValidationError included
         raise InvalidCursor() from exc

@@ -6,10 +6,14 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from progress_tracking import goal_store, goals, store
+from progress_tracking import goals, idempotency
 from progress_tracking.db import Cursor, Database, one_row
-from progress_tracking.models import Summary
+from progress_tracking.models.summary import Summary
 from progress_tracking.observability import logger
+from progress_tracking.store import checkpoints, streams
+from progress_tracking.store import goals as goal_store
+from progress_tracking.store import summaries as summary_store
+from progress_tracking.store.summaries import SummaryFacts
 
 CHECKPOINT = "summaries"
 # Each batch is one transaction that takes this lock: a second run at the same time finds it taken and stops.
@@ -17,10 +21,9 @@ RECOMPUTE_LOCK_KEY = 7_146_251_002
 BATCH_SIZE = 1000
 # Stop starting batches when less than this is left of the invocation, so a batch never dies half-way for time.
 SAFETY_MARGIN_MS = 20_000
-IDEMPOTENCY_KEY_LIFETIME = timedelta(hours=24)
 
 
-def summary_from_facts(user_id: str, facts: store.SummaryFacts, today: date) -> Summary:
+def summary_from_facts(user_id: str, facts: SummaryFacts, today: date) -> Summary:
     weight_change = None
     if facts.first_weight is not None and facts.latest_weight is not None:
         weight_change = facts.latest_weight - facts.first_weight
@@ -49,23 +52,23 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
 
 
-def refresh(cursor: Cursor, user_ids: list[str], at: datetime) -> dict[str, store.SummaryFacts]:
+def refresh(cursor: Cursor, user_ids: list[str], at: datetime) -> dict[str, SummaryFacts]:
     """Recompute users' summaries from the live logs and store each with the stream version it reflects.
 
     The users' streams are locked (shared) first, so no write or erasure of theirs commits while the facts are read
     and stored; a user without a stream (never logged, or erased) gets no stored summary.
     """
-    versions = store.lock_streams_for_reading(cursor, user_ids)
-    facts = store.summary_facts_of_users(cursor, user_ids)
+    versions = streams.lock_streams_for_reading(cursor, user_ids)
+    facts = summary_store.summary_facts_of_users(cursor, user_ids)
     goal_facts = goal_store.goal_facts_of_users(cursor, user_ids)
     facts = {user_id: facts[user_id].model_copy(update={"goals": goal_facts.get(user_id)}) for user_id in user_ids}
-    store.save_summaries(cursor, {user_id: (versions[user_id], facts[user_id]) for user_id in versions}, at)
+    summary_store.save_summaries(cursor, {user_id: (versions[user_id], facts[user_id]) for user_id in versions}, at)
     return facts
 
 
-def current_facts(cursor: Cursor, user_id: str) -> store.SummaryFacts:
+def current_facts(cursor: Cursor, user_id: str) -> SummaryFacts:
     """The stored summary if it reflects the user's latest event, else a fresh one (stored on the way)."""
-    stored = store.current_summary(cursor, user_id)
+    stored = summary_store.current_summary(cursor, user_id)
     if stored is not None:
         return stored
     return refresh(cursor, [user_id], datetime.now(UTC))[user_id]
@@ -104,8 +107,8 @@ def recompute(database: Database, remaining_ms: Callable[[], int], batch_size: i
             report.finished = True
             break
     if report.finished:
-        cutoff = datetime.now(UTC) - IDEMPOTENCY_KEY_LIFETIME
-        report.expired_idempotency_keys = database.run(lambda cursor: store.expire_idempotency_keys(cursor, cutoff))
+        now = datetime.now(UTC)
+        report.expired_idempotency_keys = database.run(lambda cursor: idempotency.expire(cursor, now))
     logger.info("Summaries recomputed", extra=report.as_dict())
     return report
 
@@ -114,12 +117,12 @@ def _batch(cursor: Cursor, batch_size: int) -> tuple[int, int] | None:
     cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", (RECOMPUTE_LOCK_KEY,))
     if not one_row(cursor)[0]:
         return None
-    checkpoint = store.read_checkpoint(cursor, CHECKPOINT)
-    events = store.events_after(cursor, checkpoint, batch_size)
+    checkpoint = checkpoints.read_checkpoint(cursor, CHECKPOINT)
+    events = checkpoints.events_after(cursor, checkpoint, batch_size)
     if not events:
         return 0, 0
     now = datetime.now(UTC)
     users = sorted({user_id for _, user_id in events})
     refresh(cursor, users, now)
-    store.save_checkpoint(cursor, CHECKPOINT, events[-1][0], now)
+    checkpoints.save_checkpoint(cursor, CHECKPOINT, events[-1][0], now)
     return len(events), len(users)

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from progress_tracking.db import Cursor, one_row
 from progress_tracking.errors import ConcurrentChange
-from progress_tracking.models import GOAL_FIELDS, Goals
+from progress_tracking.models.goals import GOAL_FIELDS, Goals
 
 GOAL_COLUMNS = (
     "user_id",

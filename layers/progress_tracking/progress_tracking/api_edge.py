@@ -18,25 +18,26 @@ from aws_lambda_powertools.utilities.parser import ValidationError, parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from progress_tracking import authz, errors
+from progress_tracking import authz, errors, idempotency
 from progress_tracking.authz import Identity
 from progress_tracking.config import get_settings
-from progress_tracking.models import (
+from progress_tracking.models.errors import ErrorBody
+from progress_tracking.models.fields import (
+    LOG_ID_RULE,
     RESERVED_USER_IDS,
-    ErrorBody,
-    Goals,
-    ProgressLog,
-    idempotency_key_adapter,
-    log_id_adapter,
+    USER_ID_RULE,
+    log_id_from_text,
+    reserved_word,
     user_id_adapter,
 )
+from progress_tracking.models.goals import Goals
+from progress_tracking.models.logs import ProgressLog
 from progress_tracking.observability import get_tracer, logger, metrics
 
 M = TypeVar("M", bound=BaseModel)
 Handler = Callable[[APIGatewayProxyEvent, LambdaContext], dict[str, Any]]
 
 MAX_BODY_BYTES = 64 * 1024
-_LOG_ID = re.compile(r"[1-9][0-9]{0,18}")
 _STRONG_ETAG = re.compile(r'"([1-9][0-9]{0,9})"')
 
 # Most specific first: the first class in an error's MRO that is listed decides its status and code.
@@ -75,8 +76,12 @@ def model_response(status: int, model: BaseModel, headers: dict[str, str] | None
     return json_response(status, model.model_dump(mode="json"), headers)
 
 
+def status_and_code(error: type[errors.ProgressError]) -> tuple[int, str]:
+    return next(ERROR_RESPONSES[cls] for cls in error.__mro__ if cls in ERROR_RESPONSES)
+
+
 def error_response(error: errors.ProgressError) -> dict[str, Any]:
-    status, code = next(ERROR_RESPONSES[cls] for cls in type(error).__mro__ if cls in ERROR_RESPONSES)
+    status, code = status_and_code(type(error))
     body = ErrorBody(message=error.message, code=code, details=error.details or None)
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS.get(code, 1))} if status == 503 else None
     return json_response(
@@ -180,32 +185,22 @@ def parse_query(event: APIGatewayProxyEvent, model: type[M]) -> M:
 def path_user_id(event: APIGatewayProxyEvent) -> str:
     value = (event.path_parameters or {}).get("user_id", "")
     if value in RESERVED_USER_IDS:
-        raise errors.InvalidRequest(
-            f"{value!r} is a reserved word of the API's paths and cannot be a user id",
-            details=[{"field": "user_id", "message": "a reserved word"}],
-        )
+        raise errors.InvalidRequest(reserved_word(value), details=[{"field": "user_id", "message": "a reserved word"}])
     try:
         return user_id_adapter.validate_python(value)
     except ValidationError:
         raise errors.InvalidRequest(
-            "user_id in the path must be 1 to 128 printable characters",
-            details=[{"field": "user_id", "message": "1 to 128 printable characters"}],
+            f"user_id in the path must be {USER_ID_RULE}", details=[{"field": "user_id", "message": USER_ID_RULE}]
         ) from None
 
 
 def path_log_id(event: APIGatewayProxyEvent) -> int:
-    value = (event.path_parameters or {}).get("log_id", "")
-    if not _LOG_ID.fullmatch(value):
-        raise errors.InvalidRequest(
-            "log_id in the path must be a positive integer",
-            details=[{"field": "log_id", "message": "a positive 64-bit integer"}],
-        )
     try:
-        return log_id_adapter.validate_python(int(value))
-    except ValidationError:
+        return log_id_from_text((event.path_parameters or {}).get("log_id", ""))
+    except ValueError as exc:  # pydantic's ValidationError included
         raise errors.InvalidRequest(
-            "log_id in the path is too large", details=[{"field": "log_id", "message": "a positive 64-bit integer"}]
-        ) from None
+            f"log_id in the path must be {LOG_ID_RULE}", details=[{"field": "log_id", "message": LOG_ID_RULE}]
+        ) from exc
 
 
 def etag(resource: ProgressLog | Goals) -> dict[str, str]:
@@ -227,16 +222,8 @@ def if_match(event: APIGatewayProxyEvent) -> frozenset[int] | None:
 
 
 def idempotency_key(event: APIGatewayProxyEvent) -> str | None:
-    value = event.headers.get("Idempotency-Key")
-    if value is None:
-        return None
-    try:
-        return idempotency_key_adapter.validate_python(value)
-    except ValidationError:
-        raise errors.InvalidRequest(
-            "Idempotency-Key must be 1 to 255 visible ASCII characters",
-            details=[{"field": "Idempotency-Key", "message": "1 to 255 visible ASCII characters"}],
-        ) from None
+    value = event.headers.get(idempotency.HEADER)
+    return None if value is None else idempotency.parse_key(value)
 
 
 def _invalid(exc: ValidationError) -> errors.InvalidRequest:

@@ -1,0 +1,92 @@
+"""Idempotency keys: their rules, their storage beside the response they replay, and their expiry."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from psycopg2.extras import Json
+from pydantic import StringConstraints, TypeAdapter, ValidationError
+
+from progress_tracking.db import Cursor
+from progress_tracking.errors import ConcurrentChange, IdempotencyKeyReused, InvalidRequest
+from progress_tracking.models.logs import LogCreate, ProgressLog
+
+HEADER = "Idempotency-Key"
+MAX_LENGTH = 255
+RULE = f"1 to {MAX_LENGTH} visible ASCII characters"
+Key = Annotated[str, StringConstraints(min_length=1, max_length=MAX_LENGTH, pattern=r"^[\x21-\x7e]+$")]
+key_adapter: TypeAdapter[str] = TypeAdapter(Key)
+# Kept this long after their first use; the scheduled recompute expires older ones.
+LIFETIME = timedelta(hours=24)
+
+
+def parse_key(value: str) -> str:
+    """The Idempotency-Key header's value, or InvalidRequest."""
+    try:
+        return key_adapter.validate_python(value)
+    except ValidationError:
+        raise InvalidRequest(f"{HEADER} must be {RULE}", details=[{"field": HEADER, "message": RULE}]) from None
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One caller's key and the request it came with: a retry with the same key must carry the same body."""
+
+    principal: str
+    key: str
+    request_hash: str
+
+    @classmethod
+    def of(cls, principal: str, key: str, entry: LogCreate) -> Claim:
+        return cls(principal, key, hashlib.sha256(entry.model_dump_json().encode()).hexdigest())
+
+
+def replay(cursor: Cursor, claim: Claim) -> ProgressLog | None:
+    """The response stored under the caller's key (IdempotencyKeyReused for another body); None for a new key."""
+    # A key is committed together with its response, so every key another transaction can see has one.
+    cursor.execute(
+        "SELECT request_hash, response FROM idempotency_keys"
+        " WHERE principal = %s AND key = %s AND response IS NOT NULL",
+        (claim.principal, claim.key),
+    )
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    if row[0] != claim.request_hash:
+        raise IdempotencyKeyReused()
+    return ProgressLog.model_validate(row[1])
+
+
+def claim_or_replay(cursor: Cursor, claim: Claim, user_id: str) -> ProgressLog | None:
+    """None when this transaction now owns the key; else the response of the request that committed it first.
+
+    A concurrent claimer waits here until the owner commits, then replays its response.
+    """
+    cursor.execute(
+        "INSERT INTO idempotency_keys (principal, key, user_id, request_hash) VALUES (%s, %s, %s, %s)"
+        " ON CONFLICT DO NOTHING RETURNING 1",
+        (claim.principal, claim.key, user_id, claim.request_hash),
+    )
+    if cursor.fetchone() is not None:
+        return None
+    replayed = replay(cursor, claim)
+    if replayed is None:  # the other request's key vanished (expired or erased) between claim and read
+        raise ConcurrentChange(f"A request with this {HEADER} was being processed; try again")
+    return replayed
+
+
+def complete(cursor: Cursor, claim: Claim, log: ProgressLog) -> None:
+    """Store the response with the claimed key, in the transaction that wrote the log."""
+    cursor.execute(
+        "UPDATE idempotency_keys SET response = %s WHERE principal = %s AND key = %s",
+        (Json(log.model_dump(mode="json")), claim.principal, claim.key),
+    )
+
+
+def expire(cursor: Cursor, now: datetime) -> int:
+    """Forget the keys older than their lifetime; the number forgotten."""
+    cursor.execute("DELETE FROM idempotency_keys WHERE created_at < %s", (now - LIFETIME,))
+    return cursor.rowcount

@@ -1,0 +1,134 @@
+"""The fields' rules and bounds: every type a request or response model is built from, written down once."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, ConfigDict, Field, StringConstraints, TypeAdapter
+
+EARLIEST_DATE = date(1900, 1, 1)
+# The literal path words that win over {user_id} in the routes (as in API Gateway): such a user could never list.
+RESERVED_USER_IDS = frozenset({"log", "summary", "user", "goals", "series"})
+# A target date may be a day behind UTC (users west of UTC) and at most about ten years ahead.
+TARGET_DATE_HORIZON = timedelta(days=3660)
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# A number first-version clients send as a JSON string: digits, optionally signed, with an optional fraction.
+_DECIMAL = re.compile(r"-?[0-9]{1,15}(\.[0-9]{1,15})?")
+
+
+def _iso_date(value: Any) -> Any:
+    """A date is `YYYY-MM-DD` and nothing else (no Unix timestamps, no times): parsed here, whatever the mode."""
+    if isinstance(value, str):
+        if not _ISO_DATE.fullmatch(value):
+            raise ValueError("a date is YYYY-MM-DD")
+        return date.fromisoformat(value)  # ValueError for 2026-02-30
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    raise ValueError("a date is a YYYY-MM-DD string")
+
+
+def _decimal_string(value: Any) -> Any:
+    """`"71"` and `"71.5"` are numbers (first-version clients send them so); any other string is not."""
+    if isinstance(value, str):
+        if not _DECIMAL.fullmatch(value):
+            raise ValueError("must be a number (a string holding a plain decimal number is accepted)")
+        return float(value)
+    return value
+
+
+def _unsigned_zero(value: float) -> float:
+    return 0.0 if value == 0 else value  # -0.0 is stored and answered as 0
+
+
+def _has_a_visible_character(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+def reserved_word(value: str) -> str:
+    return f"{value!r} is a reserved word of the API's paths and cannot be a user id"
+
+
+def _not_reserved(value: str) -> str:
+    if value in RESERVED_USER_IDS:
+        raise ValueError(reserved_word(value))
+    return value
+
+
+def _not_after_tomorrow(value: date) -> date:
+    # "Tomorrow" in UTC leaves room for users whose local day is ahead of UTC.
+    if value > datetime.now(UTC).date() + timedelta(days=1):
+        raise ValueError("date must not be later than tomorrow")
+    if value < EARLIEST_DATE:
+        raise ValueError(f"date must not be earlier than {EARLIEST_DATE.isoformat()}")
+    return value
+
+
+def _target_date_ahead(value: date) -> date:
+    today = datetime.now(UTC).date()
+    if value < today - timedelta(days=1):
+        raise ValueError("target_date must not be in the past")
+    if value > today + TARGET_DATE_HORIZON:
+        raise ValueError("target_date must be within ten years")
+    return value
+
+
+def _utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:  # 9999-12-31T23:00-05:00 is past datetime.max in UTC
+        raise ValueError("time out of range") from exc
+
+
+# Postgres text cannot hold NUL, and other control characters (C0, DEL and C1) have no business in one-line fields.
+# U+FFFD is what undecodable bytes become: never part of a real id.
+USER_ID_MAX_LENGTH = 128
+USER_ID_RULE = f"1 to {USER_ID_MAX_LENGTH} printable characters"
+UserId = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=USER_ID_MAX_LENGTH, pattern=r"^[^\x00-\x1f\x7f-\x9f\ufffd]+$"),
+    AfterValidator(_not_reserved),
+]
+# A log id: a positive 64-bit integer (Postgres bigint), written in a path or a cursor as plain decimal digits.
+LOG_ID_RULE = "a positive 64-bit integer"
+LogId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+_LOG_ID_DIGITS = re.compile(r"[1-9][0-9]{0,18}")  # no sign, leading zero, space or `_`; 19 digits hold any bigint
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+LogDate = Annotated[IsoDate, AfterValidator(_not_after_tomorrow)]
+WeightKg = Annotated[float, Field(gt=0, le=1000), BeforeValidator(_decimal_string)]
+CaloriesBurned = Annotated[
+    float, Field(ge=0, le=100_000), BeforeValidator(_decimal_string), AfterValidator(_unsigned_zero)
+]
+WorkoutDone = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f-\x9f]+$"),
+    AfterValidator(_has_a_visible_character),
+]
+Notes = Annotated[str, StringConstraints(max_length=2000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$")]
+UtcDateTime = Annotated[datetime, AfterValidator(_utc)]
+TargetDate = Annotated[IsoDate, AfterValidator(_target_date_ahead)]
+WeeklyWorkouts = Annotated[int, Field(ge=1, le=100)]
+WeeklyCalories = Annotated[float, Field(gt=0, le=700_000)]
+SeriesDate = Annotated[IsoDate, Field(ge=EARLIEST_DATE, le=date(2999, 12, 31))]
+AsOf = Annotated[AwareDatetime, AfterValidator(_utc)]  # RFC 3339 with an offset, normalised to UTC
+
+BODY_CONFIG = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False, frozen=True)
+
+
+def check_range(date_from: date | None, date_to: date | None) -> None:
+    if date_from and date_to and date_from > date_to:
+        raise ValueError("from must not be later than to")
+
+
+user_id_adapter: TypeAdapter[str] = TypeAdapter(UserId)
+log_id_adapter: TypeAdapter[int] = TypeAdapter(LogId)
+
+
+def log_id_from_text(value: str) -> int:
+    """A log id written as text (a path parameter); ValueError unless it is one."""
+    if not _LOG_ID_DIGITS.fullmatch(value):
+        raise ValueError(f"log_id must be {LOG_ID_RULE}")
+    return log_id_adapter.validate_python(int(value))

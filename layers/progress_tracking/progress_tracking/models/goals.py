@@ -1,0 +1,97 @@
+"""The goals' models: what PUT accepts, the goals answered, and the progress toward them a summary carries."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, model_validator
+
+from progress_tracking.models.fields import (
+    BODY_CONFIG,
+    TargetDate,
+    UtcDateTime,
+    WeeklyCalories,
+    WeeklyWorkouts,
+    WeightKg,
+)
+from progress_tracking.models.logs import HistoryEntry
+
+GOAL_FIELDS = ("target_weight_kg", "target_date", "weekly_workouts", "weekly_calories_burned")
+
+
+class GoalsPut(BaseModel):
+    """Body of PUT /api/progress/goals/{user_id}: the user's goals, replacing the ones they had (absent = not set)."""
+
+    model_config = BODY_CONFIG
+
+    target_weight_kg: WeightKg | None = None
+    target_date: TargetDate | None = None  # only with target_weight_kg
+    weekly_workouts: WeeklyWorkouts | None = None  # workouts logged per ISO week
+    weekly_calories_burned: WeeklyCalories | None = None  # calories burned per ISO week
+
+    @model_validator(mode="after")
+    def _is_a_goal(self) -> GoalsPut:
+        if self.target_weight_kg is None and self.weekly_workouts is None and self.weekly_calories_burned is None:
+            raise ValueError("give at least one of target_weight_kg, weekly_workouts, weekly_calories_burned")
+        if self.target_date is not None and self.target_weight_kg is None:
+            raise ValueError("target_date needs target_weight_kg")
+        return self
+
+
+class Goals(BaseModel):
+    user_id: str
+    target_weight_kg: float | None
+    target_date: date | None
+    target_weight_set_at: UtcDateTime | None
+    weekly_workouts: int | None
+    weekly_calories_burned: float | None
+    version: int
+    updated_at: UtcDateTime
+
+
+class GoalsSet(BaseModel):
+    message: str = "Goals set"
+    goals: Goals
+
+
+class GoalsCleared(BaseModel):
+    message: str = "Goals cleared"
+    user_id: str
+    version: int
+
+
+class GoalHistory(BaseModel):
+    user_id: str
+    events: list[HistoryEntry]
+
+
+class WeightGoalProgress(BaseModel):
+    target_weight_kg: float
+    target_date: date | None
+    set_on: date  # the UTC day target_weight_kg took its present value
+    start_weight_kg: float | None
+    start_date: date | None
+    current_weight_kg: float | None
+    current_date: date | None
+    remaining_kg: float | None  # target − current
+    fraction_done: float | None  # (current − start) / (target − start): 0 at the start, 1 at the target
+    reached: bool | None
+    trend_kg_per_week: float | None  # least squares over the 28 days ending at the latest weight log
+    trend_points: int
+    projected_date: date | None
+    on_track: bool | None
+
+
+class WeeklyGoalProgress(BaseModel):
+    target: int | float
+    week_start: date  # Monday of this ISO week (UTC)
+    this_week: int | float
+    completed_this_week: bool
+    streak_weeks: int  # consecutive completed ISO weeks ending last week
+
+
+class GoalsProgress(BaseModel):
+    version: int
+    weight: WeightGoalProgress | None = None
+    weekly_workouts: WeeklyGoalProgress | None = None
+    weekly_calories_burned: WeeklyGoalProgress | None = None

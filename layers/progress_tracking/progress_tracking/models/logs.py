@@ -1,0 +1,177 @@
+"""The log's models: what POST, PUT, rollback and the list's query accept, and the logs and pages answered."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from progress_tracking.models.fields import (
+    BODY_CONFIG,
+    AsOf,
+    CaloriesBurned,
+    IsoDate,
+    LogDate,
+    Notes,
+    UserId,
+    UtcDateTime,
+    WeightKg,
+    WorkoutDone,
+    check_range,
+)
+
+MEASUREMENT_FIELDS = ("weight_kg", "workout_done", "calories_burned")
+MUTABLE_FIELDS = ("date", "weight_kg", "workout_done", "calories_burned", "notes")
+
+
+class LogCreate(BaseModel):
+    """Body of POST /api/progress/log. First-version clients send all of user_id, date and the three measurements."""
+
+    model_config = BODY_CONFIG
+
+    user_id: UserId
+    date: LogDate
+    weight_kg: WeightKg | None = None
+    workout_done: WorkoutDone | None = None
+    calories_burned: CaloriesBurned | None = None
+    notes: Notes | None = None
+
+    @model_validator(mode="after")
+    def _has_a_measurement(self) -> LogCreate:
+        if all(getattr(self, name) is None for name in MEASUREMENT_FIELDS):
+            raise ValueError(f"at least one of {', '.join(MEASUREMENT_FIELDS)} is required")
+        return self
+
+
+class LogUpdate(BaseModel):
+    """Body of PUT /api/progress/log/{log_id}: any non-empty subset of the mutable fields; null clears one."""
+
+    model_config = BODY_CONFIG
+
+    date: LogDate | None = None
+    weight_kg: WeightKg | None = None
+    workout_done: WorkoutDone | None = None
+    calories_burned: CaloriesBurned | None = None
+    notes: Notes | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _user_id_is_immutable(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "user_id" in data:
+            raise ValueError("user_id cannot be changed")
+        return data
+
+    @model_validator(mode="after")
+    def _is_a_change(self) -> LogUpdate:
+        if not self.model_fields_set:
+            raise ValueError(f"give at least one of {', '.join(MUTABLE_FIELDS)}")
+        if "date" in self.model_fields_set and self.date is None:
+            raise ValueError("date cannot be null")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        return self.model_dump(include=self.model_fields_set)
+
+
+class ListQuery(BaseModel):
+    """Query string of GET /api/progress/{user_id}. Values arrive as strings, so this model is lax."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+    limit: Annotated[int, Field(ge=1, le=1000)] = 100
+    cursor: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
+    date_from: Annotated[IsoDate | None, Field(alias="from")] = None
+    date_to: Annotated[IsoDate | None, Field(alias="to")] = None
+    # The logs as they stood at this moment (RFC 3339, with offset); normalised to UTC, which Postgres always takes.
+    as_of: AsOf | None = None
+
+    @model_validator(mode="after")
+    def _range_is_ordered(self) -> ListQuery:
+        check_range(self.date_from, self.date_to)
+        return self
+
+
+class DeleteUserLogsQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    erase: bool = False  # true: hard erasure of every event and projection (needs admin:progress)
+
+
+class RollbackRequest(BaseModel):
+    """Body of POST /api/progress/log/{log_id}/rollback."""
+
+    model_config = BODY_CONFIG
+
+    to_version: Annotated[int, Field(ge=1, le=2**31 - 1)]
+
+
+class ProgressLog(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    log_id: int
+    user_id: str
+    date: date
+    weight_kg: float | None
+    workout_done: str | None
+    calories_burned: float | None
+    notes: str | None
+    version: int
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
+
+
+class ProgressPage(BaseModel):
+    user_id: str
+    progress_logs: list[ProgressLog]
+    next_cursor: str | None
+
+
+class HistoryEntry(BaseModel):
+    """An event as a history shows it; built from a stored event's attributes (`event_type` → type, `data` → state)."""
+
+    model_config = ConfigDict(from_attributes=True, populate_by_name=True)
+
+    version: int
+    type: str = Field(validation_alias="event_type")
+    state: dict[str, Any] = Field(validation_alias="data")  # the fields after the event (a deletion: those it removed)
+    actor: str
+    request_id: str | None
+    occurred_at: UtcDateTime
+
+
+class LogHistory(BaseModel):
+    log_id: int
+    user_id: str
+    events: list[HistoryEntry]
+
+
+class LogCreated(BaseModel):
+    message: str = "Progress logged successfully"
+    id: int
+    log: ProgressLog
+
+
+class LogUpdated(BaseModel):
+    message: str = "Progress log updated"
+    updated_log: ProgressLog
+
+
+class LogDeleted(BaseModel):
+    message: str = "Progress log deleted"
+    deleted_log_id: int
+
+
+class UserLogsDeleted(BaseModel):
+    message: str = "All progress logs for user deleted"
+    deleted_log_count: int
+
+
+class UserErased(BaseModel):
+    message: str = "All progress data for user erased"
+    erased: dict[str, int]
+
+
+class LogRolledBack(BaseModel):
+    message: str
+    log: ProgressLog

@@ -1,0 +1,79 @@
+"""The summary's and the series' models: their query strings and what they answer."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from progress_tracking.models.fields import AsOf, IsoDate, SeriesDate, UtcDateTime, check_range
+from progress_tracking.models.goals import GoalsProgress
+
+
+class SummaryQuery(BaseModel):
+    """Query string of GET /api/progress/summary/{user_id}: an optional date range, computed on demand."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+    date_from: Annotated[IsoDate | None, Field(alias="from")] = None
+    date_to: Annotated[IsoDate | None, Field(alias="to")] = None
+
+    @model_validator(mode="after")
+    def _range_is_ordered(self) -> SummaryQuery:
+        check_range(self.date_from, self.date_to)
+        return self
+
+
+class Summary(BaseModel):
+    user_id: str
+    log_count: int = 0
+    first_date: date | None = None
+    last_date: date | None = None
+    average_weight: float | None = None
+    latest_weight_kg: float | None = None
+    weight_change_kg: float | None = None
+    min_weight_kg: float | None = None
+    max_weight_kg: float | None = None
+    average_calories_burned: float | None = None
+    total_calories_burned: float = 0
+    workouts: dict[str, int] = Field(default_factory=dict)
+    current_streak_days: int = 0
+    longest_streak_days: int = 0
+    goals: GoalsProgress | None = None  # progress toward the user's goals; null without goals or with from/to
+
+
+class SeriesQuery(BaseModel):
+    """Query string of GET /api/progress/series/{user_id}. from/to default to the 30 buckets ending today (UTC)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+    bucket: Literal["day", "week", "month"] = "day"
+    date_from: Annotated[SeriesDate | None, Field(alias="from")] = None
+    date_to: Annotated[SeriesDate | None, Field(alias="to")] = None
+    as_of: AsOf | None = None
+
+    @model_validator(mode="after")
+    def _range_is_ordered(self) -> SeriesQuery:
+        check_range(self.date_from, self.date_to)
+        return self
+
+
+class SeriesEntry(BaseModel):
+    start: date
+    end: date
+    logs: int
+    workouts: int
+    total_calories_burned: float
+    average_weight_kg: float | None
+    min_weight_kg: float | None
+    max_weight_kg: float | None
+
+
+class Series(BaseModel):
+    user_id: str
+    bucket: str
+    start: date  # first day of the first bucket
+    end: date  # last day of the last bucket
+    as_of: UtcDateTime | None
+    series: list[SeriesEntry]

@@ -1,0 +1,30 @@
+"""Hard erasure of a user (a privacy request): every trace of them, removed for good under their lock."""
+
+from __future__ import annotations
+
+from progress_tracking.db import Cursor
+from progress_tracking.store.streams import lock_user
+
+# Every table that holds a user's data, and the name its count is reported under.
+USER_TABLES = (
+    ("progress_events", "events"),
+    ("progress_logs", "logs"),
+    ("progress_summaries", "summaries"),
+    ("idempotency_keys", "idempotency_keys"),
+    ("goal_events", "goal_events"),
+    ("user_goals", "goals"),
+    ("user_streams", "streams"),
+)
+
+
+def erase_user(cursor: Cursor, user_id: str) -> dict[str, int]:
+    """Remove every trace of a user for good: events, projections, summary, idempotency keys, goals, stream.
+
+    The user's lock is taken first: writes in flight commit before (and are erased), later ones find nothing.
+    """
+    lock_user(cursor, user_id)
+    counts = {}
+    for table, key in USER_TABLES:
+        cursor.execute(f"DELETE FROM {table} WHERE user_id = %s", (user_id,))
+        counts[key] = cursor.rowcount
+    return counts

@@ -1,0 +1,56 @@
+"""A page of a user's logs: live from the projection, or as they stood at a moment, folded from the events."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from progress_tracking.db import Cursor
+from progress_tracking.models.logs import ProgressLog
+from progress_tracking.store.columns import LOG_COLUMNS, STATE_FROM_EVENTS, log_from_row
+
+
+def _page_conditions(
+    after: tuple[date, int] | None, date_from: date | None, date_to: date | None
+) -> tuple[list[str], list[Any]]:
+    conditions: list[str] = []
+    params: list[Any] = []
+    if after is not None:
+        conditions.append("(date, log_id) > (%s, %s)")
+        params.extend(after)
+    if date_from is not None:
+        conditions.append("date >= %s")
+        params.append(date_from)
+    if date_to is not None:
+        conditions.append("date <= %s")
+        params.append(date_to)
+    return conditions, params
+
+
+def list_logs(
+    cursor: Cursor,
+    user_id: str,
+    *,
+    after: tuple[date, int] | None,
+    date_from: date | None,
+    date_to: date | None,
+    limit: int,
+    as_of: datetime | None = None,
+) -> list[ProgressLog]:
+    """A page of a user's logs, oldest first, by keyset on (date, log_id) so that every page costs the same.
+
+    With `as_of`, the logs as they stood at that moment, computed from the events.
+    """
+    conditions, params = _page_conditions(after, date_from, date_to)
+    source_params: list[Any]
+    if as_of is None:
+        source, source_params = "progress_logs WHERE user_id = %s", [user_id]
+    else:
+        state = STATE_FROM_EVENTS.format(where="user_id = %s AND occurred_at <= %s")
+        source, source_params = f"({state}) AS as_of WHERE TRUE", [user_id, as_of]
+    where = "".join(f" AND {condition}" for condition in conditions)
+    cursor.execute(
+        f"SELECT {', '.join(LOG_COLUMNS)} FROM {source}{where} ORDER BY date, log_id LIMIT %s",
+        [*source_params, *params, limit],
+    )
+    return [log_from_row(row) for row in cursor.fetchall()]

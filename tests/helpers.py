@@ -1,0 +1,111 @@
+"""Helpers shared by test modules: the template's API, sample requests, error checks, and the local app as a process."""
+
+from __future__ import annotations
+
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from localdev.template import load_api
+from progress_tracking.authz import Identity
+
+if TYPE_CHECKING:
+    from progress_tracking.db import Database
+
+ROOT = Path(__file__).resolve().parent.parent
+API = load_api(ROOT / "template.yaml")
+FUNCTIONS = {spec.code_dir.name: spec for spec in API.functions.values()}  # by folder name, e.g. "log_progress"
+MACHINE = Identity(principal="tester@clients", scopes=frozenset({"admin:progress"}), user_id=None, is_client=True)
+ALL = "read:progress write:progress delete:progress"
+FIRST_VERSION_BODY = {"date": "2026-01-05", "weight_kg": 82.4, "workout_done": "Running", "calories_burned": 510}
+
+
+def log(api, token, user_id, **fields):
+    body = {"user_id": user_id, **FIRST_VERSION_BODY, **fields}
+    response = api.call("POST", "/api/progress/log", token, json=body)
+    assert response.status_code == 201, response.text
+    return response.json()["log"]
+
+
+def assert_error(response, status, code):
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["code"] == code
+    assert isinstance(body["message"], str) and body["message"]
+    return body
+
+
+def count_rows(database: Database, user_id: str) -> dict[str, int]:
+    def read(cursor):
+        counts = {}
+        for table in ("progress_events", "progress_logs", "progress_summaries", "idempotency_keys", "user_streams"):
+            cursor.execute(f"SELECT count(*) FROM {table} WHERE user_id = %s", (user_id,))
+            counts[table] = cursor.fetchone()[0]
+        return counts
+
+    return database.run(read)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class App:
+    def __init__(self, data_dir: Path, env: dict[str, str], *args: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.data_dir = data_dir
+        self.env = env
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-u",
+                "progress_tracking_app.py",
+                "--port",
+                str(self.port),
+                "--data-dir",
+                str(data_dir),
+                *args,
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.banner = self._read_banner()
+
+    def _read_banner(self) -> str:
+        lines = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if "Ctrl-C stops it." in line:
+                return "".join(lines)
+        self.process.kill()
+        raise AssertionError("the app did not start:\n" + "".join(lines))
+
+    def token_from_banner(self) -> str:
+        return re.search(r"export TOKEN=(\S+)", self.banner).group(1)
+
+    def mint(self, *args: str) -> str:
+        command = [sys.executable, "progress_tracking_app.py", "--data-dir", str(self.data_dir), "token", *args]
+        return subprocess.run(
+            command, cwd=ROOT, env=self.env, check=True, capture_output=True, text=True
+        ).stdout.strip()
+
+    def stop(self) -> str:
+        self.process.send_signal(signal.SIGTERM)
+        output, _ = self.process.communicate(timeout=30)
+        assert self.process.returncode == 0, output
+        return output
