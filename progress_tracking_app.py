@@ -1,10 +1,11 @@
 """Run the Progress Tracking Service on this machine, with no AWS account and no Docker.
 
-    python progress_tracking_app.py [--port 5000] [--host 127.0.0.1] [--user_svc_base_url URL]
-    python progress_tracking_app.py token [--user-id ID] [--sub SUB] [--scope "…"] [--client]
+    python progress_tracking_app.py [--port 5000] [--host 127.0.0.1] [--user_svc_base_url URL] [--data-dir DIR]
+    python progress_tracking_app.py token [--user-id ID] [--sub SUB] [--scope "…"] [--client] [--ttl S]
     python progress_tracking_app.py migrate | rebuild [--apply] | recompute | openapi
     python progress_tracking_app.py user-deleted USER_ID
 
+Every flag takes both spellings: --user_svc_base_url or --user-svc-base-url, --data-dir or --data_dir, and so on.
 Serves the routes of template.yaml by invoking the same authorizer and handlers in-process with API Gateway-shaped
 events. With no DATABASE_URL it starts an embedded Postgres under .local/; with no AUTH0_DOMAIN it is its own
 development token issuer; with no User Profile service answering it serves a stand-in that accepts every user.
@@ -33,9 +34,30 @@ sys.path.insert(0, str(LAYER_DIR))
 
 from localdev.dev_issuer import ALL_SCOPES, DEV_AUDIENCE, DEV_ISSUER, SigningKey  # noqa: E402
 
+# A development token's default scopes: all four, erasure's admin:progress included.
+DEV_TOKEN_SCOPES = f"{ALL_SCOPES} admin:progress"
+
+
+def _both_spellings(name: str) -> list[str]:
+    """A flag's names: as written, and with "_" and "-" swapped (the original service wrote --user_svc_base_url)."""
+    other = name[:2] + (name[2:].replace("_", "-") if "_" in name else name[2:].replace("-", "_"))
+    return [name] if other == name else [name, other]
+
+
+class _Parser(argparse.ArgumentParser):
+    """Accepts every flag in both spellings; help lists them both."""
+
+    def add_argument(self, *names: str, **kwargs):  # type: ignore[no-untyped-def]
+        if names and all(name.startswith("--") for name in names):
+            spelled: list[str] = []
+            for name in names:
+                spelled += [n for n in _both_spellings(name) if n not in spelled]
+            names = tuple(spelled)
+        return super().add_argument(*names, **kwargs)
+
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="Run the Progress Tracking Service locally.")
+    parser = _Parser(description="Run the Progress Tracking Service locally.")
     parser.add_argument("--port", type=int, default=5000, help="port to serve on (default 5000)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--user_svc_base_url", help="User Profile service base URL (default $USER_SVC_BASE_URL)")
@@ -46,11 +68,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=DEFAULT_STATE_DIR,
         help="where the embedded database and the development key live (default .local/)",
     )
-    commands = parser.add_subparsers(dest="command")
+    commands = parser.add_subparsers(dest="command", parser_class=_Parser)
     token = commands.add_parser("token", help="mint a development access token")
     token.add_argument("--user-id", default="dev-user-1", help="the User Profile id the token speaks for")
     token.add_argument("--sub", help="subject (default: the user id, or dev-client@clients with --client)")
-    token.add_argument("--scope", default=ALL_SCOPES, help=f'space-separated scopes (default "{ALL_SCOPES}")')
+    token.add_argument(
+        "--scope", default=DEV_TOKEN_SCOPES, help=f'space-separated scopes (default all four: "{DEV_TOKEN_SCOPES}")'
+    )
     token.add_argument("--client", action="store_true", help="a machine-to-machine (client credentials) token")
     token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds (default 3600)")
     commands.add_parser("migrate", help="apply pending schema migrations to $DATABASE_URL (or the embedded database)")
@@ -77,7 +101,7 @@ def mint_token(args: argparse.Namespace) -> int:
             scope=args.scope,
             client=args.client,
             ttl_seconds=args.ttl,
-            user_id_claim=os.environ.get("USER_ID_CLAIM") or "sub",
+            user_id_claim=user_id_claim(),
         )
         + "\n"
     )
@@ -234,7 +258,19 @@ def serve(args: argparse.Namespace) -> int:
         from progress_tracking.migrations import migrate
 
         migrate(get_database())
-        local_routes = {"/.well-known/jwks.json": lambda: (200, dev_key.jwks())} if dev_key else {}
+        from localdev.gateway import LocalRoute
+        from localdev.home_page import DEV_USER, home_page
+
+        local_routes: dict[str, LocalRoute] = {}
+        if dev_key:
+            signing_key = dev_key
+            local_routes["/.well-known/jwks.json"] = lambda: (200, signing_key.jwks())
+            # The home page reads with a token of its own only here: this app is the development issuer.
+            local_routes["/"] = lambda: home_page(
+                signing_key.access_token(user_id=DEV_USER, scope="read:progress", user_id_claim=user_id_claim())
+            )
+        else:
+            local_routes["/"] = lambda: home_page(None)
         # The outbox relay follows the log in the background and publishes into a local sink (a line per event).
         from localdev.event_sink import LocalEventSink, run_relay_in_background
 
@@ -254,13 +290,22 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def user_id_claim() -> str:
+    return os.environ.get("USER_ID_CLAIM") or "sub"
+
+
 def print_banner(url: str, notes: list[str], dev_key: SigningKey | None) -> None:
-    lines = [f"Progress Tracking Service on {url}", *(f"  {note}" for note in notes)]
+    lines = [
+        f"Progress Tracking Service on {url}",
+        f"  Home page (your progress as a chart): {url}/",
+        f"  API docs (Swagger UI, Authorize with a token, Try it out): {url}/docs   OpenAPI: {url}/openapi.json",
+        *(f"  {note}" for note in notes),
+    ]
     if dev_key:
-        token = dev_key.access_token(user_id="dev-user-1", user_id_claim=os.environ.get("USER_ID_CLAIM") or "sub")
+        token = dev_key.access_token(user_id="dev-user-1", scope=DEV_TOKEN_SCOPES, user_id_claim=user_id_claim())
         lines += [
             "",
-            "A development token for user dev-user-1 (all scopes, valid 1 hour); more with "
+            "A development token for user dev-user-1 (all four scopes, valid 1 hour); more with "
             "`python progress_tracking_app.py token --help`:",
             f"  export TOKEN={token}",
             "Try:",
@@ -286,9 +331,10 @@ def main(argv: list[str] | None = None) -> int:
         return mint_token(args)
     if args.command == "openapi":
         from localdev.openapi import build_openapi
+        from localdev.openapi_docs import enrich
         from localdev.template import load_api
 
-        sys.stdout.write(json.dumps(build_openapi(load_api(ROOT / "template.yaml")), indent=2) + "\n")
+        sys.stdout.write(json.dumps(enrich(build_openapi(load_api(ROOT / "template.yaml"))), indent=2) + "\n")
         return 0
     if args.command in ("migrate", "rebuild", "recompute"):
         return operate(args)

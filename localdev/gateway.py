@@ -29,7 +29,8 @@ MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's own limit on a request bod
 MAX_CACHED_POLICIES = 10_000
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
-LocalRoute = Callable[[], tuple[int, dict[str, Any]]]
+# A local route answers JSON (status, payload) or anything else (status, headers, body).
+LocalRoute = Callable[[], tuple[int, dict[str, Any]] | tuple[int, dict[str, str], bytes]]
 
 
 class LocalGateway:
@@ -43,8 +44,13 @@ class LocalGateway:
         self.api = api
         self.on_answer = on_answer  # told the status of every answer to a route of the template (tests record them)
         self.stage = stage
-        # Development-only GET routes served without authorization; the API's description is always one of them.
-        self.local_routes = {"/openapi.json": self._openapi, **(local_routes or {})}
+        # Development-only GET routes served without authorization; the API's description is always one of them (also
+        # where the docs page, the template's public /docs route, reads it).
+        self.local_routes = {
+            "/openapi.json": self._openapi,
+            "/docs/openapi.json": self._openapi,
+            **(local_routes or {}),
+        }
         self._openapi_document: dict[str, Any] | None = None
         self._handlers: dict[str, LambdaHandler] = {}
         self._load_lock = threading.Lock()
@@ -60,9 +66,19 @@ class LocalGateway:
         # The raw, still percent-encoded path: an encoded "/" inside a parameter must not split it.
         raw_path = (environ.get("REQUEST_URI") or environ.get("RAW_URI") or "/").split("?", 1)[0]
         if method == "GET" and raw_path in self.local_routes:
-            return _json(*self.local_routes[raw_path]())
+            answer = self.local_routes[raw_path]()
+            return _json(answer[0], answer[1]) if len(answer) == 2 else answer
         request_id = str(uuid.uuid4())
         segments = [unquote(part, errors="replace") for part in raw_path.strip("/").split("/")]
+        public = self.api.resolve(method, segments, self.api.public_routes)
+        if public is not None:  # `Auth: Authorizer: NONE` in the template: no authorizer, no context
+            route, path_parameters = public
+            path = "/" + "/".join(segments)
+            headers = _request_headers(environ)
+            event = self._proxy_event(
+                environ, route.path, path, method, headers, path_parameters, b"", None, request_id
+            )
+            return self._invoke(route.function, event, request_id)
         resolved = self.api.resolve(method, segments)
         if resolved is None:  # API Gateway's MISSING_AUTHENTICATION_TOKEN, answered as the template configures it
             return _gateway_error(404, "Route not found", "route_not_found", request_id)
@@ -101,8 +117,10 @@ class LocalGateway:
     def _openapi(self) -> tuple[int, dict[str, Any]]:
         if self._openapi_document is None:
             from localdev.openapi import build_openapi
+            from localdev.openapi_docs import enrich
 
-            self._openapi_document = build_openapi(self.api)
+            # Relative: "Try it out" on the docs page calls the origin the page was loaded from.
+            self._openapi_document = enrich(build_openapi(self.api), server_url="/")
         return 200, self._openapi_document
 
     def _authorize(self, authorization: str, method_arn: str) -> dict[str, Any] | None:
@@ -133,7 +151,7 @@ class LocalGateway:
         headers: dict[str, str],
         path_parameters: dict[str, str],
         body: bytes,
-        policy: dict[str, Any],
+        policy: dict[str, Any] | None,
         request_id: str,
     ) -> dict[str, Any]:
         query = parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)
@@ -145,6 +163,9 @@ class LocalGateway:
         except UnicodeDecodeError:
             text_body, is_base64 = base64.b64encode(body).decode(), True
         now = datetime.now(UTC)
+        authorizer = (
+            {"authorizer": {**policy.get("context", {}), "principalId": policy.get("principalId")}} if policy else {}
+        )
         return {
             "resource": resource,
             "path": path,
@@ -170,7 +191,7 @@ class LocalGateway:
                     "sourceIp": environ.get("REMOTE_ADDR", "127.0.0.1"),
                     "userAgent": headers.get("User-Agent"),
                 },
-                "authorizer": {**policy.get("context", {}), "principalId": policy.get("principalId")},
+                **authorizer,
             },
             "body": text_body,
             "isBase64Encoded": is_base64,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -108,9 +108,17 @@ class ApiDefinition:
     authorizer: FunctionSpec
     authorizer_ttl_seconds: int
     functions: dict[str, FunctionSpec]
+    # Routes with `Auth: Authorizer: NONE` (the docs page): served without the authorizer, not API operations.
+    public_routes: list[Route] = field(default_factory=list)
 
-    def resolve(self, method: str, segments: list[str]) -> tuple[Route, dict[str, str]] | None:
-        candidates = [(route, params) for route in self.routes if (params := route.match(segments)) is not None]
+    def resolve(
+        self, method: str, segments: list[str], routes: list[Route] | None = None
+    ) -> tuple[Route, dict[str, str]] | None:
+        candidates = [
+            (route, params)
+            for route in (self.routes if routes is None else routes)
+            if (params := route.match(segments)) is not None
+        ]
         if not candidates:
             return None
         best = max(route.specificity() for route, _ in candidates)
@@ -126,6 +134,7 @@ def load_api(template_path: Path) -> ApiDefinition:
     defaults = template.get("Globals", {}).get("Function", {})
     functions: dict[str, FunctionSpec] = {}
     routes: list[Route] = []
+    public_routes: list[Route] = []
     for logical_id, resource in template["Resources"].items():
         if resource["Type"] != "AWS::Serverless::Function":
             continue
@@ -140,7 +149,9 @@ def load_api(template_path: Path) -> ApiDefinition:
         functions[logical_id] = spec
         for event in (properties.get("Events") or {}).values():
             if event["Type"] == "Api":
-                routes.append(Route(event["Properties"]["Method"].upper(), event["Properties"]["Path"], spec))
+                route = Route(event["Properties"]["Method"].upper(), event["Properties"]["Path"], spec)
+                public = (event["Properties"].get("Auth") or {}).get("Authorizer") == "NONE"
+                (public_routes if public else routes).append(route)
     api = next(r for r in template["Resources"].values() if r["Type"] == "AWS::Serverless::Api")
     auth = api["Properties"]["Auth"]
     authorizer = auth["Authorizers"][auth["DefaultAuthorizer"]]
@@ -150,4 +161,5 @@ def load_api(template_path: Path) -> ApiDefinition:
         authorizer=functions[authorizer_function],
         authorizer_ttl_seconds=int(authorizer.get("Identity", {}).get("ReauthorizeEvery", 300)),
         functions=functions,
+        public_routes=public_routes,
     )

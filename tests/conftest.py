@@ -225,7 +225,7 @@ CONFIG_VARIABLES = (
 )
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def clean_env() -> dict[str, str]:
     """This process's environment without the service's configuration, for starting the app as a newcomer would."""
     return {name: value for name, value in os.environ.items() if name not in CONFIG_VARIABLES}

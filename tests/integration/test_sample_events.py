@@ -156,3 +156,18 @@ def test_the_user_deleted_event_drives_the_consumer(invoke):
     first = invoke("user_deleted", load_event("user_deleted"))
     assert set(first["erased"]) >= {"events", "logs", "streams"}
     assert not any(invoke("user_deleted", load_event("user_deleted"))["erased"].values())
+
+
+def test_the_docs_event_drives_the_docs_function(invoke):
+    document = invoke("api_docs", load_event("api_docs"))
+    assert document["statusCode"] == 200
+    # The stage in front of /docs is where this API is served: "Try it out" calls it.
+    assert json.loads(document["body"])["servers"] == [{"url": "/v1", "description": "This API"}]
+    page = load_event("api_docs")
+    page["pathParameters"] = None
+    answered = invoke("api_docs", page)
+    assert answered["headers"]["Content-Type"].startswith("text/html") and "SwaggerUIBundle" in answered["body"]
+    page["pathParameters"] = {"asset": "swagger-ui-bundle.js"}
+    assert len(invoke("api_docs", page)["body"]) > 100_000
+    page["pathParameters"] = {"asset": "..%2Fapp.py"}  # negative control: only the named assets
+    assert invoke("api_docs", page)["statusCode"] == 404

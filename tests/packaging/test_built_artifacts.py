@@ -198,3 +198,11 @@ def test_a_function_without_its_layer_fails_to_import(build, lambda_env, tmp_pat
         build.functions["get_progress"], [load_event("get_progress")], lambda_env, tmp_path, layers=False
     )
     assert "ModuleNotFoundError" in result["import_error"]
+
+
+def test_the_built_docs_function_serves_the_page_and_its_assets_from_its_package(build, lambda_env, tmp_path):
+    page = load_event("api_docs")
+    page["pathParameters"] = {"asset": "swagger-ui.css"}
+    document, stylesheet = invoke(build, lambda_env, tmp_path, "api_docs", load_event("api_docs"), page)
+    assert len(json.loads(document["body"])["paths"]) >= 10
+    assert stylesheet["statusCode"] == 200 and stylesheet["headers"]["Content-Type"].startswith("text/css")

@@ -17,7 +17,11 @@ def _uses_the_database(spec: dict) -> bool:
 
 
 def _is_api_function(spec: dict) -> bool:
-    return any(event["Type"] == "Api" for event in spec["Properties"].get("Events", {}).values())
+    """Behind the authorizer (the docs page's public routes are not the API's)."""
+    return any(
+        event["Type"] == "Api" and (event["Properties"].get("Auth") or {}).get("Authorizer") != "NONE"
+        for event in spec["Properties"].get("Events", {}).values()
+    )
 
 
 def _depends_on(spec: dict) -> list[str]:
@@ -76,3 +80,17 @@ def test_the_user_deleted_consumer_is_triggered_by_its_rule_and_fails_to_an_alar
     assert alarm["Dimensions"] == [
         {"Name": "QueueName", "Value": {"Fn::GetAtt": ["UserDeletedDeadLetterQueue", "QueueName"]}}
     ]
+
+
+def test_the_docs_page_is_public_optional_and_off_by_default():
+    template = read_template(ROOT / "template.yaml")
+    assert template["Parameters"]["ApiDocs"]["Default"] == "false"
+    assert template["Conditions"]["HasApiDocs"] == {"Fn::Equals": [{"Ref": "ApiDocs"}, "true"]}
+    docs = FUNCTIONS["ApiDocsFunction"]
+    assert docs["Condition"] == "HasApiDocs"
+    assert not _uses_the_database(docs) and not _is_api_function(docs)
+    routes = {(e["Properties"]["Method"], e["Properties"]["Path"]) for e in docs["Properties"]["Events"].values()}
+    assert routes == {("GET", "/docs"), ("GET", "/docs/{asset}")}
+    # Negative control: every other API function stays behind the authorizer.
+    guarded = [name for name, spec in FUNCTIONS.items() if _is_api_function(spec)]
+    assert len(guarded) >= 13 and "ApiDocsFunction" not in guarded

@@ -1,0 +1,302 @@
+"""What a person reading the API's description needs beyond the schemas: servers, tags, a description of each
+operation, and an example of every request and response body.
+
+A post-processing step over `localdev.openapi.build_openapi`'s document, keyed by operation id and status code, so the
+generator stays about schemas and this file about prose and examples (the docs page at /docs renders both).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+AWS_SERVER = {
+    "url": "https://{api_id}.execute-api.{region}.amazonaws.com/{stage}",
+    "description": "A deployed stack (the ApiUrl output of `sam deploy`)",
+    "variables": {
+        "api_id": {"default": "abcdef1234", "description": "The REST API's id"},
+        "region": {"default": "eu-west-1"},
+        "stage": {"default": "prod"},
+    },
+}
+
+TAGS = [
+    {"name": "Logs", "description": "Record, list, change and delete progress logs."},
+    {"name": "History", "description": "Every change is an event: a log's history, and rollback to a version."},
+    {"name": "Summary and series", "description": "Summaries and time series for charts, computed from the logs."},
+    {"name": "Goals", "description": "A user's goals, and their history (their own stream of events)."},
+    {"name": "Erasure", "description": "Deleting all of a user's logs, or erasing their data for good."},
+]
+
+
+def _tag(path: str) -> str:
+    if path.startswith("/api/progress/goals/"):
+        return "Goals"
+    if path.endswith(("/history", "/rollback")) and path.startswith("/api/progress/log/"):
+        return "History"
+    if path.startswith(("/api/progress/summary/", "/api/progress/series/")):
+        return "Summary and series"
+    if path.startswith("/api/progress/user/"):
+        return "Erasure"
+    return "Logs"
+
+
+DESCRIPTIONS = {
+    "GetProgress": (
+        "The user's live logs, oldest first. Page with `limit` (≤ 1000, default 100) and `cursor` (the previous "
+        "page's `next_cursor`; null on the last page); narrow with `from`/`to` dates. `as_of` (RFC 3339 with an "
+        "offset) answers the logs as they stood at that moment, from the events."
+    ),
+    "GetSummary": (
+        "Counts, first and last dates, weights, calories, workouts by kind, streaks and progress toward the user's "
+        "goals. With `from`/`to` the summary of that date range is computed on demand. A user without logs gets an "
+        "empty summary."
+    ),
+    "LogProgress": (
+        "Records a log for a user the User Profile service knows. First-version clients send numbers as strings "
+        '(`"weight_kg": "71"`): a plain decimal string is accepted and answered as a number. An `Idempotency-Key` '
+        "makes retries safe: the same key and body replay the first 201."
+    ),
+    "UpdateProgress": (
+        "Changes any non-empty subset of `date`, `weight_kg`, `workout_done`, `calories_burned`, `notes` (null "
+        'clears a field). `If-Match: "<version>"` writes only if the log is still at that version (else 412).'
+    ),
+    "DeleteProgress": "Deletes one log (a `deleted` event: the log's history stays, and rollback restores it).",
+    "DeleteUserLogs": (
+        "Deletes all of a user's logs (recoverable by rollback). With `erase=true` and the `admin:progress` scope it "
+        "erases every trace of the user for good instead (a privacy request): events, logs, summaries, goals."
+    ),
+    "GetLogHistory": "Every event of a log, oldest first, with its state, actor and request id (deleted logs too).",
+    "RollbackProgress": (
+        "Brings a log back to the state of an earlier version as a new event (a deleted log is restored). "
+        "Honours `If-Match`."
+    ),
+    "SetGoals": (
+        "Sets or replaces the user's goals (fields left out are not set). Answers the goals with their version as "
+        "`ETag`; `If-Match` makes it conditional."
+    ),
+    "GetGoals": "The user's goals with their version as `ETag`; 404 `goals_not_found` when none are set.",
+    "ClearGoals": "Clears the user's goals (a `cleared` event; their history stays).",
+    "GetGoalHistory": "Every event of the user's goals, oldest first.",
+    "GetSeries": (
+        "The logs folded into buckets of a `day` (default), ISO `week` or `month` for charts, empty buckets "
+        "included (at most 400). `from`/`to` are widened to whole buckets and default to the 30 buckets ending today."
+    ),
+}
+
+_AT = "2026-11-29T05:15:14.212121Z"
+_LOG = {
+    "log_id": 1,
+    "user_id": "dev-user-1",
+    "date": "2026-11-01",
+    "weight_kg": 80.5,
+    "workout_done": "running",
+    "calories_burned": 420.0,
+    "notes": None,
+    "version": 1,
+    "created_at": _AT,
+    "updated_at": _AT,
+}
+_UPDATED = {
+    **_LOG,
+    "weight_kg": 80.1,
+    "notes": "felt strong",
+    "version": 2,
+    "updated_at": "2026-11-29T05:15:14.259228Z",
+}
+_STATE = {"date": "2026-11-01", "notes": None, "weight_kg": 80.5, "workout_done": "running", "calories_burned": 420.0}
+_GOALS = {
+    "user_id": "dev-user-1",
+    "target_weight_kg": 76.0,
+    "target_date": "2030-06-30",
+    "target_weight_set_at": "2026-11-29T05:15:14.297876Z",
+    "weekly_workouts": 3,
+    "weekly_calories_burned": 1500.0,
+    "version": 1,
+    "updated_at": "2026-11-29T05:15:14.297876Z",
+}
+_GOAL_STATE = {
+    "target_date": "2030-06-30",
+    "weekly_workouts": 3,
+    "target_weight_kg": 76.0,
+    "weekly_calories_burned": 1500.0,
+}
+
+REQUEST_EXAMPLES: dict[str, Any] = {
+    "LogProgress": {
+        "user_id": "dev-user-1",
+        "date": "2026-11-01",
+        "weight_kg": 80.5,
+        "workout_done": "running",
+        "calories_burned": 420,
+    },
+    "UpdateProgress": {"weight_kg": 80.1, "notes": "felt strong"},
+    "RollbackProgress": {"to_version": 1},
+    "SetGoals": {
+        "target_weight_kg": 76,
+        "target_date": "2030-06-30",
+        "weekly_workouts": 3,
+        "weekly_calories_burned": 1500,
+    },
+}
+
+SUCCESS_EXAMPLES: dict[str, Any] = {
+    "GetProgress": {"user_id": "dev-user-1", "progress_logs": [_LOG], "next_cursor": "WyIyMDI2LTExLTAxIiwxXQ"},
+    "GetSummary": {
+        "user_id": "dev-user-1",
+        "log_count": 2,
+        "first_date": "2026-11-01",
+        "last_date": "2026-11-02",
+        "average_weight": 80.35,
+        "latest_weight_kg": 80.2,
+        "weight_change_kg": -0.3,
+        "min_weight_kg": 80.2,
+        "max_weight_kg": 80.5,
+        "average_calories_burned": 420.0,
+        "total_calories_burned": 420.0,
+        "workouts": {"running": 1},
+        "current_streak_days": 0,
+        "longest_streak_days": 2,
+        "goals": None,
+    },
+    "LogProgress": {"message": "Progress logged successfully", "id": 1, "log": _LOG},
+    "UpdateProgress": {"message": "Progress log updated", "updated_log": _UPDATED},
+    "DeleteProgress": {"message": "Progress log deleted", "deleted_log_id": 1},
+    "DeleteUserLogs": {"message": "All progress logs for user deleted", "deleted_log_count": 2},
+    "GetLogHistory": {
+        "log_id": 1,
+        "user_id": "dev-user-1",
+        "events": [
+            {
+                "version": 1,
+                "type": "logged",
+                "state": _STATE,
+                "actor": "dev-user-1",
+                "request_id": "3fc9dabf-acea-4793-9f3e-29a9708e8203",
+                "occurred_at": _AT,
+            },
+            {
+                "version": 2,
+                "type": "updated",
+                "state": {**_STATE, "weight_kg": 80.1, "notes": "felt strong"},
+                "actor": "dev-user-1",
+                "request_id": "bdf72aef-f143-43c2-b757-3bb534b86c17",
+                "occurred_at": "2026-11-29T05:15:14.259228Z",
+            },
+        ],
+    },
+    "RollbackProgress": {
+        "message": "Progress log rolled back to version 1",
+        "log": {**_LOG, "version": 3, "updated_at": "2026-11-29T05:15:14.278707Z"},
+    },
+    "SetGoals": {"message": "Goals set", "goals": _GOALS},
+    "GetGoals": _GOALS,
+    "ClearGoals": {"message": "Goals cleared", "user_id": "dev-user-1", "version": 2},
+    "GetGoalHistory": {
+        "user_id": "dev-user-1",
+        "events": [
+            {
+                "version": 1,
+                "type": "set",
+                "state": _GOAL_STATE,
+                "actor": "dev-user-1",
+                "request_id": "fb3827ef-53f0-4eb4-aff2-1ce6ad257665",
+                "occurred_at": "2026-11-29T05:15:14.297876Z",
+            }
+        ],
+    },
+    "GetSeries": {
+        "user_id": "dev-user-1",
+        "bucket": "week",
+        "start": "2026-10-26",
+        "end": "2026-11-08",
+        "as_of": None,
+        "series": [
+            {
+                "start": "2026-10-26",
+                "end": "2026-11-01",
+                "logs": 1,
+                "workouts": 1,
+                "total_calories_burned": 420.0,
+                "average_weight_kg": 80.5,
+                "min_weight_kg": 80.5,
+                "max_weight_kg": 80.5,
+            },
+            {
+                "start": "2026-11-02",
+                "end": "2026-11-08",
+                "logs": 0,
+                "workouts": 0,
+                "total_calories_burned": 0.0,
+                "average_weight_kg": None,
+                "min_weight_kg": None,
+                "max_weight_kg": None,
+            },
+        ],
+    },
+}
+
+ERROR_EXAMPLES: dict[int, dict[str, Any]] = {
+    400: {
+        "message": "The request is invalid",
+        "code": "validation_error",
+        "details": [
+            {
+                "field": "weight_kg",
+                "message": "must be a number (a string holding a plain decimal number is accepted)",
+                "type": "value_error",
+            }
+        ],
+    },
+    401: {"message": "Unauthorized", "code": "unauthorized"},
+    403: {"message": "You may not act on this user's progress", "code": "forbidden"},
+    404: {"message": "No such progress log", "code": "log_not_found"},
+    409: {"message": "The log cannot be rolled back to that version", "code": "invalid_rollback"},
+    412: {"message": "The log's version does not match If-Match; nothing was written", "code": "precondition_failed"},
+    413: {"message": "The request body is too large", "code": "payload_too_large"},
+    422: {
+        "message": "This Idempotency-Key was already used with a different request body",
+        "code": "idempotency_key_reused",
+    },
+    503: {"message": "The database is unavailable; nothing was written", "code": "database_unavailable"},
+}
+GOALS_NOT_FOUND = {"message": "The user has no goals", "code": "goals_not_found"}
+
+
+def _error_example(operation_id: str, status: int) -> dict[str, Any] | None:
+    if status == 404 and operation_id in ("GetGoals", "ClearGoals", "GetGoalHistory", "SetGoals"):
+        return GOALS_NOT_FOUND
+    return ERROR_EXAMPLES.get(status)
+
+
+def enrich(document: dict[str, Any], server_url: str = "http://127.0.0.1:5000") -> dict[str, Any]:
+    """A copy of `document` with servers, tags, operation descriptions and body examples."""
+    enriched = copy.deepcopy(document)
+    enriched["servers"] = [{"url": server_url, "description": "The local app"}, AWS_SERVER]
+    enriched["tags"] = TAGS
+    enriched["info"]["description"] = (
+        "Records, summarises and keeps the full history of users' progress logs. Every call needs an Auth0 access "
+        "token (`Authorization: Bearer …`) with the scope each operation names; the local app prints a development "
+        "token at start and mints more with `python progress_tracking_app.py token`."
+    )
+    for path, item in enriched["paths"].items():
+        for operation in item.values():
+            operation_id = operation["operationId"]
+            operation["tags"] = [_tag(path)]
+            if operation_id in DESCRIPTIONS:
+                operation["description"] = f"{DESCRIPTIONS[operation_id]}\n\n{operation.get('description', '')}".strip()
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            if body is not None and operation_id in REQUEST_EXAMPLES:
+                body["example"] = REQUEST_EXAMPLES[operation_id]
+            for status, response in operation["responses"].items():
+                content = response.get("content", {}).get("application/json")
+                if content is None:
+                    continue
+                example = (
+                    SUCCESS_EXAMPLES.get(operation_id)
+                    if status.startswith("2")
+                    else _error_example(operation_id, int(status))
+                )
+                if example is not None:
+                    content["example"] = example
+    return enriched
