@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
 
+from progress_tracking import snapstart
 from progress_tracking.config import get_settings
 
 if TYPE_CHECKING:
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
 
 logger = Logger()
 metrics = Metrics()
+# Every function imports this module during its init: the place to give SnapStart its hooks (when it runs).
+snapstart.register()
 
 H = TypeVar("H", bound=Callable[..., Any])
 
