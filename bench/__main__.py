@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT / "layers" / "progress_tracking"))
 
 from localdev.databases import postgres_server, scratch_database  # noqa: E402
 from localdev.dev_issuer import SigningKey  # noqa: E402
-from localdev.lambda_runtime import RUNNER, find_python312  # noqa: E402
+from localdev.lambda_runtime import RUNNER, find_python312, runtime_site_packages  # noqa: E402
 from localdev.stubs import JwksStub, UserProfileStub  # noqa: E402
 from localdev.template import read_template  # noqa: E402
 
@@ -50,6 +50,20 @@ COLD_START_RUNS = 7  # fresh processes per function; the median damps this machi
 
 def folder_size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+# The floors the functions are measured against, imported the same way (same runner, layer, Python, round):
+# what every API function needs at least, and what token verification needs at least.
+BASELINES = {
+    "baseline: psycopg2+BaseModel+Logger": (
+        "import psycopg2\nfrom pydantic import BaseModel\nfrom aws_lambda_powertools import Logger\n"
+    ),
+    "baseline: PyJWT+RSA+requests": (
+        "import jwt\nimport requests\nfrom cryptography.hazmat.primitives.asymmetric import rsa\n"
+    ),
+}
+API_BASELINE, AUTHORIZER_BASELINE = BASELINES
+API_GOAL, AUTHORIZER_GOAL = 2.0, 1.3
 
 
 def cold_starts(build_dir: Path, skip_build: bool) -> None:
@@ -69,42 +83,78 @@ def cold_starts(build_dir: Path, skip_build: bool) -> None:
         for r in built.values()
         if r["Type"] == "AWS::Serverless::LayerVersion"
     )
+    api_functions = {
+        logical_id
+        for logical_id, r in built.items()
+        if r["Type"] == "AWS::Serverless::Function"
+        and any(e["Type"] == "Api" for e in (r["Properties"].get("Events") or {}).values())
+    }
     print(f"\n== Cold start (Python {subprocess.check_output([str(python), '-V'], text=True).split()[1]}) ==")
     print(f"layer: {folder_size(layer) / 1e6:.1f} MB unzipped")
-    print(f"{'function':<28} {'code':>8} {f'import ms (median of {COLD_START_RUNS})':>24}")
     env = {
         "POWERTOOLS_SERVICE_NAME": "progress-tracking",
         "POWERTOOLS_METRICS_NAMESPACE": "ProgressTracking",
         "AWS_REGION": "eu-west-1",
         "DATABASE_URL": "postgresql://unused",
-        "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
     }
     with tempfile.TemporaryDirectory() as scratch:
-        for logical_id, resource in sorted(built.items()):
-            if resource["Type"] != "AWS::Serverless::Function":
-                continue
-            code = build_dir / resource["Properties"]["CodeUri"]
-            job = Path(scratch) / "job.json"
-            result = Path(scratch) / "result.json"
-            job.write_text(
-                json.dumps(
-                    {
-                        "name": logical_id,
-                        "code_dir": str(code),
-                        "handler": "app.lambda_handler",
-                        "layer_dirs": [str(layer / "python")],
-                        "memory_mb": 512,
-                        "timeout_s": 10,
-                        "events": [],
-                        "env": env,
-                    }
+        runtime = Path(scratch) / "runtime"
+        runtime.mkdir()
+        runtime_site_packages(runtime)  # the runtime's own boto3, which the relay uses
+        code_dirs = {
+            logical_id: build_dir / resource["Properties"]["CodeUri"]
+            for logical_id, resource in sorted(built.items())
+            if resource["Type"] == "AWS::Serverless::Function"
+        }
+        for name, source in BASELINES.items():
+            folder = Path(scratch) / name.replace(" ", "").replace(":", "-").replace("+", "-")
+            folder.mkdir()
+            (folder / "app.py").write_text(source + "lambda_handler = None\n")
+            code_dirs[name] = folder
+        times: dict[str, list[float]] = {name: [] for name in code_dirs}
+        # Round-robin: each round imports everything once, so the machine's noise spreads over all alike.
+        for _ in range(COLD_START_RUNS):
+            for name, code in code_dirs.items():
+                job = Path(scratch) / "job.json"
+                result = Path(scratch) / "result.json"
+                job.write_text(
+                    json.dumps(
+                        {
+                            "name": name,
+                            "code_dir": str(code),
+                            "handler": "app.lambda_handler",
+                            "layer_dirs": [str(layer / "python")],
+                            "runtime_dirs": [str(runtime)],
+                            "memory_mb": 512,
+                            "timeout_s": 10,
+                            "events": [],
+                            "env": env,
+                        }
+                    )
                 )
-            )
-            times = []
-            for _ in range(COLD_START_RUNS):
                 subprocess.run([str(python), "-I", "-S", str(RUNNER), str(job), str(result)], check=True)
-                times.append(json.loads(result.read_text())["import_ms"])
-            print(f"{logical_id:<28} {folder_size(code) / 1e3:>6.1f}kB {statistics.median(times):>24.0f}")
+                outcome = json.loads(result.read_text())
+                assert "import_ms" in outcome, (name, outcome)
+                times[name].append(outcome["import_ms"])
+    median = {name: statistics.median(samples) for name, samples in times.items()}
+    print(f"{'function':<38} {'code':>8} {f'import ms (median of {COLD_START_RUNS})':>24} {'ratio':>7}  goal")
+    for name in BASELINES:
+        print(f"{name:<38} {'':>8} {median[name]:>24.0f}")
+    for name in sorted(code_dirs):
+        if name in BASELINES:
+            continue
+        if name == "AuthorizerFunction":
+            baseline, goal, versus = AUTHORIZER_BASELINE, AUTHORIZER_GOAL, "JWT"
+        else:
+            baseline, goal, versus = API_BASELINE, API_GOAL, "API"
+        ratio = median[name] / median[baseline]
+        verdict = (
+            f"<= {goal}x {versus} {'ok' if ratio <= goal else 'MISSED'}"
+            if name in api_functions or name == "AuthorizerFunction"
+            else "(not an API function)"
+        )
+        size = f"{folder_size(code_dirs[name]) / 1e3:>6.1f}kB"
+        print(f"{name:<38} {size:>8} {median[name]:>24.0f} {ratio:>6.2f}x  {verdict}")
 
 
 def timed(count: int, call: Callable[[int], requests.Response]) -> list[float]:
@@ -467,8 +517,13 @@ def main() -> None:
     parser.add_argument("--logs", type=int, default=2000)
     parser.add_argument("--events", type=int, default=20000)
     parser.add_argument("--skip-build", action="store_true", help="reuse .aws-sam/build from `make build`")
+    parser.add_argument("--cold-start-only", action="store_true", help="only the cold start table")
     args = parser.parse_args()
     print(f"Machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    if args.cold_start_only:
+        build = ROOT / ".aws-sam" / "build" if args.skip_build else Path(tempfile.mkdtemp()) / "build"
+        cold_starts(build, args.skip_build)
+        return
     with tempfile.TemporaryDirectory() as scratch:
         cold_starts(ROOT / ".aws-sam" / "build" if args.skip_build else Path(scratch) / "build", args.skip_build)
         with postgres_server(Path(scratch) / "pg") as server:

@@ -28,6 +28,10 @@ class Context:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
+def _submodules(package: str) -> set[str]:
+    return {name for name in sys.modules if name.startswith(package + ".")}
+
+
 def main(job_path: str, result_path: str) -> None:
     with open(job_path) as job_file:
         job = json.load(job_file)
@@ -52,6 +56,8 @@ def main(job_path: str, result_path: str) -> None:
             except Exception as exc:
                 result["invocations"].append({"error": f"{type(exc).__name__}: {exc}"})
         result["boto3_loaded"] = "boto3" in sys.modules
+        # Top-level packages loaded by the import and the invocations (with `botocore.…` kept apart from `botocore`).
+        result["modules"] = sorted({name.split(".")[0] for name in sys.modules} | _submodules("botocore"))
     with open(result_path, "w") as result_file:
         json.dump(result, result_file)
 

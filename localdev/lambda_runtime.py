@@ -28,3 +28,21 @@ def find_python312() -> Path | None:
         ):
             return Path(candidate)
     return None
+
+
+# The python3.12 runtime provides the AWS SDK (in its own site-packages, after the layers on sys.path): the relay
+# uses it and bundles none. The same pure-Python packages are taken from this environment.
+RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six.py", "urllib3")
+
+
+def runtime_site_packages(target: Path) -> Path:
+    import boto3
+
+    site = Path(boto3.__file__).resolve().parents[1]
+    for name in RUNTIME_PACKAGES:
+        source = site / name
+        if source.is_dir():
+            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, target / name)
+    return target

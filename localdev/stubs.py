@@ -1,4 +1,4 @@
-"""Real HTTP peers on loopback: the User Profile service stand-in and a JWKS endpoint."""
+"""Real HTTP peers on loopback: the User Profile service stand-in, a JWKS endpoint and the Lambda secrets extension."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote
 
 Responder = Callable[[str], tuple[int, Any]]
 
@@ -127,3 +127,61 @@ class JwksStub(StubServer):
         if not self.up:
             return 503, {"message": "down"}
         return (200, self.document) if path == self.PATH else (404, {"message": "not found"})
+
+
+class SecretsExtensionStub:
+    """Lambda's AWS Parameters and Secrets extension on loopback: `GET /secretsmanager/get?secretId=…` answers
+    `{"ARN", "Name", "SecretString", …}` (Secrets Manager's GetSecretValue), and only to a caller that sends the
+    function's session token in `X-Aws-Parameters-Secrets-Token` (401 otherwise, as the extension refuses)."""
+
+    TOKEN_HEADER = "X-Aws-Parameters-Secrets-Token"
+
+    def __init__(self, token: str, secrets: dict[str, str] | None = None) -> None:
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                path, _, query = self.path.partition("?")
+                secret_id = parse_qs(query).get("secretId", [""])[0]
+                if self.headers.get(stub.TOKEN_HEADER) != stub.token:
+                    stub.refused.append(secret_id)
+                    self._answer(401, {"message": "missing or wrong session token"})
+                elif path != "/secretsmanager/get" or secret_id not in stub.secrets:
+                    stub.served.append(secret_id)
+                    self._answer(400, {"__type": "ResourceNotFoundException"})
+                else:
+                    stub.served.append(secret_id)
+                    value = stub.secrets[secret_id]
+                    self._answer(200, {"ARN": secret_id, "Name": secret_id, "SecretString": value, "VersionId": "v1"})
+
+            def _answer(self, status: int, payload: Any) -> None:
+                body = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
+                pass
+
+        self.token = token
+        self.secrets = dict(secrets or {})
+        self.served: list[str] = []  # secret ids asked for with the token
+        self.refused: list[str] = []  # … and without it
+        self._server = _QuietServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -155,7 +155,9 @@ def load_api(template_path: Path) -> ApiDefinition:
     api = next(r for r in template["Resources"].values() if r["Type"] == "AWS::Serverless::Api")
     auth = api["Properties"]["Auth"]
     authorizer = auth["Authorizers"][auth["DefaultAuthorizer"]]
-    authorizer_function = authorizer["FunctionArn"]["Fn::GetAtt"][0]
+    # !GetAtt Fn.Arn, or !Ref Fn.Alias (the published alias SnapStart needs)
+    arn = authorizer["FunctionArn"]
+    authorizer_function = arn["Fn::GetAtt"][0] if "Fn::GetAtt" in arn else arn["Ref"].split(".")[0]
     return ApiDefinition(
         routes=routes,
         authorizer=functions[authorizer_function],

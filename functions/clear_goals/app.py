@@ -1,10 +1,10 @@
 """DELETE /api/progress/goals/{user_id}: clear a user's goals (If-Match honoured); a cleared event, history stays."""
 
-from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from progress_tracking import api_edge, authz, errors, goals
 from progress_tracking.db import get_database
+from progress_tracking.gateway_events import ProxyEvent
 from progress_tracking.models.goals import GoalsCleared
 from progress_tracking.observability import logger
 from progress_tracking.openapi import Operation
@@ -19,7 +19,7 @@ OPERATION = Operation(
 
 
 @api_edge.endpoint
-def lambda_handler(event: APIGatewayProxyEvent, context: LambdaContext) -> dict:
+def lambda_handler(event: ProxyEvent, context: LambdaContext) -> dict:
     caller = api_edge.authorize(event, OPERATION.scope)
     user_id = api_edge.path_user_id(event)
     cleared = goals.clear_goals(get_database(), caller, user_id, api_edge.request_id(event), api_edge.if_match(event))

@@ -1,10 +1,10 @@
 """DELETE /api/progress/log/{log_id}: delete one log (If-Match honoured); a deletion event, the history stays."""
 
-from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from progress_tracking import api_edge, authz, errors, service
 from progress_tracking.db import get_database
+from progress_tracking.gateway_events import ProxyEvent
 from progress_tracking.models.logs import LogDeleted
 from progress_tracking.observability import logger
 from progress_tracking.openapi import Operation
@@ -19,7 +19,7 @@ OPERATION = Operation(
 
 
 @api_edge.endpoint
-def lambda_handler(event: APIGatewayProxyEvent, context: LambdaContext) -> dict:
+def lambda_handler(event: ProxyEvent, context: LambdaContext) -> dict:
     caller = api_edge.authorize(event, OPERATION.scope)
     log_id = api_edge.path_log_id(event)
     logger.append_keys(log_id=log_id)

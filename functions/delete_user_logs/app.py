@@ -3,11 +3,11 @@
 With ?erase=true and admin:progress: erase every event and projection of the user for good (privacy requests).
 """
 
-from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from progress_tracking import api_edge, authz, errors, service
 from progress_tracking.db import get_database
+from progress_tracking.gateway_events import ProxyEvent
 from progress_tracking.models.logs import DeleteUserLogsQuery, UserErased, UserLogsDeleted
 from progress_tracking.observability import logger
 from progress_tracking.openapi import Operation
@@ -22,7 +22,7 @@ OPERATION = Operation(
 
 
 @api_edge.endpoint
-def lambda_handler(event: APIGatewayProxyEvent, context: LambdaContext) -> dict:
+def lambda_handler(event: ProxyEvent, context: LambdaContext) -> dict:
     caller = api_edge.authorize(event, OPERATION.scope)
     user_id = api_edge.path_user_id(event)
     query = api_edge.parse_query(event, DeleteUserLogsQuery)

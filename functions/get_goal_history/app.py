@@ -1,10 +1,10 @@
 """GET /api/progress/goals/{user_id}/history: every event of a user's goals, oldest first."""
 
-from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from progress_tracking import api_edge, authz, errors, goals
 from progress_tracking.db import get_database
+from progress_tracking.gateway_events import ProxyEvent
 from progress_tracking.models.goals import GoalHistory
 from progress_tracking.openapi import Operation
 
@@ -17,7 +17,7 @@ OPERATION = Operation(
 
 
 @api_edge.endpoint
-def lambda_handler(event: APIGatewayProxyEvent, context: LambdaContext) -> dict:
+def lambda_handler(event: ProxyEvent, context: LambdaContext) -> dict:
     caller = api_edge.authorize(event, OPERATION.scope)
     user_id = api_edge.path_user_id(event)
     return api_edge.model_response(200, goals.goal_history(get_database(), caller, user_id))

@@ -1,10 +1,10 @@
 """GET /api/progress/goals/{user_id}: a user's goals with their version (ETag)."""
 
-from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from progress_tracking import api_edge, authz, errors, goals
 from progress_tracking.db import get_database
+from progress_tracking.gateway_events import ProxyEvent
 from progress_tracking.models.goals import Goals
 from progress_tracking.openapi import Operation
 
@@ -18,7 +18,7 @@ OPERATION = Operation(
 
 
 @api_edge.endpoint
-def lambda_handler(event: APIGatewayProxyEvent, context: LambdaContext) -> dict:
+def lambda_handler(event: ProxyEvent, context: LambdaContext) -> dict:
     caller = api_edge.authorize(event, OPERATION.scope)
     user_id = api_edge.path_user_id(event)
     found = goals.get_goals(get_database(), caller, user_id)

@@ -1,10 +1,10 @@
 """GET /api/progress/log/{log_id}/history: every event of a log, oldest first (deleted logs included)."""
 
-from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from progress_tracking import api_edge, authz, errors, service
 from progress_tracking.db import get_database
+from progress_tracking.gateway_events import ProxyEvent
 from progress_tracking.models.logs import LogHistory
 from progress_tracking.openapi import Operation
 
@@ -17,7 +17,7 @@ OPERATION = Operation(
 
 
 @api_edge.endpoint
-def lambda_handler(event: APIGatewayProxyEvent, context: LambdaContext) -> dict:
+def lambda_handler(event: ProxyEvent, context: LambdaContext) -> dict:
     caller = api_edge.authorize(event, OPERATION.scope)
     log_id = api_edge.path_log_id(event)
     return api_edge.model_response(200, service.log_history(get_database(), caller, log_id))

@@ -1,11 +1,11 @@
 """POST /api/progress/log: record a new progress log for a user the User Profile service knows."""
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from progress_tracking import api_edge, authz, errors, service
 from progress_tracking.db import get_database
+from progress_tracking.gateway_events import ProxyEvent
 from progress_tracking.models.logs import LogCreate, LogCreated
 from progress_tracking.observability import logger, metrics
 from progress_tracking.openapi import Operation
@@ -29,7 +29,7 @@ OPERATION = Operation(
 
 
 @api_edge.endpoint
-def lambda_handler(event: APIGatewayProxyEvent, context: LambdaContext) -> dict:
+def lambda_handler(event: ProxyEvent, context: LambdaContext) -> dict:
     caller = api_edge.authorize(event, OPERATION.scope)
     entry = api_edge.parse_body(event, LogCreate)
     key = api_edge.idempotency_key(event)

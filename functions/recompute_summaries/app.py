@@ -3,20 +3,18 @@
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from progress_tracking import summaries
 from progress_tracking.db import get_batch_database
-from progress_tracking.observability import get_tracer, logger, metrics
+from progress_tracking.observability import logger, metrics, traced
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
-@get_tracer().capture_lambda_handler
-@event_source(data_class=EventBridgeEvent)
-def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
-    logger.append_keys(schedule_event_id=event.get_id)
+@traced
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    logger.append_keys(schedule_event_id=event.get("id"))
     report = summaries.recompute(get_batch_database(), context.get_remaining_time_in_millis)
     metrics.add_metric(name="SummariesRecomputed", unit=MetricUnit.Count, value=report.users)
     return report.as_dict()

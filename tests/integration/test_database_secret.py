@@ -1,4 +1,5 @@
-"""In AWS the database URL comes from Secrets Manager (mocked with moto; the database itself is real)."""
+"""In AWS the database URL comes from Secrets Manager through Lambda's Parameters and Secrets extension over local HTTP
+(a real stub of the extension on loopback here; the database itself is real), without boto3 or requests."""
 
 from __future__ import annotations
 
@@ -8,87 +9,134 @@ import subprocess
 import sys
 from pathlib import Path
 
-import boto3
 import pytest
-from moto import mock_aws
 
+from localdev.stubs import SecretsExtensionStub
 from progress_tracking import config, db
+from progress_tracking.errors import DatabaseUnavailable
 
 ROOT = Path(__file__).resolve().parents[2]
+ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:progress-db-AbCdEf"
+TOKEN = "session-token-of-this-function"
+
+
+def one(cursor) -> int:
+    cursor.execute("SELECT 1")
+    return cursor.fetchone()[0]
 
 
 @pytest.fixture
-def aws(monkeypatch):
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        yield boto3.client("secretsmanager")
-
-
-@pytest.fixture
-def from_secret(monkeypatch, service_env):
-    monkeypatch.delenv("DATABASE_URL")
-    config.get_settings.cache_clear()
-    db.get_database.cache_clear()
-    yield
-    db.get_database().close()
-    config.get_settings.cache_clear()
-    db.get_database.cache_clear()
+def extension(monkeypatch, service_env):
+    """The extension on loopback, the functions pointed at it, and no DATABASE_URL: the secret is the only way in."""
+    with SecretsExtensionStub(TOKEN) as stub:
+        monkeypatch.delenv("DATABASE_URL")
+        monkeypatch.setenv("DATABASE_SECRET_ARN", ARN)
+        monkeypatch.setenv("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", str(stub.port))
+        monkeypatch.setenv("AWS_SESSION_TOKEN", TOKEN)
+        config.get_settings.cache_clear()
+        db.get_database.cache_clear()
+        db.forget_secret()
+        yield stub
+        db.get_database().close()
+        db.forget_secret()
+        config.get_settings.cache_clear()
+        db.get_database.cache_clear()
 
 
 @pytest.mark.parametrize("as_json", [False, True])
-def test_the_url_is_read_from_the_secret_once_and_cached(aws, from_secret, monkeypatch, database_url, as_json):
-    value = json.dumps({"url": database_url}) if as_json else database_url
-    arn = aws.create_secret(Name=f"progress-db-{as_json}", SecretString=value)["ARN"]
-    monkeypatch.setenv("DATABASE_SECRET_ARN", arn)
-    config.get_settings.cache_clear()
-
-    def one(cursor):
-        cursor.execute("SELECT 1")
-        return cursor.fetchone()[0]
-
+def test_the_url_is_read_through_the_extension_once_and_cached(extension, database_url, as_json):
+    extension.secrets[ARN] = json.dumps({"url": database_url}) if as_json else database_url
     database = db.get_database()
     assert database.run(one) == 1
-    database.close()  # a new connection needs the URL again: it must come from the cache, not Secrets Manager
-    aws.delete_secret(SecretId=arn, ForceDeleteWithoutRecovery=True)
+    database.close()  # a new connection needs the URL again: it must come from the cache, not the extension
+    del extension.secrets[ARN]
     assert database.run(one) == 1
+    assert extension.served == [ARN] and extension.refused == []
 
 
-def test_a_missing_secret_is_database_unavailable(aws, from_secret, monkeypatch):
-    from progress_tracking.errors import DatabaseUnavailable
+def test_the_cached_url_is_read_again_once_it_is_older_than_max_age(extension, database_url, monkeypatch):
+    extension.secrets[ARN] = database_url
+    monkeypatch.setattr(db, "SECRET_MAX_AGE_SECONDS", 0)
+    database = db.get_database()
+    assert database.run(one) == 1
+    database.close()
+    assert database.run(one) == 1
+    assert extension.served == [ARN, ARN]
 
-    monkeypatch.setenv("DATABASE_SECRET_ARN", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:nope-AbCdEf")
-    config.get_settings.cache_clear()
+
+def test_without_the_session_token_the_extension_refuses_and_the_database_is_unavailable(
+    extension, database_url, monkeypatch
+):
+    extension.secrets[ARN] = database_url
+    monkeypatch.delenv("AWS_SESSION_TOKEN")
     with pytest.raises(DatabaseUnavailable):
-        db.get_database().run(lambda cursor: cursor.execute("SELECT 1"))
+        db.get_database().run(one)
+    assert extension.refused == [ARN] and extension.served == []
+    # Positive control: the same request with the token is served.
+    monkeypatch.setenv("AWS_SESSION_TOKEN", TOKEN)
+    assert db.get_database().run(one) == 1
+    assert extension.served == [ARN]
 
 
-def test_boto3_is_not_imported_unless_the_secret_path_is_configured(database_url):
-    # A fresh interpreter: import every handler but the event relay's (the one that uses boto3), invoke one, then look
-    # at what got loaded.
-    script = """
+def test_a_missing_secret_or_no_extension_is_database_unavailable(extension, monkeypatch):
+    with pytest.raises(DatabaseUnavailable):
+        db.get_database().run(one)
+    assert extension.served == [ARN]
+    port = extension.port
+    extension.stop()
+    monkeypatch.setenv("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", str(port))
+    with pytest.raises(DatabaseUnavailable):
+        db.get_database().run(one)
+
+
+def test_a_failed_read_is_not_cached(extension, database_url):
+    with pytest.raises(DatabaseUnavailable):
+        db.get_database().run(one)
+    extension.secrets[ARN] = database_url
+    assert db.get_database().run(one) == 1
+    assert extension.served == [ARN, ARN]
+
+
+# A fresh interpreter imports a handler as Lambda does, invokes it once on the secret path and lists what got loaded.
+PROBE = """
 import json, sys
-sys.path[:0] = ["layers/progress_tracking", "."]
-from localdev.template import load_api
-from localdev.lambda_context import LocalLambdaContext
+sys.modules["OpenSSL"] = None  # the Lambda runtime has no pyOpenSSL (this environment has it, for moto)
+sys.path[:0] = ["functions/{function}", "layers/progress_tracking", "."]
 from pathlib import Path
-api = load_api(Path("template.yaml"))
-handlers = {name: spec.load() for name, spec in api.functions.items() if name != "PublishEventsFunction"}
-event = json.loads(Path("events/get_summary.json").read_text())
-response = handlers["GetSummaryFunction"](event, LocalLambdaContext("GetSummaryFunction"))
-print(json.dumps({"status": response["statusCode"], "boto3": "boto3" in sys.modules}))
+from localdev.lambda_context import LocalLambdaContext
+import app
+event = json.loads(Path("events/{function}.json").read_text())
+response = app.lambda_handler(event, LocalLambdaContext("probe"))
+heavy = ("boto3", "botocore.session", "botocore.client", "requests", "urllib3")
+print(json.dumps({{"status": response["statusCode"], "loaded": [m for m in heavy if m in sys.modules]}}))
 """
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "POWERTOOLS_TRACE_DISABLED": "false",
-        "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
-        "POWERTOOLS_METRICS_NAMESPACE": "ProgressTracking",
-    }
-    env.pop("DATABASE_SECRET_ARN", None)
+
+
+def first_invocation(function: str, env: dict[str, str]) -> dict:
     result = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", PROBE.format(function=function)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
-    outcome = json.loads(result.stdout.strip().splitlines()[-1])
-    assert outcome == {"status": 200, "boto3": False}, result.stderr[-2000:]
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_the_secret_path_loads_neither_the_aws_sdk_nor_requests(database_url):
+    with SecretsExtensionStub(TOKEN, {ARN: database_url}) as stub:
+        env = {
+            **os.environ,
+            "DATABASE_URL": "",
+            "DATABASE_SECRET_ARN": ARN,
+            "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": str(stub.port),
+            "AWS_SESSION_TOKEN": TOKEN,
+            "POWERTOOLS_METRICS_NAMESPACE": "ProgressTracking",
+        }
+        assert first_invocation("get_summary", env) == {"status": 200, "loaded": []}
+        assert stub.served == [ARN]
+        # Positive control: the function that calls the User Profile service does load requests (and urllib3).
+        env["USER_SVC_BASE_URL"] = "http://127.0.0.1:9/api/users"  # nothing listens: a 503, after requests tried
+        assert first_invocation("log_progress", env) == {"status": 503, "loaded": ["requests", "urllib3"]}

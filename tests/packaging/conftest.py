@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -13,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from localdev.lambda_runtime import RUNNER, find_python312
+from localdev.lambda_runtime import RUNNER, find_python312, runtime_site_packages
 from localdev.template import read_template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,24 +27,6 @@ class BuiltFunction:
     memory_mb: int
     timeout_s: int
     environment: dict[str, Any]
-
-
-# The python3.12 runtime provides the AWS SDK (in its own site-packages, after the layers on sys.path): the relay
-# uses it and bundles none. The same pure-Python packages are taken from this environment.
-RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six.py", "urllib3")
-
-
-def runtime_site_packages(target: Path) -> Path:
-    import boto3
-
-    site = Path(boto3.__file__).resolve().parents[1]
-    for name in RUNTIME_PACKAGES:
-        source = site / name
-        if source.is_dir():
-            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, target / name)
-    return target
 
 
 @dataclass(frozen=True)

@@ -206,3 +206,81 @@ def test_the_built_docs_function_serves_the_page_and_its_assets_from_its_package
     document, stylesheet = invoke(build, lambda_env, tmp_path, "api_docs", load_event("api_docs"), page)
     assert len(json.loads(document["body"])["paths"]) >= 10
     assert stylesheet["statusCode"] == 200 and stylesheet["headers"]["Content-Type"].startswith("text/css")
+
+
+# What each function may load, the import and its first invocation together: the JWT stack is the authorizer's, the
+# AWS SDK the relay's, requests belongs to the User Profile callers (and the authorizer's JWKS client), and the X-Ray
+# SDK to no one while SDK tracing is off. (`botocore` alone is Powertools' user-agent hook importing the package's
+# __init__ whenever botocore is importable, as it always is in the Lambda runtime; its SDK machinery is
+# `botocore.session`, `botocore.client`, ….)
+USER_PROFILE_CALLERS = {"log_progress", "set_goals"}
+NO_DATABASE = {"authorizer", "api_docs"}
+SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:progress-db-AbCdEf"
+
+
+def expected_modules(name: str) -> dict[str, bool]:
+    return {
+        "jwt": name == "authorizer",
+        "cryptography": name == "authorizer",
+        "requests": name in USER_PROFILE_CALLERS | {"authorizer"},
+        "boto3": name == "publish_events",
+        "botocore.client": name == "publish_events",
+        "aws_xray_sdk": False,
+    }
+
+
+def first_event(name: str, tokens, cloudformation_url: str) -> dict:
+    event = load_event(name)
+    if name == "authorizer":
+        event["authorizationToken"] = f"Bearer {tokens.user('dev-user-1')}"
+    if name == "migrate":
+        event["ResponseURL"] = f"{cloudformation_url}/cloudformation-response"
+    return event
+
+
+def test_the_first_invocation_loads_nothing_the_import_avoided(build, lambda_env, tmp_path, tokens, service_env):
+    from localdev.stubs import SecretsExtensionStub
+
+    # Given: every function as Lambda runs it, the database URL only in the secret, served by the extension.
+    bus = PutEventsStub()
+    with (
+        SecretsExtensionStub("session-token", {SECRET_ARN: service_env["DATABASE_URL"]}) as extension,
+        StubServer(lambda path: (404, {})) as cloudformation,
+    ):
+        env = {
+            **lambda_env,
+            "DATABASE_URL": "",
+            "DATABASE_SECRET_ARN": SECRET_ARN,
+            "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": str(extension.port),
+            "AWS_SESSION_TOKEN": "session-token",
+            "AWS_ENDPOINT_URL": bus.url,
+            "AWS_DEFAULT_REGION": "eu-west-1",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+        }
+        loaded = {}
+        for name, function in sorted(build.functions.items()):
+            # When: it is imported and invoked once with its sample event.
+            result = build.run(function, [first_event(name, tokens, cloudformation.url)], env, tmp_path)
+            (answer,) = result["invocations"]
+            assert "error" not in answer, (name, answer)
+            response = answer["response"]
+            if "statusCode" in response:  # an API function: its whole path ran (no 5xx before the work was done)
+                assert response["statusCode"] < 500, (name, response)
+            modules = set(result["modules"])
+            loaded[name] = {module: module in modules for module in expected_modules(name)}
+        # The secret was read through the extension by every database function (one read per container): all but the
+        # authorizer and the docs page.
+        assert len(extension.served) == len(build.functions) - len(NO_DATABASE) and extension.refused == []
+    bus.server.shutdown()
+    # Then: each loaded exactly what its path uses (the equalities are their own positive controls: the authorizer
+    # does load the JWT stack, the relay the SDK, log_progress and set_goals requests).
+    assert loaded == {name: expected_modules(name) for name in build.functions}
+
+
+def test_sdk_tracing_switched_on_loads_the_xray_sdk_on_the_first_invocation(build, lambda_env, tmp_path):
+    function = build.functions["get_progress"]
+    off = build.run(function, [load_event("get_progress")], lambda_env, tmp_path)
+    on = build.run(function, [load_event("get_progress")], {**lambda_env, "SDK_TRACING": "true"}, tmp_path)
+    assert [r["response"]["statusCode"] for r in (*off["invocations"], *on["invocations"])] == [200, 200]
+    assert ("aws_xray_sdk" in off["modules"], "aws_xray_sdk" in on["modules"]) == (False, True)

@@ -13,14 +13,15 @@ from typing import Any, TypeVar
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent, event_source
-from aws_lambda_powertools.utilities.parser import ValidationError, parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
+
+# pydantic's own: Powertools' `utilities.parser` would build every envelope model at cold start (~0.1 s).
+from pydantic import BaseModel, ValidationError
 
 from progress_tracking import authz, errors, idempotency
 from progress_tracking.authz import Identity
 from progress_tracking.config import get_settings
+from progress_tracking.gateway_events import ProxyEvent
 from progress_tracking.models.errors import ErrorBody
 from progress_tracking.models.fields import (
     LOG_ID_RULE,
@@ -32,10 +33,10 @@ from progress_tracking.models.fields import (
 )
 from progress_tracking.models.goals import Goals
 from progress_tracking.models.logs import ProgressLog
-from progress_tracking.observability import get_tracer, logger, metrics
+from progress_tracking.observability import logger, metrics, traced
 
 M = TypeVar("M", bound=BaseModel)
-Handler = Callable[[APIGatewayProxyEvent, LambdaContext], dict[str, Any]]
+Handler = Callable[[ProxyEvent, LambdaContext], dict[str, Any]]
 
 MAX_BODY_BYTES = 64 * 1024
 _STRONG_ETAG = re.compile(r'"([1-9][0-9]{0,9})"')
@@ -93,7 +94,7 @@ def api_handler(handler: Handler) -> Handler:
     """Turns domain errors into their responses and anything unexpected into a logged 500 without a stack trace."""
 
     @functools.wraps(handler)
-    def wrapper(event: APIGatewayProxyEvent, context: LambdaContext) -> dict[str, Any]:
+    def wrapper(event: ProxyEvent, context: LambdaContext) -> dict[str, Any]:
         try:
             response = handler(event, context)
         except errors.ProgressError as error:
@@ -114,8 +115,8 @@ def api_handler(handler: Handler) -> Handler:
 _EXPOSED_HEADERS = "ETag, Location, X-Request-Id, Idempotent-Replayed"
 
 
-def _common_headers(event: APIGatewayProxyEvent) -> dict[str, str]:
-    headers = {"X-Request-Id": event.request_context.request_id or ""}
+def _common_headers(event: ProxyEvent) -> dict[str, str]:
+    headers = {"X-Request-Id": event.request_id or ""}
     origin = get_settings().cors_allow_origin
     if origin:
         headers.update(
@@ -126,20 +127,24 @@ def _common_headers(event: APIGatewayProxyEvent) -> dict[str, str]:
 
 def endpoint(handler: Handler) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
     """Everything an API handler shares: structured logs correlated by the API Gateway request id, metrics,
-    tracing, the proxy event as a data class, and the error mapping of `api_handler`."""
-    wrapped = event_source(data_class=APIGatewayProxyEvent)(api_handler(handler))
-    wrapped = metrics.log_metrics(get_tracer().capture_lambda_handler(wrapped))
+    SDK tracing when switched on, the proxy event read through `ProxyEvent`, and the error mapping of `api_handler`."""
+    handled = api_handler(handler)
+
+    def from_raw(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return handled(ProxyEvent(event), context)
+
+    wrapped = metrics.log_metrics(traced(functools.wraps(handler)(from_raw)))
     # clear_state: keys appended for one request (log_id) must not leak into the next one on a warm container.
     return logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)(
         wrapped
     )
 
 
-def caller(event: APIGatewayProxyEvent) -> Identity:
-    return authz.caller_from_context(event.request_context.get("authorizer"))
+def caller(event: ProxyEvent) -> Identity:
+    return authz.caller_from_context(event.authorizer_context)
 
 
-def authorize(event: APIGatewayProxyEvent, scope: str) -> Identity:
+def authorize(event: ProxyEvent, scope: str) -> Identity:
     """The caller the authorizer vouched for, once it is clear their token is unexpired and holds `scope`."""
     identity = caller(event)
     authz.ensure_unexpired(identity, time.time())
@@ -147,11 +152,11 @@ def authorize(event: APIGatewayProxyEvent, scope: str) -> Identity:
     return identity
 
 
-def request_id(event: APIGatewayProxyEvent) -> str | None:
-    return event.request_context.request_id
+def request_id(event: ProxyEvent) -> str | None:
+    return event.request_id
 
 
-def parse_body(event: APIGatewayProxyEvent, model: type[M]) -> M:
+def parse_body(event: ProxyEvent, model: type[M]) -> M:
     raw = event.body or ""
     if event.is_base64_encoded:
         try:
@@ -169,21 +174,20 @@ def parse_body(event: APIGatewayProxyEvent, model: type[M]) -> M:
     if not text.strip():
         raise errors.MalformedJson("The request body is empty; a JSON object is expected")
     try:
-        # Powertools parses a str event as JSON (pydantic's validate_json); its overloads only declare dicts.
-        return parse(event=text, model=model)  # type: ignore[call-overload]
+        return model.model_validate_json(text)
     except ValidationError as exc:
         raise _invalid(exc) from None
 
 
-def parse_query(event: APIGatewayProxyEvent, model: type[M]) -> M:
+def parse_query(event: ProxyEvent, model: type[M]) -> M:
     try:
-        return model.model_validate(event.query_string_parameters or {})
+        return model.model_validate(event.query_string_parameters)
     except ValidationError as exc:
         raise _invalid(exc) from None
 
 
-def path_user_id(event: APIGatewayProxyEvent) -> str:
-    value = (event.path_parameters or {}).get("user_id", "")
+def path_user_id(event: ProxyEvent) -> str:
+    value = event.path_parameters.get("user_id", "")
     if value in RESERVED_USER_IDS:
         raise errors.InvalidRequest(reserved_word(value), details=[{"field": "user_id", "message": "a reserved word"}])
     try:
@@ -194,9 +198,9 @@ def path_user_id(event: APIGatewayProxyEvent) -> str:
         ) from None
 
 
-def path_log_id(event: APIGatewayProxyEvent) -> int:
+def path_log_id(event: ProxyEvent) -> int:
     try:
-        return log_id_from_text((event.path_parameters or {}).get("log_id", ""))
+        return log_id_from_text(event.path_parameters.get("log_id", ""))
     except ValueError as exc:  # pydantic's ValidationError included
         raise errors.InvalidRequest(
             f"log_id in the path must be {LOG_ID_RULE}", details=[{"field": "log_id", "message": LOG_ID_RULE}]
@@ -209,20 +213,20 @@ def etag(resource: ProgressLog | Goals) -> dict[str, str]:
     return {"ETag": f'"{resource.version}"'}
 
 
-def if_match(event: APIGatewayProxyEvent) -> frozenset[int] | None:
+def if_match(event: ProxyEvent) -> frozenset[int] | None:
     """The versions If-Match accepts; None when there is no condition (absent, or `*`).
 
     Strong comparison (RFC 9110): weak or malformed tags match nothing, so the change is refused with 412.
     """
-    header = event.headers.get("If-Match")
+    header = event.header("If-Match")
     if header is None or header.strip() == "*":
         return None
     tags = (_STRONG_ETAG.fullmatch(tag.strip()) for tag in header.split(","))
     return frozenset(int(tag.group(1)) for tag in tags if tag)
 
 
-def idempotency_key(event: APIGatewayProxyEvent) -> str | None:
-    value = event.headers.get(idempotency.HEADER)
+def idempotency_key(event: ProxyEvent) -> str | None:
+    value = event.header(idempotency.HEADER)
     return None if value is None else idempotency.parse_key(value)
 
 

@@ -11,6 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 DEFAULT_USER_SVC_BASE_URL = "http://127.0.0.1:5001/api/users"
 DEFAULT_USER_SVC_CACHE_SECONDS = 60.0
+# Where Lambda's Parameters and Secrets extension listens (its own default, and PARAMETERS_SECRETS_EXTENSION_HTTP_PORT).
+DEFAULT_SECRETS_EXTENSION_PORT = 2773
 
 
 class Settings(BaseModel):
@@ -18,6 +20,7 @@ class Settings(BaseModel):
 
     database_url: str | None = None
     database_secret_arn: str | None = None
+    secrets_extension_port: Annotated[int, Field(ge=1, le=65535)] = DEFAULT_SECRETS_EXTENSION_PORT
     user_svc_base_url: str = DEFAULT_USER_SVC_BASE_URL
     # How long a container trusts the User Profile service's "this user exists" (0 = ask every time).
     user_svc_cache_seconds: Annotated[float, Field(ge=0, le=3600)] = DEFAULT_USER_SVC_CACHE_SECONDS
@@ -30,6 +33,8 @@ class Settings(BaseModel):
     # The relay's EventBridge bus, and how long one run keeps polling the log after catching up (0 = return at once).
     event_bus_name: Annotated[str, Field(min_length=1)] = "default"
     outbox_follow_seconds: Annotated[float, Field(ge=0, le=840)] = 0
+    # The X-Ray SDK (Powertools' Tracer) in the functions; Lambda's active tracing needs none (observability.py).
+    sdk_tracing: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -46,6 +51,7 @@ class Settings(BaseModel):
         return cls(
             database_url=value("DATABASE_URL"),
             database_secret_arn=value("DATABASE_SECRET_ARN"),
+            secrets_extension_port=value("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT") or DEFAULT_SECRETS_EXTENSION_PORT,
             user_svc_base_url=(value("USER_SVC_BASE_URL") or DEFAULT_USER_SVC_BASE_URL).rstrip("/"),
             user_svc_cache_seconds=value("USER_SVC_CACHE_SECONDS") or DEFAULT_USER_SVC_CACHE_SECONDS,
             auth0_issuer=issuer,
@@ -55,7 +61,15 @@ class Settings(BaseModel):
             cors_allow_origin=value("CORS_ALLOW_ORIGIN"),
             event_bus_name=value("EVENT_BUS_NAME") or "default",
             outbox_follow_seconds=value("OUTBOX_FOLLOW_SECONDS") or 0,
+            sdk_tracing=(value("SDK_TRACING") or "false").lower() == "true",
         )
+
+
+def aws_session_token() -> str:
+    """The function's AWS session token, which Lambda's Parameters and Secrets extension asks for to prove the caller
+    is this function. Read at each use, never kept in the settings: the runtime sets it (and may renew it, as after a
+    SnapStart restore) and it must not end up wherever the settings are shown."""
+    return os.environ.get("AWS_SESSION_TOKEN", "")
 
 
 @lru_cache(maxsize=1)

@@ -6,6 +6,7 @@ one transaction, its time limits are `SET LOCAL` inside it, and nothing is left 
 
 from __future__ import annotations
 
+import base64
 import json
 import select
 import threading
@@ -19,7 +20,7 @@ import psycopg2.errors
 import psycopg2.extensions
 import psycopg2.sql
 
-from progress_tracking.config import get_settings
+from progress_tracking.config import aws_session_token, get_settings
 from progress_tracking.errors import DatabaseBusy, DatabaseUnavailable
 from progress_tracking.observability import logger
 
@@ -242,16 +243,51 @@ def _resolve_dsn() -> str:
     raise DatabaseUnavailable("No database is configured (DATABASE_URL or DATABASE_SECRET_ARN)")
 
 
-def _secret_dsn(secret_arn: str) -> str:
-    # Imported here so that boto3 is loaded only by containers configured to read the secret.
-    from aws_lambda_powertools.utilities import parameters
+# How long one read of the secret through the extension may take (it asks Secrets Manager itself when its own cache is
+# cold). Paid once per container per SECRET_MAX_AGE_SECONDS, before the first connection.
+SECRET_READ_TIMEOUT_SECONDS = 2.0
+# The container's copy of the database URL, by secret ARN: (monotonic time read, URL).
+_secret_cache: dict[str, tuple[float, str]] = {}
 
+
+def _secret_dsn(secret_arn: str) -> str:
+    cached = _secret_cache.get(secret_arn)
+    if cached is not None and time.monotonic() - cached[0] < SECRET_MAX_AGE_SECONDS:
+        return cached[1]
+    dsn = dsn_from_secret(read_secret(secret_arn, get_settings().secrets_extension_port))
+    _secret_cache[secret_arn] = (time.monotonic(), dsn)
+    return dsn
+
+
+def forget_secret() -> None:
+    """Drops the cached URL: the next connection reads the secret again."""
+    _secret_cache.clear()
+
+
+def read_secret(secret_arn: str, port: int) -> str:
+    """The secret's value, from Lambda's Parameters and Secrets extension over local HTTP.
+
+    The extension (a layer the template attaches) calls Secrets Manager with the function's role and caches the
+    answer, so the function itself loads neither boto3 nor botocore, nor requests: the standard library's client is
+    enough for localhost, and it is imported only here, on the first connection of a container.
+    """
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    url = f"http://localhost:{port}/secretsmanager/get?{urllib.parse.urlencode({'secretId': secret_arn})}"
+    request = urllib.request.Request(url, headers={"X-Aws-Parameters-Secrets-Token": aws_session_token()})
     try:
-        secret = parameters.get_secret(secret_arn, max_age=SECRET_MAX_AGE_SECONDS)
-    except parameters.exceptions.GetParameterError as exc:
-        logger.error("Could not read the database secret", extra={"error": type(exc).__name__})
+        with urllib.request.urlopen(request, timeout=SECRET_READ_TIMEOUT_SECONDS) as answer:  # noqa: S310 - localhost
+            payload = json.load(answer)
+        secret = payload.get("SecretString")
+        if not isinstance(secret, str):
+            secret = base64.b64decode(payload["SecretBinary"]).decode()
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:  # HTTPError and URLError are OSErrors
+        status = exc.code if isinstance(exc, urllib.error.HTTPError) else None
+        logger.error("Could not read the database secret", extra={"error": type(exc).__name__, "status": status})
         raise DatabaseUnavailable() from exc
-    return dsn_from_secret(secret if isinstance(secret, str) else secret.decode())
+    return secret
 
 
 def dsn_from_secret(secret: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, date, timedelta
+from typing import TYPE_CHECKING
 
 from progress_tracking import authz
 from progress_tracking.authz import Identity
@@ -23,7 +24,10 @@ from progress_tracking.models.goals import (
 )
 from progress_tracking.models.logs import HistoryEntry
 from progress_tracking.store import goals as goal_store
-from progress_tracking.user_service import UserServiceClient
+
+if TYPE_CHECKING:
+    # Only for the signature: the User Profile client (and requests with it) loads only where a handler calls it.
+    from progress_tracking.user_service import UserServiceClient
 
 # A projection further away than this is no projection.
 PROJECTION_HORIZON_DAYS = 36_500

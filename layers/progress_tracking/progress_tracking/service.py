@@ -7,6 +7,7 @@ import binascii
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 
 from progress_tracking import authz, idempotency, outbox, summaries
 from progress_tracking.authz import Identity
@@ -27,7 +28,10 @@ from progress_tracking.models.summary import Summary, SummaryQuery
 from progress_tracking.store import appending, erasure, listing
 from progress_tracking.store import summaries as summary_store
 from progress_tracking.store.appending import Change
-from progress_tracking.user_service import UserServiceClient
+
+if TYPE_CHECKING:
+    # Only for the signature: the User Profile client (and requests with it) loads only where a handler calls it.
+    from progress_tracking.user_service import UserServiceClient
 
 
 def _change(caller: Identity, request_id: str | None) -> Change:
