@@ -236,7 +236,7 @@ def test_a_relay_killed_between_put_events_and_its_checkpoint_publishes_again_wi
         raise Killed()
 
     with monkeypatch.context() as patched:
-        patched.setattr(outbox.store, "save_checkpoint", killed)
+        patched.setattr(outbox.checkpoints, "save_checkpoint", killed)
         deadline = time.monotonic() + PATIENCE_SECONDS
         while len(bus.of(carol)) < 2:  # until the batch with carol's events has been put, then the relay died
             with contextlib.suppress(Killed):
