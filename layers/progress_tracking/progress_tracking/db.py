@@ -95,20 +95,54 @@ def one_row(cursor: Cursor) -> tuple[Any, ...]:
 
 
 class _TransactionCursor(psycopg2.extensions.cursor):
-    """Opens the transaction with its first statement: `BEGIN; SET LOCAL …; <statement>` is one round trip."""
+    """Opens the transaction with its first statement (`BEGIN; SET LOCAL …; <statement>` is one round trip), and
+    sends deferred statements with the next one (the COMMIT at the latest): a write costs two round trips.
+
+    A single-statement unit of work (`Database.single`) opens with the SET LOCALs alone: Postgres runs the one
+    message as one implicit transaction, so the limits hold, nothing stays on the session, and no COMMIT is sent.
+    """
 
     opening: str = ""
     began = False
+    single = False
     client_timeout = STATEMENT_TIMEOUT_MS / 1000 + CLIENT_MARGIN_SECONDS
 
     def execute(self, query: Any, vars: Any = None) -> None:  # noqa: A002 - psycopg2's signature
+        text = query.as_string(self) if isinstance(query, psycopg2.sql.Composable) else query
+        params = vars
+        if self.deferred:
+            text = self.mogrify(text, params).decode() if params is not None else text
+            text, params = "; ".join([*self.deferred, text]), None
+            self.deferred.clear()
         if not self.began:
             self.began = True
             # The opening holds no `%`, so it reads the same whether psycopg2 interpolates parameters or not.
-            text = query.as_string(self) if isinstance(query, psycopg2.sql.Composable) else query
-            query = self.opening + text
+            text = self.opening + text
+        elif self.single:
+            raise RuntimeError("a single-statement unit of work ran a second statement")
         with _Deadline(self.client_timeout):
-            super().execute(query, vars)
+            super().execute(text, params)
+
+    def defer(self, query: str, vars: Any = None) -> None:  # noqa: A002 - psycopg2's signature
+        """Send this statement with the next one, or with the COMMIT: for writes whose result nothing reads."""
+        if self.single:
+            raise RuntimeError("a single-statement unit of work cannot defer a statement")
+        self.deferred.append(self.mogrify(query, vars).decode())
+
+    @property
+    def deferred(self) -> list[str]:
+        if "_deferred" not in self.__dict__:
+            self.__dict__["_deferred"] = []
+        return cast(list[str], self.__dict__["_deferred"])
+
+
+def defer(cursor: Cursor, query: str, vars: Any = None) -> None:  # noqa: A002 - psycopg2's signature
+    """Send a write whose result nothing reads with the transaction's next statement (its COMMIT at the latest);
+    on a plain psycopg2 cursor (tests drive the store with those), at once."""
+    if isinstance(cursor, _TransactionCursor):
+        cursor.defer(query, vars)
+    else:
+        cursor.execute(query, vars)
 
 
 class Database:
@@ -127,31 +161,42 @@ class Database:
     ) -> None:
         self._dsn = dsn
         self._local = threading.local()
-        self._opening = (
-            f"BEGIN; SET LOCAL statement_timeout = {int(statement_timeout_ms)};"
+        self._limits = (
+            f"SET LOCAL statement_timeout = {int(statement_timeout_ms)};"
             f" SET LOCAL lock_timeout = {int(lock_timeout_ms)}; "
         )
         self._client_timeout = statement_timeout_ms / 1000 + CLIENT_MARGIN_SECONDS
 
+    def single(self, work: Callable[[Cursor], T]) -> T:
+        """Run `work`, which sends exactly one statement, in one round trip: the statement is its own transaction
+        (with the time limits). For reads, and for single-statement writes that are safe to send twice (a warm
+        connection found broken is retried once, as in `run`)."""
+        return self._unit(work, single=True)
+
     def run(self, work: Callable[[Cursor], T]) -> T:
         """Run `work` in one transaction and commit it; any exception rolls everything back.
 
-        The transaction begins, with its time limits, in the same round trip as its first statement. A statement
-        that runs out of time or waits too long for a lock is DatabaseBusy; a database that cannot be reached is
-        DatabaseUnavailable; both roll back, so nothing is written. A warm connection may have been closed by the
-        server or the pooler while idle: when that shows before the commit was sent, nothing was written, so the
-        work is retried once on a fresh connection.
+        The transaction begins, with its time limits, in the same round trip as its first statement; the statements
+        `work` defers (`db.defer`) go with the COMMIT, so a write of one read and some writes is two round trips.
+        A statement that runs out of time or waits too long for a lock is DatabaseBusy; a database that cannot be
+        reached is DatabaseUnavailable; both roll back, so nothing is written. A warm connection may have been
+        closed by the server or the pooler while idle: when that shows before the commit was sent, nothing was
+        written, so the work is retried once on a fresh connection.
         """
+        return self._unit(work, single=False)
+
+    def _unit(self, work: Callable[[Cursor], T], *, single: bool) -> T:
         for attempt in (1, 2):
             connection, reused = self._connection()
             committing = False
             try:
                 with cast(_TransactionCursor, connection.cursor()) as cursor:
-                    cursor.opening = self._opening
+                    cursor.opening = self._limits if single else "BEGIN; " + self._limits
+                    cursor.single = single
                     cursor.client_timeout = self._client_timeout
                     result = work(cursor)
-                    committing = True
-                    if cursor.began:
+                    committing = not single
+                    if not single and (cursor.began or cursor.deferred):
                         cursor.execute("COMMIT")
                         if cursor.statusmessage != "COMMIT":  # the work swallowed an error: Postgres rolled back
                             raise RuntimeError(f"the transaction ended with {cursor.statusmessage}, not COMMIT")
