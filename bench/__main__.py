@@ -283,9 +283,12 @@ def round_trip_table(database_url: str) -> None:
             POWERTOOLS_TRACE_DISABLED="true",
             POWERTOOLS_LOG_LEVEL="WARNING",
         )
+        from progress_tracking.config import get_settings
         from progress_tracking.db import get_database
         from progress_tracking.migrations import migrate
 
+        get_settings.cache_clear()
+        get_database.cache_clear()
         migrate(get_database())
         token = key.access_token(issuer=ISSUER, audience=AUDIENCE, client=True)
         call = in_process(LocalGateway(load_api(ROOT / "template.yaml")), token)
@@ -521,6 +524,8 @@ def main() -> None:
                 requests_through_the_gateway(url, args.requests, args.logs)
             with scratch_database(server, "progress_bench") as url:
                 recompute_throughput(url, args.events)
+            with scratch_database(server, "progress_round_trips") as url:
+                round_trip_table(url)
 
 
 if __name__ == "__main__":

@@ -7,24 +7,34 @@ one transaction, its time limits are `SET LOCAL` inside it, and nothing is left 
 from __future__ import annotations
 
 import json
-import select
 import threading
 import time
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Any, TypeAlias, TypeVar, cast
+from typing import TypeVar, cast
 
 import psycopg2
 import psycopg2.errors
 import psycopg2.extensions
-import psycopg2.sql
 
 from progress_tracking.config import get_settings
+from progress_tracking.cursor import LOCK_TIMEOUT_MS, STATEMENT_TIMEOUT_MS, Cursor, TransactionCursor, defer, one_row
+from progress_tracking.deadline import CLIENT_MARGIN_SECONDS, ClientTimeout, Deadline
 from progress_tracking.errors import DatabaseBusy, DatabaseUnavailable
 from progress_tracking.observability import logger
 
+__all__ = [
+    "CLIENT_MARGIN_SECONDS",
+    "LOCK_TIMEOUT_MS",
+    "STATEMENT_TIMEOUT_MS",
+    "ClientTimeout",
+    "Cursor",
+    "Database",
+    "defer",
+    "one_row",
+]
+
 T = TypeVar("T")
-Cursor: TypeAlias = psycopg2.extensions.cursor
 
 # The time budget of an API function (template Timeout 12 s, checked by tests/unit/test_time_budget.py):
 #   User Profile check 3 s + connect 2 x 2 s with a 0.5 s pause + two statements x 2 s = 11.5 s.
@@ -32,117 +42,10 @@ Cursor: TypeAlias = psycopg2.extensions.cursor
 CONNECT_TIMEOUT_SECONDS = 2
 CONNECT_ATTEMPTS = 2
 CONNECT_RETRY_PAUSE_SECONDS = 0.5
-# Per statement, set with SET LOCAL in every transaction; a lock wait counts inside the statement's time.
-STATEMENT_TIMEOUT_MS = 2000
-LOCK_TIMEOUT_MS = 1000
 # Postgres's answers that mean "too busy right now, nothing was written": a 503 database_busy, never a 500.
 _BUSY = (psycopg2.errors.LockNotAvailable, psycopg2.errors.QueryCanceled, psycopg2.errors.DeadlockDetected)
-# The client gives up this long after the server's own statement_timeout should have answered: a pooler queueing
-# for a server connection it cannot open, or a half-open TCP connection, never holds a function until its timeout.
-CLIENT_MARGIN_SECONDS = 1.0
-
-
-class ClientTimeout(psycopg2.OperationalError):
-    """No answer from the database (or the pooler) by the client-side deadline; the connection is closed."""
-
-
-_deadline = threading.local()
-
-
-def _wait(connection: psycopg2.extensions.connection) -> None:
-    """psycopg2's wait callback: waits for the socket as libpq would, but only until this thread's deadline.
-
-    Raising here makes psycopg2 close the connection. Outside a Database operation there is no deadline.
-    """
-    while True:
-        state = connection.poll()
-        if state == psycopg2.extensions.POLL_OK:
-            return
-        at = getattr(_deadline, "at", None)
-        timeout = None if at is None else max(0.0, at - time.monotonic())
-        reading = state == psycopg2.extensions.POLL_READ
-        ready = select.select(
-            [connection.fileno()] if reading else [], [] if reading else [connection.fileno()], [], timeout
-        )
-        if not (ready[0] or ready[1]) and at is not None:
-            raise ClientTimeout("the database did not answer in time")
-
-
-psycopg2.extensions.set_wait_callback(_wait)
-
-
-class _Deadline:
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-
-    def __enter__(self) -> None:
-        _deadline.at = time.monotonic() + self.seconds
-
-    def __exit__(self, *exc: object) -> None:
-        _deadline.at = None
-
-
 # Rotated credentials reach warm containers within this many seconds.
 SECRET_MAX_AGE_SECONDS = 900
-
-
-def one_row(cursor: Cursor) -> tuple[Any, ...]:
-    """The row of a query that always returns exactly one (an aggregate, nextval, a lock function)."""
-    row = cursor.fetchone()
-    if row is None:
-        raise RuntimeError("the query returned no row")
-    return row
-
-
-class _TransactionCursor(psycopg2.extensions.cursor):
-    """Opens the transaction with its first statement (`BEGIN; SET LOCAL …; <statement>` is one round trip), and
-    sends deferred statements with the next one (the COMMIT at the latest): a write costs two round trips.
-
-    A single-statement unit of work (`Database.single`) opens with the SET LOCALs alone: Postgres runs the one
-    message as one implicit transaction, so the limits hold, nothing stays on the session, and no COMMIT is sent.
-    """
-
-    opening: str = ""
-    began = False
-    single = False
-    client_timeout = STATEMENT_TIMEOUT_MS / 1000 + CLIENT_MARGIN_SECONDS
-
-    def execute(self, query: Any, vars: Any = None) -> None:  # noqa: A002 - psycopg2's signature
-        text = query.as_string(self) if isinstance(query, psycopg2.sql.Composable) else query
-        params = vars
-        if self.deferred:
-            text = self.mogrify(text, params).decode() if params is not None else text
-            text, params = "; ".join([*self.deferred, text]), None
-            self.deferred.clear()
-        if not self.began:
-            self.began = True
-            # The opening holds no `%`, so it reads the same whether psycopg2 interpolates parameters or not.
-            text = self.opening + text
-        elif self.single:
-            raise RuntimeError("a single-statement unit of work ran a second statement")
-        with _Deadline(self.client_timeout):
-            super().execute(text, params)
-
-    def defer(self, query: str, vars: Any = None) -> None:  # noqa: A002 - psycopg2's signature
-        """Send this statement with the next one, or with the COMMIT: for writes whose result nothing reads."""
-        if self.single:
-            raise RuntimeError("a single-statement unit of work cannot defer a statement")
-        self.deferred.append(self.mogrify(query, vars).decode())
-
-    @property
-    def deferred(self) -> list[str]:
-        if "_deferred" not in self.__dict__:
-            self.__dict__["_deferred"] = []
-        return cast(list[str], self.__dict__["_deferred"])
-
-
-def defer(cursor: Cursor, query: str, vars: Any = None) -> None:  # noqa: A002 - psycopg2's signature
-    """Send a write whose result nothing reads with the transaction's next statement (its COMMIT at the latest);
-    on a plain psycopg2 cursor (tests drive the store with those), at once."""
-    if isinstance(cursor, _TransactionCursor):
-        cursor.defer(query, vars)
-    else:
-        cursor.execute(query, vars)
 
 
 class Database:
@@ -190,7 +93,7 @@ class Database:
             connection, reused = self._connection()
             committing = False
             try:
-                with cast(_TransactionCursor, connection.cursor()) as cursor:
+                with cast(TransactionCursor, connection.cursor()) as cursor:
                     cursor.opening = self._limits if single else "BEGIN; " + self._limits
                     cursor.single = single
                     cursor.client_timeout = self._client_timeout
@@ -236,14 +139,14 @@ class Database:
         for attempt in range(1, CONNECT_ATTEMPTS + 1):
             try:
                 # libpq's connect_timeout does not hold for the asynchronous connect the wait callback drives.
-                with _Deadline(CONNECT_TIMEOUT_SECONDS):
+                with Deadline(CONNECT_TIMEOUT_SECONDS):
                     connection = psycopg2.connect(
                         dsn,
                         connect_timeout=CONNECT_TIMEOUT_SECONDS,
                         application_name="progress-tracking",
                         keepalives=1,
                         keepalives_idle=30,
-                        cursor_factory=_TransactionCursor,
+                        cursor_factory=TransactionCursor,
                     )
                 break
             except psycopg2.OperationalError as exc:
@@ -252,7 +155,7 @@ class Database:
                     raise DatabaseUnavailable() from exc
                 logger.warning("Could not connect to the database; trying once more", extra={"error": str(exc)[:80]})
                 time.sleep(CONNECT_RETRY_PAUSE_SECONDS)
-        # Transactions are opened by the first statement of each unit of work (see _TransactionCursor), so the
+        # Transactions are opened by the first statement of each unit of work (see TransactionCursor), so the
         # driver's own BEGIN, a round trip of its own, is off.
         assert connection is not None
         connection.autocommit = True
@@ -262,7 +165,7 @@ class Database:
     def _rollback(self, connection: psycopg2.extensions.connection) -> None:
         try:
             if connection.info.transaction_status != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
-                with cast(_TransactionCursor, connection.cursor()) as cursor:
+                with cast(TransactionCursor, connection.cursor()) as cursor:
                     cursor.began = True
                     cursor.execute("ROLLBACK")
         except psycopg2.Error:

@@ -43,25 +43,30 @@ _FACTS = (
     " 'average_weight', t.avg_weight, 'min_weight', t.min_weight, 'max_weight', t.max_weight,"
     " 'first_weight', first_log.weight_kg, 'latest_weight', latest_log.weight_kg,"
     " 'average_calories', t.avg_calories, 'total_calories', t.total_calories,"
-    " 'workouts', coalesce(kinds.workouts, '{{}}'), 'longest_streak', coalesce(streak.longest, 0),"
+    " 'workouts', coalesce(t.workouts, '{{}}'), 'longest_streak', coalesce(streak.longest, 0),"
     " 'last_streak', coalesce(streak.last, 0), 'goals', {goals})"
 )
 _LATERALS = (
-    " CROSS JOIN LATERAL (SELECT count(*) AS n, min(date) AS first_date, max(date) AS last_date,"
-    "  avg(weight_kg) AS avg_weight, min(weight_kg) AS min_weight, max(weight_kg) AS max_weight,"
-    "  avg(calories_burned) AS avg_calories, coalesce(sum(calories_burned), 0) AS total_calories"
-    f"  FROM progress_logs AS l WHERE {_SCOPE}) AS t"
+    # Totals and the workouts per kind in one scan (grouping sets: the empty set is the totals).
+    " CROSS JOIN LATERAL (SELECT sum(n) FILTER (WHERE totals) AS n, min(first_date) AS first_date,"
+    "  max(last_date) AS last_date, min(min_weight) AS min_weight, max(max_weight) AS max_weight,"
+    "  max(avg_weight) FILTER (WHERE totals) AS avg_weight, max(avg_calories) FILTER (WHERE totals) AS avg_calories,"
+    "  max(total_calories) FILTER (WHERE totals) AS total_calories,"
+    "  jsonb_object_agg(kind, n) FILTER (WHERE NOT totals AND kind IS NOT NULL) AS workouts"
+    "  FROM (SELECT grouping(lower(btrim(workout_done))) = 1 AS totals, lower(btrim(workout_done)) AS kind,"
+    "   count(*) AS n, min(date) AS first_date, max(date) AS last_date, avg(weight_kg) AS avg_weight,"
+    "   min(weight_kg) AS min_weight, max(weight_kg) AS max_weight, avg(calories_burned) AS avg_calories,"
+    "   coalesce(sum(calories_burned), 0) AS total_calories"
+    f"   FROM progress_logs AS l WHERE {_SCOPE} GROUP BY GROUPING SETS ((), (lower(btrim(workout_done))))) AS g) AS t"
     " LEFT JOIN LATERAL (SELECT weight_kg FROM progress_logs AS l"
     f"  WHERE {_SCOPE} AND weight_kg IS NOT NULL ORDER BY date, log_id LIMIT 1) AS first_log ON TRUE"
     " LEFT JOIN LATERAL (SELECT weight_kg FROM progress_logs AS l"
     f"  WHERE {_SCOPE} AND weight_kg IS NOT NULL ORDER BY date DESC, log_id DESC LIMIT 1) AS latest_log ON TRUE"
-    " CROSS JOIN LATERAL (SELECT jsonb_object_agg(kind, n) AS workouts FROM (SELECT lower(btrim(workout_done)) AS kind,"
-    f"  count(*) AS n FROM progress_logs AS l WHERE {_SCOPE} AND workout_done IS NOT NULL GROUP BY 1) AS k) AS kinds"
+    # Streaks: consecutive days share (date - dense_rank), in one ordered pass; an island's length is its span.
     " CROSS JOIN LATERAL (SELECT max(length) AS longest, (array_agg(length ORDER BY last_day DESC))[1] AS last"
-    "  FROM (SELECT count(*) AS length, max(date) AS last_day FROM (SELECT date,"
-    "   date - (row_number() OVER (ORDER BY date))::int AS island"
-    f"   FROM (SELECT DISTINCT date FROM progress_logs AS l WHERE {_SCOPE}) AS days) AS i GROUP BY island) AS s"
-    " ) AS streak"
+    "  FROM (SELECT max(date) - min(date) + 1 AS length, max(date) AS last_day FROM (SELECT date,"
+    f"   date - (dense_rank() OVER (ORDER BY date))::int AS island FROM progress_logs AS l WHERE {_SCOPE}) AS i"
+    "   GROUP BY island) AS s) AS streak"
 )
 
 
