@@ -2,6 +2,7 @@
 
     python -m bench [--requests 200] [--logs 2000] [--events 20000] [--skip-build]
     python -m bench scale [--users 2000] [--logs-per-user 20] [--big 100000]   (see bench/scale.py)
+    python -m bench round-trips   (database round trips per endpoint, counted at the wire)
     python -m bench soak [--minutes 10] [--clients 4] [--users 6]
 
 1. Cold start: each function built by `sam build`, its size, and the time its handler module takes to import under
@@ -314,6 +315,45 @@ def round_trips(call: Callable[[], requests.Response]) -> int:
     return sum(counts)
 
 
+def round_trip_table(database_url: str) -> None:
+    """Round trips per endpoint at the wire (localdev/round_trips.py): the in-process gateway on a warm connection."""
+    from localdev.gateway import LocalGateway
+    from localdev.round_trips import in_process, measure, print_table
+    from localdev.template import load_api
+    from localdev.wire import RoundTripCounter
+
+    key = SigningKey.generate()
+    with JwksStub(key.jwks()) as jwks, UserProfileStub(known=None) as users, RoundTripCounter(database_url) as counter:
+        os.environ.update(
+            DATABASE_URL=counter.url(database_url),
+            AUTH0_ISSUER=ISSUER,
+            AUTH0_AUDIENCE=AUDIENCE,
+            AUTH0_JWKS_URL=jwks.jwks_url,
+            USER_SVC_BASE_URL=users.base_url,
+            POWERTOOLS_TRACE_DISABLED="true",
+            POWERTOOLS_LOG_LEVEL="WARNING",
+        )
+        from progress_tracking.config import get_settings
+        from progress_tracking.db import get_database
+        from progress_tracking.migrations import migrate
+
+        get_settings.cache_clear()
+        get_database.cache_clear()
+        migrate(get_database())
+        token = key.access_token(issuer=ISSUER, audience=AUDIENCE, client=True)
+        call = in_process(LocalGateway(load_api(ROOT / "template.yaml")), token)
+        import contextlib
+        import io
+        import warnings
+
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():  # the handlers' metrics (EMF)
+            warnings.simplefilter("ignore")
+            trips = measure(call, counter, "bench-round-trips")
+        print("\n== Database round trips per request, counted at the wire ==")
+        print_table(trips)
+        get_database().close()
+
+
 def goals_and_series(session: requests.Session, base: str, database, count: int) -> None:
     """A year of daily logs: the weekly series for charts and the summary with goal progress."""
     print("\n== Goals and series: a year of daily logs (365) ==")
@@ -510,6 +550,14 @@ def main() -> None:
 
         scale.main(sys.argv[2:])
         return
+    if sys.argv[1:2] == ["round-trips"]:
+        with (
+            tempfile.TemporaryDirectory() as scratch,
+            postgres_server(Path(scratch) / "pg") as server,
+            scratch_database(server, "progress_round_trips") as url,
+        ):
+            round_trip_table(url)
+        return
     if sys.argv[1:2] == ["soak"]:
         sys.exit(soak(sys.argv[2:]))
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -531,6 +579,8 @@ def main() -> None:
                 requests_through_the_gateway(url, args.requests, args.logs)
             with scratch_database(server, "progress_bench") as url:
                 recompute_throughput(url, args.events)
+            with scratch_database(server, "progress_round_trips") as url:
+                round_trip_table(url)
 
 
 if __name__ == "__main__":

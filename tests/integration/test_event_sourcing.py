@@ -337,6 +337,7 @@ def test_erasure_needs_admin_and_removes_every_trace(api, tokens, new_user, data
     assert response.json()["erased"] == {
         "events": 3,
         "logs": 3,
+        "log_versions": 3,
         "summaries": 1,
         "idempotency_keys": 1,
         "goal_events": 0,
@@ -462,5 +463,22 @@ def test_the_rebuild_finds_every_kind_of_drift_and_repairs_it(database, new_user
         [logs[1].log_id],
         [9000000000 + logs[2].log_id],
     )
+    database.run(rebuild.replace_projection)
+    assert database.run(rebuild.compare_projection).consistent
+
+
+def test_the_rebuild_compares_the_logs_states_in_time_too_and_repairs_them(database, new_user):
+    user = new_user()
+    change = appending.Change(actor="t", request_id=None)
+    log = database.run(lambda c: appending.log_new(c, user, {"date": date(2026, 1, 1), "weight_kg": 60.0}, change))
+    database.run(lambda c: appending.update(c, appending.lock_log(c, log.log_id), {"weight_kg": 61.0}, change))
+    assert database.run(rebuild.compare_projection).consistent  # positive control: no drift, none reported
+
+    def corrupt(cursor):
+        cursor.execute("UPDATE progress_log_versions SET valid_to = 'infinity' WHERE log_id = %s", (log.log_id,))
+
+    database.run(corrupt)
+    report = database.run(rebuild.compare_projection)
+    assert (report.states_differ, report.different, report.missing) == ([log.log_id], [], [])
     database.run(rebuild.replace_projection)
     assert database.run(rebuild.compare_projection).consistent

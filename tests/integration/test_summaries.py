@@ -85,7 +85,7 @@ def test_a_run_killed_half_way_resumes_where_it_stopped(database, monkeypatch):
         add_log(database, user, 1)
     checkpoint_before = database.run(lambda c: checkpoints.read_checkpoint(c, summaries.CHECKPOINT))
 
-    # Given a run that dies in its third batch, after writing its summaries and before moving the checkpoint.
+    # Given a run that dies in its third chunk of users, after computing their summaries, before moving the checkpoint.
     real_refresh = summaries.refresh
     calls = {"n": 0}
 
@@ -98,27 +98,29 @@ def test_a_run_killed_half_way_resumes_where_it_stopped(database, monkeypatch):
 
     monkeypatch.setattr(summaries, "refresh", dying_refresh)
     with pytest.raises(RuntimeError):
-        summaries.recompute(database, plenty_of_time, batch_size=2)
+        summaries.recompute(database, plenty_of_time, chunk_users=2)
     monkeypatch.setattr(summaries, "refresh", real_refresh)
 
     done = [user for user in users if stored(database, user) is not None]
-    assert done == users[:4]  # two whole batches committed; the third rolled back with its summary
+    assert sorted(done) == sorted(users)[:4]  # two whole chunks committed; the third rolled back with its summaries
     checkpoint_mid = database.run(lambda c: checkpoints.read_checkpoint(c, summaries.CHECKPOINT))
-    assert checkpoint_before < checkpoint_mid
+    assert checkpoint_mid == checkpoint_before  # the window was not finished: it is read again
 
-    report = summaries.recompute(database, plenty_of_time, batch_size=2)
-    assert report.finished and report.events == 2
+    # Then: the next run reads the same window and recomputes only the two users the dead one had not reached.
+    report = summaries.recompute(database, plenty_of_time, chunk_users=2)
+    assert (report.finished, report.events, report.users) == (True, 6, 2)
     assert all(stored(database, user)[1].log_count == 1 for user in users)
+    assert database.run(lambda c: checkpoints.read_checkpoint(c, summaries.CHECKPOINT)) > checkpoint_before
 
 
-def test_a_run_stops_starting_batches_when_time_runs_short(database):
+def test_a_run_stops_starting_chunks_when_time_runs_short(database):
     drain(database)
     for n in range(5):
         add_log(database, f"time-{uuid.uuid4().hex[:8]}", n + 1)
-    budget = iter([60_000, 60_000, 1_000])
-    report = summaries.recompute(database, lambda: next(budget), batch_size=2)
-    assert (report.batches, report.events, report.finished) == (2, 4, False)
-    assert drain(database).events == 1
+    budget = iter([60_000, 60_000, 60_000, 1_000])  # the window, then before each chunk of two users
+    report = summaries.recompute(database, lambda: next(budget), chunk_users=2)
+    assert (report.batches, report.users, report.finished) == (2, 4, False)
+    assert drain(database).users == 1
 
 
 def test_two_runs_at_once_do_not_step_on_each_other(database, database_url):
@@ -131,13 +133,13 @@ def test_two_runs_at_once_do_not_step_on_each_other(database, database_url):
     def run(_: int) -> summaries.RecomputeReport:
         db = Database(database_url)
         barrier.wait()
-        report = summaries.recompute(db, plenty_of_time, batch_size=1)
+        report = summaries.recompute(db, plenty_of_time, chunk_users=1)
         db.close()
         return report
 
     with ThreadPoolExecutor(2) as pool:
         reports = list(pool.map(run, range(2)))
-    assert sum(report.events for report in reports) == 30  # every event handled once between them
+    assert sum(report.users for report in reports) == 30  # every user recomputed once between them
     drain(database)
     assert all(stored(database, user)[1].log_count == 1 for user in users)
 

@@ -61,7 +61,16 @@ def test_a_user_deleted_redelivered_three_times_erases_once_then_does_nothing(co
 
     first = consumer(event)["erased"]
     assert (first["events"], first["logs"], first["streams"]) == (2, 2, 1)
-    assert set(first) == {"events", "logs", "summaries", "idempotency_keys", "goal_events", "goals", "streams"}
+    assert set(first) == {
+        "events",
+        "logs",
+        "log_versions",
+        "summaries",
+        "idempotency_keys",
+        "goal_events",
+        "goals",
+        "streams",
+    }
     assert not any(traces(database, user_id).values())
     assert tombstones(database, user_id) == 1  # one UserProgressErased to publish
 

@@ -18,10 +18,11 @@ import psycopg2
 import pytest
 
 from localdev.databases import scratch_database
-from progress_tracking import service, summaries
+from progress_tracking import goals, service, summaries
 from progress_tracking.db import Database
 from progress_tracking.errors import ProgressError
 from progress_tracking.migrations import migrate
+from progress_tracking.models.goals import GoalsPut
 from progress_tracking.models.logs import ListQuery, LogCreate, LogUpdate
 from progress_tracking.models.summary import SummaryQuery
 from progress_tracking.store import appending, erasure, rebuild, streams
@@ -249,6 +250,42 @@ def test_a_summary_computed_while_the_user_is_erased_is_erased_too_and_never_ser
     assert database.run(lambda cursor: streams.stream_versions(cursor, [user]))[user] > version_before
     summary = service.summarize(database, MACHINE, user, SummaryQuery())
     assert (summary.log_count, summary.average_weight, summary.max_weight_kg) == (4, 60.0, 60.0)
+
+
+@pytest.mark.parametrize("write", ["post", "put", "goals", "erasure"])
+def test_a_summary_read_holds_no_lock_a_writer_needs_only_erasure_waits_for_it(
+    database, database_url, users, new_user, write
+):
+    # Given: a stale summary read that has computed and stored the user's facts, its transaction held open (its
+    # stream row held FOR KEY SHARE, the strongest lock any GET takes).
+    user = new_user("reader")
+    (log_id,) = logged_with_history(database, users, user, 1)
+    reader = psycopg2.connect(database_url)
+    with reader.cursor() as cursor:
+        assert summary_store.current_or_fresh(cursor, user, datetime.now(UTC)).log_count == 1
+        cursor.execute("SELECT count(*) FROM progress_summaries WHERE user_id = %s", (user,))
+        assert cursor.fetchone()[0] == 1  # stored, uncommitted
+    jobs: dict[str, Callable[[], object]] = {
+        "post": lambda: service.log_progress(database, users, MACHINE, entry(user, 9), None),
+        "put": lambda: service.update_log(database, MACHINE, log_id, LogUpdate(notes="while read"), None),
+        "goals": lambda: goals.set_goals(database, users, MACHINE, user, GoalsPut(weekly_workouts=3), None),
+        "erasure": lambda: service.erase_user(database, MACHINE, user),
+    }
+    waiting_before = waiting_on_locks(database_url)
+    with ThreadPoolExecutor(1) as pool:
+        # When: a write of the user starts while the read is open.
+        job = pool.submit(jobs[write])
+        if write == "erasure":
+            # Then (positive control): the erasure waits for the read, and goes on once the read commits.
+            assert wait_until(lambda: waiting_on_locks(database_url) > waiting_before or job.done())
+            assert not job.done()
+            reader.commit()
+            assert job.result(timeout=10)["events"] >= 2
+        else:
+            # Then: the write commits while the read is still open.
+            job.result(timeout=10)
+            reader.commit()
+    reader.close()
 
 
 def test_a_stale_summary_left_from_before_an_erasure_never_matches_the_new_stream(database, users, new_user):

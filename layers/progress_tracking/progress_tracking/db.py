@@ -8,24 +8,34 @@ from __future__ import annotations
 
 import base64
 import json
-import select
 import threading
 import time
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Any, TypeAlias, TypeVar, cast
+from typing import TypeVar, cast
 
 import psycopg2
 import psycopg2.errors
 import psycopg2.extensions
-import psycopg2.sql
 
 from progress_tracking.config import aws_session_token, get_settings
+from progress_tracking.cursor import LOCK_TIMEOUT_MS, STATEMENT_TIMEOUT_MS, Cursor, TransactionCursor, defer, one_row
+from progress_tracking.deadline import CLIENT_MARGIN_SECONDS, ClientTimeout, Deadline
 from progress_tracking.errors import DatabaseBusy, DatabaseUnavailable
 from progress_tracking.observability import logger
 
+__all__ = [
+    "CLIENT_MARGIN_SECONDS",
+    "LOCK_TIMEOUT_MS",
+    "STATEMENT_TIMEOUT_MS",
+    "ClientTimeout",
+    "Cursor",
+    "Database",
+    "defer",
+    "one_row",
+]
+
 T = TypeVar("T")
-Cursor: TypeAlias = psycopg2.extensions.cursor
 
 # The time budget of an API function (template Timeout 12 s, checked by tests/unit/test_time_budget.py):
 #   User Profile check 3 s + connect 2 x 2 s with a 0.5 s pause + two statements x 2 s = 11.5 s.
@@ -33,83 +43,10 @@ Cursor: TypeAlias = psycopg2.extensions.cursor
 CONNECT_TIMEOUT_SECONDS = 2
 CONNECT_ATTEMPTS = 2
 CONNECT_RETRY_PAUSE_SECONDS = 0.5
-# Per statement, set with SET LOCAL in every transaction; a lock wait counts inside the statement's time.
-STATEMENT_TIMEOUT_MS = 2000
-LOCK_TIMEOUT_MS = 1000
 # Postgres's answers that mean "too busy right now, nothing was written": a 503 database_busy, never a 500.
 _BUSY = (psycopg2.errors.LockNotAvailable, psycopg2.errors.QueryCanceled, psycopg2.errors.DeadlockDetected)
-# The client gives up this long after the server's own statement_timeout should have answered: a pooler queueing
-# for a server connection it cannot open, or a half-open TCP connection, never holds a function until its timeout.
-CLIENT_MARGIN_SECONDS = 1.0
-
-
-class ClientTimeout(psycopg2.OperationalError):
-    """No answer from the database (or the pooler) by the client-side deadline; the connection is closed."""
-
-
-_deadline = threading.local()
-
-
-def _wait(connection: psycopg2.extensions.connection) -> None:
-    """psycopg2's wait callback: waits for the socket as libpq would, but only until this thread's deadline.
-
-    Raising here makes psycopg2 close the connection. Outside a Database operation there is no deadline.
-    """
-    while True:
-        state = connection.poll()
-        if state == psycopg2.extensions.POLL_OK:
-            return
-        at = getattr(_deadline, "at", None)
-        timeout = None if at is None else max(0.0, at - time.monotonic())
-        reading = state == psycopg2.extensions.POLL_READ
-        ready = select.select(
-            [connection.fileno()] if reading else [], [] if reading else [connection.fileno()], [], timeout
-        )
-        if not (ready[0] or ready[1]) and at is not None:
-            raise ClientTimeout("the database did not answer in time")
-
-
-psycopg2.extensions.set_wait_callback(_wait)
-
-
-class _Deadline:
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-
-    def __enter__(self) -> None:
-        _deadline.at = time.monotonic() + self.seconds
-
-    def __exit__(self, *exc: object) -> None:
-        _deadline.at = None
-
-
 # Rotated credentials reach warm containers within this many seconds.
 SECRET_MAX_AGE_SECONDS = 900
-
-
-def one_row(cursor: Cursor) -> tuple[Any, ...]:
-    """The row of a query that always returns exactly one (an aggregate, nextval, a lock function)."""
-    row = cursor.fetchone()
-    if row is None:
-        raise RuntimeError("the query returned no row")
-    return row
-
-
-class _TransactionCursor(psycopg2.extensions.cursor):
-    """Opens the transaction with its first statement: `BEGIN; SET LOCAL …; <statement>` is one round trip."""
-
-    opening: str = ""
-    began = False
-    client_timeout = STATEMENT_TIMEOUT_MS / 1000 + CLIENT_MARGIN_SECONDS
-
-    def execute(self, query: Any, vars: Any = None) -> None:  # noqa: A002 - psycopg2's signature
-        if not self.began:
-            self.began = True
-            # The opening holds no `%`, so it reads the same whether psycopg2 interpolates parameters or not.
-            text = query.as_string(self) if isinstance(query, psycopg2.sql.Composable) else query
-            query = self.opening + text
-        with _Deadline(self.client_timeout):
-            super().execute(query, vars)
 
 
 class Database:
@@ -128,31 +65,42 @@ class Database:
     ) -> None:
         self._dsn = dsn
         self._local = threading.local()
-        self._opening = (
-            f"BEGIN; SET LOCAL statement_timeout = {int(statement_timeout_ms)};"
+        self._limits = (
+            f"SET LOCAL statement_timeout = {int(statement_timeout_ms)};"
             f" SET LOCAL lock_timeout = {int(lock_timeout_ms)}; "
         )
         self._client_timeout = statement_timeout_ms / 1000 + CLIENT_MARGIN_SECONDS
 
+    def single(self, work: Callable[[Cursor], T]) -> T:
+        """Run `work`, which sends exactly one statement, in one round trip: the statement is its own transaction
+        (with the time limits). For reads, and for single-statement writes that are safe to send twice (a warm
+        connection found broken is retried once, as in `run`)."""
+        return self._unit(work, single=True)
+
     def run(self, work: Callable[[Cursor], T]) -> T:
         """Run `work` in one transaction and commit it; any exception rolls everything back.
 
-        The transaction begins, with its time limits, in the same round trip as its first statement. A statement
-        that runs out of time or waits too long for a lock is DatabaseBusy; a database that cannot be reached is
-        DatabaseUnavailable; both roll back, so nothing is written. A warm connection may have been closed by the
-        server or the pooler while idle: when that shows before the commit was sent, nothing was written, so the
-        work is retried once on a fresh connection.
+        The transaction begins, with its time limits, in the same round trip as its first statement; the statements
+        `work` defers (`db.defer`) go with the COMMIT, so a write of one read and some writes is two round trips.
+        A statement that runs out of time or waits too long for a lock is DatabaseBusy; a database that cannot be
+        reached is DatabaseUnavailable; both roll back, so nothing is written. A warm connection may have been
+        closed by the server or the pooler while idle: when that shows before the commit was sent, nothing was
+        written, so the work is retried once on a fresh connection.
         """
+        return self._unit(work, single=False)
+
+    def _unit(self, work: Callable[[Cursor], T], *, single: bool) -> T:
         for attempt in (1, 2):
             connection, reused = self._connection()
             committing = False
             try:
-                with cast(_TransactionCursor, connection.cursor()) as cursor:
-                    cursor.opening = self._opening
+                with cast(TransactionCursor, connection.cursor()) as cursor:
+                    cursor.opening = self._limits if single else "BEGIN; " + self._limits
+                    cursor.single = single
                     cursor.client_timeout = self._client_timeout
                     result = work(cursor)
-                    committing = True
-                    if cursor.began:
+                    committing = not single
+                    if not single and (cursor.began or cursor.deferred):
                         cursor.execute("COMMIT")
                         if cursor.statusmessage != "COMMIT":  # the work swallowed an error: Postgres rolled back
                             raise RuntimeError(f"the transaction ended with {cursor.statusmessage}, not COMMIT")
@@ -192,14 +140,14 @@ class Database:
         for attempt in range(1, CONNECT_ATTEMPTS + 1):
             try:
                 # libpq's connect_timeout does not hold for the asynchronous connect the wait callback drives.
-                with _Deadline(CONNECT_TIMEOUT_SECONDS):
+                with Deadline(CONNECT_TIMEOUT_SECONDS):
                     connection = psycopg2.connect(
                         dsn,
                         connect_timeout=CONNECT_TIMEOUT_SECONDS,
                         application_name="progress-tracking",
                         keepalives=1,
                         keepalives_idle=30,
-                        cursor_factory=_TransactionCursor,
+                        cursor_factory=TransactionCursor,
                     )
                 break
             except psycopg2.OperationalError as exc:
@@ -208,7 +156,7 @@ class Database:
                     raise DatabaseUnavailable() from exc
                 logger.warning("Could not connect to the database; trying once more", extra={"error": str(exc)[:80]})
                 time.sleep(CONNECT_RETRY_PAUSE_SECONDS)
-        # Transactions are opened by the first statement of each unit of work (see _TransactionCursor), so the
+        # Transactions are opened by the first statement of each unit of work (see TransactionCursor), so the
         # driver's own BEGIN, a round trip of its own, is off.
         assert connection is not None
         connection.autocommit = True
@@ -218,7 +166,7 @@ class Database:
     def _rollback(self, connection: psycopg2.extensions.connection) -> None:
         try:
             if connection.info.transaction_status != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
-                with cast(_TransactionCursor, connection.cursor()) as cursor:
+                with cast(TransactionCursor, connection.cursor()) as cursor:
                     cursor.began = True
                     cursor.execute("ROLLBACK")
         except psycopg2.Error:

@@ -58,7 +58,6 @@ def set_goals(
         raise UnknownUser()
 
     def work(cursor: Cursor) -> Goals:
-        goal_store.lock_user(cursor, user_id)
         written = goal_store.write(cursor, user_id, body.model_dump(), caller.principal, request_id)
         _check_version(expected_versions, written)
         return written.goals
@@ -76,7 +75,6 @@ def clear_goals(
     authz.ensure_may_act_for(caller, user_id)
 
     def work(cursor: Cursor) -> Goals:
-        goal_store.lock_user(cursor, user_id)
         written = goal_store.write(cursor, user_id, None, caller.principal, request_id)
         if not written.prior_active:  # raising rolls the cleared event back
             raise GoalsNotFound()
@@ -88,7 +86,7 @@ def clear_goals(
 
 def get_goals(database: Database, caller: Identity, user_id: str) -> Goals:
     authz.ensure_may_act_for(caller, user_id)
-    goals = database.run(lambda cursor: goal_store.read(cursor, user_id))
+    goals = database.single(lambda cursor: goal_store.read(cursor, user_id))
     if goals is None:
         raise GoalsNotFound()
     return goals
@@ -96,7 +94,7 @@ def get_goals(database: Database, caller: Identity, user_id: str) -> Goals:
 
 def goal_history(database: Database, caller: Identity, user_id: str) -> GoalHistory:
     authz.ensure_may_act_for(caller, user_id)
-    events = database.run(lambda cursor: goal_store.events(cursor, user_id))
+    events = database.single(lambda cursor: goal_store.events(cursor, user_id))
     if not events:
         raise GoalsNotFound("The user never had goals")
     return GoalHistory(user_id=user_id, events=[HistoryEntry.model_validate(event) for event in events])

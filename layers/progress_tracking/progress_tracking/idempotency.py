@@ -10,7 +10,7 @@ from typing import Annotated
 from psycopg2.extras import Json
 from pydantic import StringConstraints, TypeAdapter, ValidationError
 
-from progress_tracking.db import Cursor
+from progress_tracking.db import Cursor, defer, one_row
 from progress_tracking.errors import ConcurrentChange, IdempotencyKeyReused, InvalidRequest
 from progress_tracking.models.logs import LogCreate, ProgressLog
 
@@ -60,6 +60,45 @@ def replay(cursor: Cursor, claim: Claim) -> ProgressLog | None:
     return ProgressLog.model_validate(row[1])
 
 
+@dataclass(frozen=True)
+class Started:
+    """A keyed POST's first statement: the key claimed with the user's lock and a log id, or a response to replay."""
+
+    locked: tuple[datetime, int] | None  # (time to stamp the event with, new log id) when this request owns the key
+    replayed: ProgressLog | None
+
+
+def claim_new_log(cursor: Cursor, claim: Claim, user_id: str) -> Started:
+    """Claim the key, and with it take the user's lock and a log id, in one statement; or replay the stored response.
+
+    A request with the same key still in flight makes the claim wait for it; its response is then read in a second
+    statement (the first one's snapshot predates that commit).
+    """
+    cursor.execute(
+        "WITH claimed AS (INSERT INTO idempotency_keys (principal, key, user_id, request_hash)"
+        "  VALUES (%(principal)s, %(key)s, %(user_id)s, %(hash)s) ON CONFLICT DO NOTHING RETURNING 1),"
+        " locked AS (INSERT INTO user_streams (user_id, version)"
+        "  SELECT %(user_id)s, 0 WHERE EXISTS (SELECT FROM claimed)"
+        "  ON CONFLICT (user_id) DO UPDATE SET version = user_streams.version RETURNING last_at)"
+        " SELECT (SELECT greatest(clock_timestamp(), last_at) FROM locked),"
+        "  CASE WHEN EXISTS (SELECT FROM claimed) THEN nextval('progress_log_id_seq') END, k.request_hash, k.response"
+        " FROM (SELECT) AS one LEFT JOIN idempotency_keys AS k"
+        "  ON k.principal = %(principal)s AND k.key = %(key)s AND k.response IS NOT NULL",
+        {"principal": claim.principal, "key": claim.key, "user_id": user_id, "hash": claim.request_hash},
+    )
+    at, log_id, request_hash, response = one_row(cursor)
+    if log_id is not None:
+        return Started((at, log_id), None)
+    if request_hash is None:  # the other request committed while this waited: read its response now
+        replayed = replay(cursor, claim)
+        if replayed is None:  # its key vanished (expired or erased) between claim and read
+            raise ConcurrentChange(f"A request with this {HEADER} was being processed; try again")
+        return Started(None, replayed)
+    if request_hash != claim.request_hash:
+        raise IdempotencyKeyReused()
+    return Started(None, ProgressLog.model_validate(response))
+
+
 def claim_or_replay(cursor: Cursor, claim: Claim, user_id: str) -> ProgressLog | None:
     """None when this transaction now owns the key; else the response of the request that committed it first.
 
@@ -79,8 +118,9 @@ def claim_or_replay(cursor: Cursor, claim: Claim, user_id: str) -> ProgressLog |
 
 
 def complete(cursor: Cursor, claim: Claim, log: ProgressLog) -> None:
-    """Store the response with the claimed key, in the transaction that wrote the log."""
-    cursor.execute(
+    """Store the response with the claimed key, in the transaction that wrote the log (sent with its COMMIT)."""
+    defer(
+        cursor,
         "UPDATE idempotency_keys SET response = %s WHERE principal = %s AND key = %s",
         (Json(log.model_dump(mode="json")), claim.principal, claim.key),
     )

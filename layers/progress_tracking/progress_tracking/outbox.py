@@ -78,7 +78,7 @@ _AFTER = (
     " (SELECT tx_id, position, user_id, NULL::bigint, NULL::integer, 'erased', NULL::jsonb, NULL::text, occurred_at"
     "  FROM erasure_tombstones WHERE (tx_id, position) > (%(tx_id)s::text::xid8, %(position)s)"
     "  AND tx_id < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY tx_id, position LIMIT %(limit)s)"
-    ") AS log ORDER BY tx_id, position LIMIT %(limit)s"
+    ") AS log ORDER BY log.tx_id, log.position LIMIT %(limit)s"
 )
 
 

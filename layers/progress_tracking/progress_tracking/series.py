@@ -60,7 +60,9 @@ def series(database: Database, caller: Identity, user_id: str, query: SeriesQuer
             details=[{"field": "from", "message": f"at most {MAX_BUCKETS} buckets per call"}],
         )
     end = shift(last, bucket, 1) - timedelta(days=1)
-    rows = database.run(lambda cursor: store_series.bucket_rows(cursor, user_id, bucket, first, last, end, query.as_of))
+    rows = database.single(
+        lambda cursor: store_series.bucket_rows(cursor, user_id, bucket, first, last, end, query.as_of)
+    )
     entries = [
         SeriesEntry(
             start=start,

@@ -61,22 +61,20 @@ def log_progress(
 ) -> Logged:
     authz.ensure_may_act_for(caller, entry.user_id)
     claim = idempotency.Claim.of(caller.principal, idempotency_key, entry) if idempotency_key else None
-    if claim is not None:
-        stored = database.run(lambda cursor: idempotency.replay(cursor, claim))
-        if stored is not None:
-            return Logged(stored, replayed=True)
-    # Asked before the transaction opens: no database connection is held while another service answers.
+    # Asked before the transaction opens: no database connection is held while another service answers. (A retry
+    # with an Idempotency-Key asks too: its key is claimed or replayed in the transaction's first round trip.)
     if not users.user_exists(entry.user_id):
         raise UnknownUser()
     fields = entry.model_dump(exclude={"user_id"})
 
     def work(cursor: Cursor) -> Logged:
+        locked = None
         if claim is not None:
-            # A concurrent request with the same key committed first (the claim waited for it): replay its result.
-            stored = idempotency.claim_or_replay(cursor, claim, entry.user_id)
-            if stored is not None:
-                return Logged(stored, replayed=True)
-        log = appending.log_new(cursor, entry.user_id, fields, _change(caller, request_id))
+            started = idempotency.claim_new_log(cursor, claim, entry.user_id)
+            if started.replayed is not None:
+                return Logged(started.replayed, replayed=True)
+            locked = started.locked
+        log = appending.log_new(cursor, entry.user_id, fields, _change(caller, request_id), locked)
         if claim is not None:
             idempotency.complete(cursor, claim, log)
         return Logged(log, replayed=False)
@@ -135,7 +133,7 @@ def log_history(database: Database, caller: Identity, log_id: int) -> LogHistory
         authz.ensure_may_see_log(caller, events[0].user_id)
         return events
 
-    events = database.run(work)
+    events = database.single(work)
     return LogHistory(
         log_id=log_id, user_id=events[0].user_id, events=[HistoryEntry.model_validate(event) for event in events]
     )
@@ -196,7 +194,7 @@ def list_progress(database: Database, caller: Identity, user_id: str, query: Lis
     authz.ensure_may_act_for(caller, user_id)
     after = decode_cursor(query.cursor) if query.cursor else None
     # One row more than asked tells whether another page follows.
-    logs = database.run(
+    logs = database.single(
         lambda cursor: listing.list_logs(
             cursor,
             user_id,
@@ -217,11 +215,11 @@ def summarize(
 ) -> Summary:
     authz.ensure_may_act_for(caller, user_id)
     if query.date_from or query.date_to:  # a date range is computed on demand, never stored
-        facts = database.run(
+        facts = database.single(
             lambda cursor: summary_store.summary_facts(cursor, user_id, query.date_from, query.date_to)
         )
     else:
-        facts = database.run(lambda cursor: summaries.current_facts(cursor, user_id))
+        facts = database.single(lambda cursor: summaries.current_facts(cursor, user_id))
     return summaries.summary_from_facts(user_id, facts, today or datetime.now(UTC).date())
 
 

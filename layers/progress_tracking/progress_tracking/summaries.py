@@ -10,15 +10,16 @@ from progress_tracking import goals, idempotency
 from progress_tracking.db import Cursor, Database, one_row
 from progress_tracking.models.summary import Summary
 from progress_tracking.observability import logger
-from progress_tracking.store import checkpoints, streams
-from progress_tracking.store import goals as goal_store
+from progress_tracking.store import checkpoints
 from progress_tracking.store import summaries as summary_store
 from progress_tracking.store.summaries import SummaryFacts
 
 CHECKPOINT = "summaries"
 # Each batch is one transaction that takes this lock: a second run at the same time finds it taken and stops.
 RECOMPUTE_LOCK_KEY = 7_146_251_002
-BATCH_SIZE = 1000
+# A window of up to this many events is read at once; its users are recomputed this many per transaction.
+WINDOW_EVENTS = 1_000_000
+CHUNK_USERS = 1000
 # Stop starting batches when less than this is left of the invocation, so a batch never dies half-way for time.
 SAFETY_MARGIN_MS = 20_000
 
@@ -52,33 +53,23 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
 
 
-def refresh(cursor: Cursor, user_ids: list[str], at: datetime) -> dict[str, SummaryFacts]:
-    """Recompute users' summaries from the live logs and store each with the stream version it reflects.
-
-    The users' streams are locked (shared) first, so no write or erasure of theirs commits while the facts are read
-    and stored; a user without a stream (never logged, or erased) gets no stored summary.
-    """
-    versions = streams.lock_streams_for_reading(cursor, user_ids)
-    facts = summary_store.summary_facts_of_users(cursor, user_ids)
-    goal_facts = goal_store.goal_facts_of_users(cursor, user_ids)
-    facts = {user_id: facts[user_id].model_copy(update={"goals": goal_facts.get(user_id)}) for user_id in user_ids}
-    summary_store.save_summaries(cursor, {user_id: (versions[user_id], facts[user_id]) for user_id in versions}, at)
-    return facts
+def refresh(cursor: Cursor, user_ids: list[str], at: datetime) -> int:
+    """Recompute and store the summaries of those users whose stored one is behind their stream, set-based, in one
+    statement; how many were recomputed. Stored only at the version computed at, never for an erased user, and
+    without making a writer wait (store.summaries)."""
+    return summary_store.refresh_stale(cursor, user_ids, at)
 
 
 def current_facts(cursor: Cursor, user_id: str) -> SummaryFacts:
-    """The stored summary if it reflects the user's latest event, else a fresh one (stored on the way)."""
-    stored = summary_store.current_summary(cursor, user_id)
-    if stored is not None:
-        return stored
-    return refresh(cursor, [user_id], datetime.now(UTC))[user_id]
+    """The stored summary if it reflects the user's latest event, else fresh facts, stored on the way: one statement."""
+    return summary_store.current_or_fresh(cursor, user_id, datetime.now(UTC))
 
 
 @dataclass
 class RecomputeReport:
-    batches: int = 0
-    events: int = 0
-    users: int = 0
+    batches: int = 0  # transactions that recomputed a chunk of users
+    events: int = 0  # events read after the checkpoint
+    users: int = 0  # users recomputed (each at most once per window)
     expired_idempotency_keys: int = 0
     finished: bool = False  # False: stopped for time, or another run holds the lock
     busy: bool = False
@@ -87,23 +78,31 @@ class RecomputeReport:
         return asdict(self)
 
 
-def recompute(database: Database, remaining_ms: Callable[[], int], batch_size: int = BATCH_SIZE) -> RecomputeReport:
-    """Bring the summaries of every user with events after the checkpoint up to date, batch by batch.
+def recompute(
+    database: Database,
+    remaining_ms: Callable[[], int],
+    chunk_users: int = CHUNK_USERS,
+    window_events: int = WINDOW_EVENTS,
+) -> RecomputeReport:
+    """Bring the summaries of every user with events after the checkpoint up to date.
 
-    Each batch reads events after the checkpoint, recomputes the summaries of their users and moves the checkpoint,
-    all in one transaction: a run killed half-way loses at most its current batch, and the next run resumes there.
+    A window of events after the checkpoint is read in index order (below the horizon: nothing is ever skipped); its
+    users, each once, are recomputed set-based in chunks of `chunk_users`, one transaction each, skipping any whose
+    summary is current already; the last chunk's transaction moves the checkpoint to the window's last event. A run
+    killed half-way leaves the checkpoint where it was: the next one reads the same window and recomputes only the
+    users it had not reached (the others are current). Cost: the changed users' logs, once per window.
     """
     report = RecomputeReport()
-    while remaining_ms() > SAFETY_MARGIN_MS:
-        outcome = database.run(lambda cursor: _batch(cursor, batch_size))
-        if outcome is None:
-            report.busy = True
-            break
-        events, users = outcome
-        report.batches += 1
-        report.events += events
-        report.users += users
-        if events < batch_size:
+    while not report.busy and remaining_ms() > SAFETY_MARGIN_MS:
+        window = database.run(
+            lambda cursor: checkpoints.window_after(
+                cursor, checkpoints.read_checkpoint(cursor, CHECKPOINT), window_events
+            )
+        )
+        report.events += window.events
+        if not _recompute_window(database, window, chunk_users, remaining_ms, report):
+            break  # out of time, or another run holds the lock
+        if window.events < window_events:
             report.finished = True
             break
     if report.finished:
@@ -113,16 +112,35 @@ def recompute(database: Database, remaining_ms: Callable[[], int], batch_size: i
     return report
 
 
-def _batch(cursor: Cursor, batch_size: int) -> tuple[int, int] | None:
+def _recompute_window(
+    database: Database,
+    window: checkpoints.Window,
+    chunk_users: int,
+    remaining_ms: Callable[[], int],
+    report: RecomputeReport,
+) -> bool:
+    """Recompute the window's users chunk by chunk, the checkpoint moved with the last; False if it stopped early."""
+    users = window.users
+    chunks = [users[start : start + chunk_users] for start in range(0, len(users), chunk_users)]
+    for n, chunk in enumerate(chunks):
+        if remaining_ms() <= SAFETY_MARGIN_MS:
+            return False
+        end = window.end if n == len(chunks) - 1 else None
+        recomputed = database.run(lambda cursor: _chunk(cursor, chunk, end))  # noqa: B023 - run at once
+        if recomputed is None:
+            report.busy = True
+            return False
+        report.batches += 1
+        report.users += recomputed
+    return True
+
+
+def _chunk(cursor: Cursor, user_ids: list[str], end: checkpoints.Checkpoint | None) -> int | None:
     cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", (RECOMPUTE_LOCK_KEY,))
     if not one_row(cursor)[0]:
         return None
-    checkpoint = checkpoints.read_checkpoint(cursor, CHECKPOINT)
-    events = checkpoints.events_after(cursor, checkpoint, batch_size)
-    if not events:
-        return 0, 0
     now = datetime.now(UTC)
-    users = sorted({user_id for _, user_id in events})
-    refresh(cursor, users, now)
-    checkpoints.save_checkpoint(cursor, CHECKPOINT, events[-1][0], now)
-    return len(events), len(users)
+    recomputed = refresh(cursor, user_ids, now)
+    if end is not None:
+        checkpoints.save_checkpoint(cursor, CHECKPOINT, end, now)
+    return recomputed

@@ -8,8 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from progress_tracking.db import Cursor, one_row
-from progress_tracking.errors import ConcurrentChange, LogNotFound
+from progress_tracking.db import Cursor, defer, one_row
+from progress_tracking.errors import LogNotFound
 from progress_tracking.models.logs import ProgressLog
 from progress_tracking.store.columns import (
     DATA_FIELDS,
@@ -17,10 +17,11 @@ from progress_tracking.store.columns import (
     LOG_COLUMNS,
     SELECT_LOG,
     UPSERT_SET,
+    VERSION_COLUMNS,
     event_data,
     log_from_row,
 )
-from progress_tracking.store.streams import lock_owner_of, lock_user
+from progress_tracking.store.streams import LOCKED_TIME, lock_new_log
 
 
 @dataclass(frozen=True)
@@ -44,37 +45,57 @@ class LogEvent(BaseModel):
 
 
 def _append(cursor: Cursor, log: ProgressLog, event_type: str, change: Change, at: datetime) -> None:
-    """Append one event and give the user's stream a new version, in one statement, under the user's lock.
+    """Append one event, give the user's stream a new version and record the log's new state in time (the one before
+    ends now; a deletion starts none): one statement, sent with the COMMIT.
 
-    A version of the log that exists already is not an error in the database (so its log stays clean): it is checked.
+    Called under the user's lock, with the log's latest version read under it: a version cannot exist already.
     """
-    cursor.execute(
+    values = log.model_dump()
+    defer(
+        cursor,
         "WITH event AS ("
         " INSERT INTO progress_events (log_id, user_id, version, event_type, data, actor, request_id, occurred_at)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (log_id, version) DO NOTHING RETURNING user_id)"
-        " UPDATE user_streams SET version = nextval('user_stream_version_seq'), last_at = %s"
-        " WHERE user_id = (SELECT user_id FROM event) RETURNING 1",
-        (log.log_id, log.user_id, log.version, event_type, event_data(log), change.actor, change.request_id, at, at),
+        " VALUES (%(log_id)s, %(user_id)s, %(version)s, %(type)s, %(data)s, %(actor)s, %(request_id)s, %(at)s)"
+        " RETURNING user_id),"
+        " ended AS (UPDATE progress_log_versions SET valid_to = %(at)s"
+        "  WHERE log_id = %(log_id)s AND valid_to = 'infinity'),"
+        " started AS ("
+        f" INSERT INTO progress_log_versions ({', '.join(VERSION_COLUMNS)})"
+        f" SELECT %(log_id)s, %(version)s, %(user_id)s, {', '.join(f'%({name})s' for name in DATA_FIELDS)},"
+        "  %(created_at)s, %(at)s, 'infinity' WHERE %(type)s <> 'deleted')"
+        " UPDATE user_streams SET version = nextval('user_stream_version_seq'), last_at = %(at)s"
+        " WHERE user_id = (SELECT user_id FROM event)",
+        {
+            **{name: values[name] for name in DATA_FIELDS},
+            "log_id": log.log_id,
+            "user_id": log.user_id,
+            "version": log.version,
+            "type": event_type,
+            "data": event_data(log),
+            "actor": change.actor,
+            "request_id": change.request_id,
+            "at": at,
+            "created_at": log.created_at,
+        },
     )
-    if cursor.fetchone() is None:
-        raise ConcurrentChange()
 
 
 def _project(cursor: Cursor, log: ProgressLog) -> None:
     values = log.model_dump()
-    cursor.execute(
+    defer(
+        cursor,
         f"INSERT INTO progress_logs ({', '.join(LOG_COLUMNS)}) VALUES ({', '.join(['%s'] * len(LOG_COLUMNS))})"
         f" ON CONFLICT (log_id) DO UPDATE SET {UPSERT_SET}",
         [values[name] for name in LOG_COLUMNS],
     )
 
 
-def log_new(cursor: Cursor, user_id: str, fields: dict[str, Any], change: Change) -> ProgressLog:
-    """A new log: the user's lock (and stream, for a first log) first, then the event and the projection."""
-    at = lock_user(cursor, user_id, create=True)
-    assert at is not None  # created if missing
-    cursor.execute("SELECT nextval('progress_log_id_seq')")
-    (log_id,) = one_row(cursor)
+def log_new(
+    cursor: Cursor, user_id: str, fields: dict[str, Any], change: Change, locked: tuple[datetime, int] | None = None
+) -> ProgressLog:
+    """A new log: the user's lock (and stream, for a first log) and its id first (`locked`, when the caller took
+    them), then the event and the projection, sent with the COMMIT."""
+    at, log_id = locked or lock_new_log(cursor, user_id)
     log = ProgressLog(
         log_id=log_id,
         user_id=user_id,
@@ -98,12 +119,19 @@ class LockedLog:
 
 def lock_log(cursor: Cursor, log_id: int) -> LockedLog:
     """The live log, its user locked first (as every write does): changes and erasure queue behind each other."""
-    at = lock_owner_of(cursor, log_id, "progress_logs")
-    cursor.execute(f"{SELECT_LOG} WHERE log_id = %s FOR UPDATE", (log_id,))
+    # One statement: the user's lock, then the log's row, locked too (its latest version, or none if it was deleted
+    # or erased while this waited for the lock).
+    cursor.execute(
+        "WITH locked AS (SELECT user_id, version, last_at FROM user_streams"
+        "  WHERE user_id = (SELECT user_id FROM progress_logs WHERE log_id = %(id)s) FOR NO KEY UPDATE),"
+        f" log AS ({SELECT_LOG} WHERE log_id = %(id)s AND EXISTS (SELECT FROM locked) FOR UPDATE)"
+        " SELECT greatest(clock_timestamp(), locked.last_at), log.* FROM locked, log",
+        {"id": log_id},
+    )
     row = cursor.fetchone()
-    if row is None:  # deleted or erased while this transaction waited for the lock
+    if row is None:  # no such log, or deleted or erased while this transaction waited for the lock
         raise LogNotFound()
-    return LockedLog(log_from_row(row), at)
+    return LockedLog(log_from_row(row[1:]), row[0])
 
 
 def update(cursor: Cursor, locked: LockedLog, changes: dict[str, Any], change: Change) -> ProgressLog:
@@ -118,27 +146,40 @@ def delete(cursor: Cursor, locked: LockedLog, change: Change) -> None:
     # The deletion event keeps the last state, so history shows what was deleted and a rollback can restore it.
     current = locked.log
     _append(cursor, current.model_copy(update={"version": current.version + 1}), "deleted", change, locked.at)
-    cursor.execute("DELETE FROM progress_logs WHERE log_id = %s", (current.log_id,))
+    defer(cursor, "DELETE FROM progress_logs WHERE log_id = %s", (current.log_id,))
 
 
 def delete_all_for_user(cursor: Cursor, user_id: str, change: Change) -> int:
     """Delete every live log of a user in one statement (under the user's lock), one deletion event per log."""
-    at = lock_user(cursor, user_id)
-    if at is None:  # no stream: the user has never logged, or was erased
-        return 0
     cursor.execute(
+        "WITH locked AS (SELECT user_id, version, last_at FROM user_streams WHERE user_id = %s FOR NO KEY UPDATE),"
+        " held AS (" + LOCKED_TIME + ")"
+        " SELECT held.*, (SELECT count(*) FROM progress_logs WHERE user_id = %s) FROM held",
+        (user_id, user_id),
+    )
+    row = cursor.fetchone()
+    if row is None:  # no stream: the user has never logged, or was erased
+        return 0
+    at, moved, count = row
+    if moved:  # another write committed while this waited for the lock: count what is there now
+        cursor.execute("SELECT count(*) FROM progress_logs WHERE user_id = %s", (user_id,))
+        (count,) = one_row(cursor)
+    defer(
+        cursor,
         "WITH gone AS (DELETE FROM progress_logs WHERE user_id = %(user_id)s RETURNING *),"
         " events AS ("
         "  INSERT INTO progress_events (log_id, user_id, version, event_type, data, actor, request_id, occurred_at)"
         f"  SELECT log_id, user_id, version + 1, 'deleted', {DATA_FROM_COLUMNS},"
         "   %(actor)s, %(request_id)s, %(at)s FROM gone RETURNING 1),"
+        " ended AS (UPDATE progress_log_versions SET valid_to = %(at)s"
+        "  WHERE user_id = %(user_id)s AND valid_to = 'infinity' AND log_id IN (SELECT log_id FROM gone)),"
         " bumped AS ("
         "  UPDATE user_streams SET version = nextval('user_stream_version_seq'), last_at = %(at)s"
         "  WHERE user_id = %(user_id)s AND EXISTS (SELECT 1 FROM events))"
         " SELECT count(*) FROM events",
         {"user_id": user_id, "actor": change.actor, "request_id": change.request_id, "at": at},
     )
-    return int(one_row(cursor)[0])
+    return int(count)
 
 
 _EVENT_COLUMNS = (
@@ -174,8 +215,22 @@ class LockedHistory:
 
 
 def lock_history(cursor: Cursor, log_id: int) -> LockedHistory:
-    at = lock_owner_of(cursor, log_id, "progress_events")
-    return LockedHistory(log_events(cursor, log_id), at)  # read under the lock: erased meanwhile is LogNotFound
+    """The user's lock and the log's events in one statement; read again if a write committed while it waited."""
+    cursor.execute(
+        "WITH locked AS (SELECT user_id, version, last_at FROM user_streams"
+        "  WHERE user_id = (SELECT user_id FROM progress_events WHERE log_id = %(id)s LIMIT 1) FOR NO KEY UPDATE),"
+        " held AS (" + LOCKED_TIME + ")"
+        f" SELECT held.*, {', '.join(f'e.{name}' for name in _EVENT_COLUMNS)}"
+        " FROM held, progress_events AS e WHERE e.log_id = %(id)s ORDER BY e.version",
+        {"id": log_id},
+    )
+    rows = cursor.fetchall()
+    if not rows:
+        raise LogNotFound()
+    at, moved = rows[0][:2]
+    if moved:  # read under the lock: erased meanwhile is LogNotFound
+        return LockedHistory(log_events(cursor, log_id), at)
+    return LockedHistory([LogEvent(**dict(zip(_EVENT_COLUMNS, row[2:], strict=True))) for row in rows], at)
 
 
 def restore(cursor: Cursor, history: LockedHistory, target: LogEvent, change: Change) -> ProgressLog:

@@ -24,12 +24,24 @@ def read_checkpoint(cursor: Cursor, name: str) -> Checkpoint:
 
 
 def save_checkpoint(cursor: Cursor, name: str, checkpoint: Checkpoint, at: datetime) -> None:
+    """Move the follower's checkpoint forward (never back: two overlapping runs may save in either order)."""
     cursor.execute(
         "INSERT INTO projector_checkpoints (name, tx_id, position, updated_at) VALUES (%s, %s::text::xid8, %s, %s)"
         " ON CONFLICT (name) DO UPDATE SET tx_id = EXCLUDED.tx_id, position = EXCLUDED.position,"
-        "  updated_at = EXCLUDED.updated_at",
+        "  updated_at = EXCLUDED.updated_at"
+        " WHERE (projector_checkpoints.tx_id, projector_checkpoints.position) < (EXCLUDED.tx_id, EXCLUDED.position)",
         (name, str(checkpoint.tx_id), checkpoint.position, at),
     )
+
+
+# The events after a checkpoint, below the horizon, in the order of `progress_events_tx_idx`. The ORDER BY names the
+# table's columns (`e.tx_id`), not the output column `tx_id::text::bigint`, which no index orders by: binding to the
+# output made every batch sort the rest of the log (515 ms a batch deep in a million events instead of 1 ms).
+EVENTS_AFTER = (
+    "SELECT e.tx_id::text::bigint AS tx, e.position, e.user_id FROM progress_events AS e"
+    " WHERE (e.tx_id, e.position) > (%(tx_id)s::text::xid8, %(position)s)"
+    " AND e.tx_id < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY e.tx_id, e.position LIMIT %(limit)s"
+)
 
 
 def events_after(cursor: Cursor, checkpoint: Checkpoint, limit: int) -> list[tuple[Checkpoint, str]]:
@@ -39,10 +51,29 @@ def events_after(cursor: Cursor, checkpoint: Checkpoint, limit: int) -> list[tup
     belongs to a transaction at or above that horizon, so it sorts after everything returned here and can never
     be skipped, although positions are handed out before commit.
     """
-    cursor.execute(
-        "SELECT tx_id::text::bigint, position, user_id FROM progress_events"
-        " WHERE (tx_id, position) > (%s::text::xid8, %s) AND tx_id < pg_snapshot_xmin(pg_current_snapshot())"
-        " ORDER BY tx_id, position LIMIT %s",
-        (str(checkpoint.tx_id), checkpoint.position, limit),
-    )
+    cursor.execute(EVENTS_AFTER, {"tx_id": str(checkpoint.tx_id), "position": checkpoint.position, "limit": limit})
     return [(Checkpoint(tx_id, position), user_id) for tx_id, position, user_id in cursor.fetchall()]
+
+
+@dataclass(frozen=True)
+class Window:
+    """Up to `limit` events after a checkpoint (the same order and horizon as `events_after`): how many, the last
+    one's checkpoint, and their users, each once."""
+
+    events: int
+    end: Checkpoint | None  # None when there were none
+    users: list[str]
+
+
+def window_after(cursor: Cursor, checkpoint: Checkpoint, limit: int) -> Window:
+    cursor.execute(
+        f"WITH w AS MATERIALIZED ({EVENTS_AFTER})"
+        " SELECT (SELECT count(*) FROM w),"
+        "  (SELECT array[tx, position] FROM w ORDER BY tx DESC, position DESC LIMIT 1),"
+        "  (SELECT coalesce(array_agg(user_id ORDER BY user_id), '{}') FROM (SELECT DISTINCT user_id FROM w) AS u)",
+        {"tx_id": str(checkpoint.tx_id), "position": checkpoint.position, "limit": limit},
+    )
+    row = cursor.fetchone()
+    assert row is not None
+    events, end, users = row
+    return Window(events, Checkpoint(*end) if end else None, users)

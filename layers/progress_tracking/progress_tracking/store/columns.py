@@ -44,6 +44,17 @@ STATE_FROM_EVENTS = (
 )
 
 
+# Every state of every log as the events alone say (what `progress_log_versions` holds): the state each event other
+# than a deletion produced, valid from that event's time until the log's next event.
+VERSION_COLUMNS = ("log_id", "version", "user_id", *DATA_FIELDS, "created_at", "valid_from", "valid_to")
+VERSIONS_FROM_EVENTS = (
+    f"SELECT log_id, version, user_id, {COLUMNS_FROM_DATA}, created_at, valid_from, valid_to"
+    " FROM (SELECT *, min(occurred_at) OVER (PARTITION BY log_id) AS created_at, occurred_at AS valid_from,"
+    "  coalesce(lead(occurred_at) OVER (PARTITION BY log_id ORDER BY version), 'infinity') AS valid_to"
+    "  FROM progress_events) AS e WHERE event_type <> 'deleted'"
+)
+
+
 def log_from_row(row: tuple[Any, ...]) -> ProgressLog:
     return ProgressLog(**dict(zip(LOG_COLUMNS, row, strict=True)))
 

@@ -9,6 +9,7 @@ from progress_tracking.store.streams import lock_user
 USER_TABLES = (
     ("progress_events", "events"),
     ("progress_logs", "logs"),
+    ("progress_log_versions", "log_versions"),
     ("progress_summaries", "summaries"),
     ("idempotency_keys", "idempotency_keys"),
     ("goal_events", "goal_events"),
@@ -18,11 +19,12 @@ USER_TABLES = (
 
 
 def erase_user(cursor: Cursor, user_id: str) -> dict[str, int]:
-    """Remove every trace of a user for good: events, projections, summary, idempotency keys, goals, stream.
+    """Remove every trace of a user for good: events, projections (the logs' states in time included), summary,
+    idempotency keys, goals, stream.
 
     The user's lock is taken first: writes in flight commit before (and are erased), later ones find nothing.
     """
-    lock_user(cursor, user_id)
+    lock_user(cursor, user_id, erasing=True)
     counts = {}
     for table, key in USER_TABLES:
         cursor.execute(f"DELETE FROM {table} WHERE user_id = %s", (user_id,))

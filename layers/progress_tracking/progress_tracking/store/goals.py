@@ -55,73 +55,81 @@ def _goals_from_row(row: tuple[Any, ...]) -> Goals:
     return Goals(**dict(zip(GOAL_COLUMNS, row, strict=True)))
 
 
-def lock_user(cursor: Cursor, user_id: str) -> None:
-    """Bump the user's stream version: the same upsert every log append does. Its row lock serialises the user's
-    writes and erasure until the transaction ends, and the new version makes a stored summary stale."""
-    cursor.execute(
-        "INSERT INTO user_streams (user_id, version) VALUES (%s, 1)"
-        " ON CONFLICT (user_id) DO UPDATE SET version = user_streams.version + 1",
-        (user_id,),
+# Bump the user's stream version from the one sequence every append uses (so a version never repeats for a user). Its
+# row lock serialises the user's writes and erasure until the transaction ends; the new version makes a stored
+# summary stale.
+_BUMP = (
+    "INSERT INTO user_streams (user_id, version) VALUES (%(user_id)s, nextval('user_stream_version_seq'))"
+    " ON CONFLICT (user_id) DO UPDATE SET version = EXCLUDED.version"
+)
+# The lock and the write in one statement: the stream row locked first; if another write committed while this waited
+# (the locked row's version is not the one this statement's snapshot saw), nothing is written and `moved` says so.
+_LOCK_AND_WRITE = (
+    "WITH locked AS (SELECT version FROM user_streams WHERE user_id = %(user_id)s FOR NO KEY UPDATE),"
+    " moved AS (SELECT (SELECT version FROM locked) IS DISTINCT FROM"
+    "  (SELECT version FROM user_streams WHERE user_id = %(user_id)s) AS moved),"
+    " bumped AS ("
+    + _BUMP.replace(
+        "VALUES (%(user_id)s, nextval('user_stream_version_seq'))",
+        "SELECT %(user_id)s, nextval('user_stream_version_seq') FROM moved WHERE NOT moved",
     )
+    + " RETURNING 1),"
+)
 
 
 def write(cursor: Cursor, user_id: str, goals: dict[str, Any] | None, actor: str, request_id: str | None) -> Written:
-    """Append a goals event (None: cleared) and project it, in one statement; call after `lock_user`."""
+    """Take the user's lock, append a goals event (None: cleared) and project it: one statement, two if another
+    write committed while this one waited for the lock."""
     values = {name: (goals or {}).get(name) for name in GOAL_FIELDS}
     data = {name: (value.isoformat() if isinstance(value, date) else value) for name, value in values.items()}
+    params = {
+        "user_id": user_id,
+        "clear": goals is None,
+        "data": Json(data, dumps=json.dumps),
+        "actor": actor,
+        "request_id": request_id,
+        **values,
+    }
     try:
-        _write(cursor, user_id, goals is None, data, values, actor, request_id)
-    except psycopg2.errors.UniqueViolation as exc:  # only without lock_user first: another write took the version
+        cursor.execute(_LOCK_AND_WRITE + _WRITE.format(gate="WHERE NOT (SELECT moved FROM moved)"), params)
+        row = one_row(cursor)
+        if row[0]:  # moved: read again under the lock now held
+            cursor.execute(_BUMP, params)
+            cursor.execute("WITH moved AS (SELECT false AS moved)," + _WRITE.format(gate=""), params)
+            row = one_row(cursor)
+    except psycopg2.errors.UniqueViolation as exc:  # two first goal writes of a user at once: one took the version
         raise ConcurrentChange("The goals were changed at the same time by another request; try again") from exc
-    row = one_row(cursor)
-    return Written(goals=_goals_from_row(row[2:]), prior_version=row[0], prior_active=row[1])
+    return Written(goals=_goals_from_row(row[3:]), prior_version=row[1], prior_active=row[2])
 
 
-def _write(
-    cursor: Cursor,
-    user_id: str,
-    clear: bool,
-    data: dict[str, Any],
-    values: dict[str, Any],
-    actor: str,
-    request_id: str | None,
-) -> None:
-    cursor.execute(
-        "WITH prior AS ("
-        "  SELECT v.user_id, coalesce(g.version, 0) AS version, g.target_weight_kg, g.target_weight_set_at,"
-        "   g.updated_at, coalesce(g.target_weight_kg IS NOT NULL OR g.weekly_workouts IS NOT NULL"
-        "    OR g.weekly_calories_burned IS NOT NULL, false) AS active"
-        "  FROM (VALUES (%(user_id)s::text)) AS v(user_id) LEFT JOIN user_goals AS g USING (user_id)),"
-        " event AS ("
-        "  INSERT INTO goal_events (user_id, version, event_type, data, actor, request_id, occurred_at)"
-        "  SELECT user_id, version + 1,"
-        "   CASE WHEN %(clear)s THEN 'cleared' WHEN active THEN 'changed' ELSE 'set' END,"
-        "   %(data)s, %(actor)s, %(request_id)s, greatest(clock_timestamp(), updated_at) FROM prior"
-        "  RETURNING user_id, version, occurred_at),"
-        " projected AS ("
-        f"  INSERT INTO user_goals ({', '.join(GOAL_COLUMNS)})"
-        "  SELECT event.user_id, %(target_weight_kg)s::float8, %(target_date)s::date,"
-        "   CASE WHEN %(target_weight_kg)s::float8 IS NULL THEN NULL"
-        "    WHEN prior.target_weight_kg = %(target_weight_kg)s::float8 THEN prior.target_weight_set_at"
-        "    ELSE event.occurred_at END,"
-        "   %(weekly_workouts)s::integer, %(weekly_calories_burned)s::float8, event.version, event.occurred_at"
-        "  FROM event JOIN prior USING (user_id)"
-        "  ON CONFLICT (user_id) DO UPDATE SET target_weight_kg = EXCLUDED.target_weight_kg,"
-        "   target_date = EXCLUDED.target_date, target_weight_set_at = EXCLUDED.target_weight_set_at,"
-        "   weekly_workouts = EXCLUDED.weekly_workouts, weekly_calories_burned = EXCLUDED.weekly_calories_burned,"
-        "   version = EXCLUDED.version, updated_at = EXCLUDED.updated_at"
-        f"  RETURNING {', '.join(GOAL_COLUMNS)})"
-        f" SELECT prior.version, prior.active, {', '.join(f'projected.{name}' for name in GOAL_COLUMNS)}"
-        " FROM prior, projected",
-        {
-            "user_id": user_id,
-            "clear": clear,
-            "data": Json(data, dumps=json.dumps),
-            "actor": actor,
-            "request_id": request_id,
-            **values,
-        },
-    )
+_WRITE = (
+    " prior AS ("
+    "  SELECT v.user_id, coalesce(g.version, 0) AS version, g.target_weight_kg, g.target_weight_set_at,"
+    "   g.updated_at, coalesce(g.target_weight_kg IS NOT NULL OR g.weekly_workouts IS NOT NULL"
+    "    OR g.weekly_calories_burned IS NOT NULL, false) AS active"
+    "  FROM (VALUES (%(user_id)s::text)) AS v(user_id) LEFT JOIN user_goals AS g USING (user_id) {gate}),"
+    " event AS ("
+    "  INSERT INTO goal_events (user_id, version, event_type, data, actor, request_id, occurred_at)"
+    "  SELECT user_id, version + 1,"
+    "   CASE WHEN %(clear)s THEN 'cleared' WHEN active THEN 'changed' ELSE 'set' END,"
+    "   %(data)s, %(actor)s, %(request_id)s, greatest(clock_timestamp(), updated_at) FROM prior"
+    "  RETURNING user_id, version, occurred_at),"
+    " projected AS ("
+    f"  INSERT INTO user_goals ({', '.join(GOAL_COLUMNS)})"
+    "  SELECT event.user_id, %(target_weight_kg)s::float8, %(target_date)s::date,"
+    "   CASE WHEN %(target_weight_kg)s::float8 IS NULL THEN NULL"
+    "    WHEN prior.target_weight_kg = %(target_weight_kg)s::float8 THEN prior.target_weight_set_at"
+    "    ELSE event.occurred_at END,"
+    "   %(weekly_workouts)s::integer, %(weekly_calories_burned)s::float8, event.version, event.occurred_at"
+    "  FROM event JOIN prior USING (user_id)"
+    "  ON CONFLICT (user_id) DO UPDATE SET target_weight_kg = EXCLUDED.target_weight_kg,"
+    "   target_date = EXCLUDED.target_date, target_weight_set_at = EXCLUDED.target_weight_set_at,"
+    "   weekly_workouts = EXCLUDED.weekly_workouts, weekly_calories_burned = EXCLUDED.weekly_calories_burned,"
+    "   version = EXCLUDED.version, updated_at = EXCLUDED.updated_at"
+    f"  RETURNING {', '.join(GOAL_COLUMNS)})"
+    f" SELECT moved.moved, prior.version, prior.active, {', '.join(f'projected.{name}' for name in GOAL_COLUMNS)}"
+    " FROM moved LEFT JOIN (prior CROSS JOIN projected) ON TRUE"
+)
 
 
 def read(cursor: Cursor, user_id: str) -> Goals | None:
@@ -164,46 +172,43 @@ class GoalFacts(BaseModel):
     weeks: list[tuple[date, int, float]] = []  # (Monday, workouts, calories) of every ISO week with logs
 
 
+# A user's goal facts as one jsonb (`goal.facts`, null without goals), for the user `u.user_id` of the outer query.
+_LOGS = "progress_logs AS l WHERE l.user_id = g.user_id"
+GOAL_FACTS_LATERAL = (
+    " LEFT JOIN LATERAL (SELECT jsonb_build_object('version', g.version, 'target_weight_kg', g.target_weight_kg,"
+    "  'target_date', g.target_date, 'target_weight_set_at', g.target_weight_set_at,"
+    "  'weekly_workouts', g.weekly_workouts, 'weekly_calories_burned', g.weekly_calories_burned,"
+    "  'start_weight', coalesce(before.weight_kg, after.weight_kg), 'start_date', coalesce(before.date, after.date),"
+    "  'current_weight', latest.weight_kg, 'current_date', latest.date,"
+    "  'trend_slope_per_day', CASE WHEN trend.points >= 3 THEN trend.slope END,"
+    "  'trend_points', coalesce(trend.points, 0), 'weeks', coalesce(weeks.list, '[]')) AS facts"
+    " FROM user_goals AS g"
+    f" LEFT JOIN LATERAL (SELECT weight_kg, date FROM {_LOGS} AND g.target_weight_kg IS NOT NULL"
+    "  AND weight_kg IS NOT NULL AND date <= (g.target_weight_set_at AT TIME ZONE 'UTC')::date"
+    "  ORDER BY date DESC, log_id DESC LIMIT 1) AS before ON TRUE"
+    f" LEFT JOIN LATERAL (SELECT weight_kg, date FROM {_LOGS} AND g.target_weight_kg IS NOT NULL"
+    "  AND weight_kg IS NOT NULL AND date > (g.target_weight_set_at AT TIME ZONE 'UTC')::date"
+    "  ORDER BY date, log_id LIMIT 1) AS after ON TRUE"
+    f" LEFT JOIN LATERAL (SELECT weight_kg, date FROM {_LOGS} AND g.target_weight_kg IS NOT NULL"
+    "  AND weight_kg IS NOT NULL ORDER BY date DESC, log_id DESC LIMIT 1) AS latest ON TRUE"
+    " LEFT JOIN LATERAL (SELECT regr_slope(weight_kg, (date - latest.date)::float8) AS slope,"
+    f"  regr_count(weight_kg, (date - latest.date)::float8) AS points FROM {_LOGS}"
+    f"  AND weight_kg IS NOT NULL AND date > latest.date - {TREND_WINDOW_DAYS} AND date <= latest.date)"
+    " AS trend ON TRUE"
+    " LEFT JOIN LATERAL (SELECT jsonb_agg(jsonb_build_array(week, workouts, calories) ORDER BY week) AS list"
+    "  FROM (SELECT date_trunc('week', date::timestamp)::date AS week, count(workout_done) AS workouts,"
+    f"   coalesce(sum(calories_burned), 0) AS calories FROM {_LOGS} GROUP BY 1) AS w"
+    "  WHERE g.weekly_workouts IS NOT NULL OR g.weekly_calories_burned IS NOT NULL) AS weeks ON TRUE"
+    " WHERE g.user_id = u.user_id AND (g.target_weight_kg IS NOT NULL OR g.weekly_workouts IS NOT NULL"
+    "  OR g.weekly_calories_burned IS NOT NULL)) AS goal ON TRUE"
+)
+
+
 def goal_facts_of_users(cursor: Cursor, user_ids: list[str]) -> dict[str, GoalFacts]:
     """The goal facts of the users who have goals, in one statement."""
-    logs = "progress_logs AS l WHERE l.user_id = g.user_id"
     cursor.execute(
-        "SELECT g.version, g.target_weight_kg, g.target_date, g.target_weight_set_at, g.weekly_workouts,"
-        "  g.weekly_calories_burned, g.user_id,"
-        "  coalesce(before.weight_kg, after.weight_kg), coalesce(before.date, after.date),"
-        "  latest.weight_kg, latest.date, trend.slope, coalesce(trend.points, 0), weeks.list"
-        " FROM user_goals AS g"
-        f" LEFT JOIN LATERAL (SELECT weight_kg, date FROM {logs} AND g.target_weight_kg IS NOT NULL"
-        "  AND weight_kg IS NOT NULL AND date <= (g.target_weight_set_at AT TIME ZONE 'UTC')::date"
-        "  ORDER BY date DESC, log_id DESC LIMIT 1) AS before ON TRUE"
-        f" LEFT JOIN LATERAL (SELECT weight_kg, date FROM {logs} AND g.target_weight_kg IS NOT NULL"
-        "  AND weight_kg IS NOT NULL AND date > (g.target_weight_set_at AT TIME ZONE 'UTC')::date"
-        "  ORDER BY date, log_id LIMIT 1) AS after ON TRUE"
-        f" LEFT JOIN LATERAL (SELECT weight_kg, date FROM {logs} AND g.target_weight_kg IS NOT NULL"
-        "  AND weight_kg IS NOT NULL ORDER BY date DESC, log_id DESC LIMIT 1) AS latest ON TRUE"
-        " LEFT JOIN LATERAL (SELECT regr_slope(weight_kg, (date - latest.date)::float8) AS slope,"
-        f"  regr_count(weight_kg, (date - latest.date)::float8) AS points FROM {logs}"
-        "  AND weight_kg IS NOT NULL AND date > latest.date - %(window)s AND date <= latest.date) AS trend ON TRUE"
-        " LEFT JOIN LATERAL (SELECT json_agg(json_build_array(week, workouts, calories) ORDER BY week) AS list"
-        "  FROM (SELECT date_trunc('week', date::timestamp)::date AS week, count(workout_done) AS workouts,"
-        f"   coalesce(sum(calories_burned), 0) AS calories FROM {logs} GROUP BY 1) AS w"
-        "  WHERE g.weekly_workouts IS NOT NULL OR g.weekly_calories_burned IS NOT NULL) AS weeks ON TRUE"
-        " WHERE g.user_id = ANY(%(users)s) AND (g.target_weight_kg IS NOT NULL OR g.weekly_workouts IS NOT NULL"
-        "  OR g.weekly_calories_burned IS NOT NULL)",
-        {"users": user_ids, "window": TREND_WINDOW_DAYS},
+        f"SELECT u.user_id, goal.facts FROM unnest(%s::text[]) AS u(user_id) {GOAL_FACTS_LATERAL}"
+        " WHERE goal.facts IS NOT NULL",
+        (user_ids,),
     )
-    facts = {}
-    for row in cursor.fetchall():
-        names = ("version", "target_weight_kg", "target_date", "target_weight_set_at", "weekly_workouts")
-        facts[row[6]] = GoalFacts(
-            **dict(zip(names, row[:5], strict=True)),
-            weekly_calories_burned=row[5],
-            start_weight=row[7],
-            start_date=row[8],
-            current_weight=row[9],
-            current_date=row[10],
-            trend_slope_per_day=row[11] if row[12] >= 3 else None,
-            trend_points=row[12],
-            weeks=[(date.fromisoformat(week), workouts, calories) for week, workouts, calories in row[13] or []],
-        )
-    return facts
+    return {user_id: GoalFacts.model_validate(facts) for user_id, facts in cursor.fetchall()}

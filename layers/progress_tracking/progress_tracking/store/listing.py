@@ -1,4 +1,4 @@
-"""A page of a user's logs: live from the projection, or as they stood at a moment, folded from the events."""
+"""A page of a user's logs: live from the projection, or as they stood at a moment, from their states in time."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from progress_tracking.db import Cursor
 from progress_tracking.models.logs import ProgressLog
-from progress_tracking.store.columns import LOG_COLUMNS, STATE_FROM_EVENTS, log_from_row
+from progress_tracking.store.columns import LOG_COLUMNS, log_from_row
 
 
 def _page_conditions(
@@ -39,18 +39,19 @@ def list_logs(
 ) -> list[ProgressLog]:
     """A page of a user's logs, oldest first, by keyset on (date, log_id) so that every page costs the same.
 
-    With `as_of`, the logs as they stood at that moment, computed from the events.
+    With `as_of`, the logs as they stood at that moment (`progress_log_versions`).
     """
     conditions, params = _page_conditions(after, date_from, date_to)
     source_params: list[Any]
     if as_of is None:
         source, source_params = "progress_logs WHERE user_id = %s", [user_id]
-    else:
-        state = STATE_FROM_EVENTS.format(where="user_id = %s AND occurred_at <= %s")
-        source, source_params = f"({state}) AS as_of WHERE TRUE", [user_id, as_of]
+    else:  # the state each log was in at that moment: a keyset scan like the live page's, whatever the history
+        source = "progress_log_versions WHERE user_id = %s AND valid_from <= %s AND valid_to > %s"
+        source_params = [user_id, as_of, as_of]
     where = "".join(f" AND {condition}" for condition in conditions)
+    columns = LOG_COLUMNS if as_of is None else [*LOG_COLUMNS[:-1], "valid_from"]
     cursor.execute(
-        f"SELECT {', '.join(LOG_COLUMNS)} FROM {source}{where} ORDER BY date, log_id LIMIT %s",
+        f"SELECT {', '.join(columns)} FROM {source}{where} ORDER BY date, log_id LIMIT %s",
         [*source_params, *params, limit],
     )
     return [log_from_row(row) for row in cursor.fetchall()]

@@ -1,11 +1,12 @@
-"""Rebuilding projections from the events alone: the log projection compared or replaced, the summaries reset."""
+"""Rebuilding projections from the events alone: the logs and their states in time compared or replaced, the
+summaries reset."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from progress_tracking.db import Cursor
-from progress_tracking.store.columns import LOG_COLUMNS, STATE_FROM_EVENTS
+from progress_tracking.store.columns import LOG_COLUMNS, STATE_FROM_EVENTS, VERSION_COLUMNS, VERSIONS_FROM_EVENTS
 
 
 @dataclass(frozen=True)
@@ -13,14 +14,16 @@ class ProjectionReport:
     missing: list[int]  # live in the events, absent from the projection
     unexpected: list[int]  # in the projection, not live in the events
     different: list[int]  # in both, with different values
+    states_differ: list[int]  # logs whose states in time (progress_log_versions) are not the events' fold
 
     @property
     def consistent(self) -> bool:
-        return not (self.missing or self.unexpected or self.different)
+        return not (self.missing or self.unexpected or self.different or self.states_differ)
 
 
 def compare_projection(cursor: Cursor) -> ProjectionReport:
-    """Rebuild the log projection from the events alone and compare it with the live one."""
+    """Rebuild the log projection and the logs' states in time from the events alone and compare them with the live
+    ones."""
     columns = [name for name in LOG_COLUMNS if name != "log_id"]
     differs = " OR ".join(f"rebuilt.{name} IS DISTINCT FROM live.{name}" for name in columns)
     cursor.execute(
@@ -34,7 +37,13 @@ def compare_projection(cursor: Cursor) -> ProjectionReport:
     found: dict[str, list[int]] = {"missing": [], "unexpected": [], "different": []}
     for log_id, kind in cursor.fetchall():
         found[kind].append(log_id)
-    return ProjectionReport(**found)
+    states = ", ".join(VERSION_COLUMNS)
+    cursor.execute(
+        f"SELECT DISTINCT log_id FROM (({VERSIONS_FROM_EVENTS} EXCEPT SELECT {states} FROM progress_log_versions)"
+        f" UNION ALL (SELECT {states} FROM progress_log_versions EXCEPT {VERSIONS_FROM_EVENTS})) AS d"
+        " ORDER BY 1"
+    )
+    return ProjectionReport(**found, states_differ=[row[0] for row in cursor.fetchall()])
 
 
 def replace_projection(cursor: Cursor) -> int:
@@ -42,7 +51,11 @@ def replace_projection(cursor: Cursor) -> int:
     cursor.execute("LOCK TABLE progress_logs IN EXCLUSIVE MODE")
     cursor.execute("DELETE FROM progress_logs")
     cursor.execute(f"INSERT INTO progress_logs ({', '.join(LOG_COLUMNS)}) {STATE_FROM_EVENTS.format(where='TRUE')}")
-    return cursor.rowcount
+    live = cursor.rowcount
+    cursor.execute("LOCK TABLE progress_log_versions IN EXCLUSIVE MODE")
+    cursor.execute("DELETE FROM progress_log_versions")
+    cursor.execute(f"INSERT INTO progress_log_versions ({', '.join(VERSION_COLUMNS)}) {VERSIONS_FROM_EVENTS}")
+    return live
 
 
 def reset_summaries(cursor: Cursor, checkpoint_name: str) -> None:

@@ -6,17 +6,14 @@ from datetime import date, datetime
 from typing import Any
 
 from progress_tracking.db import Cursor
-from progress_tracking.store.columns import COLUMNS_FROM_DATA, DATA_FIELDS
+from progress_tracking.store.columns import DATA_FIELDS
 
 _STEP = {"day": "1 day", "week": "1 week", "month": "1 month"}
-# The live logs of a user, or with as_of the logs as they stood then: the latest event of each log up to that moment,
-# unless it is a deletion (the same fold the store's time travel uses).
+# The live logs of a user, or with as_of the states they were in at that moment (the same source time travel uses).
 _LIVE = f"SELECT {', '.join(DATA_FIELDS)} FROM progress_logs WHERE user_id = %(user_id)s"
 _AS_OF = (
-    f"SELECT {COLUMNS_FROM_DATA}"
-    " FROM (SELECT DISTINCT ON (log_id) event_type, data FROM progress_events"
-    "  WHERE user_id = %(user_id)s AND occurred_at <= %(as_of)s ORDER BY log_id, version DESC) AS latest"
-    " WHERE event_type <> 'deleted'"
+    f"SELECT {', '.join(DATA_FIELDS)} FROM progress_log_versions"
+    " WHERE user_id = %(user_id)s AND valid_from <= %(as_of)s AND valid_to > %(as_of)s"
 )
 
 

@@ -1,6 +1,9 @@
 """Users' streams: the per-user lock every write of a user's data and their erasure take, and the stream versions.
 
-Event times are the database's, read under that lock and never earlier than the stream's previous event.
+Writers lock the stream row `FOR NO KEY UPDATE` (all they need to bump its version): they queue behind each other and
+behind an erasure, which locks it `FOR UPDATE` and deletes it. A summary being stored holds it `FOR KEY SHARE`, which
+waits for an erasure only, never for a writer (store.summaries). Event times are the database's, read under the lock
+and never earlier than the stream's previous event.
 """
 
 from __future__ import annotations
@@ -8,58 +11,45 @@ from __future__ import annotations
 from datetime import datetime
 
 from progress_tracking.db import Cursor
-from progress_tracking.errors import LogNotFound
 
-# The database's time once the lock is held, never earlier than the stream's latest event. (The outer SELECT reads the
-# clock only after the CTE has returned the locked row.)
-_LOCKED_TIME = "SELECT greatest(clock_timestamp(), last_at) FROM locked"
+# The database's time once the lock is held, never earlier than the stream's latest event, and whether the stream
+# moved (another write committed) while this statement waited for the lock: then what the statement read besides the
+# locked row is older than the lock, and the caller reads again. (The outer SELECT reads the clock only after the CTE
+# has returned the locked row.)
+LOCKED_TIME = (
+    "SELECT greatest(clock_timestamp(), locked.last_at),"
+    " locked.version IS DISTINCT FROM (SELECT version FROM user_streams WHERE user_id = locked.user_id) FROM locked"
+)
 
 
-def lock_user(cursor: Cursor, user_id: str, *, create: bool = False) -> datetime | None:
+def lock_user(cursor: Cursor, user_id: str, *, erasing: bool = False) -> datetime | None:
     """Take the user's lock (their stream row) until the transaction ends; the time to stamp events with.
 
-    None when the user has no stream (nothing of theirs exists) and `create` is false.
+    None when the user has no stream (nothing of theirs exists). An erasure takes it exclusively (`erasing`).
     """
-    if create:
-        cursor.execute(
-            "WITH locked AS (INSERT INTO user_streams (user_id, version) VALUES (%s, 0)"
-            " ON CONFLICT (user_id) DO UPDATE SET version = user_streams.version RETURNING last_at) " + _LOCKED_TIME,
-            (user_id,),
-        )
-    else:
-        cursor.execute(
-            "WITH locked AS (SELECT last_at FROM user_streams WHERE user_id = %s FOR UPDATE) " + _LOCKED_TIME,
-            (user_id,),
-        )
+    cursor.execute(
+        "WITH locked AS (SELECT user_id, version, last_at FROM user_streams WHERE user_id = %s"
+        f" FOR {'UPDATE' if erasing else 'NO KEY UPDATE'}) " + LOCKED_TIME,
+        (user_id,),
+    )
     row = cursor.fetchone()
     return row[0] if row else None
 
 
-def lock_owner_of(cursor: Cursor, log_id: int, table: str) -> datetime:
-    """Lock the user whose log this is (found in `table`, unlocked: a log never changes hands)."""
+def lock_new_log(cursor: Cursor, user_id: str) -> tuple[datetime, int]:
+    """The user's lock (their stream created for a first log) and a new log id, in one statement."""
     cursor.execute(
-        f"WITH owner AS (SELECT user_id FROM {table} WHERE log_id = %s LIMIT 1),"
-        " locked AS (SELECT last_at FROM user_streams WHERE user_id = (SELECT user_id FROM owner) FOR UPDATE) "
-        + _LOCKED_TIME,
-        (log_id,),
+        "WITH locked AS (INSERT INTO user_streams (user_id, version) VALUES (%s, 0)"
+        " ON CONFLICT (user_id) DO UPDATE SET version = user_streams.version RETURNING user_id, version, last_at)"
+        " SELECT greatest(clock_timestamp(), last_at), nextval('progress_log_id_seq') FROM locked",
+        (user_id,),
     )
     row = cursor.fetchone()
-    if row is None:
-        raise LogNotFound()
-    return row[0]
+    assert row is not None
+    return row[0], row[1]
 
 
 def stream_versions(cursor: Cursor, user_ids: list[str]) -> dict[str, int]:
     """Each user's stream version (0 for a user with no events)."""
     cursor.execute("SELECT user_id, version FROM user_streams WHERE user_id = ANY(%s)", (user_ids,))
     return {user_id: 0 for user_id in user_ids} | dict(cursor.fetchall())
-
-
-def lock_streams_for_reading(cursor: Cursor, user_ids: list[str]) -> dict[str, int]:
-    """The stream versions of those users who have a stream, each locked against writes and erasure until the
-    transaction ends (shared: readers do not wait for each other). An erased user has none: nothing is stored for them.
-    """
-    cursor.execute(
-        "SELECT user_id, version FROM user_streams WHERE user_id = ANY(%s) ORDER BY user_id FOR SHARE", (user_ids,)
-    )
-    return dict(cursor.fetchall())

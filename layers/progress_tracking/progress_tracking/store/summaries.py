@@ -1,14 +1,19 @@
-"""The summary projection's SQL: the facts a summary is derived from, and the stored summaries with their versions."""
+"""The summary projection's SQL: a summary's facts computed set-based in one statement, and stored with the stream
+version they reflect without blocking writers.
+
+Storing takes the user's stream row `FOR KEY SHARE`, and only at the version the facts were computed at: that lock
+conflicts with an erasure (which locks the row `FOR UPDATE` and deletes it) but not with writers (`FOR NO KEY
+UPDATE`). So a summary computed while the user is erased is never stored, and no reader makes a writer wait.
+"""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from psycopg2.extras import Json, execute_values
 from pydantic import BaseModel
 
-from progress_tracking.db import Cursor
-from progress_tracking.store.goals import GoalFacts
+from progress_tracking.db import Cursor, one_row
+from progress_tracking.store.goals import GOAL_FACTS_LATERAL, GoalFacts
 
 
 class SummaryFacts(BaseModel):
@@ -30,111 +35,117 @@ class SummaryFacts(BaseModel):
     goals: GoalFacts | None = None  # the user's goals and what the logs say about them (store.goals)
 
 
+# The facts of each user `u.user_id` of the outer query as one jsonb (`facts`), over the logs dated from..to. Every
+# part is an index(-only) scan of the user's logs on (user_id, date); streaks are gaps and islands over distinct dates.
+_SCOPE = "l.user_id = u.user_id AND l.date >= %(from)s AND l.date <= %(to)s"
+_FACTS = (
+    "jsonb_build_object('log_count', t.n, 'first_date', t.first_date, 'last_date', t.last_date,"
+    " 'average_weight', t.avg_weight, 'min_weight', t.min_weight, 'max_weight', t.max_weight,"
+    " 'first_weight', first_log.weight_kg, 'latest_weight', latest_log.weight_kg,"
+    " 'average_calories', t.avg_calories, 'total_calories', t.total_calories,"
+    " 'workouts', coalesce(t.workouts, '{{}}'), 'longest_streak', coalesce(streak.longest, 0),"
+    " 'last_streak', coalesce(streak.last, 0), 'goals', {goals})"
+)
+_LATERALS = (
+    # Totals and the workouts per kind in one scan (grouping sets: the empty set is the totals).
+    " CROSS JOIN LATERAL (SELECT sum(n) FILTER (WHERE totals) AS n, min(first_date) AS first_date,"
+    "  max(last_date) AS last_date, min(min_weight) AS min_weight, max(max_weight) AS max_weight,"
+    "  max(avg_weight) FILTER (WHERE totals) AS avg_weight, max(avg_calories) FILTER (WHERE totals) AS avg_calories,"
+    "  max(total_calories) FILTER (WHERE totals) AS total_calories,"
+    "  jsonb_object_agg(kind, n) FILTER (WHERE NOT totals AND kind IS NOT NULL) AS workouts"
+    "  FROM (SELECT grouping(lower(btrim(workout_done))) = 1 AS totals, lower(btrim(workout_done)) AS kind,"
+    "   count(*) AS n, min(date) AS first_date, max(date) AS last_date, avg(weight_kg) AS avg_weight,"
+    "   min(weight_kg) AS min_weight, max(weight_kg) AS max_weight, avg(calories_burned) AS avg_calories,"
+    "   coalesce(sum(calories_burned), 0) AS total_calories"
+    f"   FROM progress_logs AS l WHERE {_SCOPE} GROUP BY GROUPING SETS ((), (lower(btrim(workout_done))))) AS g) AS t"
+    " LEFT JOIN LATERAL (SELECT weight_kg FROM progress_logs AS l"
+    f"  WHERE {_SCOPE} AND weight_kg IS NOT NULL ORDER BY date, log_id LIMIT 1) AS first_log ON TRUE"
+    " LEFT JOIN LATERAL (SELECT weight_kg FROM progress_logs AS l"
+    f"  WHERE {_SCOPE} AND weight_kg IS NOT NULL ORDER BY date DESC, log_id DESC LIMIT 1) AS latest_log ON TRUE"
+    # Streaks: consecutive days share (date - dense_rank), in one ordered pass; an island's length is its span.
+    " CROSS JOIN LATERAL (SELECT max(length) AS longest, (array_agg(length ORDER BY last_day DESC))[1] AS last"
+    "  FROM (SELECT max(date) - min(date) + 1 AS length, max(date) AS last_day FROM (SELECT date,"
+    f"   date - (dense_rank() OVER (ORDER BY date))::int AS island FROM progress_logs AS l WHERE {_SCOPE}) AS i"
+    "   GROUP BY island) AS s) AS streak"
+)
+
+
+def _facts_of(users: str, *, goals: bool, versions: bool = False) -> str:
+    """`SELECT u.user_id[, u.version], <facts>` for the users of the FROM item `users` (which names them `u`)."""
+    facts = _FACTS.format(goals="goal.facts" if goals else "NULL::jsonb")
+    return (
+        f"SELECT u.user_id,{' u.version,' if versions else ''} {facts} AS facts"
+        f" FROM {users}{_LATERALS}{GOAL_FACTS_LATERAL if goals else ''}"
+    )
+
+
+# Store fresh facts at the version they were computed at, only while the stream is still at that version (an erased
+# user has no row; an erasure in flight holds FOR UPDATE, so this waits for it and then finds no row).
+_STORE = (
+    " locked AS (SELECT s.user_id, fresh.version, fresh.facts FROM user_streams AS s"
+    "  JOIN fresh ON s.user_id = fresh.user_id AND s.version = fresh.version FOR KEY SHARE OF s),"
+    " saved AS (INSERT INTO progress_summaries (user_id, stream_version, facts, computed_at)"
+    "  SELECT user_id, version, facts, %(at)s FROM locked"
+    "  ON CONFLICT (user_id) DO UPDATE SET stream_version = EXCLUDED.stream_version, facts = EXCLUDED.facts,"
+    "   computed_at = EXCLUDED.computed_at WHERE progress_summaries.stream_version <= EXCLUDED.stream_version"
+    "  RETURNING 1)"
+)
+_ALL_DATES = {"from": date.min, "to": date.max}
+
+
 def summary_facts(
     cursor: Cursor, user_id: str, date_from: date | None = None, date_to: date | None = None
 ) -> SummaryFacts:
-    return summary_facts_of_users(cursor, [user_id], date_from, date_to)[user_id]
+    """A user's facts over a date range (goals aside), computed and never stored: one statement."""
+    cursor.execute(
+        _facts_of("(SELECT %(user)s::text AS user_id) AS u", goals=False),
+        {"user": user_id, "from": date_from or date.min, "to": date_to or date.max},
+    )
+    return SummaryFacts.model_validate(one_row(cursor)[1])
 
 
-def summary_facts_of_users(
-    cursor: Cursor, user_ids: list[str], date_from: date | None = None, date_to: date | None = None
-) -> dict[str, SummaryFacts]:
-    """The summary facts of several users at once: three queries whatever the number of users."""
-    params = {"users": user_ids, "from": date_from or date.min, "to": date_to or date.max}
-    scope = "user_id = u.user_id AND date >= %(from)s AND date <= %(to)s"
+def current_or_fresh(cursor: Cursor, user_id: str, at: datetime) -> SummaryFacts:
+    """The stored summary if it reflects the user's latest event, else fresh facts, stored on the way: one statement
+    (the freshness check, and the computation only when it fails)."""
     cursor.execute(
-        "SELECT u.user_id, totals.*, first_log.weight_kg, latest_log.weight_kg"
-        " FROM unnest(%(users)s::text[]) AS u(user_id)"
-        " CROSS JOIN LATERAL (SELECT count(*), min(date), max(date), avg(weight_kg), min(weight_kg), max(weight_kg),"
-        f"  avg(calories_burned), coalesce(sum(calories_burned), 0) FROM progress_logs WHERE {scope}) AS totals"
-        f" LEFT JOIN LATERAL (SELECT weight_kg FROM progress_logs WHERE {scope} AND weight_kg IS NOT NULL"
-        "  ORDER BY date, log_id LIMIT 1) AS first_log ON TRUE"
-        f" LEFT JOIN LATERAL (SELECT weight_kg FROM progress_logs WHERE {scope} AND weight_kg IS NOT NULL"
-        "  ORDER BY date DESC, log_id DESC LIMIT 1) AS latest_log ON TRUE",
-        params,
-    )
-    totals = {row[0]: row[1:] for row in cursor.fetchall()}
-    in_scope = "user_id = ANY(%(users)s) AND date >= %(from)s AND date <= %(to)s"
-    cursor.execute(
-        "SELECT user_id, lower(btrim(workout_done)), count(*) FROM progress_logs"
-        f" WHERE {in_scope} AND workout_done IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2",
-        params,
-    )
-    workouts: dict[str, dict[str, int]] = {user_id: {} for user_id in user_ids}
-    for user_id, kind, count in cursor.fetchall():
-        workouts[user_id][kind] = count
-    # Gaps and islands: a user's consecutive distinct dates share (date - row_number); each island is a streak.
-    cursor.execute(
-        f"WITH days AS (SELECT DISTINCT user_id, date FROM progress_logs WHERE {in_scope}),"
-        " islands AS (SELECT user_id, date,"
-        "  date - (row_number() OVER (PARTITION BY user_id ORDER BY date))::int AS island FROM days),"
-        " streaks AS (SELECT user_id, max(date) AS last_day, count(*) AS length FROM islands GROUP BY user_id, island)"
-        " SELECT DISTINCT ON (user_id) user_id, max(length) OVER (PARTITION BY user_id), length"
-        " FROM streaks ORDER BY user_id, last_day DESC",
-        params,
-    )
-    streaks = {user_id: (longest, last) for user_id, longest, last in cursor.fetchall()}
-    facts = {}
-    for user_id in user_ids:
-        (
-            count,
-            first_date,
-            last_date,
-            avg_weight,
-            min_weight,
-            max_weight,
-            avg_calories,
-            total_calories,
-            first_weight,
-            latest_weight,
-        ) = totals[user_id]
-        longest, last_streak = streaks.get(user_id, (0, 0))
-        facts[user_id] = SummaryFacts(
-            log_count=count,
-            first_date=first_date,
-            last_date=last_date,
-            average_weight=avg_weight,
-            min_weight=min_weight,
-            max_weight=max_weight,
-            first_weight=first_weight,
-            latest_weight=latest_weight,
-            average_calories=avg_calories,
-            total_calories=total_calories,
-            workouts=workouts[user_id],
-            longest_streak=longest,
-            last_streak=last_streak,
+        "WITH stream AS (SELECT version FROM user_streams WHERE user_id = %(user)s),"
+        " stored AS (SELECT facts FROM progress_summaries WHERE user_id = %(user)s"
+        "  AND stream_version = (SELECT version FROM stream)),"
+        " fresh AS ("
+        + _facts_of(
+            "(SELECT %(user)s::text AS user_id, (SELECT version FROM stream) AS version"
+            " WHERE NOT EXISTS (SELECT FROM stored)) AS u",
+            goals=True,
+            versions=True,
         )
-    return facts
-
-
-def current_summary(cursor: Cursor, user_id: str) -> SummaryFacts | None:
-    """The stored summary if it was computed at the user's present stream version (read in one statement)."""
-    cursor.execute(
-        "SELECT s.facts FROM progress_summaries AS s JOIN user_streams AS u USING (user_id)"
-        " WHERE s.user_id = %s AND s.stream_version = u.version",
-        (user_id,),
+        + "),"
+        + _STORE
+        + " SELECT coalesce((SELECT facts FROM stored), (SELECT facts FROM fresh))",
+        {"user": user_id, "at": at, **_ALL_DATES},
     )
-    row = cursor.fetchone()
-    return SummaryFacts.model_validate(row[0]) if row else None
+    return SummaryFacts.model_validate(one_row(cursor)[0])
+
+
+def refresh_stale(cursor: Cursor, user_ids: list[str], at: datetime) -> int:
+    """Recompute and store the summaries of those users whose stored one is not current, in one statement; how many
+    were recomputed. Users without a stream (never logged, or erased) get none."""
+    cursor.execute(
+        "WITH fresh AS ("
+        + _facts_of(
+            "(SELECT s.user_id, s.version FROM user_streams AS s LEFT JOIN progress_summaries AS p USING (user_id)"
+            " WHERE s.user_id = ANY(%(users)s) AND p.stream_version IS DISTINCT FROM s.version) AS u",
+            goals=True,
+            versions=True,
+        )
+        + "),"
+        + _STORE
+        + " SELECT count(*) FROM fresh",
+        {"users": user_ids, "at": at, **_ALL_DATES},
+    )
+    return int(one_row(cursor)[0])
 
 
 def stored_summary(cursor: Cursor, user_id: str) -> tuple[int, SummaryFacts] | None:
     cursor.execute("SELECT stream_version, facts FROM progress_summaries WHERE user_id = %s", (user_id,))
     row = cursor.fetchone()
     return (row[0], SummaryFacts.model_validate(row[1])) if row else None
-
-
-def save_summaries(cursor: Cursor, summaries: dict[str, tuple[int, SummaryFacts]], at: datetime) -> None:
-    """Store summaries unless newer ones are already there (two computations may race; the newer wins)."""
-    if not summaries:
-        return
-    execute_values(
-        cursor,
-        "INSERT INTO progress_summaries (user_id, stream_version, facts, computed_at) VALUES %s"
-        " ON CONFLICT (user_id) DO UPDATE SET stream_version = EXCLUDED.stream_version, facts = EXCLUDED.facts,"
-        "  computed_at = EXCLUDED.computed_at WHERE progress_summaries.stream_version <= EXCLUDED.stream_version",
-        [
-            (user_id, version, Json(facts.model_dump(mode="json")), at)
-            for user_id, (version, facts) in summaries.items()
-        ],
-    )
