@@ -286,6 +286,26 @@ def test_an_idempotent_retry_replays_the_original_response_and_writes_nothing(ap
     )
 
 
+def test_a_retry_replays_its_response_while_the_user_profile_service_is_down(api, tokens, new_user, user_profile):
+    from progress_tracking import user_service
+
+    user = new_user()
+    token = tokens.user(user)
+    body = {"user_id": user, **FIRST_VERSION_BODY}
+    key = {"Idempotency-Key": f"key-{uuid.uuid4()}"}
+    first = api.call("POST", "/api/progress/log", token, json=body, headers=key)
+    assert first.status_code == 201
+    user_service.get_user_service.cache_clear()  # the retry lands on a container that has not confirmed the user
+    user_profile.mode = "error"
+    again = api.call("POST", "/api/progress/log", token, json=body, headers=key)
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true", again.text
+    assert again.json() == first.json()
+    # The positive control: a request that was never answered cannot be replayed, so it needs the service.
+    fresh = api.call("POST", "/api/progress/log", token, json=body, headers={"Idempotency-Key": f"key-{uuid.uuid4()}"})
+    assert_error(fresh, 503, "user_service_unavailable")
+    assert len(api.call("GET", f"/api/progress/{user}", token).json()["progress_logs"]) == 1
+
+
 def test_concurrent_requests_with_one_key_write_once(api, tokens, new_user):
     user = new_user()
     token = tokens.user(user)

@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING
 from progress_tracking import authz, idempotency, outbox, summaries
 from progress_tracking.authz import Identity
 from progress_tracking.db import Cursor, Database
-from progress_tracking.errors import InvalidCursor, InvalidRequest, InvalidRollback, PreconditionFailed, UnknownUser
+from progress_tracking.errors import (
+    InvalidCursor,
+    InvalidRequest,
+    InvalidRollback,
+    PreconditionFailed,
+    UnknownUser,
+    UserServiceUnavailable,
+)
 from progress_tracking.models.fields import log_id_adapter
 from progress_tracking.models.logs import (
     MEASUREMENT_FIELDS,
@@ -63,7 +70,15 @@ def log_progress(
     claim = idempotency.Claim.of(caller.principal, idempotency_key, entry) if idempotency_key else None
     # Asked before the transaction opens: no database connection is held while another service answers. (A retry
     # with an Idempotency-Key asks too: its key is claimed or replayed in the transaction's first round trip.)
-    if not users.user_exists(entry.user_id):
+    try:
+        exists = users.user_exists(entry.user_id)
+    except UserServiceUnavailable:
+        # A retry of a request that was answered needs no User Profile service: replay it if it is stored.
+        replayed = database.single(lambda cursor: idempotency.replay(cursor, claim)) if claim else None
+        if replayed is None:
+            raise
+        return Logged(replayed, replayed=True)
+    if not exists:
         raise UnknownUser()
     fields = entry.model_dump(exclude={"user_id"})
 
