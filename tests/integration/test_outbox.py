@@ -21,6 +21,7 @@ from moto import mock_aws
 from progress_tracking import outbox, service
 from progress_tracking.db import Database
 from progress_tracking.store import appending, checkpoints, erasure
+from progress_tracking.store import outbox as store_outbox
 from tests.integration.test_event_sourcing import MACHINE
 
 BUS = "default"
@@ -369,7 +370,7 @@ def checkpoint_names(database: Database) -> list[str]:
 def erase_in_open_transaction(database_url: str, user_id: str):
     connection = psycopg2.connect(database_url)
     cursor = connection.cursor()
-    outbox.record_erasure(cursor, user_id, erasure.erase_user(cursor, user_id))
+    store_outbox.record_erasure(cursor, user_id, erasure.erase_user(cursor, user_id))
     return connection
 
 
@@ -378,7 +379,7 @@ def relay_waits_for_a_gate(database: Database) -> bool:
         cursor.execute(
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND classid = %s"
             " AND objsubid = 2",
-            (outbox.ERASURE_GATE_CLASS,),
+            (store_outbox.ERASURE_GATE_CLASS,),
         )
         return cursor.fetchone()[0] > 0
 

@@ -6,8 +6,8 @@ order at all, whatever the size of the test database's tables.
 
 from __future__ import annotations
 
-from progress_tracking import outbox
 from progress_tracking.store import checkpoints
+from progress_tracking.store import outbox as store_outbox
 
 PARAMS = {"tx_id": "0", "position": 0, "limit": 100}
 # The query as it was: ORDER BY tx_id bound to the output column `tx_id::text::bigint`, which no index orders by.
@@ -43,7 +43,7 @@ def test_the_recompute_window_reads_the_log_in_index_order(database):
 
 
 def test_the_outbox_relay_merges_the_log_and_the_tombstones_in_index_order(database):
-    found = plan(database, outbox._AFTER)
+    found = plan(database, store_outbox._AFTER)
     assert "Index Scan using progress_events_tx_idx" in found
     assert "Index Scan using erasure_tombstones_tx_idx" in found
     assert "Merge Append" in found and "Sort Key: (((" not in found

@@ -27,13 +27,13 @@ from progress_tracking import domain_events
 from progress_tracking.db import Cursor, Database, one_row
 from progress_tracking.observability import logger
 from progress_tracking.store import checkpoints
+from progress_tracking.store import outbox as store_outbox
 
 CHECKPOINT = "outbox"
 # Tombstones are deleted once every checkpoint named like this has passed them.
 CHECKPOINT_PREFIX = "outbox"
 # Two-key advisory locks (a key space apart from the single bigint keys of the migration and the recompute).
 RELAY_LOCK_CLASS = 7_146_251  # (class, hashtext(checkpoint name)): one relay per checkpoint at a time
-ERASURE_GATE_CLASS = 7_146_252  # (class, hashtext(user_id)): erasure exclusive, relay shared
 BATCH_SIZE = 100
 MAX_ENTRIES_PER_REQUEST = 10
 MAX_REQUEST_BYTES = 256 * 1024
@@ -48,18 +48,6 @@ class PutEventsClient(Protocol):
     def put_events(self, *, Entries: list[dict[str, Any]]) -> Mapping[str, Any]: ...  # noqa: N803 - boto3's name
 
 
-def record_erasure(cursor: Cursor, user_id: str, erased: Mapping[str, int]) -> bool:
-    """In the erasure's transaction, after its deletes: close the user's gate and leave a tombstone to publish.
-
-    Erasing a user of whom nothing was left (a repeated erasure, an unknown user) publishes nothing.
-    """
-    cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (ERASURE_GATE_CLASS, user_id))
-    if not any(erased.values()):
-        return False
-    cursor.execute("INSERT INTO erasure_tombstones (user_id) VALUES (%s)", (user_id,))
-    return True
-
-
 @dataclass(frozen=True)
 class OutboxEvent:
     checkpoint: checkpoints.Checkpoint
@@ -69,25 +57,13 @@ class OutboxEvent:
     from_log: bool  # an event of progress_events (False: an erasure's tombstone)
 
 
-_AFTER = (
-    "SELECT tx_id::text::bigint, position, user_id, log_id, version, event_type, data, request_id, occurred_at FROM ("
-    " (SELECT tx_id, position, user_id, log_id, version, event_type, data, request_id, occurred_at"
-    "  FROM progress_events WHERE (tx_id, position) > (%(tx_id)s::text::xid8, %(position)s)"
-    "  AND tx_id < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY tx_id, position LIMIT %(limit)s)"
-    " UNION ALL"
-    " (SELECT tx_id, position, user_id, NULL::bigint, NULL::integer, 'erased', NULL::jsonb, NULL::text, occurred_at"
-    "  FROM erasure_tombstones WHERE (tx_id, position) > (%(tx_id)s::text::xid8, %(position)s)"
-    "  AND tx_id < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY tx_id, position LIMIT %(limit)s)"
-    ") AS log ORDER BY log.tx_id, log.position LIMIT %(limit)s"
-)
-
-
 def events_after(cursor: Cursor, checkpoint: checkpoints.Checkpoint, limit: int) -> list[OutboxEvent]:
     """The next events and tombstones after `checkpoint`, merged in (transaction id, position) order, below the
     horizon (the same never-skip rule as `checkpoints.events_after`)."""
-    cursor.execute(_AFTER, {"tx_id": str(checkpoint.tx_id), "position": checkpoint.position, "limit": limit})
     found = []
-    for tx_id, position, user_id, log_id, version, event_type, data, request_id, occurred_at in cursor.fetchall():
+    for tx_id, position, user_id, log_id, version, event_type, data, request_id, occurred_at in store_outbox.rows_after(
+        cursor, checkpoint, limit
+    ):
         if event_type == "erased":
             detail_type = domain_events.USER_PROGRESS_ERASED
             detail = domain_events.erased_detail(position=position, user_id=user_id)
@@ -105,21 +81,6 @@ def events_after(cursor: Cursor, checkpoint: checkpoints.Checkpoint, limit: int)
         checkpoint = checkpoints.Checkpoint(tx_id, position)
         found.append(OutboxEvent(checkpoint, user_id, detail_type, detail, from_log=event_type != "erased"))
     return found
-
-
-def _still_there(cursor: Cursor, events: list[OutboxEvent]) -> list[OutboxEvent]:
-    """Take the gates of the batch's users (shared), then keep the events that no erasure has removed meanwhile."""
-    users = sorted({event.user_id for event in events if event.from_log})
-    if not users:
-        return events
-    cursor.execute(
-        "SELECT pg_advisory_xact_lock_shared(%s, hashtext(u)) FROM unnest(%s::text[]) AS u", (ERASURE_GATE_CLASS, users)
-    )
-    cursor.fetchall()
-    positions = [event.checkpoint.position for event in events if event.from_log]
-    cursor.execute("SELECT position FROM progress_events WHERE position = ANY(%s)", (positions,))
-    present = {row[0] for row in cursor.fetchall()}
-    return [event for event in events if not event.from_log or event.checkpoint.position in present]
 
 
 def requests(entries: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
@@ -246,7 +207,10 @@ def _batch(
     read = events_after(cursor, checkpoint, batch_size)
     if not read:
         return _Batch(0, 0, 0, 0)
-    kept = _still_there(cursor, read)
+    gone = store_outbox.erased_meanwhile(
+        cursor, [(event.user_id, event.checkpoint.position) for event in read if event.from_log]
+    )
+    kept = [event for event in read if not (event.from_log and event.checkpoint.position in gone)]
     entries = [domain_events.entry(event.detail_type, event.detail, bus_name) for event in kept]
     published = publish(client, entries, sleep)
     if published < len(kept):  # stop before the first entry that failed: everything earlier is done
@@ -257,17 +221,8 @@ def _batch(
         new_checkpoint = read[-1].checkpoint
     if new_checkpoint != checkpoint:
         checkpoints.save_checkpoint(cursor, name, new_checkpoint, datetime.now(UTC))
-        _forget_published_tombstones(cursor)
+        store_outbox.forget_published_tombstones(cursor, CHECKPOINT_PREFIX)
     return _Batch(len(read), published, len(read) - len(kept), len(kept) - published)
-
-
-def _forget_published_tombstones(cursor: Cursor) -> None:
-    """An erased user's id stays only until every relay has published their erasure."""
-    cursor.execute(
-        "DELETE FROM erasure_tombstones WHERE (tx_id, position) <= (SELECT tx_id, position FROM projector_checkpoints"
-        " WHERE name LIKE %s ORDER BY tx_id, position LIMIT 1)",
-        (CHECKPOINT_PREFIX + "%",),
-    )
 
 
 def start_at_end(database: Database, name: str, *, restart: bool = False) -> checkpoints.Checkpoint:

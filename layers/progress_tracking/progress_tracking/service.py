@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
-from progress_tracking import authz, idempotency, outbox, summaries
+from progress_tracking import authz, idempotency, summaries
 from progress_tracking.authz import Identity
 from progress_tracking.db import Cursor, Database
 from progress_tracking.errors import (
@@ -33,6 +33,7 @@ from progress_tracking.models.logs import (
 )
 from progress_tracking.models.summary import Summary, SummaryQuery
 from progress_tracking.store import appending, erasure, listing
+from progress_tracking.store import outbox as store_outbox
 from progress_tracking.store import summaries as summary_store
 from progress_tracking.store.appending import Change
 
@@ -201,7 +202,7 @@ def erase_deleted_user(database: Database, user_id: str) -> dict[str, int]:
 
 def _erase(cursor: Cursor, user_id: str) -> dict[str, int]:
     erased = erasure.erase_user(cursor, user_id)
-    outbox.record_erasure(cursor, user_id, erased)  # UserProgressErased, published in log order once this commits
+    store_outbox.record_erasure(cursor, user_id, erased)  # UserProgressErased, published in log order once this commits
     return erased
 
 
