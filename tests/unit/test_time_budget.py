@@ -38,11 +38,11 @@ def test_a_request_that_meets_every_limit_still_answers_before_the_function_time
     assert db.LOCK_TIMEOUT_MS < db.STATEMENT_TIMEOUT_MS
 
 
-def test_the_template_and_readme_state_the_connection_ceiling_with_the_real_number_of_api_functions():
+def test_the_template_and_docs_state_the_connection_ceiling_with_the_real_number_of_api_functions():
     description = TEMPLATE["Parameters"]["ApiReservedConcurrency"]["Description"]
     stated = int(re.search(r"(\d+) API functions x this number", description).group(1))
     assert stated == len(API_FUNCTIONS)
     example = re.search(r"(\d+) at the value (\d+)", description)
     assert int(example.group(1)) == stated * int(example.group(2)) + 3  # the recompute, the relay, the migration
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "docs" / "architecture.md").read_text()  # the capacity section
     assert f"{stated} API functions × `ApiReservedConcurrency` + 1 recompute + 1 migration + 1 event relay" in readme
