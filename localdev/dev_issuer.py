@@ -76,7 +76,8 @@ class SigningKey:
         if client:
             claims.update(sub=subject or "dev-client@clients", gty="client-credentials")
         else:
-            claims["sub"] = subject or user_id
             if user_id is not None:
                 claims[user_id_claim] = user_id
+            # An explicit subject wins, also when the User Profile id travels in `sub` itself.
+            claims["sub"] = subject or user_id
         return self.sign({**claims, **(extra or {})})

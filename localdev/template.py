@@ -97,11 +97,6 @@ class Route:
                 return None
         return parameters
 
-    def specificity(self) -> list[bool]:
-        # API Gateway prefers a literal segment to a parameter at each level, from the left.
-        return [not part.startswith("{") for part in self.segments]
-
-
 @dataclass(frozen=True)
 class ApiDefinition:
     routes: list[Route]
@@ -114,17 +109,18 @@ class ApiDefinition:
     def resolve(
         self, method: str, segments: list[str], routes: list[Route] | None = None
     ) -> tuple[Route, dict[str, str]] | None:
-        candidates = [
-            (route, params)
-            for route in (self.routes if routes is None else routes)
-            if (params := route.match(segments)) is not None
-        ]
-        if not candidates:
-            return None
-        best = max(route.specificity() for route, _ in candidates)
-        for route, params in candidates:
-            if route.specificity() == best and route.method == method:
-                return route, params
+        """The route as API Gateway's resource tree finds it: at each level a literal path part that exists wins over
+        a parameter, even when the resource it leads to lacks the method (`GET /api/progress/goals` is not a list of
+        user "goals": API Gateway answers it itself, as MISSING_AUTHENTICATION_TOKEN)."""
+        remaining = self.routes if routes is None else routes
+        for depth, value in enumerate(segments):
+            deeper = [route for route in remaining if len(route.segments) > depth]
+            literal = [route for route in deeper if route.segments[depth] == value]
+            remaining = literal or [route for route in deeper if route.segments[depth].startswith("{") and value]
+        for route in remaining:
+            if len(route.segments) == len(segments) and route.method == method:
+                params = route.match(segments)
+                return (route, params) if params is not None else None
         return None
 
 

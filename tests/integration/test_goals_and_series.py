@@ -514,6 +514,11 @@ def test_series_allows_400_buckets_and_refuses_401_clearly(api, tokens, new_user
     assert_error(api.call("GET", f"/api/progress/series/{user}", token, params=months), 400, "validation_error")
     for bad in ({"bucket": "year"}, {"from": "2026-02-01", "to": "2026-01-01"}, {"from": "1899-12-31"}):
         assert_error(api.call("GET", f"/api/progress/series/{user}", token, params=bad), 400, "validation_error")
+    # Out of range dates are explained in the API's words, not Python's (`datetime.date(1900, 1, 1)`).
+    early = assert_error(
+        api.call("GET", f"/api/progress/series/{user}", token, params={"from": "0001-01-01"}), 400, "validation_error"
+    )
+    assert [detail["message"] for detail in early["details"]] == ["date must be from 1900-01-01 to 2999-12-31"]
 
 
 def test_series_as_of_shows_the_logs_as_they_stood(api, tokens, new_user):

@@ -112,7 +112,16 @@ UtcDateTime = Annotated[datetime, AfterValidator(_utc)]
 TargetDate = Annotated[IsoDate, AfterValidator(_target_date_ahead)]
 WeeklyWorkouts = Annotated[int, Field(ge=1, le=100)]
 WeeklyCalories = Annotated[float, Field(gt=0, le=700_000)]
-SeriesDate = Annotated[IsoDate, Field(ge=EARLIEST_DATE, le=date(2999, 12, 31))]
+LATEST_SERIES_DATE = date(2999, 12, 31)
+
+
+def _series_range(value: date) -> date:
+    if not EARLIEST_DATE <= value <= LATEST_SERIES_DATE:
+        raise ValueError(f"date must be from {EARLIEST_DATE.isoformat()} to {LATEST_SERIES_DATE.isoformat()}")
+    return value
+
+
+SeriesDate = Annotated[IsoDate, AfterValidator(_series_range)]
 AsOf = Annotated[AwareDatetime, AfterValidator(_utc)]  # RFC 3339 with an offset, normalised to UTC
 
 BODY_CONFIG = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False, frozen=True)
