@@ -356,7 +356,7 @@ def verify(database_url: str, ledger: Ledger, users: list[str]) -> Verdict:
     """Every acknowledged write is in the event log exactly once and in the projection (the projection equals the
     events' fold); unacknowledged ones are whole or absent; the stored summaries equal a recompute."""
     from progress_tracking import summaries
-    from progress_tracking.db import Cursor, Database, one_row
+    from progress_tracking.db import Cursor, Database
     from progress_tracking.store import rebuild
     from progress_tracking.store import summaries as summary_store
 
@@ -364,48 +364,45 @@ def verify(database_url: str, ledger: Ledger, users: list[str]) -> Verdict:
     lost: list[str] = []
     duplicated: list[str] = []
 
-    def check(cursor: Cursor) -> None:
-        for ack in ledger.acks:
-            if ack.endpoint in _EVENT_TYPE:
-                cursor.execute(
-                    "SELECT count(*) FROM progress_events WHERE log_id = %s AND version = %s AND event_type = %s",
-                    (ack.log_id, ack.version, _EVENT_TYPE[ack.endpoint]),
-                )
-                found = one_row(cursor)[0]
-                if ack.marker and found:  # the write's own content, exactly once however often the client retried
-                    cursor.execute(
-                        "SELECT count(*) FROM progress_events WHERE event_type = %s AND data->>'notes' = %s",
-                        (_EVENT_TYPE[ack.endpoint], ack.marker),
-                    )
-                    found = one_row(cursor)[0]
-            elif ack.endpoint == "DELETE log":
-                cursor.execute(
-                    "SELECT count(*) FROM progress_events"
-                    " WHERE log_id = %s AND request_id = %s AND event_type = 'deleted'",
-                    (ack.log_id, ack.request_id),
-                )
-                found = one_row(cursor)[0]
-            else:  # DELETE user logs: one deletion event per log it counted
-                cursor.execute(
-                    "SELECT count(*) FROM progress_events WHERE request_id = %s AND event_type = 'deleted'",
-                    (ack.request_id,),
-                )
-                found = 1 if one_row(cursor)[0] == ack.count else 0
-            if found == 0:
-                lost.append(f"{ack.endpoint} {ack.log_id} v{ack.version} {ack.marker or ack.request_id}")
-            elif found > 1:
-                duplicated.append(f"{ack.endpoint} {ack.log_id} v{ack.version} {ack.marker or ack.request_id}")
+    def counts(cursor: Cursor) -> dict[str, dict[tuple[Any, ...], int]]:
+        """What the event log holds, counted set-based (a query per acknowledged write is quadratic at soak sizes)."""
+        queries = {
+            "version": "SELECT log_id, version, event_type, count(*) FROM progress_events GROUP BY 1, 2, 3",
+            "marker": "SELECT event_type, data->>'notes', count(*) FROM progress_events"
+            " WHERE data->>'notes' IS NOT NULL GROUP BY 1, 2",
+            "deleted": "SELECT log_id, request_id, count(*) FROM progress_events WHERE event_type = 'deleted'"
+            " GROUP BY 1, 2",
+            "deleted_by_request": "SELECT request_id, count(*) FROM progress_events WHERE event_type = 'deleted'"
+            " GROUP BY 1",
+        }
+        found: dict[str, dict[tuple[Any, ...], int]] = {}
+        for name, query in queries.items():
+            cursor.execute(query)
+            found[name] = {tuple(row[:-1]): row[-1] for row in cursor.fetchall()}
+        return found
 
-    database.run(check)
+    log = database.run(counts)
+    for ack in ledger.acks:
+        if ack.endpoint in _EVENT_TYPE:
+            found = log["version"].get((ack.log_id, ack.version, _EVENT_TYPE[ack.endpoint]), 0)
+            if ack.marker and found:  # the write's own content, exactly once however often the client retried
+                found = log["marker"].get((_EVENT_TYPE[ack.endpoint], ack.marker), 0)
+        elif ack.endpoint == "DELETE log":
+            found = log["deleted"].get((ack.log_id, ack.request_id), 0)
+        else:  # DELETE user logs: one deletion event per log it counted
+            found = 1 if log["deleted_by_request"].get((ack.request_id,), 0) == ack.count else 0
+        if found == 0:
+            lost.append(f"{ack.endpoint} {ack.log_id} v{ack.version} {ack.marker or ack.request_id}")
+        elif found > 1:
+            duplicated.append(f"{ack.endpoint} {ack.log_id} v{ack.version} {ack.marker or ack.request_id}")
 
     def half_written(cursor: Cursor) -> list[str]:
-        problems = []
-        for marker in ledger.unacknowledged_markers:  # committed (the answer was lost) or not at all; never twice
-            cursor.execute(
-                "SELECT count(*) FROM progress_events WHERE event_type = 'logged' AND data->>'notes' = %s", (marker,)
-            )
-            if one_row(cursor)[0] > 1:
-                problems.append(f"unacknowledged {marker} written twice")
+        # Unacknowledged writes were committed (the answer was lost) or not at all; never twice.
+        problems = [
+            f"unacknowledged {marker} written twice"
+            for marker in ledger.unacknowledged_markers
+            if log["marker"].get(("logged", marker), 0) > 1
+        ]
         # Every event moves its user's stream in the same transaction: the stream is never behind its newest event.
         cursor.execute(
             "SELECT e.user_id FROM (SELECT user_id, max(occurred_at) AS newest FROM progress_events"

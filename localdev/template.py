@@ -97,6 +97,7 @@ class Route:
                 return None
         return parameters
 
+
 @dataclass(frozen=True)
 class ApiDefinition:
     routes: list[Route]
