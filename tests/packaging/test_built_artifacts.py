@@ -209,10 +209,10 @@ def test_the_built_docs_function_serves_the_page_and_its_assets_from_its_package
 
 
 # What each function may load, the import and its first invocation together: the JWT stack is the authorizer's, the
-# AWS SDK the relay's, requests belongs to the User Profile callers (and the authorizer's JWKS client), and the X-Ray
-# SDK to no one while SDK tracing is off. (`botocore` alone is Powertools' user-agent hook importing the package's
-# __init__ whenever botocore is importable, as it always is in the Lambda runtime; its SDK machinery is
-# `botocore.session`, `botocore.client`, ….)
+# AWS SDK the relay's, requests the authorizer's alone (its JWKS client; the User Profile client uses http.client),
+# the User Profile client its callers', and the X-Ray SDK no one's while SDK tracing is off. (`botocore` alone is
+# Powertools' user-agent hook importing the package's __init__ whenever botocore is importable, as it always is in
+# the Lambda runtime; its SDK machinery is `botocore.session`, `botocore.client`, ….)
 USER_PROFILE_CALLERS = {"log_progress", "set_goals"}
 NO_DATABASE = {"authorizer", "api_docs"}
 SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:progress-db-AbCdEf"
@@ -222,7 +222,8 @@ def expected_modules(name: str) -> dict[str, bool]:
     return {
         "jwt": name == "authorizer",
         "cryptography": name == "authorizer",
-        "requests": name in USER_PROFILE_CALLERS | {"authorizer"},
+        "requests": name == "authorizer",
+        "progress_tracking.user_service": name in USER_PROFILE_CALLERS,
         "boto3": name == "publish_events",
         "botocore.client": name == "publish_events",
         "aws_xray_sdk": False,
@@ -274,7 +275,7 @@ def test_the_first_invocation_loads_nothing_the_import_avoided(build, lambda_env
         assert len(extension.served) == len(build.functions) - len(NO_DATABASE) and extension.refused == []
     bus.server.shutdown()
     # Then: each loaded exactly what its path uses (the equalities are their own positive controls: the authorizer
-    # does load the JWT stack, the relay the SDK, log_progress and set_goals requests).
+    # does load the JWT stack, the relay the SDK, log_progress and set_goals the User Profile client).
     assert loaded == {name: expected_modules(name) for name in build.functions}
 
 
