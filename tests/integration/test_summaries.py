@@ -154,3 +154,29 @@ def test_old_idempotency_keys_expire_when_a_run_finishes(database):
 
     database.run(plant)
     assert drain(database).expired_idempotency_keys >= 1
+
+
+@pytest.mark.parametrize("limit", [1, 3, 7, 1000])
+def test_windows_cover_the_log_after_a_checkpoint_once_in_order_whatever_their_size(database, limit):
+    # Given: events of three users, after whatever the shared test database already holds (walked from its end).
+    before = database.run(lambda cursor: checkpoints.window_after(cursor, checkpoints.START, 10**9))
+    start = before.end or checkpoints.START
+    users = [f"window-{uuid.uuid4()}" for _ in range(3)]
+    for day in range(1, 4):
+        for user in users:
+            add_log(database, user, day)
+    expected = database.run(lambda cursor: checkpoints.events_after(cursor, start, 10**9))
+    # When: the log is walked window by window from the start.
+    walked_events, walked_users, checkpoint = 0, set(), start
+    while True:
+        window = database.run(lambda cursor: checkpoints.window_after(cursor, checkpoint, limit))
+        if window.events == 0:
+            assert window.end is None and window.users == []
+            break
+        assert window.end == expected[walked_events + window.events - 1][0]  # the window's last event, exactly
+        assert window.users == sorted({u for _, u in expected[walked_events : walked_events + window.events]})
+        walked_events += window.events
+        walked_users.update(window.users)
+        checkpoint = window.end
+    # Then: every event once, and every user seen (the control: the three new users are among them).
+    assert walked_events == len(expected) and set(users) <= walked_users
