@@ -4,6 +4,7 @@ after a crash, and safe when two runs overlap."""
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
@@ -161,22 +162,31 @@ def test_windows_cover_the_log_after_a_checkpoint_once_in_order_whatever_their_s
     # Given: events of three users, after whatever the shared test database already holds (walked from its end).
     before = database.run(lambda cursor: checkpoints.window_after(cursor, checkpoints.START, 10**9))
     start = before.end or checkpoints.START
-    users = [f"window-{uuid.uuid4()}" for _ in range(3)]
     for day in range(1, 4):
-        for user in users:
+        for user in [f"window-{uuid.uuid4()}" for _ in range(3)]:
             add_log(database, user, day)
-    expected = database.run(lambda cursor: checkpoints.events_after(cursor, start, 10**9))
-    # When: the log is walked window by window from the start.
-    walked_events, walked_users, checkpoint = 0, set(), start
+    # (Events are read only below the horizon, which a transaction anywhere on the server holds back: wait for it.)
+    deadline = time.monotonic() + 30
+    while database.run(lambda cursor: checkpoints.window_after(cursor, start, 10**9)).events < 9:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    # When: the log is walked window by window from there.
+    walked: list[tuple[checkpoints.Checkpoint, list[str]]] = []
+    checkpoint = start
     while True:
         window = database.run(lambda cursor: checkpoints.window_after(cursor, checkpoint, limit))
         if window.events == 0:
             assert window.end is None and window.users == []
             break
-        assert window.end == expected[walked_events + window.events - 1][0]  # the window's last event, exactly
-        assert window.users == sorted({u for _, u in expected[walked_events : walked_events + window.events]})
-        walked_events += window.events
-        walked_users.update(window.users)
+        assert window.end is not None and window.events <= limit
+        walked.append((window.end, window.users))
         checkpoint = window.end
-    # Then: every event once, and every user seen (the control: the three new users are among them).
-    assert walked_events == len(expected) and set(users) <= walked_users
+    # Then: each window ends exactly where the log's events in order say it does, with exactly its events' users.
+    # (Read afterwards: the horizon only moves on, so the log then holds at least what the walk saw.)
+    expected = database.run(lambda cursor: checkpoints.events_after(cursor, start, 10**9))
+    seen = 0
+    for end, users in walked:
+        size = next(n for n in range(1, limit + 1) if expected[seen + n - 1][0] == end)
+        assert users == sorted({user for _, user in expected[seen : seen + size]})
+        seen += size
+    assert seen >= 9  # the control: the nine new events were walked
