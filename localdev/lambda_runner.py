@@ -56,8 +56,11 @@ def main(job_path: str, result_path: str) -> None:
             except Exception as exc:
                 result["invocations"].append({"error": f"{type(exc).__name__}: {exc}"})
         result["boto3_loaded"] = "boto3" in sys.modules
-        # Top-level packages loaded by the import and the invocations (with `botocore.…` kept apart from `botocore`).
-        result["modules"] = sorted({name.split(".")[0] for name in sys.modules} | _submodules("botocore"))
+        # Top-level packages loaded by the import and the invocations (with `botocore.…` kept apart from `botocore`, and
+        # the layer's modules named one by one).
+        result["modules"] = sorted(
+            {name.split(".")[0] for name in sys.modules} | _submodules("botocore") | _submodules("progress_tracking")
+        )
     with open(result_path, "w") as result_file:
         json.dump(result, result_file)
 

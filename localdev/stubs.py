@@ -22,14 +22,23 @@ class _QuietServer(ThreadingHTTPServer):
 
 
 class StubServer:
-    """A threaded HTTP server on 127.0.0.1 that answers GET requests with JSON from `respond(path)`."""
+    """A threaded HTTP server on 127.0.0.1 that answers GET requests with JSON from `respond(path)`.
 
-    def __init__(self, respond: Responder, port: int = 0) -> None:
+    HTTP/1.0 (one request per connection) unless `keep_alive`: then HTTP/1.1, and a connection stays open for the
+    next request, except that `drop_idle` makes the server close it after each answer without saying so (as a
+    server does with a connection that sat idle past its keep-alive timeout). `peers` records each request's
+    client address, so a test can count connections.
+    """
+
+    def __init__(self, respond: Responder, port: int = 0, keep_alive: bool = False) -> None:
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+
             def do_GET(self) -> None:
                 stub.requests.append(self.path)
+                stub.peers.append(self.client_address)
                 status, payload = stub.respond(self.path)
                 body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
                 self.send_response(status)
@@ -37,6 +46,8 @@ class StubServer:
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
+                if stub.drop_idle:
+                    self.close_connection = True
 
             def do_PUT(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -50,6 +61,8 @@ class StubServer:
 
         self.respond = respond
         self.requests: list[str] = []
+        self.peers: list[tuple[str, int]] = []
+        self.drop_idle = False
         self.uploads: list[tuple[str, bytes]] = []
         self._server = _QuietServer(("127.0.0.1", port), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
@@ -82,11 +95,11 @@ class UserProfileStub(StubServer):
 
     BASE_PATH = "/api/users"
 
-    def __init__(self, known: Iterable[str] | None = None, port: int = 0) -> None:
+    def __init__(self, known: Iterable[str] | None = None, port: int = 0, keep_alive: bool = False) -> None:
         self.known = None if known is None else set(known)
         self.mode = "ok"
         self.delay = 5.0
-        super().__init__(self._answer, port)
+        super().__init__(self._answer, port, keep_alive)
 
     @property
     def base_url(self) -> str:

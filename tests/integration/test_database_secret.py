@@ -107,7 +107,7 @@ from localdev.lambda_context import LocalLambdaContext
 import app
 event = json.loads(Path("events/{function}.json").read_text())
 response = app.lambda_handler(event, LocalLambdaContext("probe"))
-heavy = ("boto3", "botocore.session", "botocore.client", "requests", "urllib3")
+heavy = ("boto3", "botocore.session", "botocore.client", "requests", "urllib3", "progress_tracking.user_service")
 print(json.dumps({{"status": response["statusCode"], "loaded": [m for m in heavy if m in sys.modules]}}))
 """
 
@@ -137,6 +137,7 @@ def test_the_secret_path_loads_neither_the_aws_sdk_nor_requests(database_url):
         }
         assert first_invocation("get_summary", env) == {"status": 200, "loaded": []}
         assert stub.served == [ARN]
-        # Positive control: the function that calls the User Profile service does load requests (and urllib3).
-        env["USER_SVC_BASE_URL"] = "http://127.0.0.1:9/api/users"  # nothing listens: a 503, after requests tried
-        assert first_invocation("log_progress", env) == {"status": 503, "loaded": ["requests", "urllib3"]}
+        # Positive control: the probe sees what a function loads: the one that calls the User Profile service loads its
+        # client (which itself uses the standard library's http.client, not requests).
+        env["USER_SVC_BASE_URL"] = "http://127.0.0.1:9/api/users"  # nothing listens: a 503, after the client tried
+        assert first_invocation("log_progress", env) == {"status": 503, "loaded": ["progress_tracking.user_service"]}

@@ -4,6 +4,7 @@ after a crash, and safe when two runs overlap."""
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
@@ -154,3 +155,38 @@ def test_old_idempotency_keys_expire_when_a_run_finishes(database):
 
     database.run(plant)
     assert drain(database).expired_idempotency_keys >= 1
+
+
+@pytest.mark.parametrize("limit", [1, 3, 7, 1000])
+def test_windows_cover_the_log_after_a_checkpoint_once_in_order_whatever_their_size(database, limit):
+    # Given: events of three users, after whatever the shared test database already holds (walked from its end).
+    before = database.run(lambda cursor: checkpoints.window_after(cursor, checkpoints.START, 10**9))
+    start = before.end or checkpoints.START
+    for day in range(1, 4):
+        for user in [f"window-{uuid.uuid4()}" for _ in range(3)]:
+            add_log(database, user, day)
+    # (Events are read only below the horizon, which a transaction anywhere on the server holds back: wait for it.)
+    deadline = time.monotonic() + 30
+    while database.run(lambda cursor: checkpoints.window_after(cursor, start, 10**9)).events < 9:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    # When: the log is walked window by window from there.
+    walked: list[tuple[checkpoints.Checkpoint, list[str]]] = []
+    checkpoint = start
+    while True:
+        window = database.run(lambda cursor: checkpoints.window_after(cursor, checkpoint, limit))
+        if window.events == 0:
+            assert window.end is None and window.users == []
+            break
+        assert window.end is not None and window.events <= limit
+        walked.append((window.end, window.users))
+        checkpoint = window.end
+    # Then: each window ends exactly where the log's events in order say it does, with exactly its events' users.
+    # (Read afterwards: the horizon only moves on, so the log then holds at least what the walk saw.)
+    expected = database.run(lambda cursor: checkpoints.events_after(cursor, start, 10**9))
+    seen = 0
+    for end, users in walked:
+        size = next(n for n in range(1, limit + 1) if expected[seen + n - 1][0] == end)
+        assert users == sorted({user for _, user in expected[seen : seen + size]})
+        seen += size
+    assert seen >= 9  # the control: the nine new events were walked

@@ -475,3 +475,26 @@ def test_a_lone_surrogate_sub_is_accepted_and_logged_escaped(authorizer, signing
     [accepted] = [record for record in caplog.records if record.getMessage() == "Token accepted"]
     assert accepted.principal == "auth0|\\ud800x"
     accepted.principal.encode("utf-8")  # the audit line can be written
+
+
+def test_the_jwks_fetch_reads_a_key_set_and_refuses_anything_else(key):
+    from localdev.stubs import StubServer
+    from progress_tracking.tokens import MAX_JWKS_BYTES, fetch_jwks
+
+    answers = {
+        "/jwks.json": (200, key.jwks()),
+        "/down": (503, {"message": "down"}),
+        "/moved": (302, key.jwks()),  # a redirect is not followed (nor its body taken)
+        "/html": (200, b"<html>not json</html>"),
+        "/list": (200, {"keys": "not a list"}),
+        "/huge": (200, {"keys": [], "padding": "x" * MAX_JWKS_BYTES}),
+    }
+    with StubServer(lambda path: answers[path.split("?")[0]]) as server:
+        # The control: the same server's key set is read, query string and all.
+        assert fetch_jwks(f"{server.url}/jwks.json?v=1") == key.jwks()
+        for path in ("/down", "/moved", "/html", "/list", "/huge"):
+            with pytest.raises(ValueError):
+                fetch_jwks(f"{server.url}{path}")
+        assert server.requests[0] == "/jwks.json?v=1"
+    with pytest.raises(ValueError):
+        fetch_jwks("ftp://127.0.0.1/jwks.json")

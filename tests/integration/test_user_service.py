@@ -95,3 +95,47 @@ def test_a_failed_answer_is_never_remembered(profile):
     profile.mode = "error"
     assert client.user_exists("alice") is True  # confirmed a moment ago: the outage does not matter
     assert len(profile.requests) == 2
+
+
+@pytest.fixture
+def kept_alive_profile():
+    with UserProfileStub(known={"alice"}, keep_alive=True) as server:
+        yield server
+
+
+def test_a_kept_alive_connection_serves_the_next_checks(kept_alive_profile):
+    client = UserServiceClient(kept_alive_profile.base_url)
+    assert [client.user_exists(user) for user in ("alice", "mallory", "alice")] == [True, False, True]
+    assert len(kept_alive_profile.requests) == 3 and len(set(kept_alive_profile.peers)) == 1
+
+
+def test_a_connection_the_service_closed_while_idle_is_replaced_without_a_failure(kept_alive_profile):
+    # Given: a service that closes each connection after answering, without saying so (its keep-alive timeout).
+    kept_alive_profile.drop_idle = True
+    client = UserServiceClient(kept_alive_profile.base_url)
+    # Then: each check still gets its answer, on a new connection each (the control: one connection above).
+    assert [client.user_exists(user) for user in ("alice", "mallory", "alice")] == [True, False, True]
+    assert len(kept_alive_profile.requests) == 3 and len(set(kept_alive_profile.peers)) == 3
+
+
+def test_a_failure_on_a_kept_alive_connection_is_not_retried_and_the_next_check_reconnects(kept_alive_profile):
+    client = UserServiceClient(kept_alive_profile.base_url)
+    assert client.user_exists("alice") is True
+    kept_alive_profile.mode = "error"
+    with pytest.raises(UserServiceUnavailable):
+        client.user_exists("alice")
+    kept_alive_profile.mode = "ok"
+    assert client.user_exists("alice") is True
+    assert len(kept_alive_profile.requests) == 3  # the 500 was asked once, not again
+
+
+def test_an_https_url_to_a_plain_http_service_is_unavailable_and_not_an_error(profile):
+    # The control: the same service over http answers (test_known_and_unknown_users).
+    with pytest.raises(UserServiceUnavailable):
+        UserServiceClient(profile.base_url.replace("http://", "https://")).user_exists("alice")
+
+
+@pytest.mark.parametrize("base_url", ["ftp://127.0.0.1/api/users", "/api/users"])
+def test_a_base_url_that_is_not_http_is_unavailable(base_url):
+    with pytest.raises(UserServiceUnavailable):
+        UserServiceClient(base_url).user_exists("alice")

@@ -47,6 +47,14 @@ def test_every_function_is_built_and_has_its_sample_event(build):
     assert set(build.functions) == events
 
 
+def test_the_layer_carries_no_http_library_the_standard_library_replaces(build):
+    # The User Profile client and the JWKS fetch use http.client: requests and what only it needs are not packaged
+    # (urllib3 is, for botocore, which the X-Ray SDK needs when SDK tracing is on).
+    packages = {path.name for path in build.layer_dir.iterdir()}
+    assert {"requests", "charset_normalizer", "idna", "certifi"} & packages == set()
+    assert {"psycopg2", "jwt", "pydantic", "aws_lambda_powertools"} <= packages  # the control: what it does carry
+
+
 def invoke(build, lambda_env, tmp_path, name: str, *events: dict, env: dict[str, str] | None = None) -> list[dict]:
     result = build.run(build.functions[name], list(events), {**lambda_env, **(env or {})}, tmp_path)
     assert "import_error" not in result, result
@@ -208,21 +216,25 @@ def test_the_built_docs_function_serves_the_page_and_its_assets_from_its_package
     assert stylesheet["statusCode"] == 200 and stylesheet["headers"]["Content-Type"].startswith("text/css")
 
 
-# What each function may load, the import and its first invocation together: the JWT stack is the authorizer's, the
-# AWS SDK the relay's, requests belongs to the User Profile callers (and the authorizer's JWKS client), and the X-Ray
-# SDK to no one while SDK tracing is off. (`botocore` alone is Powertools' user-agent hook importing the package's
-# __init__ whenever botocore is importable, as it always is in the Lambda runtime; its SDK machinery is
-# `botocore.session`, `botocore.client`, ….)
+# What each function may load, the import and its first invocation together: pydantic is for the functions with
+# models (the settings are a dataclass, so the authorizer has none), the JWT stack is the authorizer's, the
+# AWS SDK the relay's, requests no one's (the User Profile client and the JWKS fetch use http.client), the User
+# Profile client its callers', and the X-Ray SDK no one's while SDK tracing is off. (`botocore` alone is
+# Powertools' user-agent hook importing the package's __init__ whenever botocore is importable, as it always is in
+# the Lambda runtime; its SDK machinery is `botocore.session`, `botocore.client`, ….)
 USER_PROFILE_CALLERS = {"log_progress", "set_goals"}
 NO_DATABASE = {"authorizer", "api_docs"}
+NO_MODELS = NO_DATABASE | {"migrate", "publish_events"}
 SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:progress-db-AbCdEf"
 
 
 def expected_modules(name: str) -> dict[str, bool]:
     return {
         "jwt": name == "authorizer",
+        "pydantic": name not in NO_MODELS,
         "cryptography": name == "authorizer",
-        "requests": name in USER_PROFILE_CALLERS | {"authorizer"},
+        "requests": False,
+        "progress_tracking.user_service": name in USER_PROFILE_CALLERS,
         "boto3": name == "publish_events",
         "botocore.client": name == "publish_events",
         "aws_xray_sdk": False,
@@ -274,7 +286,7 @@ def test_the_first_invocation_loads_nothing_the_import_avoided(build, lambda_env
         assert len(extension.served) == len(build.functions) - len(NO_DATABASE) and extension.refused == []
     bus.server.shutdown()
     # Then: each loaded exactly what its path uses (the equalities are their own positive controls: the authorizer
-    # does load the JWT stack, the relay the SDK, log_progress and set_goals requests).
+    # does load the JWT stack, the relay the SDK, log_progress and set_goals the User Profile client).
     assert loaded == {name: expected_modules(name) for name in build.functions}
 
 

@@ -37,9 +37,39 @@ def test_defaults():
 def test_the_user_service_cache_time_is_read_and_bounded():
     assert Settings.from_env({"USER_SVC_CACHE_SECONDS": "0"}).user_svc_cache_seconds == 0
     assert Settings.from_env({"USER_SVC_CACHE_SECONDS": "2.5"}).user_svc_cache_seconds == 2.5
-    for wrong in ("-1", "3601", "soon"):
+    for wrong in ("-1", "3601", "soon", "nan"):
         with pytest.raises(ValueError, match="user_svc_cache_seconds"):
             Settings.from_env({"USER_SVC_CACHE_SECONDS": wrong})
+
+
+@pytest.mark.parametrize(
+    ("variable", "field", "good", "wrong"),
+    [
+        (
+            "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT",
+            "secrets_extension_port",
+            ["1", "65535"],
+            ["0", "65536", "27.5", "x"],
+        ),
+        ("OUTBOX_FOLLOW_SECONDS", "outbox_follow_seconds", ["0", "840"], ["-0.5", "841", "inf", "later"]),
+    ],
+)
+def test_the_numbers_from_the_environment_are_read_and_bounded(variable, field, good, wrong):
+    for value in good:  # the controls: values at the bounds are taken as they are
+        assert getattr(Settings.from_env({variable: value}), field) == float(value)
+    for value in wrong:
+        with pytest.raises(ValueError, match=field):
+            Settings.from_env({variable: value})
+
+
+def test_the_settings_are_frozen_and_their_names_may_not_be_empty():
+    settings = Settings.from_env({"USER_ID_CLAIM": "https://example.invalid/user_id"})
+    assert settings.user_id_claim == "https://example.invalid/user_id"
+    with pytest.raises(AttributeError):
+        settings.user_id_claim = "sub"  # type: ignore[misc]
+    for field in ("user_id_claim", "event_bus_name"):
+        with pytest.raises(ValueError, match=field):
+            Settings(**{field: ""})
 
 
 @pytest.mark.parametrize(

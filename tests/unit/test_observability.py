@@ -43,3 +43,25 @@ def test_the_local_app_takes_the_names_the_template_sets():
     assert environment["POWERTOOLS_METRICS_NAMESPACE"] == "ProgressTracking"
     assert "DATABASE_URL" not in environment  # empty in the template: not a value to impose
     assert all(isinstance(value, str) for value in environment.values())  # no !Ref left unresolved
+
+
+SHOW_PATCHED = (
+    "from progress_tracking.observability import get_tracer; get_tracer();"
+    "from aws_xray_sdk.core import patcher; import json; print(json.dumps(sorted(patcher._PATCHED_MODULES)))"
+)
+
+
+def _patched_with(env_overrides: dict[str, str]) -> list[str]:
+    env = {k: v for k, v in os.environ.items() if k != "POWERTOOLS_TRACE_DISABLED"}
+    env.update({"PYTHONPATH": str(ROOT / "layers" / "progress_tracking"), **env_overrides})
+    result = subprocess.run(
+        [sys.executable, "-c", SHOW_PATCHED], env=env, capture_output=True, text=True, timeout=60, check=True
+    )
+    return json.loads(result.stdout)
+
+
+def test_the_sdk_tracer_patches_http_client_which_the_user_profile_client_uses():
+    # In Lambda (the runtime sets LAMBDA_TASK_ROOT) the Tracer patches http.client, and only it.
+    assert _patched_with({"LAMBDA_TASK_ROOT": "/var/task"}) == ["httplib"]
+    # The control: with tracing disabled nothing is patched, so the list above is the Tracer's doing.
+    assert _patched_with({"LAMBDA_TASK_ROOT": "/var/task", "POWERTOOLS_TRACE_DISABLED": "true"}) == []

@@ -4,9 +4,9 @@ Their service name and metrics namespace come from POWERTOOLS_SERVICE_NAME and P
 the template sets for every function (and the local app and the tests take from the template).
 
 Tracing: Lambda's active tracing (`Tracing: Active`) records every invocation's segment without any SDK in the
-function. The X-Ray SDK (Powertools' Tracer: subsegments for the handler and for `requests` calls) costs hundreds of
-milliseconds of cold start and botocore with it, so it is loaded only when the template's SdkTracing parameter turns
-it on (SDK_TRACING=true), and then on the first invocation rather than at import.
+function. The X-Ray SDK (Powertools' Tracer: subsegments for the handler and for `http.client` calls) costs hundreds
+of milliseconds of cold start and botocore with it, so it is loaded only when the template's SdkTracing parameter
+turns it on (SDK_TRACING=true), and then on the first invocation rather than at import.
 """
 
 from __future__ import annotations
@@ -34,11 +34,11 @@ H = TypeVar("H", bound=Callable[..., Any])
 
 @lru_cache(maxsize=1)
 def get_tracer() -> Tracer:
-    """The Tracer, created on first use. Only requests is patched: patching everything would also import boto3 and
-    wrap psycopg2's connections."""
+    """The Tracer, created on first use. Only http.client ("httplib", which the User Profile client uses) is patched:
+    patching everything would also import boto3 and wrap psycopg2's connections."""
     from aws_lambda_powertools.tracing import Tracer
 
-    return Tracer(patch_modules=["requests"])
+    return Tracer(patch_modules=["httplib"])
 
 
 def traced(handler: H) -> H:

@@ -65,14 +65,28 @@ class Window:
     users: list[str]
 
 
+# A window in one statement and one pass over the log: its events grouped by user as they are read (nothing converted
+# per event), and its last event found by one index probe: the last below the horizon when the window is not full,
+# else the limit-th. One statement, one snapshot: the horizon is the same in every part.
+_SCOPE = (
+    "(e.tx_id, e.position) > (%(tx_id)s::text::xid8, %(position)s)"
+    " AND e.tx_id < pg_snapshot_xmin(pg_current_snapshot())"
+)
+_LAST = "SELECT array[e.tx_id::text::bigint, e.position] FROM progress_events AS e WHERE " + _SCOPE
+WINDOW = (
+    "WITH users AS (SELECT user_id, count(*) AS n FROM (SELECT e.user_id FROM progress_events AS e"
+    f"  WHERE {_SCOPE} ORDER BY e.tx_id, e.position LIMIT %(limit)s) AS w GROUP BY user_id),"
+    " size AS (SELECT coalesce(sum(n), 0)::bigint AS events FROM users)"
+    " SELECT (SELECT events FROM size),"
+    "  CASE WHEN (SELECT events FROM size) = 0 THEN NULL"
+    f"   WHEN (SELECT events FROM size) < %(limit)s THEN ({_LAST} ORDER BY e.tx_id DESC, e.position DESC LIMIT 1)"
+    f"   ELSE ({_LAST} ORDER BY e.tx_id, e.position OFFSET %(limit)s - 1 LIMIT 1) END,"
+    "  (SELECT coalesce(array_agg(user_id ORDER BY user_id), '{}') FROM users)"
+)
+
+
 def window_after(cursor: Cursor, checkpoint: Checkpoint, limit: int) -> Window:
-    cursor.execute(
-        f"WITH w AS MATERIALIZED ({EVENTS_AFTER})"
-        " SELECT (SELECT count(*) FROM w),"
-        "  (SELECT array[tx, position] FROM w ORDER BY tx DESC, position DESC LIMIT 1),"
-        "  (SELECT coalesce(array_agg(user_id ORDER BY user_id), '{}') FROM (SELECT DISTINCT user_id FROM w) AS u)",
-        {"tx_id": str(checkpoint.tx_id), "position": checkpoint.position, "limit": limit},
-    )
+    cursor.execute(WINDOW, {"tx_id": str(checkpoint.tx_id), "position": checkpoint.position, "limit": limit})
     row = cursor.fetchone()
     assert row is not None
     events, end, users = row

@@ -47,26 +47,30 @@ _FACTS = (
     " 'last_streak', coalesce(streak.last, 0), 'goals', {goals})"
 )
 _LATERALS = (
-    # Totals and the workouts per kind in one scan (grouping sets: the empty set is the totals).
+    # Totals and the workouts per kind in one index-only scan (grouping sets: the empty set is the totals). Grouped by
+    # the text as stored, and only the few distinct texts then folded to a kind (lower, trimmed): folding every row
+    # cost more than the rest of the scan.
     " CROSS JOIN LATERAL (SELECT sum(n) FILTER (WHERE totals) AS n, min(first_date) AS first_date,"
     "  max(last_date) AS last_date, min(min_weight) AS min_weight, max(max_weight) AS max_weight,"
     "  max(avg_weight) FILTER (WHERE totals) AS avg_weight, max(avg_calories) FILTER (WHERE totals) AS avg_calories,"
     "  max(total_calories) FILTER (WHERE totals) AS total_calories,"
-    "  jsonb_object_agg(kind, n) FILTER (WHERE NOT totals AND kind IS NOT NULL) AS workouts"
-    "  FROM (SELECT grouping(lower(btrim(workout_done))) = 1 AS totals, lower(btrim(workout_done)) AS kind,"
-    "   count(*) AS n, min(date) AS first_date, max(date) AS last_date, avg(weight_kg) AS avg_weight,"
-    "   min(weight_kg) AS min_weight, max(weight_kg) AS max_weight, avg(calories_burned) AS avg_calories,"
+    "  (SELECT jsonb_object_agg(kind, n) FROM (SELECT lower(btrim(text)) AS kind, sum(n)::bigint AS n"
+    "   FROM unnest(array_agg(workout_done) FILTER (WHERE NOT totals), array_agg(n) FILTER (WHERE NOT totals))"
+    "   AS k(text, n) WHERE text IS NOT NULL GROUP BY 1) AS kinds) AS workouts"
+    "  FROM (SELECT grouping(workout_done) = 1 AS totals, workout_done, count(*) AS n, min(date) AS first_date,"
+    "   max(date) AS last_date, avg(weight_kg) AS avg_weight, min(weight_kg) AS min_weight,"
+    "   max(weight_kg) AS max_weight, avg(calories_burned) AS avg_calories,"
     "   coalesce(sum(calories_burned), 0) AS total_calories"
-    f"   FROM progress_logs AS l WHERE {_SCOPE} GROUP BY GROUPING SETS ((), (lower(btrim(workout_done))))) AS g) AS t"
+    f"   FROM progress_logs AS l WHERE {_SCOPE} GROUP BY GROUPING SETS ((), (workout_done))) AS g) AS t"
     " LEFT JOIN LATERAL (SELECT weight_kg FROM progress_logs AS l"
     f"  WHERE {_SCOPE} AND weight_kg IS NOT NULL ORDER BY date, log_id LIMIT 1) AS first_log ON TRUE"
     " LEFT JOIN LATERAL (SELECT weight_kg FROM progress_logs AS l"
     f"  WHERE {_SCOPE} AND weight_kg IS NOT NULL ORDER BY date DESC, log_id DESC LIMIT 1) AS latest_log ON TRUE"
-    # Streaks: consecutive days share (date - dense_rank), in one ordered pass; an island's length is its span.
-    " CROSS JOIN LATERAL (SELECT max(length) AS longest, (array_agg(length ORDER BY last_day DESC))[1] AS last"
-    "  FROM (SELECT max(date) - min(date) + 1 AS length, max(date) AS last_day FROM (SELECT date,"
-    f"   date - (dense_rank() OVER (ORDER BY date))::int AS island FROM progress_logs AS l WHERE {_SCOPE}) AS i"
-    "   GROUP BY island) AS s) AS streak"
+    # Streaks: over the distinct dates in order, consecutive days share (date - row_number): an island's length is its
+    # number of dates, and the key grows from island to island (the last island has the largest).
+    " CROSS JOIN LATERAL (SELECT max(length) AS longest, (array_agg(length ORDER BY island DESC))[1] AS last"
+    "  FROM (SELECT island, count(*) AS length FROM (SELECT date - (row_number() OVER (ORDER BY date))::int AS island"
+    f"   FROM (SELECT DISTINCT date FROM progress_logs AS l WHERE {_SCOPE}) AS d) AS i GROUP BY island) AS s) AS streak"
 )
 
 
