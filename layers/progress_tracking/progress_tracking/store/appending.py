@@ -6,8 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
-
 from progress_tracking.db import Cursor, defer, one_row
 from progress_tracking.errors import LogNotFound
 from progress_tracking.models.logs import ProgressLog
@@ -21,7 +19,7 @@ from progress_tracking.store.columns import (
     event_data,
     log_from_row,
 )
-from progress_tracking.store.streams import LOCKED_TIME, lock_new_log
+from progress_tracking.store.streams import LOCKED_TIME, StreamEvent, lock_new_log
 
 
 @dataclass(frozen=True)
@@ -32,16 +30,9 @@ class Change:
     request_id: str | None
 
 
-class LogEvent(BaseModel):
+class LogEvent(StreamEvent):
     position: int
     log_id: int
-    user_id: str
-    version: int
-    event_type: str
-    data: dict[str, Any]
-    actor: str
-    request_id: str | None
-    occurred_at: datetime
 
 
 def _append(cursor: Cursor, log: ProgressLog, event_type: str, change: Change, at: datetime) -> None:

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from progress_tracking.db import Cursor, one_row
 from progress_tracking.errors import ConcurrentChange
 from progress_tracking.models.goals import GOAL_FIELDS, Goals
+from progress_tracking.store.streams import StreamEvent
 
 GOAL_COLUMNS = (
     "user_id",
@@ -34,14 +35,8 @@ GOAL_COLUMNS = (
 TREND_WINDOW_DAYS = 28
 
 
-class GoalEvent(BaseModel):
-    user_id: str
-    version: int
-    event_type: str
-    data: dict[str, Any]
-    actor: str
-    request_id: str | None
-    occurred_at: datetime
+class GoalEvent(StreamEvent):
+    """An event of a user's goals stream."""
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,25 @@ and never earlier than the stream's previous event.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
 
 from progress_tracking.db import Cursor
+
+
+class StreamEvent(BaseModel):
+    """What every event of a user's streams records: whose, which version, what happened, the resulting state, who
+    did it, in which request and when (the database's time)."""
+
+    user_id: str
+    version: int
+    event_type: str
+    data: dict[str, Any]
+    actor: str
+    request_id: str | None
+    occurred_at: datetime
+
 
 # The database's time once the lock is held, never earlier than the stream's latest event, and whether the stream
 # moved (another write committed) while this statement waited for the lock: then what the statement read besides the
