@@ -159,6 +159,19 @@ def cold_starts(build_dir: Path, skip_build: bool) -> None:
         print(f"{name:<38} {size:>8} {median[name]:>24.0f} {ratio:>6.2f}x  {verdict}")
 
 
+def configure_in_process(database_url: str, jwks: JwksStub, users: UserProfileStub) -> None:
+    """The environment of the functions run in this process: this run's database, JWKS and User Profile stand-in."""
+    os.environ.update(
+        DATABASE_URL=database_url,
+        AUTH0_ISSUER=ISSUER,
+        AUTH0_AUDIENCE=AUDIENCE,
+        AUTH0_JWKS_URL=jwks.jwks_url,
+        USER_SVC_BASE_URL=users.base_url,
+        POWERTOOLS_TRACE_DISABLED="true",
+        POWERTOOLS_LOG_LEVEL="WARNING",
+    )
+
+
 def timed(count: int, call: Callable[[int], requests.Response]) -> list[float]:
     samples = []
     for n in range(count):
@@ -188,15 +201,7 @@ def requests_through_the_gateway(database_url: str, count: int, logs: int) -> No
 
     key = SigningKey.generate()
     with JwksStub(key.jwks()) as jwks, UserProfileStub(known=None) as users:
-        os.environ.update(
-            DATABASE_URL=database_url,
-            AUTH0_ISSUER=ISSUER,
-            AUTH0_AUDIENCE=AUDIENCE,
-            AUTH0_JWKS_URL=jwks.jwks_url,
-            USER_SVC_BASE_URL=users.base_url,
-            POWERTOOLS_TRACE_DISABLED="true",
-            POWERTOOLS_LOG_LEVEL="WARNING",
-        )
+        configure_in_process(database_url, jwks, users)
         from progress_tracking.db import get_database
         from progress_tracking.migrations import migrate
 
@@ -325,15 +330,7 @@ def round_trip_table(database_url: str) -> None:
 
     key = SigningKey.generate()
     with JwksStub(key.jwks()) as jwks, UserProfileStub(known=None) as users, RoundTripCounter(database_url) as counter:
-        os.environ.update(
-            DATABASE_URL=counter.url(database_url),
-            AUTH0_ISSUER=ISSUER,
-            AUTH0_AUDIENCE=AUDIENCE,
-            AUTH0_JWKS_URL=jwks.jwks_url,
-            USER_SVC_BASE_URL=users.base_url,
-            POWERTOOLS_TRACE_DISABLED="true",
-            POWERTOOLS_LOG_LEVEL="WARNING",
-        )
+        configure_in_process(counter.url(database_url), jwks, users)
         from progress_tracking.config import get_settings
         from progress_tracking.db import get_database
         from progress_tracking.migrations import migrate
