@@ -9,7 +9,7 @@
    Python 3.12 with only its artifact and the layer importable (median of 7 fresh processes).
 2. Requests through the local gateway over HTTP (real authorizer, handlers, Postgres): p50/p95 and ratios that show
    the design's effects (keyset paging depth, stored vs stale summary, time travel vs projection).
-3. Goals and series on a year of daily logs: the weekly series, the summary with goals, round trips per request.
+3. Goals and series on a year of daily logs: the weekly series and the summary with goals.
 4. The summary recompute: events per second.
 
 `scale` builds a large data set with SQL and prints the ratios that must stay flat or linear (bench/scale.py).
@@ -170,6 +170,11 @@ def configure_in_process(database_url: str, jwks: JwksStub, users: UserProfileSt
         POWERTOOLS_TRACE_DISABLED="true",
         POWERTOOLS_LOG_LEVEL="WARNING",
     )
+    from progress_tracking import config, db, tokens, user_service
+
+    # A new container's view: settings, connections, the token verifier and the User Profile client made afresh.
+    for cached in (config.get_settings, db.get_database, tokens.cached_verifier, user_service.get_user_service):
+        cached.cache_clear()
 
 
 def timed(count: int, call: Callable[[int], requests.Response]) -> list[float]:
@@ -281,46 +286,6 @@ def requests_through_the_gateway(database_url: str, count: int, logs: int) -> No
         server.close()
 
 
-class CountingCursor:
-    """A cursor that counts the statements sent through it (each one a round trip)."""
-
-    def __init__(self, cursor) -> None:
-        self._cursor = cursor
-        self.statements = 0
-
-    def execute(self, *args, **kwargs):
-        self.statements += 1
-        return self._cursor.execute(*args, **kwargs)
-
-    def __getattr__(self, name):
-        return getattr(self._cursor, name)
-
-
-def round_trips(call: Callable[[], requests.Response]) -> int:
-    """Statements (round trips) one request sends to the database; the gateway runs the handlers in this process."""
-    from progress_tracking import db
-
-    original = db.Database.run
-    counts: list[int] = []
-
-    def run(self, work):
-        def counted(cursor):
-            proxy = CountingCursor(cursor)
-            try:
-                return work(proxy)
-            finally:
-                counts.append(proxy.statements)
-
-        return original(self, counted)
-
-    db.Database.run = run
-    try:
-        assert call().status_code < 300
-    finally:
-        db.Database.run = original
-    return sum(counts)
-
-
 def round_trip_table(database_url: str) -> None:
     """Round trips per endpoint at the wire (localdev/round_trips.py): the in-process gateway on a warm connection."""
     from localdev.gateway import LocalGateway
@@ -331,12 +296,9 @@ def round_trip_table(database_url: str) -> None:
     key = SigningKey.generate()
     with JwksStub(key.jwks()) as jwks, UserProfileStub(known=None) as users, RoundTripCounter(database_url) as counter:
         configure_in_process(counter.url(database_url), jwks, users)
-        from progress_tracking.config import get_settings
         from progress_tracking.db import get_database
         from progress_tracking.migrations import migrate
 
-        get_settings.cache_clear()
-        get_database.cache_clear()
         migrate(get_database())
         token = key.access_token(issuer=ISSUER, audience=AUDIENCE, client=True)
         call = in_process(LocalGateway(load_api(ROOT / "template.yaml")), token)
@@ -374,16 +336,6 @@ def goals_and_series(session: requests.Session, base: str, database, count: int)
         )
         stale += timed(1, lambda _: session.get(summary))
     describe("GET summary with goals, stale (after a goal change)", stale)
-    goals_url = f"{base}/api/progress/goals/bench-goals"
-    trips = {
-        "GET series": round_trips(lambda: session.get(f"{base}/api/progress/series/bench-goals", params=params)),
-        "GET goals": round_trips(lambda: session.get(goals_url)),
-        "GET goals history": round_trips(lambda: session.get(f"{goals_url}/history")),
-        "PUT goals": round_trips(lambda: session.put(goals_url, json={"weekly_workouts": 4})),
-        "GET summary, stale": round_trips(lambda: session.get(summary)),
-        "GET summary, stored": round_trips(lambda: session.get(summary)),
-    }
-    print("round trips per request: " + ", ".join(f"{name} {n}" for name, n in trips.items()))
 
 
 def requests_per_second(base: str, token: str, clients: int, total: int) -> float:
