@@ -66,11 +66,14 @@ _LATERALS = (
     f"  WHERE {_SCOPE} AND weight_kg IS NOT NULL ORDER BY date, log_id LIMIT 1) AS first_log ON TRUE"
     " LEFT JOIN LATERAL (SELECT weight_kg FROM progress_logs AS l"
     f"  WHERE {_SCOPE} AND weight_kg IS NOT NULL ORDER BY date DESC, log_id DESC LIMIT 1) AS latest_log ON TRUE"
-    # Streaks: over the distinct dates in order, consecutive days share (date - row_number): an island's length is its
-    # number of dates, and the key grows from island to island (the last island has the largest).
-    " CROSS JOIN LATERAL (SELECT max(length) AS longest, (array_agg(length ORDER BY island DESC))[1] AS last"
-    "  FROM (SELECT island, count(*) AS length FROM (SELECT date - (row_number() OVER (ORDER BY date))::int AS island"
-    f"   FROM (SELECT DISTINCT date FROM progress_logs AS l WHERE {_SCOPE}) AS d) AS i GROUP BY island) AS s) AS streak"
+    # Streaks: a streak starts on a date whose previous date logged (lag, in date order) is not the day before; it
+    # ends on the date before the next start's (that start's lag), the last one on the last date. Only the few starts
+    # go on past the one pass over the dates: no grouping or sorting per log.
+    " CROSS JOIN LATERAL (SELECT max(coalesce(next_end, t.last_date) - start + 1) AS longest,"
+    "  t.last_date - max(start) + 1 AS last"
+    "  FROM (SELECT start, lead(before) OVER (ORDER BY start) AS next_end"
+    "   FROM (SELECT date AS start, lag(date) OVER (ORDER BY date) AS before"
+    f"    FROM progress_logs AS l WHERE {_SCOPE}) AS d WHERE before IS NULL OR before < start - 1) AS s) AS streak"
 )
 
 
