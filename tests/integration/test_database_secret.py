@@ -13,6 +13,8 @@ import pytest
 
 from localdev.stubs import SecretsExtensionStub
 from progress_tracking import config, db
+from progress_tracking import database_url as url_source
+from progress_tracking.database_url import forget_secret
 from progress_tracking.errors import DatabaseUnavailable
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,10 +37,10 @@ def extension(monkeypatch, service_env):
         monkeypatch.setenv("AWS_SESSION_TOKEN", TOKEN)
         config.get_settings.cache_clear()
         db.get_database.cache_clear()
-        db.forget_secret()
+        forget_secret()
         yield stub
         db.get_database().close()
-        db.forget_secret()
+        forget_secret()
         config.get_settings.cache_clear()
         db.get_database.cache_clear()
 
@@ -56,7 +58,7 @@ def test_the_url_is_read_through_the_extension_once_and_cached(extension, databa
 
 def test_the_cached_url_is_read_again_once_it_is_older_than_max_age(extension, database_url, monkeypatch):
     extension.secrets[ARN] = database_url
-    monkeypatch.setattr(db, "SECRET_MAX_AGE_SECONDS", 0)
+    monkeypatch.setattr(url_source, "SECRET_MAX_AGE_SECONDS", 0)
     database = db.get_database()
     assert database.run(one) == 1
     database.close()

@@ -11,6 +11,7 @@ import pytest
 
 from localdev.stubs import SecretsExtensionStub
 from progress_tracking import config, db, snapstart, user_service
+from progress_tracking.database_url import forget_secret
 
 ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:progress-db-AbCdEf"
 
@@ -50,13 +51,13 @@ def initialised(monkeypatch, service_env, database_url):
         monkeypatch.setenv("AWS_SESSION_TOKEN", "token")
         config.get_settings.cache_clear()
         db.get_database.cache_clear()
-        db.forget_secret()
+        forget_secret()
         user_service.get_user_service.cache_clear()
         database = db.get_database()
         database.run(lambda cursor: cursor.execute("SELECT 1"))
         yield database, extension
         database.close()
-        db.forget_secret()
+        forget_secret()
         db.get_database.cache_clear()
         config.get_settings.cache_clear()
         user_service.get_user_service.cache_clear()

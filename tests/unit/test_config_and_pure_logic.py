@@ -8,7 +8,7 @@ import pytest
 
 from progress_tracking import service, summaries
 from progress_tracking.config import DEFAULT_USER_SVC_BASE_URL, Settings
-from progress_tracking.db import dsn_from_secret
+from progress_tracking.database_url import dsn_from_secret
 from progress_tracking.errors import InvalidCursor
 from progress_tracking.store.summaries import SummaryFacts
 

@@ -6,8 +6,6 @@ one transaction, its time limits are `SET LOCAL` inside it, and nothing is left 
 
 from __future__ import annotations
 
-import base64
-import json
 import threading
 import time
 from collections.abc import Callable
@@ -18,7 +16,7 @@ import psycopg2
 import psycopg2.errors
 import psycopg2.extensions
 
-from progress_tracking.config import aws_session_token, get_settings
+from progress_tracking import database_url
 from progress_tracking.cursor import LOCK_TIMEOUT_MS, STATEMENT_TIMEOUT_MS, Cursor, TransactionCursor, defer, one_row
 from progress_tracking.deadline import CLIENT_MARGIN_SECONDS, ClientTimeout, Deadline
 from progress_tracking.errors import DatabaseBusy, DatabaseUnavailable
@@ -45,8 +43,6 @@ CONNECT_ATTEMPTS = 2
 CONNECT_RETRY_PAUSE_SECONDS = 0.5
 # Postgres's answers that mean "too busy right now, nothing was written": a 503 database_busy, never a 500.
 _BUSY = (psycopg2.errors.LockNotAvailable, psycopg2.errors.QueryCanceled, psycopg2.errors.DeadlockDetected)
-# Rotated credentials reach warm containers within this many seconds.
-SECRET_MAX_AGE_SECONDS = 900
 
 
 class Database:
@@ -182,74 +178,9 @@ class Database:
             pass
 
 
-def _resolve_dsn() -> str:
-    settings = get_settings()
-    if settings.database_url:
-        return settings.database_url
-    if settings.database_secret_arn:
-        return _secret_dsn(settings.database_secret_arn)
-    raise DatabaseUnavailable("No database is configured (DATABASE_URL or DATABASE_SECRET_ARN)")
-
-
-# How long one read of the secret through the extension may take (it asks Secrets Manager itself when its own cache is
-# cold). Paid once per container per SECRET_MAX_AGE_SECONDS, before the first connection.
-SECRET_READ_TIMEOUT_SECONDS = 2.0
-# The container's copy of the database URL, by secret ARN: (monotonic time read, URL).
-_secret_cache: dict[str, tuple[float, str]] = {}
-
-
-def _secret_dsn(secret_arn: str) -> str:
-    cached = _secret_cache.get(secret_arn)
-    if cached is not None and time.monotonic() - cached[0] < SECRET_MAX_AGE_SECONDS:
-        return cached[1]
-    dsn = dsn_from_secret(read_secret(secret_arn, get_settings().secrets_extension_port))
-    _secret_cache[secret_arn] = (time.monotonic(), dsn)
-    return dsn
-
-
-def forget_secret() -> None:
-    """Drops the cached URL: the next connection reads the secret again."""
-    _secret_cache.clear()
-
-
-def read_secret(secret_arn: str, port: int) -> str:
-    """The secret's value, from Lambda's Parameters and Secrets extension over local HTTP.
-
-    The extension (a layer the template attaches) calls Secrets Manager with the function's role and caches the
-    answer, so the function itself loads neither boto3 nor botocore, nor requests: the standard library's client is
-    enough for localhost, and it is imported only here, on the first connection of a container.
-    """
-    import urllib.error
-    import urllib.parse
-    import urllib.request
-
-    url = f"http://localhost:{port}/secretsmanager/get?{urllib.parse.urlencode({'secretId': secret_arn})}"
-    request = urllib.request.Request(url, headers={"X-Aws-Parameters-Secrets-Token": aws_session_token()})
-    try:
-        with urllib.request.urlopen(request, timeout=SECRET_READ_TIMEOUT_SECONDS) as answer:  # noqa: S310 - localhost
-            payload = json.load(answer)
-        secret = payload.get("SecretString")
-        if not isinstance(secret, str):
-            secret = base64.b64decode(payload["SecretBinary"]).decode()
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:  # HTTPError and URLError are OSErrors
-        status = exc.code if isinstance(exc, urllib.error.HTTPError) else None
-        logger.error("Could not read the database secret", extra={"error": type(exc).__name__, "status": status})
-        raise DatabaseUnavailable() from exc
-    return secret
-
-
-def dsn_from_secret(secret: str) -> str:
-    """The secret holds the URL itself or a JSON object with it under `url` or `DATABASE_URL`."""
-    text = secret.strip()
-    if text.startswith("{"):
-        fields = json.loads(text)
-        return str(fields.get("url") or fields["DATABASE_URL"])
-    return text
-
-
 @lru_cache(maxsize=1)
 def get_database() -> Database:
-    return Database(_resolve_dsn)
+    return Database(database_url.resolve)
 
 
 # The scheduled recompute's batches have a 300 s function and read up to a thousand users' logs at once.
@@ -258,4 +189,4 @@ BATCH_STATEMENT_TIMEOUT_MS = 30_000
 
 @lru_cache(maxsize=1)
 def get_batch_database() -> Database:
-    return Database(_resolve_dsn, statement_timeout_ms=BATCH_STATEMENT_TIMEOUT_MS)
+    return Database(database_url.resolve, statement_timeout_ms=BATCH_STATEMENT_TIMEOUT_MS)

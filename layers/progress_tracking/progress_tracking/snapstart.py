@@ -35,9 +35,9 @@ def before_snapshot() -> None:
 
 def after_restore() -> None:
     _close_database_connections()
-    db = sys.modules.get("progress_tracking.db")
-    if db is not None:
-        db.forget_secret()
+    database_url = sys.modules.get("progress_tracking.database_url")
+    if database_url is not None:
+        database_url.forget_secret()
     config.get_settings.cache_clear()
     user_service = sys.modules.get("progress_tracking.user_service")
     if user_service is not None:
