@@ -11,12 +11,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from progress_tracking import eventbridge, outbox
 from progress_tracking.config import get_settings
 from progress_tracking.db import get_database
-from progress_tracking.observability import logger, metrics, traced
+from progress_tracking.observability import instrumented, logger, metrics
 
 
-@logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
-@traced
+@instrumented
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.append_keys(schedule_event_id=event.get("id"))
     settings = get_settings()

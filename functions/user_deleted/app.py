@@ -11,12 +11,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from progress_tracking import user_deleted
 from progress_tracking.db import get_database
-from progress_tracking.observability import logger, metrics, traced
+from progress_tracking.observability import instrumented, logger, metrics
 
 
-@logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
-@traced
+@instrumented
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.append_keys(event_id=event.get("id"), event_source=event.get("source"))
     try:

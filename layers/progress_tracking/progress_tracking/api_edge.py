@@ -33,7 +33,7 @@ from progress_tracking.models.fields import (
 )
 from progress_tracking.models.goals import Goals
 from progress_tracking.models.logs import ProgressLog
-from progress_tracking.observability import logger, metrics, traced
+from progress_tracking.observability import instrumented, logger, metrics
 
 M = TypeVar("M", bound=BaseModel)
 Handler = Callable[[ProxyEvent, LambdaContext], dict[str, Any]]
@@ -133,11 +133,7 @@ def endpoint(handler: Handler) -> Callable[[dict[str, Any], LambdaContext], dict
     def from_raw(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return handled(ProxyEvent(event), context)
 
-    wrapped = metrics.log_metrics(traced(functools.wraps(handler)(from_raw)))
-    # clear_state: keys appended for one request (log_id) must not leak into the next one on a warm container.
-    return logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)(
-        wrapped
-    )
+    return instrumented(functools.wraps(handler)(from_raw), correlation_paths.API_GATEWAY_REST)
 
 
 def caller(event: ProxyEvent) -> Identity:

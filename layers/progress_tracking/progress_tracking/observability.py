@@ -53,3 +53,11 @@ def traced(handler: H) -> H:
         return chosen[0](event, context)
 
     return wrapper  # type: ignore[return-value]
+
+
+def instrumented(handler: H, correlation_id_path: str | None = None) -> H:
+    """What every function's entry point shares: structured logs with the Lambda context (and the correlation id found
+    at `correlation_id_path`), keys cleared between invocations, metrics flushed, SDK tracing when switched on."""
+    wrapped = metrics.log_metrics(traced(handler))
+    # clear_state: keys appended for one invocation (a log_id) must not leak into the next one on a warm container.
+    return logger.inject_lambda_context(correlation_id_path=correlation_id_path, clear_state=True)(wrapped)  # type: ignore[return-value]
