@@ -130,18 +130,20 @@ def database_configured(args: argparse.Namespace) -> Iterator[str]:
 def operate(args: argparse.Namespace) -> int:
     """The operations commands: migrate, rebuild, recompute."""
     from progress_tracking import summaries
+    from progress_tracking.config import get_settings
     from progress_tracking.db import Cursor, get_database
     from progress_tracking.migrations import migrate
     from progress_tracking.store import rebuild
 
     with database_configured(args) as where:
         database = get_database()
+        connections = get_settings().summary_recompute_connections
         if args.command == "migrate":
             applied = migrate(database)
             sys.stdout.write(f"{where}: applied {applied or 'nothing; the schema is current'}\n")
             return 0
         if args.command == "recompute":
-            report = summaries.recompute(database, lambda: 10**9)
+            report = summaries.recompute(database, lambda: 10**9, connections=connections)
             sys.stdout.write(f"{report.as_dict()}\n")
             return 0
         drift = database.run(rebuild.compare_projection)
@@ -158,7 +160,7 @@ def operate(args: argparse.Namespace) -> int:
                 return live
 
             live = database.run(replace)
-            recomputed = summaries.recompute(database, lambda: 10**9)
+            recomputed = summaries.recompute(database, lambda: 10**9, connections=connections)
             sys.stdout.write(
                 f"Projection rebuilt from the events: {live} live logs; {recomputed.users} summaries recomputed.\n"
             )

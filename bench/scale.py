@@ -71,13 +71,24 @@ def line(name: str, value: str) -> None:
     print(f"{name:<58} {value}")
 
 
+def vacuum(url: str, table: str = "") -> None:
+    import psycopg2
+
+    maintenance = psycopg2.connect(url)
+    maintenance.autocommit = True
+    maintenance.cursor().execute(f"VACUUM ANALYZE {table}")
+    maintenance.close()
+
+
 def run(args: argparse.Namespace) -> None:
     from progress_tracking import service, summaries
     from progress_tracking.authz import Identity
+    from progress_tracking.config import get_settings
     from progress_tracking.db import BATCH_STATEMENT_TIMEOUT_MS, Database
     from progress_tracking.migrations import migrate
     from progress_tracking.models.logs import ListQuery
     from progress_tracking.models.summary import SummaryQuery
+    from progress_tracking.store import rebuild
 
     sizes = {TINY_USER: 10, SMALL_USER: 1000, MEDIUM_USER: 10_000, BIG_USER: args.big}
     caller = Identity(principal="bench@clients", scopes=frozenset({"read:progress"}), user_id=None, is_client=True)
@@ -91,33 +102,45 @@ def run(args: argparse.Namespace) -> None:
         events = builder.run(lambda cursor: build_dataset(cursor, args.users, args.logs_per_user, sizes))
         builder.close()
         # What autovacuum does to tables in production: statistics, and the visibility map index-only scans rely on.
-        import psycopg2
-
-        maintenance = psycopg2.connect(url)
-        maintenance.autocommit = True
-        maintenance.cursor().execute("VACUUM ANALYZE")
-        maintenance.close()
+        vacuum(url)
         print(
             f"\n== Scale: {events:,} events, {args.users + len(sizes):,} users "
             f"(built in {time.perf_counter() - started:.1f} s) =="
         )
 
-        # The scheduled recompute catching up from nothing, against a plain GROUP BY over the same logs.
-        group_by = timed_ms(
+        # The scheduled recompute catching up from nothing, against a plain GROUP BY over the same logs: Postgres runs
+        # that on its parallel workers (2 by default), the recompute on SUMMARY_RECOMPUTE_CONNECTIONS connections; each
+        # also on one (the GROUP BY without parallel workers), the pairs measured in this one run.
+        plain = "SELECT user_id, count(*), avg(weight_kg), sum(calories_burned) FROM progress_logs GROUP BY user_id"
+        group_by = timed_ms(3, lambda: database.run(lambda cursor: cursor.execute(plain)))
+        serial_group_by = timed_ms(
             3,
             lambda: database.run(
-                lambda cursor: cursor.execute(
-                    "SELECT user_id, count(*), avg(weight_kg), sum(calories_burned) FROM progress_logs GROUP BY user_id"
-                )
+                lambda cursor: cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0; " + plain)
             ),
         )
-        started = time.perf_counter()
-        report = summaries.recompute(batch, lambda: 10**9)
-        catch_up = (time.perf_counter() - started) * 1000
-        line("plain GROUP BY over every log", f"{p50(group_by):10.1f} ms")
-        line(f"recompute catch-up ({report.batches} chunks, {report.users:,} user recomputes)", f"{catch_up:10.1f} ms")
-        ratio = catch_up / p50(group_by)
-        line("  ratio catch-up / GROUP BY", f"{ratio:10.1f}x (finished in one run: {report.finished})")
+        connections = get_settings().summary_recompute_connections
+        catch_up: dict[int, float] = {}
+        for workers in (1, connections):
+            database.run(lambda cursor: rebuild.reset_summaries(cursor, summaries.CHECKPOINT))
+            vacuum(url, "progress_summaries")  # each catch-up starts from the same empty table
+            started = time.perf_counter()
+            report = summaries.recompute(batch, lambda: 10**9, connections=workers)
+            catch_up[workers] = (time.perf_counter() - started) * 1000
+            assert report.finished and report.users == args.users + len(sizes), report
+        line(
+            "plain GROUP BY over every log, parallel / serial",
+            f"{p50(group_by):8.1f} / {p50(serial_group_by):8.1f} ms",
+        )
+        line(
+            f"recompute catch-up on {connections} / 1 connections ({report.batches} chunks, {report.users:,} users)",
+            f"{catch_up[connections]:8.1f} / {catch_up[1]:8.1f} ms",
+        )
+        line(
+            f"  ratio catch-up / GROUP BY ({connections} connections / parallel)",
+            f"{catch_up[connections] / p50(group_by):10.1f}x (finished in one run: {report.finished})",
+        )
+        line("  ratio catch-up / GROUP BY (1 connection / serial)", f"{catch_up[1] / p50(serial_group_by):10.1f}x")
         # An incremental run after 100 users logged once more: proportional to those users, not to the log.
         from progress_tracking.store import appending
 

@@ -6,6 +6,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from progress_tracking import summaries
+from progress_tracking.config import get_settings
 from progress_tracking.db import get_batch_database
 from progress_tracking.observability import instrumented, logger, metrics
 
@@ -13,6 +14,10 @@ from progress_tracking.observability import instrumented, logger, metrics
 @instrumented
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.append_keys(schedule_event_id=event.get("id"))
-    report = summaries.recompute(get_batch_database(), context.get_remaining_time_in_millis)
+    report = summaries.recompute(
+        get_batch_database(),
+        context.get_remaining_time_in_millis,
+        connections=get_settings().summary_recompute_connections,
+    )
     metrics.add_metric(name="SummariesRecomputed", unit=MetricUnit.Count, value=report.users)
     return report.as_dict()

@@ -114,6 +114,83 @@ def test_a_run_killed_half_way_resumes_where_it_stopped(database, monkeypatch):
     assert database.run(lambda c: checkpoints.read_checkpoint(c, summaries.CHECKPOINT)) > checkpoint_before
 
 
+def test_a_run_on_several_connections_recomputes_every_user_once(database):
+    drain(database)
+    users = [f"side-{uuid.uuid4().hex[:8]}" for _ in range(9)]
+    for n, user in enumerate(users):
+        add_log(database, user, 1)
+        add_log(database, user, 2 + n % 3)
+    checkpoint_before = database.run(lambda c: checkpoints.read_checkpoint(c, summaries.CHECKPOINT))
+    report = summaries.recompute(database, plenty_of_time, chunk_users=2, connections=3)
+    assert (report.finished, report.events, report.batches, report.users) == (True, 18, 5, 9)
+    assert all(stored(database, user)[1].log_count == 2 for user in users)
+    assert database.run(lambda c: checkpoints.read_checkpoint(c, summaries.CHECKPOINT)) > checkpoint_before
+    assert drain(database).events == 0
+
+
+def test_a_chunk_failing_on_one_connection_leaves_the_checkpoint_for_the_next_run(database, monkeypatch):
+    drain(database)
+    users = [f"sidecrash-{uuid.uuid4().hex[:8]}" for _ in range(8)]
+    for user in users:
+        add_log(database, user, 1)
+    checkpoint_before = database.run(lambda c: checkpoints.read_checkpoint(c, summaries.CHECKPOINT))
+    real_refresh = summaries.refresh
+    doomed = sorted(users)[4:6]  # the third chunk of two, whichever connection takes it
+
+    def dying_refresh(cursor, user_ids, at):
+        facts = real_refresh(cursor, user_ids, at)
+        if user_ids == doomed:
+            raise RuntimeError("this chunk's transaction failed")
+        return facts
+
+    monkeypatch.setattr(summaries, "refresh", dying_refresh)
+    with pytest.raises(RuntimeError):
+        summaries.recompute(database, plenty_of_time, chunk_users=2, connections=2)
+    monkeypatch.setattr(summaries, "refresh", real_refresh)
+
+    assert all(stored(database, user) is None for user in doomed)  # rolled back with its transaction
+    assert database.run(lambda c: checkpoints.read_checkpoint(c, summaries.CHECKPOINT)) == checkpoint_before
+    missing = [user for user in users if stored(database, user) is None]
+    report = summaries.recompute(database, plenty_of_time, chunk_users=2, connections=2)
+    assert (report.finished, report.events, report.users) == (True, 8, len(missing))
+    assert all(stored(database, user)[1].log_count == 1 for user in users)
+
+
+def test_a_second_run_finds_the_lock_taken_while_the_first_one_recomputes_on_other_connections(
+    database, database_url, monkeypatch
+):
+    drain(database)
+    users = [f"held-{uuid.uuid4().hex[:8]}" for _ in range(4)]
+    for user in users:
+        add_log(database, user, 1)
+    # Given a run whose chunks are all under way on their own connections (and held there)...
+    real_refresh = summaries.refresh
+    started, release = threading.Barrier(3), threading.Event()
+
+    def held_refresh(cursor, user_ids, at):
+        started.wait(timeout=10)
+        release.wait(timeout=10)
+        return real_refresh(cursor, user_ids, at)
+
+    monkeypatch.setattr(summaries, "refresh", held_refresh)
+    first_database = Database(database_url)
+    with ThreadPoolExecutor(1) as pool:
+        first = pool.submit(summaries.recompute, first_database, plenty_of_time, chunk_users=2, connections=2)
+        started.wait(timeout=10)
+        # ...a second run at the same time finds the run's lock taken and stops without recomputing anything.
+        second_database = Database(database_url)
+        second = summaries.recompute(second_database, plenty_of_time)
+        release.set()
+        report = first.result(timeout=30)
+        pool.submit(first_database.close).result()  # its lock's connection lives on the pool's thread
+    monkeypatch.setattr(summaries, "refresh", real_refresh)
+    assert (second.busy, second.users, second.events) == (True, 0, 0)
+    assert (report.busy, report.finished, report.users) == (False, True, 4)
+    # The control: once the first run is done, the lock is free and a run goes through.
+    assert summaries.recompute(second_database, plenty_of_time).busy is False
+    second_database.close()
+
+
 def test_a_run_stops_starting_chunks_when_time_runs_short(database):
     drain(database)
     for n in range(5):
@@ -124,7 +201,8 @@ def test_a_run_stops_starting_chunks_when_time_runs_short(database):
     assert drain(database).users == 1
 
 
-def test_two_runs_at_once_do_not_step_on_each_other(database, database_url):
+@pytest.mark.parametrize("connections", [1, 2])
+def test_two_runs_at_once_do_not_step_on_each_other(database, database_url, connections):
     drain(database)
     users = [f"twice-{uuid.uuid4().hex[:8]}" for _ in range(30)]
     for user in users:
@@ -134,7 +212,7 @@ def test_two_runs_at_once_do_not_step_on_each_other(database, database_url):
     def run(_: int) -> summaries.RecomputeReport:
         db = Database(database_url)
         barrier.wait()
-        report = summaries.recompute(db, plenty_of_time, chunk_users=1)
+        report = summaries.recompute(db, plenty_of_time, chunk_users=1, connections=connections)
         db.close()
         return report
 

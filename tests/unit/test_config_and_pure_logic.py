@@ -52,6 +52,7 @@ def test_the_user_service_cache_time_is_read_and_bounded():
             ["0", "65536", "27.5", "x"],
         ),
         ("OUTBOX_FOLLOW_SECONDS", "outbox_follow_seconds", ["0", "840"], ["-0.5", "841", "inf", "later"]),
+        ("SUMMARY_RECOMPUTE_CONNECTIONS", "summary_recompute_connections", ["1", "8"], ["0", "9", "1.5", "all"]),
     ],
 )
 def test_the_numbers_from_the_environment_are_read_and_bounded(variable, field, good, wrong):

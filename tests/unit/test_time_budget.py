@@ -42,7 +42,13 @@ def test_the_template_and_docs_state_the_connection_ceiling_with_the_real_number
     description = TEMPLATE["Parameters"]["ApiReservedConcurrency"]["Description"]
     stated = int(re.search(r"(\d+) API functions x this number", description).group(1))
     assert stated == len(API_FUNCTIONS)
-    example = re.search(r"(\d+) at the value (\d+)", description)
-    assert int(example.group(1)) == stated * int(example.group(2)) + 3  # the recompute, the relay, the migration
-    readme = (ROOT / "docs" / "architecture.md").read_text()  # the capacity section
-    assert f"{stated} API functions × `ApiReservedConcurrency` + 1 recompute + 1 migration + 1 event relay" in readme
+    example = re.search(r"(\d+) at the value (\d+) \(and SummaryRecomputeConnections (\d+)\)", description)
+    recompute_connections = int(example.group(3))
+    assert recompute_connections == TEMPLATE["Parameters"]["SummaryRecomputeConnections"]["Default"]
+    # the API functions, the recompute (its chunks' connections and the one holding its lock), the relay, migration
+    assert int(example.group(1)) == stated * int(example.group(2)) + 1 + recompute_connections + 1 + 1
+    readme = " ".join((ROOT / "docs" / "architecture.md").read_text().split())  # the capacity section, one line
+    assert (
+        f"{stated} API functions × `ApiReservedConcurrency` + (1 + `SummaryRecomputeConnections`) recompute"
+        " + 1 migration + 1 event relay connections" in readme
+    )

@@ -10,6 +10,8 @@ from typing import Any
 
 DEFAULT_USER_SVC_BASE_URL = "http://127.0.0.1:5001/api/users"
 DEFAULT_USER_SVC_CACHE_SECONDS = 60.0
+# Postgres's own default for a parallel query (max_parallel_workers_per_gather): the recompute's users side by side.
+DEFAULT_SUMMARY_RECOMPUTE_CONNECTIONS = 2
 # Where Lambda's Parameters and Secrets extension listens (its own default, and PARAMETERS_SECRETS_EXTENSION_HTTP_PORT).
 DEFAULT_SECRETS_EXTENSION_PORT = 2773
 
@@ -35,6 +37,8 @@ class Settings:
     # at most 840).
     event_bus_name: str = "default"
     outbox_follow_seconds: float = 0
+    # How many connections the scheduled recompute works on at once, a chunk of users each (1 … 8).
+    summary_recompute_connections: int = DEFAULT_SUMMARY_RECOMPUTE_CONNECTIONS
     # The X-Ray SDK (Powertools' Tracer) in the functions; Lambda's active tracing needs none (observability.py).
     sdk_tracing: bool = False
 
@@ -42,6 +46,7 @@ class Settings:
         _within("secrets_extension_port", self.secrets_extension_port, 1, 65535)
         _within("user_svc_cache_seconds", self.user_svc_cache_seconds, 0, 3600)
         _within("outbox_follow_seconds", self.outbox_follow_seconds, 0, 840)
+        _within("summary_recompute_connections", self.summary_recompute_connections, 1, 8)
         for name in ("user_id_claim", "event_bus_name"):
             if not getattr(self, name):
                 raise ValueError(f"{name}: must not be empty")
@@ -78,6 +83,12 @@ class Settings:
             cors_allow_origin=value("CORS_ALLOW_ORIGIN"),
             event_bus_name=value("EVENT_BUS_NAME") or "default",
             outbox_follow_seconds=_number(float, "outbox_follow_seconds", value("OUTBOX_FOLLOW_SECONDS"), 0),
+            summary_recompute_connections=_number(
+                int,
+                "summary_recompute_connections",
+                value("SUMMARY_RECOMPUTE_CONNECTIONS"),
+                DEFAULT_SUMMARY_RECOMPUTE_CONNECTIONS,
+            ),
             sdk_tracing=(value("SDK_TRACING") or "false").lower() == "true",
         )
 

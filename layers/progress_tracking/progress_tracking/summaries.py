@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -15,12 +17,13 @@ from progress_tracking.store import summaries as summary_store
 from progress_tracking.store.summaries import SummaryFacts
 
 CHECKPOINT = "summaries"
-# Each batch is one transaction that takes this lock: a second run at the same time finds it taken and stops.
+# A run holds this lock in a transaction of its own for as long as it works on a window of events: a second run at the
+# same time finds it taken and stops.
 RECOMPUTE_LOCK_KEY = 7_146_251_002
 # A window of up to this many events is read at once; its users are recomputed this many per transaction.
 WINDOW_EVENTS = 1_000_000
 CHUNK_USERS = 1000
-# Stop starting batches when less than this is left of the invocation, so a batch never dies half-way for time.
+# Stop starting chunks when less than this is left of the invocation, so a chunk never dies half-way for time.
 SAFETY_MARGIN_MS = 20_000
 
 
@@ -83,24 +86,24 @@ def recompute(
     remaining_ms: Callable[[], int],
     chunk_users: int = CHUNK_USERS,
     window_events: int = WINDOW_EVENTS,
+    connections: int = 1,
 ) -> RecomputeReport:
     """Bring the summaries of every user with events after the checkpoint up to date.
 
-    A window of events after the checkpoint is read in index order (below the horizon: nothing is ever skipped); its
-    users, each once, are recomputed set-based in chunks of `chunk_users`, one transaction each, skipping any whose
-    summary is current already; the last chunk's transaction moves the checkpoint to the window's last event. A run
-    killed half-way leaves the checkpoint where it was: the next one reads the same window and recomputes only the
-    users it had not reached (the others are current). Cost: the changed users' logs, once per window.
+    A window of events after the checkpoint is read in index order (below the horizon: nothing is ever skipped) in a
+    transaction that holds the run's lock until the window is done. Its users, each once, are recomputed set-based
+    in chunks of `chunk_users`, one transaction each, on up to `connections` more connections at once (a user's facts
+    depend on that user's logs only), skipping any whose summary is current already. When every chunk has committed,
+    the lock's transaction moves the checkpoint to the window's last event and commits. A run killed half-way leaves
+    the checkpoint where it was: the next one reads the same window and recomputes only the users it had not reached
+    (the others are current). Cost: the changed users' logs, once per window.
     """
     report = RecomputeReport()
     while not report.busy and remaining_ms() > SAFETY_MARGIN_MS:
         window = database.run(
-            lambda cursor: checkpoints.window_after(
-                cursor, checkpoints.read_checkpoint(cursor, CHECKPOINT), window_events
-            )
+            lambda cursor: _window(cursor, database, remaining_ms, report, chunk_users, window_events, connections)
         )
-        report.events += window.events
-        if not _recompute_window(database, window, chunk_users, remaining_ms, report):
+        if window is None:
             break  # out of time, or another run holds the lock
         if window.events < window_events:
             report.finished = True
@@ -112,35 +115,68 @@ def recompute(
     return report
 
 
-def _recompute_window(
+def _window(
+    cursor: Cursor,
     database: Database,
-    window: checkpoints.Window,
-    chunk_users: int,
     remaining_ms: Callable[[], int],
     report: RecomputeReport,
-) -> bool:
-    """Recompute the window's users chunk by chunk, the checkpoint moved with the last; False if it stopped early."""
-    users = window.users
-    chunks = [users[start : start + chunk_users] for start in range(0, len(users), chunk_users)]
-    for n, chunk in enumerate(chunks):
-        if remaining_ms() <= SAFETY_MARGIN_MS:
-            return False
-        end = window.end if n == len(chunks) - 1 else None
-        recomputed = database.run(lambda cursor: _chunk(cursor, chunk, end))  # noqa: B023 - run at once
-        if recomputed is None:
-            report.busy = True
-            return False
-        report.batches += 1
-        report.users += recomputed
-    return True
-
-
-def _chunk(cursor: Cursor, user_ids: list[str], end: checkpoints.Checkpoint | None) -> int | None:
+    chunk_users: int,
+    window_events: int,
+    connections: int,
+) -> checkpoints.Window | None:
+    """In the transaction that holds the run's lock: the next window, its users recomputed, then the checkpoint moved
+    past it; None (nothing moved) if another run holds the lock or time ran out first."""
     cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", (RECOMPUTE_LOCK_KEY,))
     if not one_row(cursor)[0]:
+        report.busy = True
         return None
-    now = datetime.now(UTC)
-    recomputed = refresh(cursor, user_ids, now)
-    if end is not None:
-        checkpoints.save_checkpoint(cursor, CHECKPOINT, end, now)
+    window = checkpoints.window_after(cursor, checkpoints.read_checkpoint(cursor, CHECKPOINT), window_events)
+    report.events += window.events
+    users = window.users
+    chunks = [users[start : start + chunk_users] for start in range(0, len(users), chunk_users)]
+    recomputed = _recompute_chunks(database, chunks, connections, remaining_ms)
+    report.batches += len(recomputed)
+    report.users += sum(recomputed)
+    if len(recomputed) < len(chunks):
+        return None
+    if window.end is not None:
+        checkpoints.save_checkpoint(cursor, CHECKPOINT, window.end, datetime.now(UTC))
+    return window
+
+
+def _recompute_chunks(
+    database: Database, chunks: list[list[str]], connections: int, remaining_ms: Callable[[], int]
+) -> list[int]:
+    """Recompute the chunks, one transaction each, on up to `connections` threads with a connection each (closed when
+    done: the scheduled function keeps only its own); how many users each chunk recomputed, for the chunks that ran.
+    No chunk starts with less than the safety margin left; the first error stops every thread and is raised."""
+    pending = deque(chunks)
+    recomputed: list[int] = []
+    failures: list[BaseException] = []
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            while not stop.is_set():
+                try:
+                    chunk = pending.popleft()
+                except IndexError:
+                    return
+                if remaining_ms() <= SAFETY_MARGIN_MS:
+                    stop.set()
+                    return
+                recomputed.append(database.run(lambda cursor: refresh(cursor, chunk, datetime.now(UTC))))  # noqa: B023
+        except BaseException as exc:  # handed to the caller's thread
+            failures.append(exc)
+            stop.set()
+        finally:
+            database.close()
+
+    threads = [threading.Thread(target=work, name=f"recompute-{n}") for n in range(min(connections, len(chunks)))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise failures[0]
     return recomputed
