@@ -4,9 +4,12 @@ the browser tests need — open a page, evaluate JavaScript in it, wait for a co
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
 import json
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -86,10 +89,13 @@ class Page:
 class Browser:
     def __init__(self, width: int = 1100, height: int = 800) -> None:
         self._profile = tempfile.TemporaryDirectory(prefix="chromium-")
+        # Its own process group: Chromium's helpers (renderers, crash handler) can outlive the main process and go on
+        # writing to the profile, so the whole group is stopped before the profile is removed.
         self.process = subprocess.Popen(
             [chromium_binary(), *FLAGS, f"--user-data-dir={self._profile.name}", f"--window-size={width},{height}"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
         active_port = Path(self._profile.name) / "DevToolsActivePort"
         deadline = time.monotonic() + 30
@@ -113,4 +119,6 @@ class Browser:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)  # the helpers left behind, if any
         self._profile.cleanup()
