@@ -411,7 +411,7 @@ def recompute_throughput(database_url: str, events: int) -> None:
     print(f"\n== Event store ({events} events, {users} users) ==")
     print(f"append (log_new, one transaction)            {events / appended:8.0f} events/s")
     print(
-        f"recompute summaries                          {report.events / elapsed:8.0f} events/s, "
+        f"recompute summaries                          {events / elapsed:8.0f} events/s, "
         f"{report.users / elapsed:6.0f} users/s, {report.batches} batches in {elapsed:.2f} s"
     )
     database.close()

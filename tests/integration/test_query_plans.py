@@ -1,4 +1,5 @@
-"""The followers of the event log read it in the order of `progress_events_tx_idx`: no query sorts the log.
+"""The followers read the event log in the order of `progress_events_tx_idx`, and the moved streams from
+`user_streams_changed_tx_idx`: no query sorts the log.
 
 Sequential and bitmap scans are switched off for the EXPLAIN, so that the plan shows whether the index can give the
 order at all, whatever the size of the test database's tables.
@@ -38,11 +39,10 @@ def test_the_old_follower_query_sorts_the_log(database):
     assert "Scan using progress_events_tx_idx" in found and "Sort Key: (((tx_id)::text)::bigint)" in found
 
 
-def test_the_recompute_window_reads_the_log_in_index_order(database):
-    found = plan(database, checkpoints.WINDOW)
-    # Forward for the window, backward (or forward) for its last event: never a sort of the log.
-    assert found.count("using progress_events_tx_idx") == 3 and "Backward using progress_events_tx_idx" in found
-    assert "Sort" not in found
+def test_the_recompute_reads_the_moved_streams_from_their_index(database):
+    found = plan(database, checkpoints.CHANGED_STREAMS)
+    # The window's last transaction, then the window: both ranges of the index, never a sort of the streams.
+    assert found.count("using user_streams_changed_tx_idx") == 2 and "Sort" not in found
 
 
 def test_the_outbox_relay_merges_the_log_and_the_tombstones_in_index_order(database):

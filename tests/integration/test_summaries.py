@@ -8,11 +8,13 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
+from itertools import chain
 
+import psycopg2
 import pytest
 
 from progress_tracking import summaries
-from progress_tracking.db import Database
+from progress_tracking.db import Database, one_row
 from progress_tracking.store import appending, checkpoints
 from progress_tracking.store import summaries as summary_store
 from tests.helpers import log
@@ -70,13 +72,13 @@ def test_the_recompute_updates_exactly_the_users_with_new_events(database):
         add_log(database, user, n + 1)
         add_log(database, user, n + 2)
     report = drain(database)
-    assert (report.events, report.users, report.finished) == (6, 3, True)
+    assert (report.changed, report.users, report.finished) == (3, 3, True)
     assert all(stored(database, user)[1].log_count == 2 for user in users)
     add_log(database, users[0], 9)
     report = drain(database)
-    assert (report.events, report.users) == (1, 1)
+    assert (report.changed, report.users) == (1, 1)
     assert stored(database, users[0])[1].log_count == 3
-    assert drain(database).events == 0
+    assert drain(database).changed == 0
 
 
 def test_a_run_killed_half_way_resumes_where_it_stopped(database, monkeypatch):
@@ -109,7 +111,7 @@ def test_a_run_killed_half_way_resumes_where_it_stopped(database, monkeypatch):
 
     # Then: the next run reads the same window and recomputes only the two users the dead one had not reached.
     report = summaries.recompute(database, plenty_of_time, chunk_users=2)
-    assert (report.finished, report.events, report.users) == (True, 6, 2)
+    assert (report.finished, report.changed, report.users) == (True, 6, 2)
     assert all(stored(database, user)[1].log_count == 1 for user in users)
     assert database.run(lambda c: checkpoints.read_checkpoint(c, summaries.CHECKPOINT)) > checkpoint_before
 
@@ -122,10 +124,10 @@ def test_a_run_on_several_connections_recomputes_every_user_once(database):
         add_log(database, user, 2 + n % 3)
     checkpoint_before = database.run(lambda c: checkpoints.read_checkpoint(c, summaries.CHECKPOINT))
     report = summaries.recompute(database, plenty_of_time, chunk_users=2, connections=3)
-    assert (report.finished, report.events, report.batches, report.users) == (True, 18, 5, 9)
+    assert (report.finished, report.changed, report.batches, report.users) == (True, 9, 5, 9)
     assert all(stored(database, user)[1].log_count == 2 for user in users)
     assert database.run(lambda c: checkpoints.read_checkpoint(c, summaries.CHECKPOINT)) > checkpoint_before
-    assert drain(database).events == 0
+    assert drain(database).changed == 0
 
 
 def test_a_chunk_failing_on_one_connection_leaves_the_checkpoint_for_the_next_run(database, monkeypatch):
@@ -152,7 +154,7 @@ def test_a_chunk_failing_on_one_connection_leaves_the_checkpoint_for_the_next_ru
     assert database.run(lambda c: checkpoints.read_checkpoint(c, summaries.CHECKPOINT)) == checkpoint_before
     missing = [user for user in users if stored(database, user) is None]
     report = summaries.recompute(database, plenty_of_time, chunk_users=2, connections=2)
-    assert (report.finished, report.events, report.users) == (True, 8, len(missing))
+    assert (report.finished, report.changed, report.users) == (True, 8, len(missing))
     assert all(stored(database, user)[1].log_count == 1 for user in users)
 
 
@@ -184,7 +186,7 @@ def test_a_second_run_finds_the_lock_taken_while_the_first_one_recomputes_on_oth
         report = first.result(timeout=30)
         pool.submit(first_database.close).result()  # its lock's connection lives on the pool's thread
     monkeypatch.setattr(summaries, "refresh", real_refresh)
-    assert (second.busy, second.users, second.events) == (True, 0, 0)
+    assert (second.busy, second.users, second.changed) == (True, 0, 0)
     assert (report.busy, report.finished, report.users) == (False, True, 4)
     # The control: once the first run is done, the lock is free and a run goes through.
     assert summaries.recompute(second_database, plenty_of_time).busy is False
@@ -235,36 +237,91 @@ def test_old_idempotency_keys_expire_when_a_run_finishes(database):
     assert drain(database).expired_idempotency_keys >= 1
 
 
+def moved_in_one_transaction(database: Database, user_ids: list[str]) -> None:
+    change = appending.Change(actor="t", request_id=None)
+
+    def work(cursor):
+        for user_id in user_ids:
+            appending.log_new(cursor, user_id, {"date": date(2026, 2, 1), "weight_kg": 70.0}, change)
+
+    database.run(work)
+
+
+def follow_to_the_end(database: Database, start: checkpoints.Checkpoint, limit: int) -> list[list[str]]:
+    windows, checkpoint = [], start
+    while True:
+        window = database.run(lambda cursor: checkpoints.changed_streams(cursor, checkpoint, limit))
+        if not window.users:
+            assert window.end is None and not window.full
+            return windows
+        windows.append(window.users)
+        checkpoint = window.end
+        if not window.full:
+            return windows
+
+
+def test_a_goal_change_alone_brings_the_user_into_the_next_recompute(api, tokens, new_user, database):
+    user = new_user()
+    token = tokens.user(user)
+    log(api, token, user, weight_kg=80.0)
+    drain(database)
+    assert stored(database, user)[1].goals is None
+    response = api.call("PUT", f"/api/progress/goals/{user}", token, json={"target_weight_kg": 75.0})
+    assert response.status_code == 200, response.text
+    report = drain(database)  # no log was written: only the goals moved the user's stream
+    assert (report.changed, report.users) == (1, 1)
+    assert stored(database, user)[1].goals is not None
+
+
+def test_the_recompute_never_skips_a_user_whose_write_commits_late(database, database_url):
+    drain(database)
+    early_user, late_user = f"late-a-{uuid.uuid4().hex[:6]}", f"late-b-{uuid.uuid4().hex[:6]}"
+    # Given: a write that began first (the older transaction) still open while a later one commits.
+    early = psycopg2.connect(database_url)
+    change = appending.Change(actor="t", request_id=None)
+    appending.log_new(early.cursor(), early_user, {"date": date(2026, 2, 1), "weight_kg": 70.0}, change)
+    add_log(database, late_user, 1)
+
+    def changed_tx(cursor):
+        cursor.execute("SELECT changed_tx::text::bigint FROM user_streams WHERE user_id = %s", (late_user,))
+        return one_row(cursor)[0]
+
+    early_tx = early.cursor()
+    early_tx.execute("SELECT pg_current_xact_id()::text::bigint")
+    # The trap: the later stream is visible with the newer transaction; a checkpoint there would pass the older one.
+    assert early_tx.fetchone()[0] < database.run(changed_tx)
+    # The recompute reads neither yet: the older transaction is still running.
+    assert drain(database).changed == 0
+    early.commit()
+    early.close()
+    report = drain(database)
+    assert (report.changed, report.users) == (2, 2)
+    assert stored(database, early_user)[1].log_count == stored(database, late_user)[1].log_count == 1
+
+
 @pytest.mark.parametrize("limit", [1, 3, 7, 1000])
-def test_windows_cover_the_log_after_a_checkpoint_once_in_order_whatever_their_size(database, limit):
-    # Given: events of three users, after whatever the shared test database already holds (walked from its end).
-    before = database.run(lambda cursor: checkpoints.window_after(cursor, checkpoints.START, 10**9))
-    start = before.end or checkpoints.START
-    for day in range(1, 4):
-        for user in [f"window-{uuid.uuid4()}" for _ in range(3)]:
-            add_log(database, user, day)
-    # (Events are read only below the horizon, which a transaction anywhere on the server holds back: wait for it.)
+def test_windows_of_moved_streams_hold_every_moved_user_once_and_never_split_a_transaction(database, limit):
+    drain(database)
+    start = database.run(lambda cursor: checkpoints.read_checkpoint(cursor, summaries.CHECKPOINT))
+    singles = [f"window-{uuid.uuid4().hex[:8]}" for _ in range(5)]
+    together = sorted(f"window-together-{uuid.uuid4().hex[:8]}" for _ in range(3))
+    for user in singles[:2]:
+        add_log(database, user, 1)
+    moved_in_one_transaction(database, together)
+    for user in singles[2:]:
+        add_log(database, user, 2)
+    add_log(database, singles[0], 3)  # moved again: still one user to recompute
+    # (Streams are read only below the horizon, which a transaction anywhere on the server holds back: wait for it.)
     deadline = time.monotonic() + 30
-    while database.run(lambda cursor: checkpoints.window_after(cursor, start, 10**9)).events < 9:
+    while len(list(chain(*follow_to_the_end(database, start, 10**6)))) < 8:
         assert time.monotonic() < deadline
         time.sleep(0.05)
-    # When: the log is walked window by window from there.
-    walked: list[tuple[checkpoints.Checkpoint, list[str]]] = []
-    checkpoint = start
-    while True:
-        window = database.run(lambda cursor: checkpoints.window_after(cursor, checkpoint, limit))
-        if window.events == 0:
-            assert window.end is None and window.users == []
-            break
-        assert window.end is not None and window.events <= limit
-        walked.append((window.end, window.users))
-        checkpoint = window.end
-    # Then: each window ends exactly where the log's events in order say it does, with exactly its events' users.
-    # (Read afterwards: the horizon only moves on, so the log then holds at least what the walk saw.)
-    expected = database.run(lambda cursor: checkpoints.events_after(cursor, start, 10**9))
-    seen = 0
-    for end, users in walked:
-        size = next(n for n in range(1, limit + 1) if expected[seen + n - 1][0] == end)
-        assert users == sorted({user for _, user in expected[seen : seen + size]})
-        seen += size
-    assert seen >= 9  # the control: the nine new events were walked
+
+    windows = follow_to_the_end(database, start, limit)
+    walked = list(chain(*windows))
+    assert sorted(walked) == sorted(singles + together)  # every moved user, once
+    assert any(set(together) <= set(window) for window in windows)  # one transaction's users in one window
+    # A window is `limit` streams and the rest of its last transaction's.
+    assert all(len(window) <= limit + len(together) - 1 for window in windows)
+    if limit == 1:  # the control that windows do split the log: one per transaction (the first user's latest)
+        assert len(windows) == 6

@@ -17,11 +17,11 @@ from progress_tracking.store import summaries as summary_store
 from progress_tracking.store.summaries import SummaryFacts
 
 CHECKPOINT = "summaries"
-# A run holds this lock in a transaction of its own for as long as it works on a window of events: a second run at the
+# A run holds this lock in a transaction of its own for as long as it works on a window of users: a second run at the
 # same time finds it taken and stops.
 RECOMPUTE_LOCK_KEY = 7_146_251_002
-# A window of up to this many events is read at once; its users are recomputed this many per transaction.
-WINDOW_EVENTS = 1_000_000
+# A window of about this many changed users is read at once; they are recomputed this many per transaction.
+WINDOW_USERS = 100_000
 CHUNK_USERS = 1000
 # Stop starting chunks when less than this is left of the invocation, so a chunk never dies half-way for time.
 SAFETY_MARGIN_MS = 20_000
@@ -71,8 +71,8 @@ def current_facts(cursor: Cursor, user_id: str) -> SummaryFacts:
 @dataclass
 class RecomputeReport:
     batches: int = 0  # transactions that recomputed a chunk of users
-    events: int = 0  # events read after the checkpoint
-    users: int = 0  # users recomputed (each at most once per window)
+    changed: int = 0  # users whose streams moved after the checkpoint
+    users: int = 0  # users recomputed (the changed ones whose stored summary was behind)
     expired_idempotency_keys: int = 0
     finished: bool = False  # False: stopped for time, or another run holds the lock
     busy: bool = False
@@ -85,27 +85,29 @@ def recompute(
     database: Database,
     remaining_ms: Callable[[], int],
     chunk_users: int = CHUNK_USERS,
-    window_events: int = WINDOW_EVENTS,
+    window_users: int = WINDOW_USERS,
     connections: int = 1,
 ) -> RecomputeReport:
-    """Bring the summaries of every user with events after the checkpoint up to date.
+    """Bring the summaries of every user whose stream moved after the checkpoint up to date.
 
-    A window of events after the checkpoint is read in index order (below the horizon: nothing is ever skipped) in a
-    transaction that holds the run's lock until the window is done. Its users, each once, are recomputed set-based
-    in chunks of `chunk_users`, one transaction each, on up to `connections` more connections at once (a user's facts
-    depend on that user's logs only), skipping any whose summary is current already. When every chunk has committed,
-    the lock's transaction moves the checkpoint to the window's last event and commits. A run killed half-way leaves
-    the checkpoint where it was: the next one reads the same window and recomputes only the users it had not reached
-    (the others are current). Cost: the changed users' logs, once per window.
+    Every write moves its user's stream and records its transaction there (store.streams.MOVE_STREAM), so the users
+    to recompute are the streams moved after the checkpoint's transaction, read from their index below the horizon
+    (nothing is ever skipped: store.checkpoints), one row per user however many events they wrote. A window of them
+    is read in a transaction that holds the run's lock until the window is done; they are recomputed set-based in
+    chunks of `chunk_users`, one transaction each, on up to `connections` more connections at once (a user's facts
+    depend on that user's data only), skipping any whose summary is current already. When every chunk has committed,
+    the lock's transaction moves the checkpoint past the window and commits. A run killed half-way leaves the
+    checkpoint where it was: the next one reads the same window and recomputes only the users it had not reached (the
+    others are current). Cost: the changed users' data, once per run.
     """
     report = RecomputeReport()
     while not report.busy and remaining_ms() > SAFETY_MARGIN_MS:
         window = database.run(
-            lambda cursor: _window(cursor, database, remaining_ms, report, chunk_users, window_events, connections)
+            lambda cursor: _window(cursor, database, remaining_ms, report, chunk_users, window_users, connections)
         )
         if window is None:
             break  # out of time, or another run holds the lock
-        if window.events < window_events:
+        if not window.full:
             report.finished = True
             break
     if report.finished:
@@ -121,17 +123,17 @@ def _window(
     remaining_ms: Callable[[], int],
     report: RecomputeReport,
     chunk_users: int,
-    window_events: int,
+    window_users: int,
     connections: int,
-) -> checkpoints.Window | None:
+) -> checkpoints.ChangedStreams | None:
     """In the transaction that holds the run's lock: the next window, its users recomputed, then the checkpoint moved
     past it; None (nothing moved) if another run holds the lock or time ran out first."""
     cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", (RECOMPUTE_LOCK_KEY,))
     if not one_row(cursor)[0]:
         report.busy = True
         return None
-    window = checkpoints.window_after(cursor, checkpoints.read_checkpoint(cursor, CHECKPOINT), window_events)
-    report.events += window.events
+    window = checkpoints.changed_streams(cursor, checkpoints.read_checkpoint(cursor, CHECKPOINT), window_users)
+    report.changed += len(window.users)
     users = window.users
     chunks = [users[start : start + chunk_users] for start in range(0, len(users), chunk_users)]
     recomputed = _recompute_chunks(database, chunks, connections, remaining_ms)

@@ -1,4 +1,4 @@
-"""Followers of the event log: their checkpoints, and the events after one that can never be skipped."""
+"""Followers of the event log and of the users' streams: their checkpoints, and what comes after one, never skipped."""
 
 from __future__ import annotations
 
@@ -56,38 +56,35 @@ def events_after(cursor: Cursor, checkpoint: Checkpoint, limit: int) -> list[tup
 
 
 @dataclass(frozen=True)
-class Window:
-    """Up to `limit` events after a checkpoint (the same order and horizon as `events_after`): how many, the last
-    one's checkpoint, and their users, each once."""
+class ChangedStreams:
+    """The users whose streams moved after a checkpoint's transaction, below the horizon, each once; `end` is the
+    checkpoint to resume after (the last transaction read) and `full` says more may follow."""
 
-    events: int
-    end: Checkpoint | None  # None when there were none
     users: list[str]
+    end: Checkpoint | None  # None when no stream moved
+    full: bool
 
 
-# A window in one statement and one pass over the log: its events grouped by user as they are read (nothing converted
-# per event), and its last event found by one index probe: the last below the horizon when the window is not full,
-# else the limit-th. One statement, one snapshot: the horizon is the same in every part.
-_SCOPE = (
-    "(e.tx_id, e.position) > (%(tx_id)s::text::xid8, %(position)s)"
-    " AND e.tx_id < pg_snapshot_xmin(pg_current_snapshot())"
-)
-_LAST = "SELECT array[e.tx_id::text::bigint, e.position] FROM progress_events AS e WHERE " + _SCOPE
-WINDOW = (
-    "WITH users AS (SELECT user_id, count(*) AS n FROM (SELECT e.user_id FROM progress_events AS e"
-    f"  WHERE {_SCOPE} ORDER BY e.tx_id, e.position LIMIT %(limit)s) AS w GROUP BY user_id),"
-    " size AS (SELECT coalesce(sum(n), 0)::bigint AS events FROM users)"
-    " SELECT (SELECT events FROM size),"
-    "  CASE WHEN (SELECT events FROM size) = 0 THEN NULL"
-    f"   WHEN (SELECT events FROM size) < %(limit)s THEN ({_LAST} ORDER BY e.tx_id DESC, e.position DESC LIMIT 1)"
-    f"   ELSE ({_LAST} ORDER BY e.tx_id, e.position OFFSET %(limit)s - 1 LIMIT 1) END,"
-    "  (SELECT coalesce(array_agg(user_id ORDER BY user_id), '{}') FROM users)"
+# Streams moved by transactions after the checkpoint's and older than every transaction still running. As with the
+# events: a transaction still running, or one that starts later, has an id at or above the horizon, above any `end`
+# returned now, so the streams it moves are read by a later call. Up to `limit` streams in index order, plus the rest
+# of the last transaction's: a window ends at a transaction's end, so no transaction is ever read in part.
+_MOVED = "changed_tx > %(tx_id)s::text::xid8 AND changed_tx < pg_snapshot_xmin(pg_current_snapshot())"
+CHANGED_STREAMS = (
+    f"WITH last AS (SELECT changed_tx FROM user_streams WHERE {_MOVED}"
+    "  ORDER BY changed_tx OFFSET %(limit)s - 1 LIMIT 1)"
+    " SELECT coalesce(array_agg(user_id ORDER BY user_id), '{}'), max(changed_tx)::text::bigint,"
+    "  EXISTS (SELECT FROM last)"
+    f" FROM user_streams WHERE {_MOVED}"
+    "  AND changed_tx <= coalesce((SELECT changed_tx FROM last), pg_snapshot_xmin(pg_current_snapshot()))"
 )
 
 
-def window_after(cursor: Cursor, checkpoint: Checkpoint, limit: int) -> Window:
-    cursor.execute(WINDOW, {"tx_id": str(checkpoint.tx_id), "position": checkpoint.position, "limit": limit})
+def changed_streams(cursor: Cursor, checkpoint: Checkpoint, limit: int) -> ChangedStreams:
+    """One statement, one snapshot: the horizon is the same in every part. The checkpoint's position is not used (a
+    stream follower's checkpoints are whole transactions, position 0)."""
+    cursor.execute(CHANGED_STREAMS, {"tx_id": str(checkpoint.tx_id), "limit": limit})
     row = cursor.fetchone()
     assert row is not None
-    events, end, users = row
-    return Window(events, Checkpoint(*end) if end else None, users)
+    users, last_tx, full = row
+    return ChangedStreams(users, Checkpoint(last_tx, 0) if last_tx is not None else None, full)
