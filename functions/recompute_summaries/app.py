@@ -1,4 +1,4 @@
-"""Scheduled: bring the summary projection up to date for every user with events after the checkpoint."""
+"""Scheduled: bring the summary projection up to date for every user whose stream moved after the checkpoint."""
 
 from typing import Any
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from progress_tracking.store import checkpoints
 from progress_tracking.store import outbox as store_outbox
 
-PARAMS = {"tx_id": "0", "position": 0, "limit": 100}
+PARAMS = {"tx_id": "0", "position": 0, "user_id": "", "limit": 100}
 # The query as it was: ORDER BY tx_id bound to the output column `tx_id::text::bigint`, which no index orders by.
 OLD_EVENTS_AFTER = (
     "SELECT tx_id::text::bigint, position, user_id FROM progress_events"
@@ -41,8 +41,8 @@ def test_the_old_follower_query_sorts_the_log(database):
 
 def test_the_recompute_reads_the_moved_streams_from_their_index(database):
     found = plan(database, checkpoints.CHANGED_STREAMS)
-    # The window's last transaction, then the window: both ranges of the index, never a sort of the streams.
-    assert found.count("using user_streams_changed_tx_idx") == 2 and "Sort" not in found
+    # A range of the index from the checkpoint on, in its order: never a sort of the streams.
+    assert "using user_streams_changed_tx_idx" in found and "Sort" not in found
 
 
 def test_the_outbox_relay_merges_the_log_and_the_tombstones_in_index_order(database):

@@ -86,7 +86,7 @@ def test_a_run_killed_half_way_resumes_where_it_stopped(database, monkeypatch):
     users = [f"crash-{uuid.uuid4().hex[:8]}" for _ in range(6)]
     for user in users:
         add_log(database, user, 1)
-    checkpoint_before = database.run(lambda c: checkpoints.read_checkpoint(c, summaries.CHECKPOINT))
+    checkpoint_before = database.run(lambda c: checkpoints.read_stream_checkpoint(c, summaries.CHECKPOINT))
 
     # Given a run that dies in its third chunk of users, after computing their summaries, before moving the checkpoint.
     real_refresh = summaries.refresh
@@ -106,14 +106,14 @@ def test_a_run_killed_half_way_resumes_where_it_stopped(database, monkeypatch):
 
     done = [user for user in users if stored(database, user) is not None]
     assert sorted(done) == sorted(users)[:4]  # two whole chunks committed; the third rolled back with its summaries
-    checkpoint_mid = database.run(lambda c: checkpoints.read_checkpoint(c, summaries.CHECKPOINT))
+    checkpoint_mid = database.run(lambda c: checkpoints.read_stream_checkpoint(c, summaries.CHECKPOINT))
     assert checkpoint_mid == checkpoint_before  # the window was not finished: it is read again
 
     # Then: the next run reads the same window and recomputes only the two users the dead one had not reached.
     report = summaries.recompute(database, plenty_of_time, chunk_users=2)
     assert (report.finished, report.changed, report.users) == (True, 6, 2)
     assert all(stored(database, user)[1].log_count == 1 for user in users)
-    assert database.run(lambda c: checkpoints.read_checkpoint(c, summaries.CHECKPOINT)) > checkpoint_before
+    assert database.run(lambda c: checkpoints.read_stream_checkpoint(c, summaries.CHECKPOINT)) > checkpoint_before
 
 
 def test_a_run_on_several_connections_recomputes_every_user_once(database):
@@ -122,11 +122,11 @@ def test_a_run_on_several_connections_recomputes_every_user_once(database):
     for n, user in enumerate(users):
         add_log(database, user, 1)
         add_log(database, user, 2 + n % 3)
-    checkpoint_before = database.run(lambda c: checkpoints.read_checkpoint(c, summaries.CHECKPOINT))
+    checkpoint_before = database.run(lambda c: checkpoints.read_stream_checkpoint(c, summaries.CHECKPOINT))
     report = summaries.recompute(database, plenty_of_time, chunk_users=2, connections=3)
     assert (report.finished, report.changed, report.batches, report.users) == (True, 9, 5, 9)
     assert all(stored(database, user)[1].log_count == 2 for user in users)
-    assert database.run(lambda c: checkpoints.read_checkpoint(c, summaries.CHECKPOINT)) > checkpoint_before
+    assert database.run(lambda c: checkpoints.read_stream_checkpoint(c, summaries.CHECKPOINT)) > checkpoint_before
     assert drain(database).changed == 0
 
 
@@ -135,7 +135,7 @@ def test_a_chunk_failing_on_one_connection_leaves_the_checkpoint_for_the_next_ru
     users = [f"sidecrash-{uuid.uuid4().hex[:8]}" for _ in range(8)]
     for user in users:
         add_log(database, user, 1)
-    checkpoint_before = database.run(lambda c: checkpoints.read_checkpoint(c, summaries.CHECKPOINT))
+    checkpoint_before = database.run(lambda c: checkpoints.read_stream_checkpoint(c, summaries.CHECKPOINT))
     real_refresh = summaries.refresh
     doomed = sorted(users)[4:6]  # the third chunk of two, whichever connection takes it
 
@@ -151,7 +151,7 @@ def test_a_chunk_failing_on_one_connection_leaves_the_checkpoint_for_the_next_ru
     monkeypatch.setattr(summaries, "refresh", real_refresh)
 
     assert all(stored(database, user) is None for user in doomed)  # rolled back with its transaction
-    assert database.run(lambda c: checkpoints.read_checkpoint(c, summaries.CHECKPOINT)) == checkpoint_before
+    assert database.run(lambda c: checkpoints.read_stream_checkpoint(c, summaries.CHECKPOINT)) == checkpoint_before
     missing = [user for user in users if stored(database, user) is None]
     report = summaries.recompute(database, plenty_of_time, chunk_users=2, connections=2)
     assert (report.finished, report.changed, report.users) == (True, 8, len(missing))
@@ -197,7 +197,7 @@ def test_a_run_stops_starting_chunks_when_time_runs_short(database):
     drain(database)
     for n in range(5):
         add_log(database, f"time-{uuid.uuid4().hex[:8]}", n + 1)
-    budget = iter([60_000, 60_000, 60_000, 1_000])  # the window, then before each chunk of two users
+    budget = iter([60_000, 60_000, 60_000, 60_000, 1_000])  # the lock, the window, then each chunk of two
     report = summaries.recompute(database, lambda: next(budget), chunk_users=2)
     assert (report.batches, report.users, report.finished) == (2, 4, False)
     assert drain(database).users == 1
@@ -247,7 +247,7 @@ def moved_in_one_transaction(database: Database, user_ids: list[str]) -> None:
     database.run(work)
 
 
-def follow_to_the_end(database: Database, start: checkpoints.Checkpoint, limit: int) -> list[list[str]]:
+def follow_to_the_end(database: Database, start: checkpoints.StreamCheckpoint, limit: int) -> list[list[str]]:
     windows, checkpoint = [], start
     while True:
         window = database.run(lambda cursor: checkpoints.changed_streams(cursor, checkpoint, limit))
@@ -300,9 +300,9 @@ def test_the_recompute_never_skips_a_user_whose_write_commits_late(database, dat
 
 
 @pytest.mark.parametrize("limit", [1, 3, 7, 1000])
-def test_windows_of_moved_streams_hold_every_moved_user_once_and_never_split_a_transaction(database, limit):
+def test_windows_of_moved_streams_hold_every_moved_user_once_whatever_their_size(database, limit):
     drain(database)
-    start = database.run(lambda cursor: checkpoints.read_checkpoint(cursor, summaries.CHECKPOINT))
+    start = database.run(lambda cursor: checkpoints.read_stream_checkpoint(cursor, summaries.CHECKPOINT))
     singles = [f"window-{uuid.uuid4().hex[:8]}" for _ in range(5)]
     together = sorted(f"window-together-{uuid.uuid4().hex[:8]}" for _ in range(3))
     for user in singles[:2]:
@@ -318,10 +318,77 @@ def test_windows_of_moved_streams_hold_every_moved_user_once_and_never_split_a_t
         time.sleep(0.05)
 
     windows = follow_to_the_end(database, start, limit)
-    walked = list(chain(*windows))
-    assert sorted(walked) == sorted(singles + together)  # every moved user, once
-    assert any(set(together) <= set(window) for window in windows)  # one transaction's users in one window
-    # A window is `limit` streams and the rest of its last transaction's.
-    assert all(len(window) <= limit + len(together) - 1 for window in windows)
-    if limit == 1:  # the control that windows do split the log: one per transaction (the first user's latest)
-        assert len(windows) == 6
+    assert sorted(chain(*windows)) == sorted(singles + together)  # every moved user, once
+    assert all(len(window) <= limit for window in windows)
+    # The control that windows do split the streams (one transaction's too): ceil(8 / limit) of them.
+    assert len(windows) == -(-8 // limit)
+
+
+def test_any_write_that_moves_a_stream_version_brings_the_user_into_the_next_recompute(database):
+    user = f"moved-{uuid.uuid4().hex[:8]}"
+    add_log(database, user, 1)
+    drain(database)
+
+    def changed_tx(cursor):
+        cursor.execute("SELECT changed_tx::text::bigint FROM user_streams WHERE user_id = %s", (user,))
+        return one_row(cursor)[0]
+
+    before = database.run(changed_tx)
+    # The control: the writers' lock-only upsert leaves the stream as it was.
+    database.run(
+        lambda cursor: cursor.execute(
+            "INSERT INTO user_streams (user_id, version) VALUES (%s, 0)"
+            " ON CONFLICT (user_id) DO UPDATE SET version = user_streams.version",
+            (user,),
+        )
+    )
+    assert database.run(changed_tx) == before and drain(database).changed == 0
+    # A version moved by a statement that says nothing of changed_tx (code from before migration 0008, say).
+    database.run(
+        lambda cursor: cursor.execute(
+            "UPDATE user_streams SET version = nextval('user_stream_version_seq') WHERE user_id = %s", (user,)
+        )
+    )
+    assert database.run(changed_tx) > before
+    assert (drain(database).changed, stored(database, user)[0]) == (1, database.run(lambda c: stream_version(c, user)))
+
+
+def stream_version(cursor, user: str) -> int:
+    cursor.execute("SELECT version FROM user_streams WHERE user_id = %s", (user,))
+    return one_row(cursor)[0]
+
+
+def test_a_run_holds_its_lock_without_holding_up_a_migration(database, database_url, monkeypatch):
+    drain(database)
+    add_log(database, f"migrating-{uuid.uuid4().hex[:8]}", 1)
+    # Given a run between reading its window and starting its chunks (its lock held, no chunk in flight)...
+    real_chunks, reached, release = summaries._recompute_chunks, threading.Event(), threading.Event()
+
+    def held_chunks(*args, **kwargs):
+        reached.set()
+        release.wait(timeout=10)
+        return real_chunks(*args, **kwargs)
+
+    monkeypatch.setattr(summaries, "_recompute_chunks", held_chunks)
+    run_database = Database(database_url)
+    with ThreadPoolExecutor(1) as pool:
+        run = pool.submit(summaries.recompute, run_database, plenty_of_time, connections=2)
+        assert reached.wait(timeout=10)
+        migration = psycopg2.connect(database_url)
+        try:
+            cursor = migration.cursor()
+            # The control: the run's lock is held.
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", (summaries.RECOMPUTE_LOCK_KEY,))
+            assert cursor.fetchone()[0] is False
+            migration.rollback()
+            # ...a migration's strongest table lock on the tables the run reads is granted at once.
+            cursor.execute("SET lock_timeout = 500")
+            cursor.execute(
+                "LOCK TABLE user_streams, projector_checkpoints, progress_summaries IN ACCESS EXCLUSIVE MODE"
+            )
+            migration.rollback()
+        finally:
+            migration.close()
+            release.set()
+        assert run.result(timeout=30).finished
+        pool.submit(run_database.close).result()

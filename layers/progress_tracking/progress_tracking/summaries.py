@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
+from typing import Any
 
 from progress_tracking import goals, idempotency
 from progress_tracking.db import Cursor, Database, one_row
@@ -17,9 +20,10 @@ from progress_tracking.store import summaries as summary_store
 from progress_tracking.store.summaries import SummaryFacts
 
 CHECKPOINT = "summaries"
-# A run holds this lock in a transaction of its own for as long as it works on a window of users: a second run at the
-# same time finds it taken and stops.
+# A run holds this lock for as long as it works, in a transaction of its own that reads no table: a second run at the
+# same time finds it taken and stops. That transaction sits idle meanwhile; its idle limit is the run's time plus this.
 RECOMPUTE_LOCK_KEY = 7_146_251_002
+LOCK_IDLE_MARGIN_MS = 30_000
 # A window of about this many changed users is read at once; they are recomputed this many per transaction.
 WINDOW_USERS = 100_000
 CHUNK_USERS = 1000
@@ -90,26 +94,38 @@ def recompute(
 ) -> RecomputeReport:
     """Bring the summaries of every user whose stream moved after the checkpoint up to date.
 
-    Every write moves its user's stream and records its transaction there (store.streams.MOVE_STREAM), so the users
-    to recompute are the streams moved after the checkpoint's transaction, read from their index below the horizon
-    (nothing is ever skipped: store.checkpoints), one row per user however many events they wrote. A window of them
-    is read in a transaction that holds the run's lock until the window is done; they are recomputed set-based in
-    chunks of `chunk_users`, one transaction each, on up to `connections` more connections at once (a user's facts
-    depend on that user's data only), skipping any whose summary is current already. When every chunk has committed,
-    the lock's transaction moves the checkpoint past the window and commits. A run killed half-way leaves the
-    checkpoint where it was: the next one reads the same window and recomputes only the users it had not reached (the
-    others are current). Cost: the changed users' data, once per run.
+    Every write moves its user's stream, and the stream row records the transaction that moved it (a trigger,
+    migration 0008), so the users to recompute are the streams moved after the checkpoint, read from their index
+    below the horizon (nothing is ever skipped: store.checkpoints), one row per user however many events they wrote,
+    up to `window_users` at a time. They are recomputed set-based in chunks of `chunk_users`, one transaction each, on
+    up to `connections` connections at once (a user's facts depend on that user's data only), skipping any whose
+    summary is current already; when every chunk of a window has committed, the checkpoint moves past it. All under
+    the run's lock (`_run_lock`). A run killed half-way leaves the checkpoint where it was: the next one reads the
+    same window and recomputes only the users it had not reached (the others are current). Cost: the changed users'
+    data, once per run.
     """
     report = RecomputeReport()
-    while not report.busy and remaining_ms() > SAFETY_MARGIN_MS:
-        window = database.run(
-            lambda cursor: _window(cursor, database, remaining_ms, report, chunk_users, window_users, connections)
-        )
-        if window is None:
-            break  # out of time, or another run holds the lock
-        if not window.full:
-            report.finished = True
-            break
+    with _run_lock(database, remaining_ms) as locked:
+        report.busy = not locked
+        while locked and remaining_ms() > SAFETY_MARGIN_MS:
+            window = database.run(
+                lambda cursor: checkpoints.changed_streams(
+                    cursor, checkpoints.read_stream_checkpoint(cursor, CHECKPOINT), window_users
+                )
+            )
+            report.changed += len(window.users)
+            users = window.users
+            chunks = [users[start : start + chunk_users] for start in range(0, len(users), chunk_users)]
+            recomputed = _recompute_chunks(database, chunks, connections, remaining_ms)
+            report.batches += len(recomputed)
+            report.users += sum(recomputed)
+            if len(recomputed) < len(chunks):
+                break  # out of time
+            if window.end is not None:
+                database.run(partial(_move_checkpoint, end=window.end))
+            if not window.full:
+                report.finished = True
+                break
     if report.finished:
         now = datetime.now(UTC)
         report.expired_idempotency_keys = database.run(lambda cursor: idempotency.expire(cursor, now))
@@ -117,33 +133,53 @@ def recompute(
     return report
 
 
-def _window(
-    cursor: Cursor,
-    database: Database,
-    remaining_ms: Callable[[], int],
-    report: RecomputeReport,
-    chunk_users: int,
-    window_users: int,
-    connections: int,
-) -> checkpoints.ChangedStreams | None:
-    """In the transaction that holds the run's lock: the next window, its users recomputed, then the checkpoint moved
-    past it; None (nothing moved) if another run holds the lock or time ran out first."""
-    cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", (RECOMPUTE_LOCK_KEY,))
-    if not one_row(cursor)[0]:
-        report.busy = True
-        return None
-    window = checkpoints.changed_streams(cursor, checkpoints.read_checkpoint(cursor, CHECKPOINT), window_users)
-    report.changed += len(window.users)
-    users = window.users
-    chunks = [users[start : start + chunk_users] for start in range(0, len(users), chunk_users)]
-    recomputed = _recompute_chunks(database, chunks, connections, remaining_ms)
-    report.batches += len(recomputed)
-    report.users += sum(recomputed)
-    if len(recomputed) < len(chunks):
-        return None
-    if window.end is not None:
-        checkpoints.save_checkpoint(cursor, CHECKPOINT, window.end, datetime.now(UTC))
-    return window
+def _move_checkpoint(cursor: Cursor, end: checkpoints.StreamCheckpoint) -> None:
+    checkpoints.save_stream_checkpoint(cursor, CHECKPOINT, end, datetime.now(UTC))
+
+
+@contextmanager
+def _run_lock(database: Database, remaining_ms: Callable[[], int]) -> Iterator[bool]:
+    """Whether this run got the recompute's advisory lock, held for the block by a transaction on a thread (and
+    connection) of its own. That transaction reads no table, so nothing else ever waits for it (a migration included),
+    and it holds no snapshot or transaction id, so it never holds back the followers' horizon. Its idle limit is the
+    run's time plus a margin, overriding any shorter one the server or role sets, and freeing the lock if this
+    container dies."""
+    idle_limit_ms = min(remaining_ms() + LOCK_IDLE_MARGIN_MS, 2**31 - 1)
+    answered, release = threading.Event(), threading.Event()
+    outcome: dict[str, Any] = {"locked": False}
+
+    def hold(cursor: Cursor) -> None:
+        cursor.execute(
+            f"SET LOCAL idle_in_transaction_session_timeout = {int(idle_limit_ms)};"
+            " SELECT pg_try_advisory_xact_lock(%s)",
+            (RECOMPUTE_LOCK_KEY,),
+        )
+        outcome["locked"] = bool(one_row(cursor)[0])
+        answered.set()
+        if outcome["locked"]:
+            release.wait()
+
+    def holder() -> None:
+        try:
+            database.run(hold)
+        except BaseException as exc:  # handed to the caller's thread
+            outcome["error"] = exc
+        finally:
+            answered.set()
+            database.close()
+
+    thread = threading.Thread(target=holder, name="recompute-lock")
+    thread.start()
+    answered.wait()
+    try:
+        if "error" in outcome:
+            raise outcome["error"]
+        yield outcome["locked"]
+    finally:
+        release.set()
+        thread.join()
+        if outcome["locked"] and "error" in outcome:  # the work is committed; only the lock was lost on the way
+            logger.warning("The recompute's lock ended badly", extra={"error": type(outcome["error"]).__name__})
 
 
 def _recompute_chunks(

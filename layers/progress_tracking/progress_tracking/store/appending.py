@@ -19,7 +19,7 @@ from progress_tracking.store.columns import (
     event_data,
     log_from_row,
 )
-from progress_tracking.store.streams import LOCKED_TIME, MOVE_STREAM, StreamEvent, lock_new_log
+from progress_tracking.store.streams import LOCKED_TIME, StreamEvent, lock_new_log
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def _append(cursor: Cursor, log: ProgressLog, event_type: str, change: Change, a
         f" INSERT INTO progress_log_versions ({', '.join(VERSION_COLUMNS)})"
         f" SELECT %(log_id)s, %(version)s, %(user_id)s, {', '.join(f'%({name})s' for name in DATA_FIELDS)},"
         "  %(created_at)s, %(at)s, 'infinity' WHERE %(type)s <> 'deleted')"
-        f" UPDATE user_streams SET {MOVE_STREAM}, last_at = %(at)s"
+        " UPDATE user_streams SET version = nextval('user_stream_version_seq'), last_at = %(at)s"
         " WHERE user_id = (SELECT user_id FROM event)",
         {
             **{name: values[name] for name in DATA_FIELDS},
@@ -165,7 +165,7 @@ def delete_all_for_user(cursor: Cursor, user_id: str, change: Change) -> int:
         " ended AS (UPDATE progress_log_versions SET valid_to = %(at)s"
         "  WHERE user_id = %(user_id)s AND valid_to = 'infinity' AND log_id IN (SELECT log_id FROM gone)),"
         " bumped AS ("
-        f"  UPDATE user_streams SET {MOVE_STREAM}, last_at = %(at)s"
+        "  UPDATE user_streams SET version = nextval('user_stream_version_seq'), last_at = %(at)s"
         "  WHERE user_id = %(user_id)s AND EXISTS (SELECT 1 FROM events))"
         " SELECT count(*) FROM events",
         {"user_id": user_id, "actor": change.actor, "request_id": change.request_id, "at": at},

@@ -55,36 +55,62 @@ def events_after(cursor: Cursor, checkpoint: Checkpoint, limit: int) -> list[tup
     return [(Checkpoint(tx_id, position), user_id) for tx_id, position, user_id in cursor.fetchall()]
 
 
+@dataclass(frozen=True, order=True)
+class StreamCheckpoint:
+    """Where a follower of the users' streams has got to: the last (transaction, user) pair read."""
+
+    tx_id: int
+    user_id: str
+
+
+STREAMS_START = StreamCheckpoint(0, "")
+
+
+def read_stream_checkpoint(cursor: Cursor, name: str) -> StreamCheckpoint:
+    cursor.execute(
+        "SELECT tx_id::text::bigint, coalesce(user_id, '') FROM projector_checkpoints WHERE name = %s", (name,)
+    )
+    row = cursor.fetchone()
+    return StreamCheckpoint(*row) if row else STREAMS_START
+
+
+def save_stream_checkpoint(cursor: Cursor, name: str, checkpoint: StreamCheckpoint, at: datetime) -> None:
+    """Move the follower's checkpoint forward (never back)."""
+    cursor.execute(
+        "INSERT INTO projector_checkpoints (name, tx_id, position, user_id, updated_at)"
+        " VALUES (%s, %s::text::xid8, 0, %s, %s)"
+        " ON CONFLICT (name) DO UPDATE SET tx_id = EXCLUDED.tx_id, user_id = EXCLUDED.user_id,"
+        "  updated_at = EXCLUDED.updated_at"
+        " WHERE (projector_checkpoints.tx_id, coalesce(projector_checkpoints.user_id, ''))"
+        "  < (EXCLUDED.tx_id, EXCLUDED.user_id)",
+        (name, str(checkpoint.tx_id), checkpoint.user_id, at),
+    )
+
+
 @dataclass(frozen=True)
 class ChangedStreams:
-    """The users whose streams moved after a checkpoint's transaction, below the horizon, each once; `end` is the
-    checkpoint to resume after (the last transaction read) and `full` says more may follow."""
+    """Up to `limit` users whose streams moved after a checkpoint, below the horizon, each once (sorted); `end` is the
+    checkpoint to resume after and `full` says more may follow."""
 
     users: list[str]
-    end: Checkpoint | None  # None when no stream moved
+    end: StreamCheckpoint | None  # None when no stream moved
     full: bool
 
 
-# Streams moved by transactions after the checkpoint's and older than every transaction still running. As with the
-# events: a transaction still running, or one that starts later, has an id at or above the horizon, above any `end`
-# returned now, so the streams it moves are read by a later call. Up to `limit` streams in index order, plus the rest
-# of the last transaction's: a window ends at a transaction's end, so no transaction is ever read in part.
-_MOVED = "changed_tx > %(tx_id)s::text::xid8 AND changed_tx < pg_snapshot_xmin(pg_current_snapshot())"
+# Streams moved by transactions older than every transaction still running, after the checkpoint in the order of
+# `user_streams_changed_tx_idx`. As with the events: a transaction still running, or one that starts later, has an id
+# at or above the horizon, above any checkpoint taken now, so the streams it moves are read by a later call (a stream
+# only gets the id of the transaction moving it, while it runs). A transaction's streams may span windows: once it is
+# below the horizon, no stream can be moved by it any more.
 CHANGED_STREAMS = (
-    f"WITH last AS (SELECT changed_tx FROM user_streams WHERE {_MOVED}"
-    "  ORDER BY changed_tx OFFSET %(limit)s - 1 LIMIT 1)"
-    " SELECT coalesce(array_agg(user_id ORDER BY user_id), '{}'), max(changed_tx)::text::bigint,"
-    "  EXISTS (SELECT FROM last)"
-    f" FROM user_streams WHERE {_MOVED}"
-    "  AND changed_tx <= coalesce((SELECT changed_tx FROM last), pg_snapshot_xmin(pg_current_snapshot()))"
+    "SELECT s.user_id, s.changed_tx::text::bigint FROM user_streams AS s"
+    " WHERE (s.changed_tx, s.user_id) > (%(tx_id)s::text::xid8, %(user_id)s)"
+    " AND s.changed_tx < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY s.changed_tx, s.user_id LIMIT %(limit)s"
 )
 
 
-def changed_streams(cursor: Cursor, checkpoint: Checkpoint, limit: int) -> ChangedStreams:
-    """One statement, one snapshot: the horizon is the same in every part. The checkpoint's position is not used (a
-    stream follower's checkpoints are whole transactions, position 0)."""
-    cursor.execute(CHANGED_STREAMS, {"tx_id": str(checkpoint.tx_id), "limit": limit})
-    row = cursor.fetchone()
-    assert row is not None
-    users, last_tx, full = row
-    return ChangedStreams(users, Checkpoint(last_tx, 0) if last_tx is not None else None, full)
+def changed_streams(cursor: Cursor, checkpoint: StreamCheckpoint, limit: int) -> ChangedStreams:
+    cursor.execute(CHANGED_STREAMS, {"tx_id": str(checkpoint.tx_id), "user_id": checkpoint.user_id, "limit": limit})
+    rows = cursor.fetchall()
+    end = StreamCheckpoint(rows[-1][1], rows[-1][0]) if rows else None
+    return ChangedStreams(sorted(user_id for user_id, _ in rows), end, len(rows) == limit)

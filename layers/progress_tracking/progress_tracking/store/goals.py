@@ -50,12 +50,12 @@ def _goals_from_row(row: tuple[Any, ...]) -> Goals:
     return Goals(**dict(zip(GOAL_COLUMNS, row, strict=True)))
 
 
-# Move the user's stream on as every append does (store.streams.MOVE_STREAM; a new row's changed_tx is this
-# transaction by default). Its row lock serialises the user's writes and erasure until the transaction ends; the new
-# version makes a stored summary stale.
+# Bump the user's stream version from the one sequence every append uses (so a version never repeats for a user). Its
+# row lock serialises the user's writes and erasure until the transaction ends; the new version makes a stored
+# summary stale.
 _BUMP = (
     "INSERT INTO user_streams (user_id, version) VALUES (%(user_id)s, nextval('user_stream_version_seq'))"
-    " ON CONFLICT (user_id) DO UPDATE SET version = EXCLUDED.version, changed_tx = pg_current_xact_id()"
+    " ON CONFLICT (user_id) DO UPDATE SET version = EXCLUDED.version"
 )
 # The lock and the write in one statement: the stream row locked first; if another write committed while this waited
 # (the locked row's version is not the one this statement's snapshot saw), nothing is written and `moved` says so.

@@ -15,11 +15,6 @@ from pydantic import BaseModel
 
 from progress_tracking.db import Cursor
 
-# Moves a user's stream on (in the SET of an UPDATE of its row): a new version from the one sequence every write uses
-# (so a version never repeats for a user, and a stored summary at the old one is stale), and the transaction that
-# moved it, which the summary recompute follows (summaries.recompute).
-MOVE_STREAM = "version = nextval('user_stream_version_seq'), changed_tx = pg_current_xact_id()"
-
 
 class StreamEvent(BaseModel):
     """What every event of a user's streams records: whose, which version, what happened, the resulting state, who
