@@ -47,21 +47,21 @@ _FACTS = (
     " 'last_streak', coalesce(streak.last, 0), 'goals', {goals})"
 )
 _LATERALS = (
-    # Totals and the workouts per kind in one index-only scan (grouping sets: the empty set is the totals). Grouped by
-    # the text as stored, and only the few distinct texts then folded to a kind (lower, trimmed): folding every row
-    # cost more than the rest of the scan.
-    " CROSS JOIN LATERAL (SELECT sum(n) FILTER (WHERE totals) AS n, min(first_date) AS first_date,"
+    # Totals and the workouts per kind in one index-only scan: grouped by the workout as stored, the totals then added
+    # up from the few groups (sums and counts, so averages need no float8 accumulator of squares per log), and only
+    # the few distinct texts folded to a kind (lower, trimmed): folding every row cost more than the rest of the scan.
+    " CROSS JOIN LATERAL (SELECT coalesce(sum(n), 0) AS n, min(first_date) AS first_date,"
     "  max(last_date) AS last_date, min(min_weight) AS min_weight, max(max_weight) AS max_weight,"
-    "  max(avg_weight) FILTER (WHERE totals) AS avg_weight, max(avg_calories) FILTER (WHERE totals) AS avg_calories,"
-    "  max(total_calories) FILTER (WHERE totals) AS total_calories,"
+    "  sum(weight_sum) / nullif(sum(weight_count), 0) AS avg_weight,"
+    "  sum(calories_sum) / nullif(sum(calories_count), 0) AS avg_calories,"
+    "  coalesce(sum(calories_sum), 0) AS total_calories,"
     "  (SELECT jsonb_object_agg(kind, n) FROM (SELECT lower(btrim(text)) AS kind, sum(n)::bigint AS n"
-    "   FROM unnest(array_agg(workout_done) FILTER (WHERE NOT totals), array_agg(n) FILTER (WHERE NOT totals))"
-    "   AS k(text, n) WHERE text IS NOT NULL GROUP BY 1) AS kinds) AS workouts"
-    "  FROM (SELECT grouping(workout_done) = 1 AS totals, workout_done, count(*) AS n, min(date) AS first_date,"
-    "   max(date) AS last_date, avg(weight_kg) AS avg_weight, min(weight_kg) AS min_weight,"
-    "   max(weight_kg) AS max_weight, avg(calories_burned) AS avg_calories,"
-    "   coalesce(sum(calories_burned), 0) AS total_calories"
-    f"   FROM progress_logs AS l WHERE {_SCOPE} GROUP BY GROUPING SETS ((), (workout_done))) AS g) AS t"
+    "   FROM unnest(array_agg(workout_done), array_agg(n)) AS k(text, n) WHERE text IS NOT NULL GROUP BY 1) AS kinds)"
+    "   AS workouts"
+    "  FROM (SELECT workout_done, count(*) AS n, min(date) AS first_date, max(date) AS last_date,"
+    "   sum(weight_kg) AS weight_sum, count(weight_kg) AS weight_count, min(weight_kg) AS min_weight,"
+    "   max(weight_kg) AS max_weight, sum(calories_burned) AS calories_sum, count(calories_burned) AS calories_count"
+    f"   FROM progress_logs AS l WHERE {_SCOPE} GROUP BY workout_done) AS g) AS t"
     " LEFT JOIN LATERAL (SELECT weight_kg FROM progress_logs AS l"
     f"  WHERE {_SCOPE} AND weight_kg IS NOT NULL ORDER BY date, log_id LIMIT 1) AS first_log ON TRUE"
     " LEFT JOIN LATERAL (SELECT weight_kg FROM progress_logs AS l"
@@ -71,8 +71,8 @@ _LATERALS = (
     # go on past the one pass over the dates: no grouping or sorting per log.
     " CROSS JOIN LATERAL (SELECT max(coalesce(next_end, t.last_date) - start + 1) AS longest,"
     "  t.last_date - max(start) + 1 AS last"
-    "  FROM (SELECT start, lead(before) OVER (ORDER BY start) AS next_end"
-    "   FROM (SELECT date AS start, lag(date) OVER (ORDER BY date) AS before"
+    "  FROM (SELECT start, lead(before) OVER (ORDER BY start ROWS UNBOUNDED PRECEDING) AS next_end"
+    "   FROM (SELECT date AS start, lag(date) OVER (ORDER BY date ROWS UNBOUNDED PRECEDING) AS before"
     f"    FROM progress_logs AS l WHERE {_SCOPE}) AS d WHERE before IS NULL OR before < start - 1) AS s) AS streak"
 )
 
