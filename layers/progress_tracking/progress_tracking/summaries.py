@@ -185,29 +185,36 @@ def _run_lock(database: Database, remaining_ms: Callable[[], int]) -> Iterator[b
 def _recompute_chunks(
     database: Database, chunks: list[list[str]], connections: int, remaining_ms: Callable[[], int]
 ) -> list[int]:
-    """Recompute the chunks, one transaction each, on up to `connections` threads with a connection each (closed when
-    done: the scheduled function keeps only its own); how many users each chunk recomputed, for the chunks that ran.
-    No chunk starts with less than the safety margin left; the first error stops every thread and is raised."""
+    """Recompute the chunks, one transaction each; how many users each chunk recomputed, for the chunks that ran. No
+    chunk starts with less than the safety margin left. One chunk (an incremental run's usual lot) or one connection:
+    on the caller's warm connection. Several: on up to `connections` threads with a connection each, closed when done
+    (the function keeps only its own); the first error stops every thread and is raised."""
     pending = deque(chunks)
     recomputed: list[int] = []
+
+    def next_chunk() -> list[str] | None:
+        try:
+            chunk = pending.popleft()
+        except IndexError:
+            return None
+        return chunk if remaining_ms() > SAFETY_MARGIN_MS else None
+
+    if connections == 1 or len(chunks) == 1:
+        while (chunk := next_chunk()) is not None:
+            recomputed.append(database.run(lambda cursor: refresh(cursor, chunk, datetime.now(UTC))))
+        return recomputed
+
     failures: list[BaseException] = []
     stop = threading.Event()
 
     def work() -> None:
         try:
-            while not stop.is_set():
-                try:
-                    chunk = pending.popleft()
-                except IndexError:
-                    return
-                if remaining_ms() <= SAFETY_MARGIN_MS:
-                    stop.set()
-                    return
-                recomputed.append(database.run(lambda cursor: refresh(cursor, chunk, datetime.now(UTC))))  # noqa: B023
+            while not stop.is_set() and (chunk := next_chunk()) is not None:
+                recomputed.append(database.run(lambda cursor: refresh(cursor, chunk, datetime.now(UTC))))
         except BaseException as exc:  # handed to the caller's thread
             failures.append(exc)
-            stop.set()
         finally:
+            stop.set()  # out of chunks, out of time or failed: the others stop after their current chunk
             database.close()
 
     threads = [threading.Thread(target=work, name=f"recompute-{n}") for n in range(min(connections, len(chunks)))]
