@@ -86,7 +86,7 @@ def test_a_run_killed_half_way_resumes_where_it_stopped(database, monkeypatch):
     users = [f"crash-{uuid.uuid4().hex[:8]}" for _ in range(6)]
     for user in users:
         add_log(database, user, 1)
-    checkpoint_before = database.run(lambda c: checkpoints.read_stream_checkpoint(c, summaries.CHECKPOINT))
+    checkpoint_before = database.run(lambda c: checkpoints.read_checkpoint(c, summaries.CHECKPOINT))
 
     # Given a run that dies in its third chunk of users, after computing their summaries, before moving the checkpoint.
     real_refresh = summaries.refresh
@@ -106,14 +106,14 @@ def test_a_run_killed_half_way_resumes_where_it_stopped(database, monkeypatch):
 
     done = [user for user in users if stored(database, user) is not None]
     assert sorted(done) == sorted(users)[:4]  # two whole chunks committed; the third rolled back with its summaries
-    checkpoint_mid = database.run(lambda c: checkpoints.read_stream_checkpoint(c, summaries.CHECKPOINT))
+    checkpoint_mid = database.run(lambda c: checkpoints.read_checkpoint(c, summaries.CHECKPOINT))
     assert checkpoint_mid == checkpoint_before  # the window was not finished: it is read again
 
     # Then: the next run reads the same window and recomputes only the two users the dead one had not reached.
     report = summaries.recompute(database, plenty_of_time, chunk_users=2)
     assert (report.finished, report.changed, report.users) == (True, 6, 2)
     assert all(stored(database, user)[1].log_count == 1 for user in users)
-    assert database.run(lambda c: checkpoints.read_stream_checkpoint(c, summaries.CHECKPOINT)) > checkpoint_before
+    assert database.run(lambda c: checkpoints.read_checkpoint(c, summaries.CHECKPOINT)) > checkpoint_before
 
 
 def test_a_run_on_several_connections_recomputes_every_user_once(database):
@@ -122,11 +122,11 @@ def test_a_run_on_several_connections_recomputes_every_user_once(database):
     for n, user in enumerate(users):
         add_log(database, user, 1)
         add_log(database, user, 2 + n % 3)
-    checkpoint_before = database.run(lambda c: checkpoints.read_stream_checkpoint(c, summaries.CHECKPOINT))
+    checkpoint_before = database.run(lambda c: checkpoints.read_checkpoint(c, summaries.CHECKPOINT))
     report = summaries.recompute(database, plenty_of_time, chunk_users=2, connections=3)
     assert (report.finished, report.changed, report.batches, report.users) == (True, 9, 5, 9)
     assert all(stored(database, user)[1].log_count == 2 for user in users)
-    assert database.run(lambda c: checkpoints.read_stream_checkpoint(c, summaries.CHECKPOINT)) > checkpoint_before
+    assert database.run(lambda c: checkpoints.read_checkpoint(c, summaries.CHECKPOINT)) > checkpoint_before
     assert drain(database).changed == 0
 
 
@@ -135,7 +135,7 @@ def test_a_chunk_failing_on_one_connection_leaves_the_checkpoint_for_the_next_ru
     users = [f"sidecrash-{uuid.uuid4().hex[:8]}" for _ in range(8)]
     for user in users:
         add_log(database, user, 1)
-    checkpoint_before = database.run(lambda c: checkpoints.read_stream_checkpoint(c, summaries.CHECKPOINT))
+    checkpoint_before = database.run(lambda c: checkpoints.read_checkpoint(c, summaries.CHECKPOINT))
     real_refresh = summaries.refresh
     doomed = sorted(users)[4:6]  # the third chunk of two, whichever connection takes it
 
@@ -151,7 +151,7 @@ def test_a_chunk_failing_on_one_connection_leaves_the_checkpoint_for_the_next_ru
     monkeypatch.setattr(summaries, "refresh", real_refresh)
 
     assert all(stored(database, user) is None for user in doomed)  # rolled back with its transaction
-    assert database.run(lambda c: checkpoints.read_stream_checkpoint(c, summaries.CHECKPOINT)) == checkpoint_before
+    assert database.run(lambda c: checkpoints.read_checkpoint(c, summaries.CHECKPOINT)) == checkpoint_before
     missing = [user for user in users if stored(database, user) is None]
     report = summaries.recompute(database, plenty_of_time, chunk_users=2, connections=2)
     assert (report.finished, report.changed, report.users) == (True, 8, len(missing))
@@ -247,7 +247,7 @@ def moved_in_one_transaction(database: Database, user_ids: list[str]) -> None:
     database.run(work)
 
 
-def follow_to_the_end(database: Database, start: checkpoints.StreamCheckpoint, limit: int) -> list[list[str]]:
+def follow_to_the_end(database: Database, start: checkpoints.Checkpoint, limit: int) -> list[list[str]]:
     windows, checkpoint = [], start
     while True:
         window = database.run(lambda cursor: checkpoints.changed_streams(cursor, checkpoint, limit))
@@ -302,7 +302,7 @@ def test_the_recompute_never_skips_a_user_whose_write_commits_late(database, dat
 @pytest.mark.parametrize("limit", [1, 3, 7, 1000])
 def test_windows_of_moved_streams_hold_every_moved_user_once_whatever_their_size(database, limit):
     drain(database)
-    start = database.run(lambda cursor: checkpoints.read_stream_checkpoint(cursor, summaries.CHECKPOINT))
+    start = database.run(lambda cursor: checkpoints.read_checkpoint(cursor, summaries.CHECKPOINT))
     singles = [f"window-{uuid.uuid4().hex[:8]}" for _ in range(5)]
     together = sorted(f"window-together-{uuid.uuid4().hex[:8]}" for _ in range(3))
     for user in singles[:2]:

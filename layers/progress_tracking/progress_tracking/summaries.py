@@ -110,7 +110,7 @@ def recompute(
         while locked and remaining_ms() > SAFETY_MARGIN_MS:
             window = database.run(
                 lambda cursor: checkpoints.changed_streams(
-                    cursor, checkpoints.read_stream_checkpoint(cursor, CHECKPOINT), window_users
+                    cursor, checkpoints.read_checkpoint(cursor, CHECKPOINT), window_users
                 )
             )
             report.changed += len(window.users)
@@ -133,8 +133,8 @@ def recompute(
     return report
 
 
-def _move_checkpoint(cursor: Cursor, end: checkpoints.StreamCheckpoint) -> None:
-    checkpoints.save_stream_checkpoint(cursor, CHECKPOINT, end, datetime.now(UTC))
+def _move_checkpoint(cursor: Cursor, end: checkpoints.Checkpoint) -> None:
+    checkpoints.save_checkpoint(cursor, CHECKPOINT, end, datetime.now(UTC))
 
 
 @contextmanager

@@ -18,5 +18,5 @@ CREATE TRIGGER user_streams_moved BEFORE UPDATE OF version ON user_streams
     FOR EACH ROW WHEN (OLD.version IS DISTINCT FROM NEW.version) EXECUTE FUNCTION user_streams_moved();
 
 -- A follower of the streams resumes after a (transaction, user) pair; followers of the event log leave it empty.
-ALTER TABLE projector_checkpoints ADD COLUMN user_id text;
+ALTER TABLE projector_checkpoints ADD COLUMN user_id text NOT NULL DEFAULT '';
 DELETE FROM projector_checkpoints WHERE name = 'summaries';

@@ -10,15 +10,22 @@ from progress_tracking.db import Cursor
 
 @dataclass(frozen=True, order=True)
 class Checkpoint:
+    """Where a follower has got to: the last (transaction id, position) of the event log it read, or, following the
+    users' streams, the last (transaction id, user id) (position 0)."""
+
     tx_id: int
     position: int
+    user_id: str = ""
 
 
 START = Checkpoint(0, 0)
 
 
 def read_checkpoint(cursor: Cursor, name: str) -> Checkpoint:
-    cursor.execute("SELECT tx_id::text::bigint, position FROM projector_checkpoints WHERE name = %s", (name,))
+    cursor.execute(
+        "SELECT tx_id::text::bigint, position, user_id FROM projector_checkpoints WHERE name = %s",
+        (name,),
+    )
     row = cursor.fetchone()
     return Checkpoint(*row) if row else START
 
@@ -26,11 +33,12 @@ def read_checkpoint(cursor: Cursor, name: str) -> Checkpoint:
 def save_checkpoint(cursor: Cursor, name: str, checkpoint: Checkpoint, at: datetime) -> None:
     """Move the follower's checkpoint forward (never back: two overlapping runs may save in either order)."""
     cursor.execute(
-        "INSERT INTO projector_checkpoints (name, tx_id, position, updated_at) VALUES (%s, %s::text::xid8, %s, %s)"
+        "INSERT INTO projector_checkpoints AS c (name, tx_id, position, user_id, updated_at)"
+        " VALUES (%s, %s::text::xid8, %s, %s, %s)"
         " ON CONFLICT (name) DO UPDATE SET tx_id = EXCLUDED.tx_id, position = EXCLUDED.position,"
-        "  updated_at = EXCLUDED.updated_at"
-        " WHERE (projector_checkpoints.tx_id, projector_checkpoints.position) < (EXCLUDED.tx_id, EXCLUDED.position)",
-        (name, str(checkpoint.tx_id), checkpoint.position, at),
+        "  user_id = EXCLUDED.user_id, updated_at = EXCLUDED.updated_at"
+        " WHERE (c.tx_id, c.position, c.user_id) < (EXCLUDED.tx_id, EXCLUDED.position, EXCLUDED.user_id)",
+        (name, str(checkpoint.tx_id), checkpoint.position, checkpoint.user_id, at),
     )
 
 
@@ -55,45 +63,13 @@ def events_after(cursor: Cursor, checkpoint: Checkpoint, limit: int) -> list[tup
     return [(Checkpoint(tx_id, position), user_id) for tx_id, position, user_id in cursor.fetchall()]
 
 
-@dataclass(frozen=True, order=True)
-class StreamCheckpoint:
-    """Where a follower of the users' streams has got to: the last (transaction, user) pair read."""
-
-    tx_id: int
-    user_id: str
-
-
-STREAMS_START = StreamCheckpoint(0, "")
-
-
-def read_stream_checkpoint(cursor: Cursor, name: str) -> StreamCheckpoint:
-    cursor.execute(
-        "SELECT tx_id::text::bigint, coalesce(user_id, '') FROM projector_checkpoints WHERE name = %s", (name,)
-    )
-    row = cursor.fetchone()
-    return StreamCheckpoint(*row) if row else STREAMS_START
-
-
-def save_stream_checkpoint(cursor: Cursor, name: str, checkpoint: StreamCheckpoint, at: datetime) -> None:
-    """Move the follower's checkpoint forward (never back)."""
-    cursor.execute(
-        "INSERT INTO projector_checkpoints (name, tx_id, position, user_id, updated_at)"
-        " VALUES (%s, %s::text::xid8, 0, %s, %s)"
-        " ON CONFLICT (name) DO UPDATE SET tx_id = EXCLUDED.tx_id, user_id = EXCLUDED.user_id,"
-        "  updated_at = EXCLUDED.updated_at"
-        " WHERE (projector_checkpoints.tx_id, coalesce(projector_checkpoints.user_id, ''))"
-        "  < (EXCLUDED.tx_id, EXCLUDED.user_id)",
-        (name, str(checkpoint.tx_id), checkpoint.user_id, at),
-    )
-
-
 @dataclass(frozen=True)
 class ChangedStreams:
     """Up to `limit` users whose streams moved after a checkpoint, below the horizon, each once (sorted); `end` is the
     checkpoint to resume after and `full` says more may follow."""
 
     users: list[str]
-    end: StreamCheckpoint | None  # None when no stream moved
+    end: Checkpoint | None  # None when no stream moved
     full: bool
 
 
@@ -109,8 +85,8 @@ CHANGED_STREAMS = (
 )
 
 
-def changed_streams(cursor: Cursor, checkpoint: StreamCheckpoint, limit: int) -> ChangedStreams:
+def changed_streams(cursor: Cursor, checkpoint: Checkpoint, limit: int) -> ChangedStreams:
     cursor.execute(CHANGED_STREAMS, {"tx_id": str(checkpoint.tx_id), "user_id": checkpoint.user_id, "limit": limit})
     rows = cursor.fetchall()
-    end = StreamCheckpoint(rows[-1][1], rows[-1][0]) if rows else None
+    end = Checkpoint(rows[-1][1], 0, rows[-1][0]) if rows else None
     return ChangedStreams(sorted(user_id for user_id, _ in rows), end, len(rows) == limit)
