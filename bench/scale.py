@@ -91,7 +91,6 @@ def run(args: argparse.Namespace) -> None:
     from progress_tracking.migrations import migrate
     from progress_tracking.models.logs import ListQuery
     from progress_tracking.models.summary import SummaryQuery
-    from progress_tracking.store import rebuild
 
     sizes = {TINY_USER: 10, SMALL_USER: 1000, MEDIUM_USER: 10_000, BIG_USER: args.big}
     caller = Identity(principal="bench@clients", scopes=frozenset({"read:progress"}), user_id=None, is_client=True)
@@ -125,7 +124,7 @@ def run(args: argparse.Namespace) -> None:
         connections = get_settings().summary_recompute_connections
         catch_up: dict[int, float] = {}
         for workers in (1, connections):
-            database.run(lambda cursor: rebuild.reset_summaries(cursor, summaries.CHECKPOINT))
+            database.run(summaries.reset)
             vacuum(url, "progress_summaries")  # each catch-up starts from the same empty table
             started = time.perf_counter()
             report = summaries.recompute(batch, lambda: 10**9, connections=workers)

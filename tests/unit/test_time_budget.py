@@ -45,10 +45,10 @@ def test_the_template_and_docs_state_the_connection_ceiling_with_the_real_number
     example = re.search(r"(\d+) at the value (\d+) \(and SummaryRecomputeConnections (\d+)\)", description)
     recompute_connections = int(example.group(3))
     assert recompute_connections == TEMPLATE["Parameters"]["SummaryRecomputeConnections"]["Default"]
-    # the API functions, the recompute (its chunks' connections and the one holding its lock), the relay, migration
-    assert int(example.group(1)) == stated * int(example.group(2)) + 1 + recompute_connections + 1 + 1
+    # the API functions, the recompute (its own, its lock's and its chunks'), the relay, the migration
+    assert int(example.group(1)) == stated * int(example.group(2)) + 2 + recompute_connections + 1 + 1
     readme = " ".join((ROOT / "docs" / "architecture.md").read_text().split())  # the capacity section, one line
     assert (
-        f"{stated} API functions × `ApiReservedConcurrency` + (1 + `SummaryRecomputeConnections`) recompute"
+        f"{stated} API functions × `ApiReservedConcurrency` + (2 + `SummaryRecomputeConnections`) recompute"
         " + 1 migration + 1 event relay connections" in readme
     )

@@ -15,20 +15,24 @@ from progress_tracking import goals, idempotency
 from progress_tracking.db import Cursor, Database, one_row
 from progress_tracking.models.summary import Summary
 from progress_tracking.observability import logger
-from progress_tracking.store import checkpoints
+from progress_tracking.store import checkpoints, rebuild
 from progress_tracking.store import summaries as summary_store
 from progress_tracking.store.summaries import SummaryFacts
 
 CHECKPOINT = "summaries"
 # A run holds this lock for as long as it works, in a transaction of its own that reads no table: a second run at the
-# same time finds it taken and stops. That transaction sits idle meanwhile; its idle limit is the run's time plus this.
+# same time finds it taken and stops. That transaction sits idle meanwhile; its idle limit is the run's time plus a
+# margin, and at most 15 minutes (a run by hand that outlasts it only lets a second run overlap: harmless, as every
+# store is version-guarded and the checkpoint only moves forward).
 RECOMPUTE_LOCK_KEY = 7_146_251_002
 LOCK_IDLE_MARGIN_MS = 30_000
+LOCK_IDLE_LIMIT_MS = 900_000
 # A window of about this many changed users is read at once; they are recomputed this many per transaction.
 WINDOW_USERS = 100_000
 CHUNK_USERS = 1000
-# Stop starting chunks when less than this is left of the invocation, so a chunk never dies half-way for time.
-SAFETY_MARGIN_MS = 20_000
+# Stop starting chunks when less than this is left of the invocation, so a chunk never dies half-way for time: a
+# worker's connect (2 x 2 s), a chunk's statement (BATCH_STATEMENT_TIMEOUT_MS, 30 s) and the client's margin.
+SAFETY_MARGIN_MS = 40_000
 
 
 def summary_from_facts(user_id: str, facts: SummaryFacts, today: date) -> Summary:
@@ -133,6 +137,14 @@ def recompute(
     return report
 
 
+def reset(cursor: Cursor) -> None:
+    """Drop the summary projection and its checkpoint (the next run recomputes every user), once a run in progress
+    has finished: a run that read its window before the reset would otherwise move the checkpoint past the users the
+    reset left without a summary. Waits for the run's lock (within the unit of work's lock timeout)."""
+    cursor.execute("SELECT pg_advisory_xact_lock(%s)", (RECOMPUTE_LOCK_KEY,))
+    rebuild.reset_summaries(cursor, CHECKPOINT)
+
+
 def _move_checkpoint(cursor: Cursor, end: checkpoints.Checkpoint) -> None:
     checkpoints.save_checkpoint(cursor, CHECKPOINT, end, datetime.now(UTC))
 
@@ -144,7 +156,7 @@ def _run_lock(database: Database, remaining_ms: Callable[[], int]) -> Iterator[b
     and it holds no snapshot or transaction id, so it never holds back the followers' horizon. Its idle limit is the
     run's time plus a margin, overriding any shorter one the server or role sets, and freeing the lock if this
     container dies."""
-    idle_limit_ms = min(remaining_ms() + LOCK_IDLE_MARGIN_MS, 2**31 - 1)
+    idle_limit_ms = min(remaining_ms() + LOCK_IDLE_MARGIN_MS, LOCK_IDLE_LIMIT_MS)
     answered, release = threading.Event(), threading.Event()
     outcome: dict[str, Any] = {"locked": False}
 
@@ -169,15 +181,16 @@ def _run_lock(database: Database, remaining_ms: Callable[[], int]) -> Iterator[b
             database.close()
 
     thread = threading.Thread(target=holder, name="recompute-lock")
-    thread.start()
-    answered.wait()
     try:
+        thread.start()
+        answered.wait()
         if "error" in outcome:
             raise outcome["error"]
         yield outcome["locked"]
     finally:
         release.set()
-        thread.join()
+        if thread.is_alive():
+            thread.join()
         if outcome["locked"] and "error" in outcome:  # the work is committed; only the lock was lost on the way
             logger.warning("The recompute's lock ended badly", extra={"error": type(outcome["error"]).__name__})
 
