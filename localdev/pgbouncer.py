@@ -88,7 +88,10 @@ def pgbouncer(server_url: str) -> Iterator[str]:
         for path in work.iterdir():
             shutil.chown(path, UNPRIVILEGED_USER)
         command[1:1] = ["-u", UNPRIVILEGED_USER]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # Its stderr goes to a file: a pipe nobody reads fills up (PgBouncer logs every login there too) and then blocks
+    # PgBouncer on its next write, after a few hundred connections.
+    with (work / "stderr.log").open("wb") as stderr:
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr)
     address = f"127.0.0.1:{port}"
     try:
         _wait_until_it_answers(process, pooled_url(make_dsn(server_url, dbname="postgres"), address), work)
@@ -108,7 +111,7 @@ def _wait_until_it_answers(process: subprocess.Popen[bytes], url: str, work: Pat
     while time.monotonic() < deadline:
         if process.poll() is not None:
             log = (work / "pgbouncer.log").read_text() if (work / "pgbouncer.log").exists() else ""
-            stderr = process.stderr.read().decode() if process.stderr else ""
+            stderr = (work / "stderr.log").read_text()
             raise RuntimeError(f"pgbouncer exited with {process.returncode}:\n{stderr}\n{log}")
         try:
             psycopg2.connect(url, connect_timeout=2).close()

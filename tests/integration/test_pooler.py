@@ -115,3 +115,24 @@ def test_the_layer_uses_no_session_level_feature():
     }
     found = [(name, what) for name, text in sources.items() for what, rule in forbidden.items() if rule.search(text)]
     assert found == []
+
+
+def test_the_pooler_keeps_answering_after_many_connections(postgres_server_url):
+    # PgBouncer logs every login and disconnection to stderr as well; a pipe nobody read filled after a few hundred
+    # connections and blocked PgBouncer on its next write, so every client after that hung. A pooler of its own, so
+    # the count starts at zero; each connect in a thread, so that a hang fails the test instead of stalling it.
+    from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import TimeoutError as Timeout
+
+    from localdev.pgbouncer import pgbouncer
+
+    with ThreadPoolExecutor(1) as pool, pgbouncer(postgres_server_url) as address:  # the pooler stops first
+        url = pooled_url(make_dsn(postgres_server_url, dbname="postgres"), address)
+        answered = 0
+        for _ in range(1500):  # a pipe of 64 kB held some 200
+            try:
+                pool.submit(lambda: client(url).close()).result(timeout=10)
+            except Timeout:
+                break
+            answered += 1
+        assert answered == 1500
