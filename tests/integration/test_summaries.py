@@ -3,21 +3,26 @@ after a crash, and safe when two runs overlap."""
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from itertools import chain
 
 import psycopg2
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
 
-from progress_tracking import summaries
+from progress_tracking import service, summaries
 from progress_tracking.db import Database, one_row
+from progress_tracking.errors import InvalidRequest, InvalidRollback, LogNotFound
 from progress_tracking.store import appending, checkpoints
 from progress_tracking.store import summaries as summary_store
-from tests.helpers import log
+from tests.helpers import MACHINE, log
 
 
 def add_log(database: Database, user_id: str, day: int, weight: float = 70.0) -> None:
@@ -392,3 +397,226 @@ def test_a_run_holds_its_lock_without_holding_up_a_migration(database, database_
             release.set()
         assert run.result(timeout=30).finished
         pool.submit(run_database.close).result()
+
+
+def test_the_database_reads_summaries_with_the_statement_of_this_code(database):
+    # The function the migrations left is the code's statement (a change to the statement needs a new migration:
+    # `python progress_tracking_app.py summary-read-function`).
+    def body(cursor):
+        cursor.execute("SELECT prosrc FROM pg_proc WHERE proname = %s", (summary_store.READ_FUNCTION,))
+        return [row[0] for row in cursor.fetchall()]
+
+    assert database.run(body) == [summary_store.read_function_body()]
+    # The control: the body holds the statement itself, with the function's parameters in place of the driver's.
+    assert "WHERE user_id = p_user" in summary_store.read_function_body()
+
+
+# --- a stale summary extended by what happened since -------------------------------------------------------------
+
+# Sums of floats depend on the order they are added in: a summary extended by new logs may differ from one computed
+# from every log in the last bits of its sums and averages (the API rounds them to two decimals). Everything else is
+# exact.
+FLOAT_FACTS = {"weight_sum", "average_weight", "average_calories", "total_calories"}
+
+
+def assert_same_facts(stored_facts: dict | None, computed_facts: dict | None) -> None:
+    assert (stored_facts is None) == (computed_facts is None)
+    if stored_facts is None or computed_facts is None:
+        return
+    assert stored_facts.keys() == computed_facts.keys()
+    for key in stored_facts:
+        if key in FLOAT_FACTS and stored_facts[key] is not None and computed_facts[key] is not None:
+            assert math.isclose(stored_facts[key], computed_facts[key], rel_tol=1e-12), key
+        else:
+            assert stored_facts[key] == computed_facts[key], key
+
+
+def stored_then_computed(database_url: str, user: str) -> tuple[dict, dict]:
+    """The facts a summary read stores now (brought up to date or computed), and, in a transaction rolled back, the
+    facts the same read computes from every log when there is no stored summary to start from."""
+    connection = psycopg2.connect(database_url)
+    try:
+        cursor = connection.cursor()
+        summary_store.current_or_fresh(cursor, user, datetime.now(UTC))
+        connection.commit()
+        facts = "SELECT facts FROM progress_summaries WHERE user_id = %s"
+        cursor.execute(facts, (user,))
+        stored_facts = cursor.fetchone()  # none for a user who never logged
+        cursor.execute("DELETE FROM progress_summaries WHERE user_id = %s", (user,))
+        summary_store.current_or_fresh(cursor, user, datetime.now(UTC))
+        cursor.execute(facts, (user,))
+        computed_facts = cursor.fetchone()
+        connection.rollback()
+        return stored_facts and stored_facts[0], computed_facts and computed_facts[0]
+    finally:
+        connection.close()
+
+
+def logs_read_by_a_summary_read(database: Database, user: str) -> int:
+    """How many progress_logs rows the summary read's statement reads (EXPLAIN ANALYZE runs it, storing included)."""
+
+    def explain(cursor):
+        cursor.execute(
+            "EXPLAIN (ANALYZE, FORMAT JSON) " + summary_store.CURRENT_OR_FRESH,
+            {"user": user, "at": datetime.now(UTC), "from": date.min, "to": date.max},
+        )
+        return one_row(cursor)[0][0]["Plan"]
+
+    def rows(node: dict) -> int:
+        own = node["Actual Rows"] * node["Actual Loops"] if node.get("Relation Name") == "progress_logs" else 0
+        return own + sum(rows(child) for child in node.get("Plans", []))
+
+    return rows(database.run(explain))
+
+
+def test_a_stale_summary_after_new_logs_reads_only_those_and_after_an_edit_every_log(database, database_url):
+    user = f"merge-{uuid.uuid4().hex[:8]}"
+    change = appending.Change(actor="t", request_id=None)
+
+    def many(cursor):
+        for day in range(300):
+            entry = {"date": date(2025, 1, 1) + timedelta(days=day), "weight_kg": 60 + day % 7, "workout_done": "Run"}
+            appending.log_new(cursor, user, entry, change)
+
+    database.run(many)
+    assert logs_read_by_a_summary_read(database, user) >= 300  # the first summary: from every log
+    # Given a stored summary, then two new logs of the next day.
+    next_day = date(2025, 10, 28)
+    for entry in ({"date": next_day, "weight_kg": 61.5}, {"date": next_day, "workout_done": " RUN "}):
+        database.run(lambda cursor, entry=entry: appending.log_new(cursor, user, entry, change))
+    # Then: the stale summary reads those two logs only, and equals one computed from every log.
+    assert logs_read_by_a_summary_read(database, user) == 2
+    stored_facts, computed_facts = stored_then_computed(database_url, user)
+    assert_same_facts(stored_facts, computed_facts)
+    assert (stored_facts["log_count"], stored_facts["last_streak"], stored_facts["latest_weight"]) == (302, 301, 61.5)
+    # The control: an edit of an old log is not something to add; the summary is computed from every log.
+    locked = database.run(lambda cursor: appending.lock_log(cursor, log_id_of(database, user, date(2025, 3, 1))))
+    database.run(lambda cursor: appending.update(cursor, locked, {"weight_kg": 99.0}, change))
+    assert logs_read_by_a_summary_read(database, user) >= 301
+    stored_facts, computed_facts = stored_then_computed(database_url, user)
+    assert_same_facts(stored_facts, computed_facts)
+    assert stored_facts["max_weight"] == 99.0
+
+
+def log_id_of(database: Database, user: str, day: date) -> int:
+    def read(cursor):
+        cursor.execute("SELECT log_id FROM progress_logs WHERE user_id = %s AND date = %s", (user, day))
+        return one_row(cursor)[0]
+
+    return database.run(read)
+
+
+DAYS = st.integers(0, 8)  # few days, so that logs make streaks, join them and fall before the last one
+new_logs = st.fixed_dictionaries(
+    {
+        "weight_kg": st.one_of(st.none(), st.floats(30, 200), st.sampled_from([70.1, 70.2, 0.1 + 70])),
+        "workout_done": st.one_of(st.none(), st.sampled_from(["Run", "run ", "Swim", " yoga"])),
+        "calories_burned": st.one_of(st.none(), st.floats(0, 5000, allow_subnormal=False), st.just(0.1)),
+    }
+)
+# Each step, and whether a summary is read after it (several steps between reads extend a summary by several logs).
+summary_steps = st.lists(
+    st.tuples(
+        st.one_of(
+            st.tuples(st.just("log"), DAYS, new_logs),  # any day: after the last, the same, or back-dated
+            st.tuples(st.just("next"), st.integers(0, 2), new_logs),  # the last day, the next, or after a gap
+            st.tuples(st.just("next"), st.integers(0, 2), new_logs),
+            st.tuples(st.just("update"), st.integers(0, 9), new_logs),
+            st.tuples(st.just("delete"), st.integers(0, 9)),
+            st.tuples(st.just("rollback"), st.integers(0, 9), st.integers(1, 3)),
+            st.tuples(st.just("delete_all")),
+            st.tuples(st.just("goals"), st.floats(40, 120)),
+        ),
+        st.booleans(),
+    ),
+    min_size=1,
+    max_size=25,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(steps=summary_steps)
+def test_a_summary_brought_up_to_date_equals_one_from_every_log(database, database_url, user_profile, steps):
+    from progress_tracking import goals
+    from progress_tracking.models.goals import GoalsPut
+    from progress_tracking.models.logs import LogCreate, LogUpdate
+    from progress_tracking.user_service import UserServiceClient
+
+    user = f"mergeprop-{uuid.uuid4().hex[:10]}"
+    user_profile.known.add(user)
+    users = UserServiceClient(user_profile.base_url)
+    created: list[int] = []
+    first_day = date(2026, 1, 1)
+    last_day = first_day
+    for step, read_after in steps:
+        try:
+            if step[0] in ("log", "next"):
+                day = first_day + timedelta(days=step[1]) if step[0] == "log" else last_day + timedelta(days=step[1])
+                entry = LogCreate.model_validate({"user_id": user, "date": day.isoformat(), **step[2]})
+                created.append(service.log_progress(database, users, MACHINE, entry, None).log.log_id)
+                last_day = max(last_day, day)
+            elif created and step[0] == "update":
+                update = LogUpdate.model_validate(step[2])
+                service.update_log(database, MACHINE, created[step[1] % len(created)], update, None)
+            elif created and step[0] == "delete":
+                service.delete_log(database, MACHINE, created[step[1] % len(created)], None)
+            elif created and step[0] == "rollback":
+                service.rollback(database, MACHINE, created[step[1] % len(created)], step[2], None)
+            elif step[0] == "delete_all":
+                service.delete_user_logs(database, MACHINE, user, None)
+            elif step[0] == "goals":
+                goals.set_goals(
+                    database, users, MACHINE, user, GoalsPut.model_validate({"target_weight_kg": step[1]}), None
+                )
+        except (LogNotFound, InvalidRollback, InvalidRequest, ValidationError):
+            pass  # refused, nothing written
+        if read_after:
+            assert_same_facts(*stored_then_computed(database_url, user))
+    stored_facts, computed_facts = stored_then_computed(database_url, user)
+    assert_same_facts(stored_facts, computed_facts)
+
+
+@pytest.mark.parametrize(
+    ("new_days", "extended", "last_streak"),
+    [
+        ([0], True, 5),  # more logs of the last day: the streak as it was
+        ([1], True, 6),  # the next day: the streak goes on
+        ([3], True, 1),  # after a gap: a new streak
+        ([1, 2], False, 7),  # two new days: computed from every log
+        ([-10], False, 5),  # back-dated: computed from every log
+    ],
+)
+def test_a_stale_summary_is_extended_only_by_logs_of_one_day_on_or_after_its_last(
+    database, database_url, new_days, extended, last_streak
+):
+    user = f"extend-{uuid.uuid4().hex[:8]}"
+    change = appending.Change(actor="t", request_id=None)
+    start = date(2025, 1, 1)
+
+    def logs(cursor, days):
+        for day in days:
+            appending.log_new(cursor, user, {"date": start + timedelta(days=day), "weight_kg": 70.0 + day}, change)
+
+    database.run(lambda cursor: logs(cursor, [0, 1, 3, 4, 5, 6, 7] + [20 + n for n in range(50)]))
+    database.run(lambda cursor: logs(cursor, [72, 73, 74, 75, 76]))  # after a gap, a last streak of 5 days
+    assert logs_read_by_a_summary_read(database, user) >= 62
+    database.run(lambda cursor: logs(cursor, [76 + day for day in new_days]))
+    read = logs_read_by_a_summary_read(database, user)
+    assert (read == len(new_days)) if extended else (read >= 62 + len(new_days))
+    stored_facts, computed_facts = stored_then_computed(database_url, user)
+    assert_same_facts(stored_facts, computed_facts)
+    assert (stored_facts["last_streak"], stored_facts["longest_streak"]) == (last_streak, 50)
+
+
+def test_a_summary_of_the_smallest_numbers_a_float_holds_is_answered(database):
+    # Found by the fuzzer: calories of 5e-324 (the smallest subnormal) added up and divided by their count underflow
+    # to zero, which float8 division refuses with an error (a 500).
+    user = f"tiny-{uuid.uuid4().hex[:8]}"
+    change = appending.Change(actor="t", request_id=None)
+    for day, calories in ((1, 5e-324), (2, 0.0), (3, 0.0)):  # an average of a third of the smallest: zero
+        entry = {"date": date(2026, 2, day), "weight_kg": 70.0, "calories_burned": calories}
+        database.run(lambda cursor, entry=entry: appending.log_new(cursor, user, entry, change))
+    facts = database.run(lambda cursor: summary_store.current_or_fresh(cursor, user, datetime.now(UTC)))
+    assert facts.total_calories == 5e-324 and facts.average_calories == pytest.approx(0, abs=1e-300)
+    # The control: ordinary numbers are averaged as before.
+    assert (facts.log_count, facts.average_weight) == (3, 70.0)

@@ -123,3 +123,28 @@ def test_the_current_streak_lives_while_its_last_day_is_today_or_yesterday(today
 def test_weight_change_needs_a_weight():
     summary = summaries.summary_from_facts("u", facts(first_weight=None, latest_weight=None), date(2026, 1, 10))
     assert summary.weight_change_kg is None
+
+
+def test_summary_facts_agree_but_for_the_last_bits_of_their_float_sums():
+    from progress_tracking.store.summaries import SummaryFacts
+
+    facts = SummaryFacts(
+        log_count=3,
+        first_date=date(2026, 1, 1),
+        last_date=date(2026, 1, 3),
+        average_weight=70.1,
+        min_weight=70.0,
+        max_weight=70.2,
+        first_weight=70.0,
+        latest_weight=70.2,
+        average_calories=None,
+        total_calories=0.30000000000000004,
+        workouts={"run": 2},
+        longest_streak=3,
+        last_streak=3,
+    )
+    assert facts.agrees_with(facts.model_copy(update={"average_weight": 70.10000000000001, "total_calories": 0.3}))
+    # The controls: a real difference, in a float or in anything else, is a disagreement.
+    assert not facts.agrees_with(facts.model_copy(update={"average_weight": 70.11}))
+    assert not facts.agrees_with(facts.model_copy(update={"average_calories": 0.0}))
+    assert not facts.agrees_with(facts.model_copy(update={"workouts": {"run": 3}}))
