@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import socket
@@ -109,3 +110,30 @@ class App:
         output, _ = self.process.communicate(timeout=30)
         assert self.process.returncode == 0, output
         return output
+
+
+def write_to_logs(database: Database, users, user_id: str, step: tuple, created: list[int]) -> None:
+    """One random write of the property tests: ("log", fields), ("update", n, fields), ("delete", n),
+    ("rollback", n, version) or ("delete_all",), on the n-th log created (modulo). A write the service refuses (a log
+    without a measurement, deleting or rolling back what cannot be) writes nothing and is let pass."""
+    from pydantic import ValidationError
+
+    from progress_tracking import service
+    from progress_tracking.errors import InvalidRequest, InvalidRollback, LogNotFound
+    from progress_tracking.models.logs import LogCreate, LogUpdate
+
+    try:
+        if step[0] == "log":
+            entry = LogCreate.model_validate_json(json.dumps({"user_id": user_id, **step[1]}))
+            created.append(service.log_progress(database, users, MACHINE, entry, None).log.log_id)
+        elif created and step[0] == "update":
+            update = LogUpdate.model_validate_json(json.dumps(step[2]))
+            service.update_log(database, MACHINE, created[step[1] % len(created)], update, None)
+        elif created and step[0] == "delete":
+            service.delete_log(database, MACHINE, created[step[1] % len(created)], None)
+        elif created and step[0] == "rollback":
+            service.rollback(database, MACHINE, created[step[1] % len(created)], step[2], None)
+        elif step[0] == "delete_all":
+            service.delete_user_logs(database, MACHINE, user_id, None)
+    except (LogNotFound, InvalidRollback, InvalidRequest, ValidationError):
+        pass

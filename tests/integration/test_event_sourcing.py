@@ -3,7 +3,6 @@ idempotency, erasure, and projections that always equal the fold of their events
 
 from __future__ import annotations
 
-import json
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -13,14 +12,11 @@ import psycopg2
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pydantic import ValidationError
 
-from progress_tracking import service
 from progress_tracking.db import Database
-from progress_tracking.errors import InvalidRequest, InvalidRollback, LogNotFound
-from progress_tracking.models.logs import MUTABLE_FIELDS, LogCreate, LogUpdate
+from progress_tracking.models.logs import MUTABLE_FIELDS
 from progress_tracking.store import appending, checkpoints, rebuild
-from tests.helpers import FIRST_VERSION_BODY, MACHINE, assert_error, count_rows, log
+from tests.helpers import FIRST_VERSION_BODY, assert_error, count_rows, log, write_to_logs
 
 # --- 1. ordering: a late commit is never skipped ------------------------------------------------------------------
 
@@ -438,21 +434,7 @@ def test_projections_always_equal_the_fold_of_the_events(database, user_profile,
     users = UserServiceClient(user_profile.base_url)
     created: list[int] = []
     for step in steps:
-        try:
-            if step[0] == "log":
-                entry = LogCreate.model_validate_json(json.dumps({"user_id": user, **step[1]}))
-                created.append(service.log_progress(database, users, MACHINE, entry, None).log.log_id)
-            elif created and step[0] == "update":
-                update = LogUpdate.model_validate_json(json.dumps(step[2]))
-                service.update_log(database, MACHINE, created[step[1] % len(created)], update, None)
-            elif created and step[0] == "delete":
-                service.delete_log(database, MACHINE, created[step[1] % len(created)], None)
-            elif created and step[0] == "rollback":
-                service.rollback(database, MACHINE, created[step[1] % len(created)], step[2], None)
-            elif step[0] == "delete_all":
-                service.delete_user_logs(database, MACHINE, user, None)
-        except (LogNotFound, InvalidRollback, InvalidRequest, ValidationError):
-            pass  # a log without a measurement, or deleting or rolling back what cannot be: refused, nothing written
+        write_to_logs(database, users, user, step, created)
         live, folded = projection_and_fold(database, user)
         assert live == folded, f"after {step}"  # after every step: a later deletion must not hide a wrong column
     assert database.run(rebuild.compare_projection).consistent
