@@ -22,7 +22,7 @@ from progress_tracking import outbox, service
 from progress_tracking.db import Database
 from progress_tracking.store import appending, checkpoints, erasure
 from progress_tracking.store import outbox as store_outbox
-from tests.integration.test_event_sourcing import MACHINE
+from tests.helpers import MACHINE
 
 BUS = "default"
 # The cluster-wide horizon may be held back for a while by other databases' open transactions (a shared CI
