@@ -223,6 +223,54 @@ def test_nothing_written_before_or_during_an_erasure_survives_it(database, users
 # --- defect 2: an erased summary is never served; a stream version never repeats ---------------------------------
 
 
+def test_a_first_log_racing_the_erasure_of_a_user_who_had_none_is_written_whole_after_it(
+    database, database_url, users, new_user
+):
+    # Given an erasure of a user with no stream (nothing logged yet, or erased before: the UserDeleted event, say),
+    # held just after it deleted the user's events...
+    user = new_user()
+    deleted_events, go_on = threading.Event(), threading.Event()
+
+    class Pausing:  # the erasure's cursor, stopping after the statement that deletes the events
+        def __init__(self, cursor):
+            self._cursor = cursor
+
+        def execute(self, query, params=None):
+            self._cursor.execute(query, params)
+            if query.startswith("DELETE FROM progress_events"):
+                deleted_events.set()
+                go_on.wait(timeout=10)
+
+        def __getattr__(self, name):
+            return getattr(self._cursor, name)
+
+    def erase():
+        connection = psycopg2.connect(database_url)
+        try:
+            erasure.erase_user(Pausing(connection.cursor()), user)
+            connection.commit()
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(2) as pool:
+        erasing = pool.submit(erase)
+        assert deleted_events.wait(timeout=10)
+        # ...a first log for that user, in flight meanwhile.
+        logging = pool.submit(lambda: service.log_progress(database, users, MACHINE, entry(user), None))
+        time.sleep(0.5)  # it commits at once if nothing holds it back (the defect); else it waits for the erasure
+        go_on.set()
+        erasing.result(timeout=10)
+        logging.result(timeout=10)
+    # Then: the log is there whole, written after the erasure, or not at all; never an event without its log.
+    counts = count_rows(database, user)
+    assert (counts["progress_events"], counts["progress_logs"], counts["user_streams"]) in ((1, 1, 1), (0, 0, 0))
+    # The control: the same first log without an erasure writes all three.
+    other = new_user()
+    service.log_progress(database, users, MACHINE, entry(other), None)
+    other_counts = count_rows(database, other)
+    assert (other_counts["progress_events"], other_counts["progress_logs"], other_counts["user_streams"]) == (1, 1, 1)
+
+
 def test_a_summary_computed_while_the_user_is_erased_is_erased_too_and_never_served(
     database, database_url, users, new_user
 ):

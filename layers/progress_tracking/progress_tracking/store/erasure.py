@@ -22,11 +22,19 @@ def erase_user(cursor: Cursor, user_id: str) -> dict[str, int]:
     """Remove every trace of a user for good: events, projections (the logs' states in time included), summary,
     idempotency keys, goals, stream.
 
-    The user's lock is taken first: writes in flight commit before (and are erased), later ones find nothing.
+    The user's lock is taken first: writes in flight commit before (and are erased), later ones find nothing. A user
+    with no stream gets one for the erasure to lock (and delete with the rest, uncounted): otherwise a first write
+    racing the erasure took no lock at all, and the events the erasure had already deleted were back without their log.
     """
+    cursor.execute(
+        "INSERT INTO user_streams (user_id, version) VALUES (%s, 0) ON CONFLICT (user_id) DO NOTHING RETURNING 1",
+        (user_id,),
+    )
+    created = cursor.rowcount
     lock_user(cursor, user_id, erasing=True)
     counts = {}
     for table, key in USER_TABLES:
         cursor.execute(f"DELETE FROM {table} WHERE user_id = %s", (user_id,))
         counts[key] = cursor.rowcount
+    counts["streams"] -= created
     return counts
