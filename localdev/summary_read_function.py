@@ -19,5 +19,6 @@ HEADER = """-- The summary read (store.summaries.CURRENT_OR_FRESH) as a plpgsql 
 def render() -> str:
     return (
         f"{HEADER}CREATE OR REPLACE FUNCTION {READ_FUNCTION}(p_user text, p_at timestamptz) RETURNS jsonb"
-        f" LANGUAGE plpgsql AS $body${read_function_body()}$body$;\n"
+        # Floats in the stored facts written in full, whatever a client of a pooled connection set.
+        f" LANGUAGE plpgsql SET extra_float_digits = 1 AS $body${read_function_body()}$body$;\n"
     )

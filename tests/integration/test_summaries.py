@@ -606,3 +606,42 @@ def test_a_summary_of_the_smallest_numbers_a_float_holds_is_answered(database):
     assert facts.total_calories == 5e-324 and facts.average_calories == pytest.approx(0, abs=1e-300)
     # The control: ordinary numbers are averaged as before.
     assert (facts.log_count, facts.average_weight) == (3, 70.0)
+
+
+def test_a_summary_left_without_a_stream_is_never_served(database):
+    # Given a stored summary whose user has no stream (what a race with an erasure could leave behind)...
+    user = f"orphan-{uuid.uuid4().hex[:8]}"
+    add_log(database, user, 1, weight=100.0)
+    database.run(lambda cursor: summary_store.current_or_fresh(cursor, user, datetime.now(UTC)))
+    database.run(lambda cursor: cursor.execute("DELETE FROM user_streams WHERE user_id = %s", (user,)))
+    database.run(lambda cursor: cursor.execute("DELETE FROM progress_logs WHERE user_id = %s", (user,)))
+    # ...it is not what a read answers: the user has no logs.
+    facts = database.run(lambda cursor: summary_store.current_or_fresh(cursor, user, datetime.now(UTC)))
+    assert (facts.log_count, facts.average_weight) == (0, None)
+    assert stored(database, user)[1].log_count == 1  # the control: the leftover is there
+    # (A summary cannot be left so any more: an erasure deletes it under the user's lock, which storing one waits for.)
+
+
+def test_a_summary_too_far_behind_is_computed_from_every_log(database):
+    user = f"behind-{uuid.uuid4().hex[:8]}"
+    add_log(database, user, 1)
+    database.run(lambda cursor: summary_store.current_or_fresh(cursor, user, datetime.now(UTC)))
+    change = appending.Change(actor="t", request_id=None)
+
+    def many(cursor, count):
+        for _ in range(count):
+            appending.log_new(cursor, user, {"date": date(2026, 2, 2), "weight_kg": 70.0}, change)
+
+    database.run(lambda cursor: many(cursor, summary_store.EXTEND_EVENTS + 1))
+    # More new logs than a summary is extended by: all of them read again with the rest, in the index scans.
+    assert logs_read_by_a_summary_read(database, user) >= 2 * (summary_store.EXTEND_EVENTS + 2)
+    # The control: one more log after that is an extension again.
+    database.run(lambda cursor: many(cursor, 1))
+    assert logs_read_by_a_summary_read(database, user) == 1
+
+
+def test_an_average_keeps_every_digit_of_its_sum(database):
+    user = f"digits-{uuid.uuid4().hex[:8]}"
+    add_log(database, user, 1, weight=70.12345678901234)
+    facts = database.run(lambda cursor: summary_store.current_or_fresh(cursor, user, datetime.now(UTC)))
+    assert facts.average_weight == facts.min_weight == 70.12345678901234

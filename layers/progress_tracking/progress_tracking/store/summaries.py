@@ -49,17 +49,17 @@ class SummaryFacts(BaseModel):
 def _facts_json(parts: dict[str, str], goals: str) -> str:
     """A summary's facts as one jsonb, from its parts (SQL expressions by name). Besides what SummaryFacts reads, the
     facts keep the counts and sums the averages come from, so that a later summary can add new logs to them.
-    Averages are divided as numeric: float8 division raises when its result underflows to zero, as a sum of
-    subnormal calories divided by a count does."""
+    Averages are divided as numeric (from the sum's exact text, not float8's 15-digit cast): float8 division raises
+    when its result underflows to zero, as a sum of subnormal calories divided by a count does."""
     p = {name: f"({expression})" for name, expression in parts.items()}  # each part whole within larger expressions
     return (
         f"jsonb_build_object('log_count', {p['n']}, 'first_date', {p['first_date']}, 'last_date', {p['last_date']},"
         f" 'weight_count', {p['weight_count']}, 'weight_sum', {p['weight_sum']},"
-        f" 'average_weight', {p['weight_sum']}::numeric / nullif({p['weight_count']}, 0),"
+        f" 'average_weight', {p['weight_sum']}::text::numeric / nullif({p['weight_count']}, 0),"
         f" 'min_weight', {p['min_weight']}, 'max_weight', {p['max_weight']},"
         f" 'first_weight', {p['first_weight']}, 'latest_weight', {p['latest_weight']},"
         f" 'calories_count', {p['calories_count']},"
-        f" 'average_calories', {p['calories_sum']}::numeric / nullif({p['calories_count']}, 0),"
+        f" 'average_calories', {p['calories_sum']}::text::numeric / nullif({p['calories_count']}, 0),"
         f" 'total_calories', {p['calories_sum']}, 'workouts', {p['workouts']},"
         f" 'longest_streak', {p['longest']}, 'last_streak', {p['last']}, 'goals', {goals})"
     )
@@ -134,6 +134,7 @@ def _facts_of(users: str, *, goals: str | None, stored: bool = False) -> str:
 # of computed from every log, when all of it is new logs of one day on or after the summary's last day — logging
 # today's progress. An edit, a deletion, a rollback, a back-dated log, logs of several new days, or facts stored before
 # they kept their sums: computed from every log. The new logs are read by their ids (the events' log ids, primary key).
+EXTEND_EVENTS = 1000
 _ADDED = (
     " added AS (SELECT count(e.position) AS n, max(e.position) AS position,"
     "  coalesce(bool_and(e.event_type = 'logged' AND l.log_id IS NOT NULL), TRUE) AS only_new_logs,"
@@ -143,11 +144,14 @@ _ADDED = (
     "  (array_agg(l.weight_kg ORDER BY l.log_id DESC) FILTER (WHERE l.weight_kg IS NOT NULL))[1] AS latest_weight,"
     "  count(l.calories_burned) AS calories_count, coalesce(sum(l.calories_burned), 0) AS calories_sum,"
     "  array_agg(lower(btrim(l.workout_done))) FILTER (WHERE l.workout_done IS NOT NULL) AS kinds"
-    "  FROM previous AS p JOIN progress_events AS e ON e.user_id = %(user)s AND e.position > p.last_position"
+    # At most EXTEND_EVENTS + 1 events are looked at: a summary further behind is computed from every log anyway.
+    "  FROM previous AS p CROSS JOIN LATERAL (SELECT e.position, e.event_type, e.log_id FROM progress_events AS e"
+    "   WHERE e.user_id = %(user)s AND e.position > p.last_position ORDER BY e.position"
+    f"   LIMIT {EXTEND_EVENTS + 1}) AS e"
     # OFFSET 0: each log by its primary key, never a scan of the user's logs the planner might pick on a guess.
     "  LEFT JOIN LATERAL (SELECT * FROM progress_logs AS l WHERE l.log_id = e.log_id OFFSET 0) AS l ON TRUE),"
     " extensible AS (SELECT FROM previous AS p, added AS a WHERE p.last_position IS NOT NULL"
-    "  AND p.f ? 'weight_sum' AND (p.f ->> 'log_count')::bigint > 0 AND a.only_new_logs"
+    f"  AND p.f ? 'weight_sum' AND (p.f ->> 'log_count')::bigint > 0 AND a.only_new_logs AND a.n <= {EXTEND_EVENTS}"
     "  AND (a.n = 0 OR (a.days = 1 AND a.day >= (p.f ->> 'last_date')::date))),"
 )
 # The last streak goes on when the new day follows the last one, starts again after a gap, and stays on the same day.
@@ -206,8 +210,9 @@ CURRENT_OR_FRESH = (
     "WITH stream AS (SELECT version FROM user_streams WHERE user_id = %(user)s),"
     " stored AS (SELECT facts FROM progress_summaries WHERE user_id = %(user)s"
     "  AND stream_version = (SELECT version FROM stream)),"
+    # (Only a user with a stream has a summary to extend: a summary left without one is never built on.)
     " previous AS (SELECT facts AS f, last_position FROM progress_summaries WHERE user_id = %(user)s"
-    "  AND NOT EXISTS (SELECT FROM stored)),"
+    "  AND EXISTS (SELECT FROM stream) AND NOT EXISTS (SELECT FROM stored)),"
     + _ADDED
     + " stale AS (SELECT %(user)s::text AS user_id, (SELECT version FROM stream) AS version"
     "  WHERE NOT EXISTS (SELECT FROM stored)),"
