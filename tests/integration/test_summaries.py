@@ -613,12 +613,13 @@ def test_a_summary_left_without_a_stream_is_never_served(database):
     user = f"orphan-{uuid.uuid4().hex[:8]}"
     add_log(database, user, 1, weight=100.0)
     database.run(lambda cursor: summary_store.current_or_fresh(cursor, user, datetime.now(UTC)))
-    database.run(lambda cursor: cursor.execute("DELETE FROM user_streams WHERE user_id = %s", (user,)))
-    database.run(lambda cursor: cursor.execute("DELETE FROM progress_logs WHERE user_id = %s", (user,)))
+    for table in ("progress_events", "progress_logs", "progress_log_versions", "user_streams"):  # all but the summary
+        database.run(lambda cursor, table=table: cursor.execute(f"DELETE FROM {table} WHERE user_id = %s", (user,)))
     # ...it is not what a read answers: the user has no logs.
     facts = database.run(lambda cursor: summary_store.current_or_fresh(cursor, user, datetime.now(UTC)))
     assert (facts.log_count, facts.average_weight) == (0, None)
     assert stored(database, user)[1].log_count == 1  # the control: the leftover is there
+    database.run(lambda cursor: cursor.execute("DELETE FROM progress_summaries WHERE user_id = %s", (user,)))
     # (A summary cannot be left so any more: an erasure deletes it under the user's lock, which storing one waits for.)
 
 
