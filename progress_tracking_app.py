@@ -135,6 +135,7 @@ def operate(args: argparse.Namespace) -> int:
     from progress_tracking import summaries
     from progress_tracking.config import get_settings
     from progress_tracking.db import Cursor, get_database
+    from progress_tracking.errors import DatabaseBusy
     from progress_tracking.migrations import migrate
     from progress_tracking.store import rebuild
 
@@ -157,12 +158,16 @@ def operate(args: argparse.Namespace) -> int:
         if args.apply:
 
             def replace(cursor: Cursor) -> int:
-                # One transaction: summaries derived from the drifted projection go with it.
-                live = rebuild.replace_projection(cursor)
+                # One transaction: summaries derived from the drifted projection go with it. The reset first: it
+                # waits (a second at most) for a recompute run in progress, before the long part.
                 summaries.reset(cursor)
-                return live
+                return rebuild.replace_projection(cursor)
 
-            live = database.run(replace)
+            try:
+                live = database.run(replace)
+            except DatabaseBusy:
+                sys.stdout.write("A summary recompute is running; nothing was changed. Try again when it has ended.\n")
+                return 1
             recomputed = summaries.recompute(database, lambda: 10**9, connections=connections)
             sys.stdout.write(
                 f"Projection rebuilt from the events: {live} live logs; {recomputed.users} summaries recomputed"

@@ -120,6 +120,21 @@ def test_the_operations_commands_migrate_rebuild_and_recompute(tmp_path, clean_e
     database.run(corrupt)
     drifted = run_command(env, tmp_path, "rebuild")
     assert drifted.returncode == 1 and f"different: [{created.log_id}]" in drifted.stdout
+    # While a recompute run holds its lock, --apply changes nothing and says why (no traceback).
+    import psycopg2
+
+    from progress_tracking import summaries
+
+    running = psycopg2.connect(database_url)
+    running.cursor().execute("SELECT pg_advisory_lock(%s)", (summaries.RECOMPUTE_LOCK_KEY,))
+    try:
+        busy = run_command(env, tmp_path, "rebuild", "--apply")
+    finally:
+        running.close()
+    assert busy.returncode == 1 and "A summary recompute is running; nothing was changed" in busy.stdout
+    assert "Traceback" not in busy.stderr
+    assert run_command(env, tmp_path, "rebuild").returncode == 1  # still drifted
+    # The control: with no run in progress, --apply replaces the projection.
     assert run_command(env, tmp_path, "rebuild", "--apply").returncode == 0
     assert run_command(env, tmp_path, "rebuild").returncode == 0
 
