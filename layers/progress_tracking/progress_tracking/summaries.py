@@ -15,7 +15,7 @@ from progress_tracking import goals, idempotency
 from progress_tracking.db import Cursor, Database, one_row
 from progress_tracking.models.summary import Summary
 from progress_tracking.observability import logger
-from progress_tracking.store import checkpoints, rebuild
+from progress_tracking.store import checkpoints
 from progress_tracking.store import summaries as summary_store
 from progress_tracking.store.summaries import SummaryFacts
 
@@ -141,6 +141,9 @@ def reset(cursor: Cursor) -> None:
     """Drop the summary projection and its checkpoint (the next run recomputes every user), once a run in progress
     has finished: a run that read its window before the reset would otherwise move the checkpoint past the users the
     reset left without a summary. Waits for the run's lock (within the unit of work's lock timeout)."""
+    # Imported here: every API function loads this module (through service), none of them resets.
+    from progress_tracking.store import rebuild
+
     cursor.execute("SELECT pg_advisory_xact_lock(%s)", (RECOMPUTE_LOCK_KEY,))
     rebuild.reset_summaries(cursor, CHECKPOINT)
 
