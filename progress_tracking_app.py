@@ -151,7 +151,10 @@ def operate(args: argparse.Namespace) -> int:
             sys.stdout.write(f"{report.as_dict()}\n")
             return 0
         drift = database.run(rebuild.compare_projection)
-        sys.stdout.write(f"missing: {drift.missing}\nunexpected: {drift.unexpected}\ndifferent: {drift.different}\n")
+        sys.stdout.write(
+            f"missing: {drift.missing}\nunexpected: {drift.unexpected}\ndifferent: {drift.different}\n"
+            f"states differ: {drift.states_differ}\nsummary facts differ (users): {drift.facts_differ}\n"
+        )
         if drift.consistent:
             sys.stdout.write("The projection equals the events' fold.\n")
             return 0

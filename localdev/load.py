@@ -433,8 +433,9 @@ def verify(database_url: str, ledger: Ledger, users: list[str]) -> Verdict:
         lost_writes=lost,
         duplicated_writes=duplicated,
         half_written=half,
-        projection_drift=drift.missing + drift.unexpected + drift.different,
-        summary_drift=summary_problems,
+        projection_drift=drift.missing + drift.unexpected + drift.different + drift.states_differ,
+        summary_drift=summary_problems
+        + [f"months' facts of {user} differ from their logs'" for user in drift.facts_differ],
     )
 
 

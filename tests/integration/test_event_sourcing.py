@@ -484,3 +484,22 @@ def test_the_rebuild_compares_the_logs_states_in_time_too_and_repairs_them(datab
     assert (report.states_differ, report.different, report.missing) == ([log.log_id], [], [])
     database.run(rebuild.replace_projection)
     assert database.run(rebuild.compare_projection).consistent
+
+
+def test_the_rebuild_compares_the_facts_summaries_fold_too_and_repairs_them(database, new_user):
+    user = new_user()
+    change = appending.Change(actor="t", request_id=None)
+    for day in (30, 31):
+        entry = {"date": date(2026, 1, day), "weight_kg": 60.0, "workout_done": "Run"}
+        database.run(lambda c, entry=entry: appending.log_new(c, user, entry, change))
+    assert database.run(rebuild.compare_projection).consistent  # positive control: no drift, none reported
+    for corrupt in (
+        "UPDATE progress_log_months SET weight_sum = weight_sum + 0.5 WHERE user_id = %s",
+        "UPDATE progress_workout_counts SET log_count = 3 WHERE user_id = %s",
+        "DELETE FROM progress_log_months WHERE user_id = %s",
+    ):
+        database.run(lambda c, corrupt=corrupt: c.execute(corrupt, (user,)))
+        report = database.run(rebuild.compare_projection)
+        assert (report.facts_differ, report.different, report.states_differ) == ([user], [], []), corrupt
+        database.run(rebuild.replace_projection)
+        assert database.run(rebuild.compare_projection).consistent

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from progress_tracking import summaries
 from progress_tracking.db import Database, one_row
 from progress_tracking.store import appending, checkpoints
+from progress_tracking.store import goals as goals_store
 from progress_tracking.store import summaries as summary_store
 from tests.helpers import MACHINE, log, write_to_logs
 
@@ -409,91 +410,62 @@ def test_the_database_reads_summaries_with_the_statement_of_this_code(database):
     assert "WHERE user_id = p_user" in summary_store.read_function_body()
 
 
-# --- a stale summary extended by what happened since -------------------------------------------------------------
+# --- a summary folded from the months' facts ---------------------------------------------------------------------
 
-# Sums of floats depend on the order they are added in: a summary extended by new logs may differ from one computed
-# from every log in the last bits of its sums and averages (the API rounds them to two decimals). Everything else is
-# exact.
-FLOAT_FACTS = {"weight_sum", "average_weight", "average_calories", "total_calories"}
+# Sums of floats depend on the order they are added in: a summary folded from the months' sums may differ from one
+# computed from the logs in the last bits of its sums and averages (the API rounds them to two decimals). Everything
+# else is exact.
+FLOAT_FACTS = {"average_weight", "average_calories", "total_calories"}
 
 
-def assert_same_facts(stored_facts: dict | None, computed_facts: dict | None) -> None:
-    assert (stored_facts is None) == (computed_facts is None)
-    if stored_facts is None or computed_facts is None:
-        return
-    assert stored_facts.keys() == computed_facts.keys()
-    for key in stored_facts:
-        if key in FLOAT_FACTS and stored_facts[key] is not None and computed_facts[key] is not None:
-            assert math.isclose(stored_facts[key], computed_facts[key], rel_tol=1e-12), key
+def assert_same_facts(folded: summary_store.SummaryFacts, from_logs: summary_store.SummaryFacts) -> None:
+    mine, theirs = folded.model_dump(exclude={"goals"}), from_logs.model_dump(exclude={"goals"})
+    for key in mine:
+        if key in FLOAT_FACTS and mine[key] is not None and theirs[key] is not None:
+            assert math.isclose(mine[key], theirs[key], rel_tol=1e-12), key
         else:
-            assert stored_facts[key] == computed_facts[key], key
+            assert mine[key] == theirs[key], key
 
 
-def stored_then_computed(database_url: str, user: str) -> tuple[dict, dict]:
-    """The facts a summary read stores now (brought up to date or computed), and, in a transaction rolled back, the
-    facts the same read computes from every log when there is no stored summary to start from."""
-    connection = psycopg2.connect(database_url)
-    try:
-        cursor = connection.cursor()
-        summary_store.current_or_fresh(cursor, user, datetime.now(UTC))
-        connection.commit()
-        facts = "SELECT facts FROM progress_summaries WHERE user_id = %s"
-        cursor.execute(facts, (user,))
-        stored_facts = cursor.fetchone()  # none for a user who never logged
-        cursor.execute("DELETE FROM progress_summaries WHERE user_id = %s", (user,))
-        summary_store.current_or_fresh(cursor, user, datetime.now(UTC))
-        cursor.execute(facts, (user,))
-        computed_facts = cursor.fetchone()
-        connection.rollback()
-        return stored_facts and stored_facts[0], computed_facts and computed_facts[0]
-    finally:
-        connection.close()
+def folded_and_from_logs(database: Database, user: str) -> tuple[summary_store.SummaryFacts, ...]:
+    """The facts a summary read answers (folded from the months, and stored), and the facts of every log read from
+    the logs themselves (what a ranged summary computes)."""
+    folded = database.run(lambda cursor: summary_store.current_or_fresh(cursor, user, datetime.now(UTC)))
+    return folded, database.run(lambda cursor: summary_store.summary_facts(cursor, user))
 
 
-def logs_read_by_a_summary_read(database: Database, user: str) -> int:
-    """How many progress_logs rows the summary read's statement reads (EXPLAIN ANALYZE runs it, storing included)."""
+def rows_read_by_a_summary_read(database: Database, user: str) -> dict[str, int]:
+    """How many rows of each table the summary read's statement reads (EXPLAIN ANALYZE runs it, storing included)."""
 
     def explain(cursor):
         cursor.execute(
-            "EXPLAIN (ANALYZE, FORMAT JSON) " + summary_store.CURRENT_OR_FRESH,
-            {"user": user, "at": datetime.now(UTC), "from": date.min, "to": date.max},
+            "EXPLAIN (ANALYZE, FORMAT JSON) " + summary_store.CURRENT_OR_FRESH, {"user": user, "at": datetime.now(UTC)}
         )
         return one_row(cursor)[0][0]["Plan"]
 
-    def rows(node: dict) -> int:
-        own = node["Actual Rows"] * node["Actual Loops"] if node.get("Relation Name") == "progress_logs" else 0
-        return own + sum(rows(child) for child in node.get("Plans", []))
+    read: dict[str, int] = {}
 
-    return rows(database.run(explain))
+    def visit(node: dict) -> None:
+        if "Relation Name" in node:
+            read[node["Relation Name"]] = (
+                read.get(node["Relation Name"], 0) + node["Actual Rows"] * node["Actual Loops"]
+            )
+        for child in node.get("Plans", []):
+            visit(child)
+
+    visit(database.run(explain))
+    return read
 
 
-def test_a_stale_summary_after_new_logs_reads_only_those_and_after_an_edit_every_log(database, database_url):
-    user = f"merge-{uuid.uuid4().hex[:8]}"
-    change = appending.Change(actor="t", request_id=None)
+def months_rewritten_by(database: Database, write) -> list[date]:
+    """The months whose facts the write's transaction rewrote (their rows' xmin is its transaction id)."""
 
-    def many(cursor):
-        for day in range(300):
-            entry = {"date": date(2025, 1, 1) + timedelta(days=day), "weight_kg": 60 + day % 7, "workout_done": "Run"}
-            appending.log_new(cursor, user, entry, change)
+    def work(cursor):
+        write(cursor)
+        cursor.execute("SELECT month FROM progress_log_months WHERE xmin = pg_current_xact_id()::xid ORDER BY month")
+        return [row[0] for row in cursor.fetchall()]
 
-    database.run(many)
-    assert logs_read_by_a_summary_read(database, user) >= 300  # the first summary: from every log
-    # Given a stored summary, then two new logs of the next day.
-    next_day = date(2025, 10, 28)
-    for entry in ({"date": next_day, "weight_kg": 61.5}, {"date": next_day, "workout_done": " RUN "}):
-        database.run(lambda cursor, entry=entry: appending.log_new(cursor, user, entry, change))
-    # Then: the stale summary reads those two logs only, and equals one computed from every log.
-    assert logs_read_by_a_summary_read(database, user) == 2
-    stored_facts, computed_facts = stored_then_computed(database_url, user)
-    assert_same_facts(stored_facts, computed_facts)
-    assert (stored_facts["log_count"], stored_facts["last_streak"], stored_facts["latest_weight"]) == (302, 301, 61.5)
-    # The control: an edit of an old log is not something to add; the summary is computed from every log.
-    locked = database.run(lambda cursor: appending.lock_log(cursor, log_id_of(database, user, date(2025, 3, 1))))
-    database.run(lambda cursor: appending.update(cursor, locked, {"weight_kg": 99.0}, change))
-    assert logs_read_by_a_summary_read(database, user) >= 301
-    stored_facts, computed_facts = stored_then_computed(database_url, user)
-    assert_same_facts(stored_facts, computed_facts)
-    assert stored_facts["max_weight"] == 99.0
+    return database.run(work)
 
 
 def log_id_of(database: Database, user: str, day: date) -> int:
@@ -504,6 +476,37 @@ def log_id_of(database: Database, user: str, day: date) -> int:
     return database.run(read)
 
 
+def test_a_stale_summary_reads_the_months_and_no_log_whatever_the_change(database):
+    user = f"months-{uuid.uuid4().hex[:8]}"
+    change = appending.Change(actor="t", request_id=None)
+
+    def many(cursor):
+        for day in range(300):  # 2025-01-01 … 2025-10-27: ten months
+            entry = {"date": date(2025, 1, 1) + timedelta(days=day), "weight_kg": 60 + day % 11, "workout_done": "Run"}
+            appending.log_new(cursor, user, entry, change)
+
+    database.run(many)
+    old = log_id_of(database, user, date(2025, 3, 1))
+
+    def edit(cursor):
+        appending.update(cursor, appending.lock_log(cursor, old), {"weight_kg": 99.0, "date": date(2025, 5, 9)}, change)
+
+    # An edit that moves an old log to another month rewrites those two months' facts, and no others...
+    assert months_rewritten_by(database, edit) == [date(2025, 3, 1), date(2025, 5, 1)]
+    # ...and the stale summary then reads the ten months, the three workout kinds' counts, and not one log.
+    read = rows_read_by_a_summary_read(database, user)
+    assert read.get("progress_logs", 0) == 0
+    assert (read["progress_log_months"], read["progress_workout_counts"]) >= (10, 1)
+    folded, from_logs = folded_and_from_logs(database, user)
+    assert_same_facts(folded, from_logs)
+    assert (folded.max_weight, folded.log_count, folded.longest_streak) == (99.0, 300, 240)
+    assert (folded.first_weight, folded.latest_weight, folded.workouts) == (60.0, 62.0, {"run": 300})
+    # The control: reads of progress_logs are counted; a weight goal's facts read a few (its start, the latest weight
+    # and the trend's window), still not every log.
+    database.run(lambda cursor: goals_store.write(cursor, user, {"target_weight_kg": 70.0}, "t", None))
+    assert 0 < rows_read_by_a_summary_read(database, user)["progress_logs"] < 100
+
+
 DAYS = st.integers(0, 8)  # few days, so that logs make streaks, join them and fall before the last one
 new_logs = st.fixed_dictionaries(
     {
@@ -512,7 +515,7 @@ new_logs = st.fixed_dictionaries(
         "calories_burned": st.one_of(st.none(), st.floats(0, 5000, allow_subnormal=False), st.just(0.1)),
     }
 )
-# Each step, and whether a summary is read after it (several steps between reads extend a summary by several logs).
+# Each step, and whether a summary is read after it.
 summary_steps = st.lists(
     st.tuples(
         st.one_of(
@@ -534,7 +537,7 @@ summary_steps = st.lists(
 
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 @given(steps=summary_steps)
-def test_a_summary_brought_up_to_date_equals_one_from_every_log(database, database_url, user_profile, steps):
+def test_a_summary_folded_from_the_months_equals_one_from_every_log(database, user_profile, steps):
     from progress_tracking import goals
     from progress_tracking.models.goals import GoalsPut
     from progress_tracking.user_service import UserServiceClient
@@ -543,7 +546,7 @@ def test_a_summary_brought_up_to_date_equals_one_from_every_log(database, databa
     user_profile.known.add(user)
     users = UserServiceClient(user_profile.base_url)
     created: list[int] = []
-    first_day = date(2026, 1, 1)
+    first_day = date(2026, 1, 27)  # the days logged cross a month's end, and streaks with them
     last_day = first_day
     for step, read_after in steps:
         if step[0] in ("log", "next"):
@@ -557,41 +560,8 @@ def test_a_summary_brought_up_to_date_equals_one_from_every_log(database, databa
         else:
             write_to_logs(database, users, user, step, created)
         if read_after:
-            assert_same_facts(*stored_then_computed(database_url, user))
-    stored_facts, computed_facts = stored_then_computed(database_url, user)
-    assert_same_facts(stored_facts, computed_facts)
-
-
-@pytest.mark.parametrize(
-    ("new_days", "extended", "last_streak"),
-    [
-        ([0], True, 5),  # more logs of the last day: the streak as it was
-        ([1], True, 6),  # the next day: the streak goes on
-        ([3], True, 1),  # after a gap: a new streak
-        ([1, 2], False, 7),  # two new days: computed from every log
-        ([-10], False, 5),  # back-dated: computed from every log
-    ],
-)
-def test_a_stale_summary_is_extended_only_by_logs_of_one_day_on_or_after_its_last(
-    database, database_url, new_days, extended, last_streak
-):
-    user = f"extend-{uuid.uuid4().hex[:8]}"
-    change = appending.Change(actor="t", request_id=None)
-    start = date(2025, 1, 1)
-
-    def logs(cursor, days):
-        for day in days:
-            appending.log_new(cursor, user, {"date": start + timedelta(days=day), "weight_kg": 70.0 + day}, change)
-
-    database.run(lambda cursor: logs(cursor, [0, 1, 3, 4, 5, 6, 7] + [20 + n for n in range(50)]))
-    database.run(lambda cursor: logs(cursor, [72, 73, 74, 75, 76]))  # after a gap, a last streak of 5 days
-    assert logs_read_by_a_summary_read(database, user) >= 62
-    database.run(lambda cursor: logs(cursor, [76 + day for day in new_days]))
-    read = logs_read_by_a_summary_read(database, user)
-    assert (read == len(new_days)) if extended else (read >= 62 + len(new_days))
-    stored_facts, computed_facts = stored_then_computed(database_url, user)
-    assert_same_facts(stored_facts, computed_facts)
-    assert (stored_facts["last_streak"], stored_facts["longest_streak"]) == (last_streak, 50)
+            assert_same_facts(*folded_and_from_logs(database, user))
+    assert_same_facts(*folded_and_from_logs(database, user))
 
 
 def test_a_summary_of_the_smallest_numbers_a_float_holds_is_answered(database):
@@ -621,24 +591,6 @@ def test_a_summary_left_without_a_stream_is_never_served(database):
     assert stored(database, user)[1].log_count == 1  # the control: the leftover is there
     database.run(lambda cursor: cursor.execute("DELETE FROM progress_summaries WHERE user_id = %s", (user,)))
     # (A summary cannot be left so any more: an erasure deletes it under the user's lock, which storing one waits for.)
-
-
-def test_a_summary_too_far_behind_is_computed_from_every_log(database):
-    user = f"behind-{uuid.uuid4().hex[:8]}"
-    add_log(database, user, 1)
-    database.run(lambda cursor: summary_store.current_or_fresh(cursor, user, datetime.now(UTC)))
-    change = appending.Change(actor="t", request_id=None)
-
-    def many(cursor, count):
-        for _ in range(count):
-            appending.log_new(cursor, user, {"date": date(2026, 2, 2), "weight_kg": 70.0}, change)
-
-    database.run(lambda cursor: many(cursor, summary_store.EXTEND_EVENTS + 1))
-    # More new logs than a summary is extended by: all of them read again with the rest, in the index scans.
-    assert logs_read_by_a_summary_read(database, user) >= 2 * (summary_store.EXTEND_EVENTS + 2)
-    # The control: one more log after that is an extension again.
-    database.run(lambda cursor: many(cursor, 1))
-    assert logs_read_by_a_summary_read(database, user) == 1
 
 
 def test_an_average_keeps_every_digit_of_its_sum(database):

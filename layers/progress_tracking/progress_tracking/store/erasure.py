@@ -19,8 +19,8 @@ USER_TABLES = (
 
 
 def erase_user(cursor: Cursor, user_id: str) -> dict[str, int]:
-    """Remove every trace of a user for good: events, projections (the logs' states in time included), summary,
-    idempotency keys, goals, stream.
+    """Remove every trace of a user for good: events, projections (the logs' states in time included; the logs'
+    triggers remove the facts kept from them), summary, idempotency keys, goals, stream.
 
     The user's lock is taken first: writes in flight commit before (and are erased), later ones find nothing. A user
     with no stream gets one for the erasure to lock (and delete with the rest, uncounted): otherwise a first write

@@ -1,5 +1,5 @@
-"""Rebuilding projections from the events alone: the logs and their states in time compared or replaced, the
-summaries reset."""
+"""Rebuilding projections from the events alone: the logs and their states in time compared or replaced (the facts the
+summaries fold, kept from the logs, with them), the summaries reset."""
 
 from __future__ import annotations
 
@@ -15,10 +15,36 @@ class ProjectionReport:
     unexpected: list[int]  # in the projection, not live in the events
     different: list[int]  # in both, with different values
     states_differ: list[int]  # logs whose states in time (progress_log_versions) are not the events' fold
+    facts_differ: list[str]  # users whose months' facts or workout counts are not their logs'
 
     @property
     def consistent(self) -> bool:
-        return not (self.missing or self.unexpected or self.different or self.states_differ)
+        return not (self.missing or self.unexpected or self.different or self.states_differ or self.facts_differ)
+
+
+# The facts the summaries fold (migration 0011), as the logs give them: every user's months, and their workout counts.
+_MONTHS_FROM_LOGS = (
+    "SELECT f.* FROM (SELECT DISTINCT user_id, date_trunc('month', date::timestamp)::date AS month"
+    " FROM progress_logs) AS t, progress_log_month_facts(t.user_id, t.month) AS f"
+)
+_COUNTS_FROM_LOGS = (
+    "SELECT user_id, lower(btrim(workout_done)) AS kind, count(*) AS log_count FROM progress_logs"
+    " WHERE workout_done IS NOT NULL GROUP BY 1, 2"
+)
+# Sums of floats may differ in their last bits with the order they were added in.
+_SUMS_DIFFER = " OR ".join(
+    f"abs(e.{name} - m.{name}) > 1e-9 * greatest(abs(e.{name}), 1)" for name in ("weight_sum", "calories_sum")
+)
+_EXACT_MONTH_COLUMNS = (
+    "log_count",
+    "days",
+    "weight_count",
+    "min_weight",
+    "max_weight",
+    "first_weight",
+    "latest_weight",
+    "calories_count",
+)
 
 
 def compare_projection(cursor: Cursor) -> ProjectionReport:
@@ -43,7 +69,15 @@ def compare_projection(cursor: Cursor) -> ProjectionReport:
         f" UNION ALL (SELECT {states} FROM progress_log_versions EXCEPT {VERSIONS_FROM_EVENTS})) AS d"
         " ORDER BY 1"
     )
-    return ProjectionReport(**found, states_differ=[row[0] for row in cursor.fetchall()])
+    states_differ = [row[0] for row in cursor.fetchall()]
+    exact = " OR ".join(f"e.{name} IS DISTINCT FROM m.{name}" for name in _EXACT_MONTH_COLUMNS)
+    cursor.execute(
+        f"SELECT user_id FROM ({_MONTHS_FROM_LOGS}) AS e FULL JOIN progress_log_months AS m USING (user_id, month)"
+        f" WHERE e.user_id IS NULL OR m.user_id IS NULL OR {exact} OR {_SUMS_DIFFER}"
+        f" UNION SELECT user_id FROM ({_COUNTS_FROM_LOGS}) AS e FULL JOIN progress_workout_counts AS m"
+        "  USING (user_id, kind) WHERE e.log_count IS DISTINCT FROM m.log_count ORDER BY 1"
+    )
+    return ProjectionReport(**found, states_differ=states_differ, facts_differ=[row[0] for row in cursor.fetchall()])
 
 
 def replace_projection(cursor: Cursor) -> int:
@@ -55,6 +89,12 @@ def replace_projection(cursor: Cursor) -> int:
     cursor.execute("LOCK TABLE progress_log_versions IN EXCLUSIVE MODE")
     cursor.execute("DELETE FROM progress_log_versions")
     cursor.execute(f"INSERT INTO progress_log_versions ({', '.join(VERSION_COLUMNS)}) {VERSIONS_FROM_EVENTS}")
+    # The logs' triggers kept the months with the logs just written; the workout counts move by each statement's
+    # rows, so a drifted count would have stayed: both are written again from the logs.
+    cursor.execute("DELETE FROM progress_log_months")
+    cursor.execute(f"INSERT INTO progress_log_months {_MONTHS_FROM_LOGS}")
+    cursor.execute("DELETE FROM progress_workout_counts")
+    cursor.execute(f"INSERT INTO progress_workout_counts {_COUNTS_FROM_LOGS}")
     return live
 
 
