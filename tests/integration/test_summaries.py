@@ -256,7 +256,7 @@ def follow_to_the_end(database: Database, start: checkpoints.Checkpoint, limit: 
     while True:
         window = database.run(lambda cursor: checkpoints.changed_streams(cursor, checkpoint, limit))
         if not window.users:
-            assert window.end is None and not window.full
+            assert not window.full
             return windows
         windows.append(window.users)
         checkpoint = window.end

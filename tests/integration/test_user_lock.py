@@ -19,13 +19,13 @@ import pytest
 
 from localdev.databases import scratch_database
 from progress_tracking import goals, service, summaries
-from progress_tracking.db import Database
+from progress_tracking.db import Database, one_row
 from progress_tracking.errors import ProgressError
 from progress_tracking.migrations import migrate
 from progress_tracking.models.goals import GoalsPut
 from progress_tracking.models.logs import ListQuery, LogCreate, LogUpdate
 from progress_tracking.models.summary import SummaryQuery
-from progress_tracking.store import appending, erasure, rebuild, streams
+from progress_tracking.store import appending, checkpoints, erasure, rebuild, streams
 from progress_tracking.store import summaries as summary_store
 from progress_tracking.user_service import UserServiceClient
 from tests.helpers import MACHINE, count_rows
@@ -155,6 +155,39 @@ def test_a_write_that_waits_for_an_erasure_finds_nothing(database, database_url,
     else:
         assert outcome == ("ok" if kind == "delete_all" else "LogNotFound")
         assert set(rows.values()) == {0}
+
+
+def test_an_erased_user_is_named_in_no_table_not_even_by_the_recompute_checkpoint(database, users, new_user):
+    # Given a recompute run that read the user's stream, the last one to move...
+    user = new_user("named")
+    service.log_progress(database, users, MACHINE, entry(user), None)
+    # (Streams are read only below the horizon, which a transaction anywhere on the server holds back: wait for it.)
+    deadline = time.monotonic() + 30
+    while database.run(lambda cursor: summary_store.stored_summary(cursor, user)) is None:  # the control: it did
+        assert time.monotonic() < deadline
+        summaries.recompute(database, lambda: 600_000)
+    # ...the user's erasure leaves no row naming them.
+    service.erase_user(database, MACHINE, user)
+    assert set(count_rows(database, user).values()) == {0}
+
+    # Given a run that stopped for time after a full window, whose place is the last user it read (within a
+    # transaction that moved more streams than a window holds)...
+    other = new_user("stopped-at")
+    service.log_progress(database, users, MACHINE, entry(other), None)
+
+    def stop_at_other(cursor):
+        cursor.execute("SELECT pg_current_xact_id()::text::bigint")  # a place after everything so far
+        place = checkpoints.Checkpoint(one_row(cursor)[0], 0, other)
+        checkpoints.save_checkpoint(cursor, summaries.CHECKPOINT, place, datetime.now(UTC))
+
+    database.run(stop_at_other)
+    assert count_rows(database, other)["projector_checkpoints"] == 1  # the control: the place names them
+    # ...the erasure takes the name out of it too...
+    service.erase_user(database, MACHINE, other)
+    assert set(count_rows(database, other).values()) == {0}
+    # ...and a run that read the stream before the erasure and saves its place after it names nobody.
+    database.run(stop_at_other)
+    assert count_rows(database, other)["projector_checkpoints"] == 0
 
 
 def erasure_race_round(database: Database, users: UserServiceClient, user: str) -> tuple[list[int], set[int]]:

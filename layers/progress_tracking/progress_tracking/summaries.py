@@ -125,8 +125,7 @@ def recompute(
             report.users += sum(recomputed)
             if len(recomputed) < len(chunks):
                 break  # out of time
-            if window.end is not None:
-                database.run(partial(_move_checkpoint, end=window.end))
+            database.run(partial(_move_checkpoint, end=window.end))
             if not window.full:
                 report.finished = True
                 break

@@ -31,15 +31,33 @@ def read_checkpoint(cursor: Cursor, name: str) -> Checkpoint:
 
 
 def save_checkpoint(cursor: Cursor, name: str, checkpoint: Checkpoint, at: datetime) -> None:
-    """Move the follower's checkpoint forward (never back: two overlapping runs may save in either order)."""
+    """Move the follower's checkpoint forward (never back: two overlapping runs may save in either order).
+
+    A place among the users' streams names a user only while their stream exists, and takes its row's key-share lock
+    to know: an erasure (which locks the row to delete it, and then takes the user's name out of every checkpoint)
+    either comes after and finds this one, or came before and this one names nobody (its transaction's streams are
+    read again, from the first)."""
     cursor.execute(
         "INSERT INTO projector_checkpoints AS c (name, tx_id, position, user_id, updated_at)"
-        " VALUES (%s, %s::text::xid8, %s, %s, %s)"
+        " VALUES (%(name)s, %(tx_id)s::text::xid8, %(position)s, coalesce((SELECT user_id FROM user_streams"
+        "  WHERE user_id = %(user_id)s AND %(user_id)s <> '' FOR KEY SHARE), ''), %(at)s)"
         " ON CONFLICT (name) DO UPDATE SET tx_id = EXCLUDED.tx_id, position = EXCLUDED.position,"
         "  user_id = EXCLUDED.user_id, updated_at = EXCLUDED.updated_at"
         " WHERE (c.tx_id, c.position, c.user_id) < (EXCLUDED.tx_id, EXCLUDED.position, EXCLUDED.user_id)",
-        (name, str(checkpoint.tx_id), checkpoint.position, checkpoint.user_id, at),
+        {
+            "name": name,
+            "tx_id": str(checkpoint.tx_id),
+            "position": checkpoint.position,
+            "user_id": checkpoint.user_id,
+            "at": at,
+        },
     )
+
+
+def forget_user(cursor: Cursor, user_id: str) -> None:
+    """Take an erased user's name out of the checkpoints that stopped at their stream: the place moves back to the
+    start of that transaction's streams, which the follower reads again (each user recomputed at most once more)."""
+    cursor.execute("UPDATE projector_checkpoints SET user_id = '' WHERE user_id = %s", (user_id,))
 
 
 # The events after a checkpoint, below the horizon, in the order of `progress_events_tx_idx`. The ORDER BY names the
@@ -69,7 +87,7 @@ class ChangedStreams:
     checkpoint to resume after and `full` says more may follow."""
 
     users: list[str]
-    end: Checkpoint | None  # None when no stream moved
+    end: Checkpoint
     full: bool
 
 
@@ -79,14 +97,21 @@ class ChangedStreams:
 # only gets the id of the transaction moving it, while it runs). A transaction's streams may span windows: once it is
 # below the horizon, no stream can be moved by it any more.
 CHANGED_STREAMS = (
-    "SELECT s.user_id, s.changed_tx::text::bigint FROM user_streams AS s"
-    " WHERE (s.changed_tx, s.user_id) > (%(tx_id)s::text::xid8, %(user_id)s)"
-    " AND s.changed_tx < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY s.changed_tx, s.user_id LIMIT %(limit)s"
+    "SELECT h.horizon::text::bigint, s.user_id, s.changed_tx::text::bigint"
+    " FROM (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS horizon) AS h"
+    " LEFT JOIN LATERAL (SELECT s.user_id, s.changed_tx FROM user_streams AS s"
+    "  WHERE (s.changed_tx, s.user_id) > (%(tx_id)s::text::xid8, %(user_id)s) AND s.changed_tx < h.horizon"
+    "  ORDER BY s.changed_tx, s.user_id LIMIT %(limit)s) AS s ON TRUE"
 )
 
 
 def changed_streams(cursor: Cursor, checkpoint: Checkpoint, limit: int) -> ChangedStreams:
+    """A window that holds every moved stream below the horizon ends at the horizon itself, naming no user (every
+    stream moved later sorts after it); only a full one ends at its last stream, whose user's name the checkpoint
+    then holds until the next window (or the user's erasure) replaces it."""
     cursor.execute(CHANGED_STREAMS, {"tx_id": str(checkpoint.tx_id), "user_id": checkpoint.user_id, "limit": limit})
-    rows = cursor.fetchall()
-    end = Checkpoint(rows[-1][1], 0, rows[-1][0]) if rows else None
-    return ChangedStreams(sorted(user_id for user_id, _ in rows), end, len(rows) == limit)
+    found = cursor.fetchall()  # one row at least: the horizon's (with no stream when none moved)
+    rows = [(user_id, changed_tx) for _, user_id, changed_tx in found if user_id is not None]
+    full = len(rows) == limit
+    end = Checkpoint(rows[-1][1], 0, rows[-1][0]) if full else Checkpoint(found[0][0], 0)
+    return ChangedStreams(sorted(user_id for user_id, _ in rows), end, full)

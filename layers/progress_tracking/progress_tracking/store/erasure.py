@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from progress_tracking.db import Cursor
+from progress_tracking.store import checkpoints
 from progress_tracking.store.streams import lock_user
 
 # Every table that holds a user's data, and the name its count is reported under.
@@ -20,7 +21,8 @@ USER_TABLES = (
 
 def erase_user(cursor: Cursor, user_id: str) -> dict[str, int]:
     """Remove every trace of a user for good: events, projections (the logs' states in time included; the logs'
-    triggers remove the facts kept from them), summary, idempotency keys, goals, stream.
+    triggers remove the facts kept from them), summary, idempotency keys, goals, stream, and their name as a
+    follower's place.
 
     The user's lock is taken first: writes in flight commit before (and are erased), later ones find nothing. A user
     with no stream gets one for the erasure to lock (and delete with the rest, uncounted): otherwise a first write
@@ -37,4 +39,5 @@ def erase_user(cursor: Cursor, user_id: str) -> dict[str, int]:
         cursor.execute(f"DELETE FROM {table} WHERE user_id = %s", (user_id,))
         counts[key] = cursor.rowcount
     counts["streams"] -= created
+    checkpoints.forget_user(cursor, user_id)
     return counts
