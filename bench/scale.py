@@ -229,6 +229,19 @@ def run(args: argparse.Namespace) -> None:
             tiny, medium = p50(writes[TINY_USER]), p50(writes[MEDIUM_USER])
             line("  the write itself, 10 vs 10,000 logs", f"{tiny:8.1f} vs {medium:8.1f} ms: {medium / tiny:.2f}x")
 
+        # The same with weekly goals met every week of the users' history: a streak as long as it gets.
+        from progress_tracking.store import goals as goal_store
+
+        weekly = {"target_weight_kg": 65.0, "weekly_workouts": 3, "weekly_calories_burned": 1000.0}
+        for user in (TINY_USER, MEDIUM_USER):
+            database.run(lambda cursor, user=user: goal_store.write(cursor, user, weekly, "bench", None))
+        tiny = p50(timed_ms(args.runs, summary(TINY_USER), old_edited(TINY_USER)))
+        medium = p50(timed_ms(args.runs, summary(MEDIUM_USER), old_edited(MEDIUM_USER)))
+        line(
+            "stale summary with weekly goals after an edit, 10 vs 10,000",
+            f"{tiny:8.1f} vs {medium:8.1f} ms: {medium / tiny:.2f}x",
+        )
+
         month = {"from": (date(2026, 11, 28) - timedelta(days=30)).isoformat(), "to": "2026-11-28"}
 
         def ranged(user: str) -> Callable[[], object]:

@@ -144,3 +144,55 @@ def write_to_logs(database: Database, users, user_id: str, step: tuple, created:
             service.delete_user_logs(database, MACHINE, user_id, None)
     except (LogNotFound, InvalidRollback, InvalidRequest, ValidationError):
         pass
+
+
+def rows_read_by_a_summary_read(database: Database, user: str) -> dict[str, int]:
+    """How many rows of each table the summary read's statement reads (EXPLAIN ANALYZE runs it, storing included).
+    A node's rows removed by its filter are per loop, as its actual rows are."""
+    from datetime import UTC, datetime
+
+    from progress_tracking.db import one_row
+    from progress_tracking.store import summaries as summary_store
+
+    def explain(cursor):
+        cursor.execute(
+            "EXPLAIN (ANALYZE, FORMAT JSON) " + summary_store.CURRENT_OR_FRESH, {"user": user, "at": datetime.now(UTC)}
+        )
+        return one_row(cursor)[0][0]["Plan"]
+
+    read: dict[str, int] = {}
+
+    def visit(node: dict) -> None:
+        if "Relation Name" in node:  # the rows it returned and those it read and left out
+            rows = node["Actual Rows"] + node.get("Rows Removed by Filter", 0)
+            read[node["Relation Name"]] = read.get(node["Relation Name"], 0) + rows * node["Actual Loops"]
+        for child in node.get("Plans", []):
+            visit(child)
+
+    visit(database.run(explain))
+    return read
+
+
+def assert_weekly_progress_is_that_of_every_week(database: Database, user: str, computed_at) -> None:
+    """The user's weekly goals' progress from their goal facts computed at `computed_at` (the weeks from the one
+    before on, and the run before them) equals the progress from every week of their logs, on every day from the week
+    before `computed_at` to weeks after it. The user has weekly goals and logs in more weeks than the facts list."""
+    from datetime import timedelta
+
+    from progress_tracking import goals
+    from progress_tracking.store import goals as goal_store
+
+    def every_week(cursor):
+        cursor.execute(
+            "SELECT date_trunc('week', date::timestamp)::date, count(workout_done), coalesce(sum(calories_burned), 0)"
+            " FROM progress_logs WHERE user_id = %s GROUP BY 1 ORDER BY 1",
+            (user,),
+        )
+        return cursor.fetchall()
+
+    facts = database.run(lambda cursor: goal_store.goal_facts_of_users(cursor, [user], computed_at))[user]
+    every = facts.model_copy(update={"weeks": database.run(every_week), "weeks_from": None})
+    assert facts.weeks_from is not None  # the control: the facts hold the weeks from there on only
+    first = computed_at.date() - timedelta(days=7)
+    for day in (first + timedelta(days=n) for n in range(0, 7 * 8, 2)):
+        assert goals.progress(facts, day) == goals.progress(every, day), day

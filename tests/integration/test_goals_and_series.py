@@ -13,10 +13,18 @@ from hypothesis import strategies as st
 
 from progress_tracking import goals, series
 from progress_tracking.models.summary import SeriesQuery
-from progress_tracking.store import appending, streams
+from progress_tracking.store import appending, rebuild, streams
 from progress_tracking.store import goals as goal_store
+from progress_tracking.store import summaries as summary_store
 from progress_tracking.tokens import Identity
-from tests.helpers import ALL, FIRST_VERSION_BODY, assert_error, log
+from tests.helpers import (
+    ALL,
+    FIRST_VERSION_BODY,
+    assert_error,
+    assert_weekly_progress_is_that_of_every_week,
+    log,
+    rows_read_by_a_summary_read,
+)
 
 MACHINE = Identity(principal="tester@clients", scopes=frozenset(), user_id=None, is_client=True)
 TODAY = datetime.now(UTC).date()
@@ -292,7 +300,7 @@ def test_goal_facts_pick_the_start_the_current_weight_and_the_trend(api, tokens,
     log(api, token, user, date="2026-01-11", weight_kg=None, workout_done="yoga")
     put_goals(api, token, user, {"target_weight_kg": 80})
     _set_goal_on(database, user, date(2026, 1, 12))
-    facts = database.run(lambda cursor: goal_store.goal_facts_of_users(cursor, [user]))[user]
+    facts = database.run(lambda cursor: goal_store.goal_facts_of_users(cursor, [user], datetime.now(UTC)))[user]
     # Start: the latest weight on or before Jan 12 (Jan 10); current: Jan 30.
     assert (facts.start_weight, facts.start_date) == (88.0, date(2026, 1, 10))
     assert (facts.current_weight, facts.current_date) == (84.0, date(2026, 1, 30))
@@ -306,7 +314,7 @@ def test_goal_facts_pick_the_start_the_current_weight_and_the_trend(api, tokens,
 
     # A goal set before any log: the start is the first weight logged after it.
     _set_goal_on(database, user, date(2025, 12, 1))
-    facts = database.run(lambda cursor: goal_store.goal_facts_of_users(cursor, [user]))[user]
+    facts = database.run(lambda cursor: goal_store.goal_facts_of_users(cursor, [user], datetime.now(UTC)))[user]
     assert (facts.start_weight, facts.start_date) == (90.0, date(2026, 1, 1))
 
 
@@ -317,7 +325,7 @@ def test_the_readme_worked_example_from_the_database(api, tokens, new_user, data
         log(api, token, user, date=f"2026-{day}", weight_kg=weight)
     put_goals(api, token, user, {"target_weight_kg": 80, "target_date": (TODAY + timedelta(days=1)).isoformat()})
     _set_goal_on(database, user, date(2026, 1, 10))
-    facts = database.run(lambda cursor: goal_store.goal_facts_of_users(cursor, [user]))[user]
+    facts = database.run(lambda cursor: goal_store.goal_facts_of_users(cursor, [user], datetime.now(UTC)))[user]
     weight = goals.weight_progress(facts.model_copy(update={"target_date": date(2026, 3, 31)}))
     assert (weight.start_weight_kg, weight.current_weight_kg, weight.remaining_kg) == (90.0, 86.5, -6.5)
     assert (weight.fraction_done, weight.trend_kg_per_week, weight.trend_points) == (0.35, -1.252, 5)
@@ -365,6 +373,75 @@ def test_the_summary_reports_progress_toward_every_goal(api, tokens, new_user, d
         assert weight["on_track"] is False
     else:
         assert weight["on_track"] == (weight["projected_date"] <= weight["target_date"])
+
+
+def weekly_logs(database, user: str, weeks_ago: list[int]) -> None:
+    """A workout of 100 kcal on every day of each of those ISO weeks (0: this one)."""
+    change = appending.Change(actor="t", request_id=None)
+    monday = TODAY - timedelta(days=TODAY.weekday())
+
+    def write(cursor):
+        for week in weeks_ago:
+            for day in range(7):
+                entry = {
+                    "date": monday - timedelta(weeks=week, days=-day),
+                    "workout_done": "Run",
+                    "calories_burned": 100.0,
+                }
+                appending.log_new(cursor, user, entry, change)
+
+    database.run(write)
+
+
+def test_a_weekly_goal_reads_the_weeks_back_only_as_far_as_its_streak_goes(database, new_user):
+    # Given 39 weeks of daily workouts before this one but for a gap 10 weeks ago, and a goal of 3 workouts a week...
+    user = new_user()
+    weekly_logs(database, user, [week for week in range(40) if week != 10])
+    database.run(lambda cursor: goal_store.write(cursor, user, {"weekly_workouts": 3}, "t", None))
+    # ...the streak is the 9 weeks since the gap, and the read stops there: the 2 weeks from last week on, and the
+    # 8 before them up to the gap, plus the one that showed it.
+    read = rows_read_by_a_summary_read(database, user)
+    assert read["progress_log_weeks"] <= 12 and read.get("progress_logs", 0) < 40
+    facts = database.run(lambda cursor: summary_store.current_or_fresh(cursor, user, datetime.now(UTC)))
+    assert goals.progress(facts.goals, TODAY).weekly_workouts.streak_weeks == 9
+    # The control: with the gap filled, the streak, and the weeks read, go back 39 weeks.
+    weekly_logs(database, user, [10])
+    assert rows_read_by_a_summary_read(database, user)["progress_log_weeks"] >= 39
+    facts = database.run(lambda cursor: summary_store.current_or_fresh(cursor, user, datetime.now(UTC)))
+    assert goals.progress(facts.goals, TODAY).weekly_workouts.streak_weeks == 39
+    # And a week emptied again splits the run: the streak is the 4 weeks since.
+    monday = TODAY - timedelta(days=TODAY.weekday())
+
+    def empty_week(cursor):
+        cursor.execute(
+            "SELECT log_id FROM progress_logs WHERE user_id = %s AND date >= %s AND date < %s",
+            (user, monday - timedelta(weeks=5), monday - timedelta(weeks=4)),
+        )
+        for (log_id,) in cursor.fetchall():
+            appending.delete(cursor, appending.lock_log(cursor, log_id), appending.Change(actor="t", request_id=None))
+
+    database.run(empty_week)
+    facts = database.run(lambda cursor: summary_store.current_or_fresh(cursor, user, datetime.now(UTC)))
+    assert goals.progress(facts.goals, TODAY).weekly_workouts.streak_weeks == 4
+    assert database.run(rebuild.compare_projection).consistent
+
+
+@pytest.mark.parametrize("computed_weeks_ago", [0, 3, 12])
+def test_weekly_progress_from_the_stored_facts_equals_that_from_every_week_on_any_later_day(
+    database, new_user, computed_weeks_ago
+):
+    # Weeks that fall short (1 workout), are missing, or meet both targets, around the facts' first week.
+    user = new_user()
+    weekly_logs(database, user, [0, 1, 2, 3, 5, 6, 7, 8, 9, 13, 14, 16, 17, 18])
+    one = appending.Change(actor="t", request_id=None)
+    short_week = TODAY - timedelta(days=TODAY.weekday(), weeks=15)  # within a run
+    database.run(lambda cursor: appending.log_new(cursor, user, {"date": short_week, "workout_done": "Run"}, one))
+    database.run(
+        lambda cursor: goal_store.write(cursor, user, {"weekly_workouts": 5, "weekly_calories_burned": 600}, "t", None)
+    )
+    assert_weekly_progress_is_that_of_every_week(
+        database, user, datetime.now(UTC) - timedelta(weeks=computed_weeks_ago)
+    )
 
 
 # --- series ------------------------------------------------------------------------------------------------------

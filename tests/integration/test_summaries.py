@@ -21,7 +21,13 @@ from progress_tracking.db import Database, one_row
 from progress_tracking.store import appending, checkpoints
 from progress_tracking.store import goals as goals_store
 from progress_tracking.store import summaries as summary_store
-from tests.helpers import MACHINE, log, write_to_logs
+from tests.helpers import (
+    MACHINE,
+    assert_weekly_progress_is_that_of_every_week,
+    log,
+    rows_read_by_a_summary_read,
+    write_to_logs,
+)
 
 
 def add_log(database: Database, user_id: str, day: int, weight: float = 70.0) -> None:
@@ -434,29 +440,6 @@ def folded_and_from_logs(database: Database, user: str) -> tuple[summary_store.S
     return folded, database.run(lambda cursor: summary_store.summary_facts(cursor, user))
 
 
-def rows_read_by_a_summary_read(database: Database, user: str) -> dict[str, int]:
-    """How many rows of each table the summary read's statement reads (EXPLAIN ANALYZE runs it, storing included)."""
-
-    def explain(cursor):
-        cursor.execute(
-            "EXPLAIN (ANALYZE, FORMAT JSON) " + summary_store.CURRENT_OR_FRESH, {"user": user, "at": datetime.now(UTC)}
-        )
-        return one_row(cursor)[0][0]["Plan"]
-
-    read: dict[str, int] = {}
-
-    def visit(node: dict) -> None:
-        if "Relation Name" in node:
-            read[node["Relation Name"]] = (
-                read.get(node["Relation Name"], 0) + node["Actual Rows"] * node["Actual Loops"]
-            )
-        for child in node.get("Plans", []):
-            visit(child)
-
-    visit(database.run(explain))
-    return read
-
-
 def months_rewritten_by(database: Database, write) -> list[date]:
     """The months whose facts the write's transaction rewrote (their rows' xmin is its transaction id)."""
 
@@ -520,6 +503,7 @@ summary_steps = st.lists(
     st.tuples(
         st.one_of(
             st.tuples(st.just("log"), DAYS, new_logs),  # any day: after the last, the same, or back-dated
+            st.tuples(st.just("log"), st.integers(0, 48), new_logs),  # weeks apart: runs of weeks, joined by later logs
             st.tuples(st.just("next"), st.integers(0, 2), new_logs),  # the last day, the next, or after a gap
             st.tuples(st.just("next"), st.integers(0, 2), new_logs),
             st.tuples(st.just("update"), st.integers(0, 9), new_logs),
@@ -535,7 +519,7 @@ summary_steps = st.lists(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
 @given(steps=summary_steps)
 def test_a_summary_folded_from_the_months_equals_one_from_every_log(database, user_profile, steps):
     from progress_tracking import goals
@@ -562,6 +546,14 @@ def test_a_summary_folded_from_the_months_equals_one_from_every_log(database, us
         if read_after:
             assert_same_facts(*folded_and_from_logs(database, user))
     assert_same_facts(*folded_and_from_logs(database, user))
+    # The weeks kept for weekly goals, and their runs, against every week of the logs, computed as of days within
+    # and after the weeks logged.
+    weekly = {"weekly_workouts": 1, "weekly_calories_burned": 100.0}
+    database.run(lambda cursor: goals_store.write(cursor, user, weekly, "t", None))
+    for week in range((last_day - first_day).days // 7 + 3):
+        day = first_day + timedelta(weeks=week)
+        at = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
+        assert_weekly_progress_is_that_of_every_week(database, user, at)
 
 
 def test_a_summary_of_the_smallest_numbers_a_float_holds_is_answered(database):

@@ -112,18 +112,32 @@ def progress(facts: goal_store.GoalFacts, today: date) -> GoalsProgress:
         weight=weight_progress(facts) if facts.target_weight_kg is not None else None,
         weekly_workouts=None
         if facts.weekly_workouts is None
-        else weekly_progress(facts.weekly_workouts, workouts, monday),
+        else weekly_progress(
+            facts.weekly_workouts, workouts, monday, facts.weeks_from, facts.workouts_weeks_met_before
+        ),
         weekly_calories_burned=None
         if facts.weekly_calories_burned is None
-        else weekly_progress(facts.weekly_calories_burned, calories, monday),
+        else weekly_progress(
+            facts.weekly_calories_burned, calories, monday, facts.weeks_from, facts.calories_weeks_met_before
+        ),
     )
 
 
-def weekly_progress(target: float, per_week: dict[date, int] | dict[date, float], monday: date) -> WeeklyGoalProgress:
-    """This ISO week against the target, and the completed weeks in a row that end with last week."""
+def weekly_progress(
+    target: float,
+    per_week: dict[date, int] | dict[date, float],
+    monday: date,
+    weeks_from: date | None = None,
+    met_before: int = 0,
+) -> WeeklyGoalProgress:
+    """This ISO week against the target, and the completed weeks in a row that end with last week. `per_week` holds
+    the weeks from `weeks_from` on (None: every week); `met_before` is the run of completed weeks that ends the week
+    before `weeks_from`, which the streak goes on with when it reaches that far."""
     streak, week = 0, monday - timedelta(days=7)
-    while per_week.get(week, 0) >= target:  # target > 0: a week without logs ends the streak
-        streak, week = streak + 1, week - timedelta(days=7)
+    while (weeks_from is None or week >= weeks_from) and per_week.get(week, 0) >= target:
+        streak, week = streak + 1, week - timedelta(days=7)  # target > 0: a week without logs ends the streak
+    if weeks_from is not None and week < weeks_from:
+        streak += met_before
     this_week = per_week.get(monday, 0)
     return WeeklyGoalProgress(
         target=target,

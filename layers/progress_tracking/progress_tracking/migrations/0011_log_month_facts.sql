@@ -1,8 +1,9 @@
--- A summary folds a few facts per user and month instead of reading every log: a stale summary of a user with 10,000
--- logs read them all (~11 ms) after any change but a new day's log. The facts are kept by progress_logs' own
--- triggers, in the transaction of every change to the logs (under the user's lock, as every such change is): each
--- month a statement touched is computed again from its logs (a few dozen), and the workout counts move by the
--- statement's rows. Backfilled here, in this migration's transaction (writers wait for it: the triggers' lock).
+-- A summary folds a few facts per user and month (and, for weekly goals, week) instead of reading every log: a stale
+-- summary of a user with 10,000 logs read them all (~11 ms) after any change but a new day's log, and twice with
+-- weekly goals. The facts are kept by progress_logs' own triggers, in the transaction of every change to the logs
+-- (under the user's lock, as every such change is): each month and week a statement touched is computed again from
+-- its logs (a few dozen), and the workout counts move by the statement's rows. Backfilled here, in this migration's
+-- transaction (writers wait for it: the triggers' lock).
 CREATE TABLE progress_log_months (
     user_id        text           NOT NULL,
     month          date           NOT NULL,  -- its first day
@@ -17,6 +18,18 @@ CREATE TABLE progress_log_months (
     calories_count bigint         NOT NULL,
     calories_sum   float8         NOT NULL,
     PRIMARY KEY (user_id, month)
+);
+
+-- Per user and ISO week with logs: what the weekly goals count, and where the run of weeks in a row with logs that
+-- this week belongs to began. A weekly goal's streak is that run, cut at its latest week short of the target: one
+-- lookup, and a scan of the run's weeks that stops at the first short one.
+CREATE TABLE progress_log_weeks (
+    user_id  text   NOT NULL,
+    week     date   NOT NULL,  -- its Monday
+    workouts bigint NOT NULL,  -- logs that name a workout
+    calories float8 NOT NULL,  -- calories burned in all
+    run_from date   NOT NULL,  -- the Monday of the first week of the run with logs this week is in
+    PRIMARY KEY (user_id, week)
 );
 
 -- How many of a user's logs name each kind of workout (the text lower-cased and trimmed).
@@ -46,10 +59,21 @@ CREATE FUNCTION progress_log_month_facts(p_user text, p_month date) RETURNS SETO
     WHERE t.log_count > 0
 $$;
 
+-- One ISO week's facts from its logs; no row when it has none.
+-- (run_from: the week itself, until the runs are worked out.)
+CREATE FUNCTION progress_log_week_facts(p_user text, p_week date) RETURNS SETOF progress_log_weeks
+    LANGUAGE sql STABLE AS $$
+    SELECT p_user, p_week, count(workout_done), coalesce(sum(calories_burned), 0), p_week FROM progress_logs
+    WHERE user_id = p_user AND date >= p_week AND date < p_week + 7 HAVING count(*) > 0
+$$;
+
 -- Bring the facts up to date after a statement changed these logs (parallel arrays: each log's user, date, workout
 -- kind, and +1 for a row it wrote, -1 for one it removed or replaced).
 CREATE FUNCTION progress_log_facts_changed(p_users text[], p_dates date[], p_kinds text[], p_signs int[])
     RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    moved_users text[];
+    moved_weeks date[];
 BEGIN
     WITH touched AS (SELECT DISTINCT user_id, date_trunc('month', date::timestamp)::date AS month
                      FROM unnest(p_users, p_dates) AS t(user_id, date)),
@@ -65,6 +89,34 @@ BEGIN
         max_weight = EXCLUDED.max_weight, first_weight = EXCLUDED.first_weight,
         latest_weight = EXCLUDED.latest_weight, calories_count = EXCLUDED.calories_count,
         calories_sum = EXCLUDED.calories_sum;
+    WITH touched AS (SELECT DISTINCT user_id, date_trunc('week', date::timestamp)::date AS week
+                     FROM unnest(p_users, p_dates) AS t(user_id, date)),
+         fresh AS (SELECT t.user_id AS touched_user, t.week AS touched_week, f.*
+                   FROM touched AS t LEFT JOIN LATERAL progress_log_week_facts(t.user_id, t.week) AS f ON TRUE),
+         gone AS (DELETE FROM progress_log_weeks AS w USING fresh
+                  WHERE w.user_id = fresh.touched_user AND w.week = fresh.touched_week AND fresh.user_id IS NULL
+                  RETURNING w.user_id, w.week),
+         saved AS (INSERT INTO progress_log_weeks
+                   SELECT user_id, week, workouts, calories, run_from FROM fresh WHERE user_id IS NOT NULL
+                   ON CONFLICT (user_id, week) DO UPDATE SET workouts = EXCLUDED.workouts, calories = EXCLUDED.calories
+                   RETURNING user_id, week, xmax = 0 AS inserted)
+    SELECT array_agg(user_id), array_agg(week) INTO moved_users, moved_weeks
+    FROM (SELECT user_id, week FROM gone UNION ALL SELECT user_id, week FROM saved WHERE inserted) AS moved;
+    -- A week that appeared or went moves the start of the runs after it (in the common case, a new week's first log,
+    -- there are none): worked out again from the week before the user's first such week, whose run is as it was.
+    IF moved_users IS NOT NULL THEN
+        WITH since AS (SELECT user_id, min(week) - 7 AS week FROM unnest(moved_users, moved_weeks) AS m(user_id, week)
+                       GROUP BY user_id),
+             ordered AS (SELECT w.user_id, w.week, w.run_from, since.week AS since_week,
+                                lag(w.week) OVER (PARTITION BY w.user_id ORDER BY w.week) AS before
+                         FROM since JOIN progress_log_weeks AS w ON w.user_id = since.user_id AND w.week >= since.week),
+             islands AS (SELECT *, count(*) FILTER (WHERE before IS DISTINCT FROM week - 7)
+                                   OVER (PARTITION BY user_id ORDER BY week) AS island FROM ordered),
+             runs AS (SELECT user_id, week, first_value(CASE WHEN week = since_week THEN run_from ELSE week END)
+                                            OVER (PARTITION BY user_id, island ORDER BY week) AS run_from FROM islands)
+        UPDATE progress_log_weeks AS w SET run_from = runs.run_from FROM runs
+        WHERE w.user_id = runs.user_id AND w.week = runs.week AND w.run_from <> runs.run_from;
+    END IF;
     INSERT INTO progress_workout_counts AS c (user_id, kind, log_count)
     SELECT user_id, kind, sum(sign) FROM unnest(p_users, p_kinds, p_signs) AS t(user_id, kind, sign)
     WHERE kind IS NOT NULL GROUP BY user_id, kind HAVING sum(sign) <> 0
@@ -102,6 +154,12 @@ LOCK TABLE progress_logs IN SHARE ROW EXCLUSIVE MODE;
 INSERT INTO progress_log_months
 SELECT f.* FROM (SELECT DISTINCT user_id, date_trunc('month', date::timestamp)::date AS month FROM progress_logs) AS t,
      progress_log_month_facts(t.user_id, t.month) AS f;
+INSERT INTO progress_log_weeks
+SELECT user_id, week, workouts, calories, min(week) OVER (PARTITION BY user_id, island)
+FROM (SELECT *, count(*) FILTER (WHERE before IS DISTINCT FROM week - 7) OVER (PARTITION BY user_id ORDER BY week) AS island
+      FROM (SELECT *, lag(week) OVER (PARTITION BY user_id ORDER BY week) AS before
+            FROM (SELECT user_id, date_trunc('week', date::timestamp)::date AS week, count(workout_done) AS workouts,
+                         coalesce(sum(calories_burned), 0) AS calories FROM progress_logs GROUP BY 1, 2) AS w) AS l) AS i;
 INSERT INTO progress_workout_counts
 SELECT user_id, lower(btrim(workout_done)), count(*) FROM progress_logs WHERE workout_done IS NOT NULL GROUP BY 1, 2;
 

@@ -164,11 +164,33 @@ class GoalFacts(BaseModel):
     current_date: date | None = None
     trend_slope_per_day: float | None = None  # least squares over the trend window; None below 3 points
     trend_points: int = 0
-    weeks: list[tuple[date, int, float]] = []  # (Monday, workouts, calories) of every ISO week with logs
+    # (Monday, workouts, calories) of the ISO weeks with logs from `weeks_from` on (the week before the one the facts
+    # were computed in), and how many weeks in a row before `weeks_from` met each weekly target: this week and the
+    # streak for any day from then on, whatever the length of the history. `weeks_from` None: every week with logs.
+    weeks: list[tuple[date, int, float]] = []
+    weeks_from: date | None = None
+    workouts_weeks_met_before: int = 0
+    calories_weeks_met_before: int = 0
 
 
-# A user's goal facts as one jsonb (`goal.facts`, null without goals), for the user `u.user_id` of the outer query.
+# A user's goal facts as one jsonb (`goal.facts`, null without goals), for the user `u.user_id` of the outer query, at
+# the time %(at)s.
 _LOGS = "progress_logs AS l WHERE l.user_id = g.user_id"
+_WEEKS_FROM = "(date_trunc('week', %(at)s::timestamptz AT TIME ZONE 'UTC')::date - 7)"
+
+
+def _met_before(column: str, target: str) -> str:
+    """How many weeks in a row before `_WEEKS_FROM` met the target (0 without one): the run of weeks with logs that
+    ends the week before it (`run`: where it began), cut after its latest week short of the target, found by reading
+    the run's weeks back from its end and stopping at the first short one."""
+    last = f"({_WEEKS_FROM} - 7)"
+    return (
+        f"CASE WHEN {target} IS NULL OR run.run_from IS NULL THEN 0 ELSE coalesce((SELECT ({last} - w.week) / 7"
+        f" FROM progress_log_weeks AS w WHERE w.user_id = g.user_id AND w.week <= {last} AND w.week >= run.run_from"
+        f" AND w.{column} < {target} ORDER BY w.week DESC LIMIT 1), ({last} - run.run_from) / 7 + 1) END"
+    )
+
+
 GOAL_FACTS_LATERAL = (
     " LEFT JOIN LATERAL (SELECT jsonb_build_object('version', g.version, 'target_weight_kg', g.target_weight_kg,"
     "  'target_date', g.target_date, 'target_weight_set_at', g.target_weight_set_at,"
@@ -176,7 +198,9 @@ GOAL_FACTS_LATERAL = (
     "  'start_weight', coalesce(before.weight_kg, after.weight_kg), 'start_date', coalesce(before.date, after.date),"
     "  'current_weight', latest.weight_kg, 'current_date', latest.date,"
     "  'trend_slope_per_day', CASE WHEN trend.points >= 3 THEN trend.slope END,"
-    "  'trend_points', coalesce(trend.points, 0), 'weeks', coalesce(weeks.list, '[]')) AS facts"
+    "  'trend_points', coalesce(trend.points, 0), 'weeks', coalesce(weeks.list, '[]'),"
+    f"  'weeks_from', {_WEEKS_FROM}, 'workouts_weeks_met_before', {_met_before('workouts', 'g.weekly_workouts')},"
+    f"  'calories_weeks_met_before', {_met_before('calories', 'g.weekly_calories_burned')}) AS facts"
     " FROM user_goals AS g"
     f" LEFT JOIN LATERAL (SELECT weight_kg, date FROM {_LOGS} AND g.target_weight_kg IS NOT NULL"
     "  AND weight_kg IS NOT NULL AND date <= (g.target_weight_set_at AT TIME ZONE 'UTC')::date"
@@ -191,19 +215,20 @@ GOAL_FACTS_LATERAL = (
     f"  AND weight_kg IS NOT NULL AND date > latest.date - {TREND_WINDOW_DAYS} AND date <= latest.date)"
     " AS trend ON TRUE"
     " LEFT JOIN LATERAL (SELECT jsonb_agg(jsonb_build_array(week, workouts, calories) ORDER BY week) AS list"
-    "  FROM (SELECT date_trunc('week', date::timestamp)::date AS week, count(workout_done) AS workouts,"
-    f"   coalesce(sum(calories_burned), 0) AS calories FROM {_LOGS} GROUP BY 1) AS w"
-    "  WHERE g.weekly_workouts IS NOT NULL OR g.weekly_calories_burned IS NOT NULL) AS weeks ON TRUE"
+    f"  FROM progress_log_weeks AS w WHERE w.user_id = g.user_id AND w.week >= {_WEEKS_FROM}"
+    "  AND (g.weekly_workouts IS NOT NULL OR g.weekly_calories_burned IS NOT NULL)) AS weeks ON TRUE"
+    " LEFT JOIN LATERAL (SELECT w.run_from FROM progress_log_weeks AS w WHERE w.user_id = g.user_id"
+    f"  AND w.week = {_WEEKS_FROM} - 7) AS run ON TRUE"
     " WHERE g.user_id = u.user_id AND (g.target_weight_kg IS NOT NULL OR g.weekly_workouts IS NOT NULL"
     "  OR g.weekly_calories_burned IS NOT NULL)) AS goal ON TRUE"
 )
 
 
-def goal_facts_of_users(cursor: Cursor, user_ids: list[str]) -> dict[str, GoalFacts]:
-    """The goal facts of the users who have goals, in one statement."""
+def goal_facts_of_users(cursor: Cursor, user_ids: list[str], at: datetime) -> dict[str, GoalFacts]:
+    """The goal facts of the users who have goals at the time `at`, in one statement."""
     cursor.execute(
-        f"SELECT u.user_id, goal.facts FROM unnest(%s::text[]) AS u(user_id) {GOAL_FACTS_LATERAL}"
+        f"SELECT u.user_id, goal.facts FROM unnest(%(users)s::text[]) AS u(user_id) {GOAL_FACTS_LATERAL}"
         " WHERE goal.facts IS NOT NULL",
-        (user_ids,),
+        {"users": user_ids, "at": at},
     )
     return {user_id: GoalFacts.model_validate(facts) for user_id, facts in cursor.fetchall()}

@@ -15,14 +15,23 @@ class ProjectionReport:
     unexpected: list[int]  # in the projection, not live in the events
     different: list[int]  # in both, with different values
     states_differ: list[int]  # logs whose states in time (progress_log_versions) are not the events' fold
-    facts_differ: list[str]  # users whose months' facts or workout counts are not their logs'
+    facts_differ: list[str]  # users whose months' or weeks' facts or workout counts are not their logs'
 
     @property
     def consistent(self) -> bool:
         return not (self.missing or self.unexpected or self.different or self.states_differ or self.facts_differ)
 
 
-# The facts the summaries fold (migration 0011), as the logs give them: every user's months, and their workout counts.
+# The facts the summaries fold (migration 0011), as the logs give them: every user's months, weeks, and workout counts.
+# (A week's run begins at the first week of its island: weeks in a row, each 7 days after the one before.)
+_WEEKS_FROM_LOGS = (
+    "SELECT user_id, week, workouts, calories, min(week) OVER (PARTITION BY user_id, island) AS run_from"
+    " FROM (SELECT *, count(*) FILTER (WHERE before IS DISTINCT FROM week - 7)"
+    "  OVER (PARTITION BY user_id ORDER BY week) AS island"
+    "  FROM (SELECT *, lag(week) OVER (PARTITION BY user_id ORDER BY week) AS before"
+    "   FROM (SELECT user_id, date_trunc('week', date::timestamp)::date AS week, count(workout_done) AS workouts,"
+    "    coalesce(sum(calories_burned), 0) AS calories FROM progress_logs GROUP BY 1, 2) AS w) AS l) AS i"
+)
 _MONTHS_FROM_LOGS = (
     "SELECT f.* FROM (SELECT DISTINCT user_id, date_trunc('month', date::timestamp)::date AS month"
     " FROM progress_logs) AS t, progress_log_month_facts(t.user_id, t.month) AS f"
@@ -31,10 +40,13 @@ _COUNTS_FROM_LOGS = (
     "SELECT user_id, lower(btrim(workout_done)) AS kind, count(*) AS log_count FROM progress_logs"
     " WHERE workout_done IS NOT NULL GROUP BY 1, 2"
 )
-# Sums of floats may differ in their last bits with the order they were added in.
-_SUMS_DIFFER = " OR ".join(
-    f"abs(e.{name} - m.{name}) > 1e-9 * greatest(abs(e.{name}), 1)" for name in ("weight_sum", "calories_sum")
-)
+
+
+def _sums_differ(*names: str) -> str:
+    """Sums of floats (of `e`, expected, and `m`, kept) may differ in their last bits with the order of addition."""
+    return " OR ".join(f"abs(e.{name} - m.{name}) > 1e-9 * greatest(abs(e.{name}), 1)" for name in names)
+
+
 _EXACT_MONTH_COLUMNS = (
     "log_count",
     "days",
@@ -73,7 +85,10 @@ def compare_projection(cursor: Cursor) -> ProjectionReport:
     exact = " OR ".join(f"e.{name} IS DISTINCT FROM m.{name}" for name in _EXACT_MONTH_COLUMNS)
     cursor.execute(
         f"SELECT user_id FROM ({_MONTHS_FROM_LOGS}) AS e FULL JOIN progress_log_months AS m USING (user_id, month)"
-        f" WHERE e.user_id IS NULL OR m.user_id IS NULL OR {exact} OR {_SUMS_DIFFER}"
+        f" WHERE e.user_id IS NULL OR m.user_id IS NULL OR {exact} OR {_sums_differ('weight_sum', 'calories_sum')}"
+        f" UNION SELECT user_id FROM ({_WEEKS_FROM_LOGS}) AS e FULL JOIN progress_log_weeks AS m USING (user_id, week)"
+        "  WHERE e.user_id IS NULL OR m.user_id IS NULL OR e.workouts <> m.workouts OR e.run_from <> m.run_from"
+        f"   OR {_sums_differ('calories')}"
         f" UNION SELECT user_id FROM ({_COUNTS_FROM_LOGS}) AS e FULL JOIN progress_workout_counts AS m"
         "  USING (user_id, kind) WHERE e.log_count IS DISTINCT FROM m.log_count ORDER BY 1"
     )
@@ -89,10 +104,12 @@ def replace_projection(cursor: Cursor) -> int:
     cursor.execute("LOCK TABLE progress_log_versions IN EXCLUSIVE MODE")
     cursor.execute("DELETE FROM progress_log_versions")
     cursor.execute(f"INSERT INTO progress_log_versions ({', '.join(VERSION_COLUMNS)}) {VERSIONS_FROM_EVENTS}")
-    # The logs' triggers kept the months with the logs just written; the workout counts move by each statement's
-    # rows, so a drifted count would have stayed: both are written again from the logs.
+    # The logs' triggers kept the months and weeks with the logs just written; the workout counts move by each
+    # statement's rows, so a drifted count would have stayed: all are written again from the logs.
     cursor.execute("DELETE FROM progress_log_months")
     cursor.execute(f"INSERT INTO progress_log_months {_MONTHS_FROM_LOGS}")
+    cursor.execute("DELETE FROM progress_log_weeks")
+    cursor.execute(f"INSERT INTO progress_log_weeks {_WEEKS_FROM_LOGS}")
     cursor.execute("DELETE FROM progress_workout_counts")
     cursor.execute(f"INSERT INTO progress_workout_counts {_COUNTS_FROM_LOGS}")
     return live
