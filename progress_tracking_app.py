@@ -23,6 +23,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent
@@ -33,6 +34,9 @@ DEV_KEY_FILE = "dev-issuer-key.json"
 sys.path.insert(0, str(LAYER_DIR))
 
 from localdev.dev_issuer import ALL_SCOPES, DEV_AUDIENCE, DEV_ISSUER, SigningKey  # noqa: E402
+
+if TYPE_CHECKING:
+    from progress_tracking.db import Database
 
 # A development token's default scopes: all four, erasure's admin:progress included.
 DEV_TOKEN_SCOPES = f"{ALL_SCOPES} admin:progress"
@@ -132,53 +136,66 @@ def database_configured(args: argparse.Namespace) -> Iterator[str]:
 
 def operate(args: argparse.Namespace) -> int:
     """The operations commands: migrate, rebuild, recompute."""
+    from progress_tracking import database_url
+    from progress_tracking.db import OPERATIONS_STATEMENT_TIMEOUT_MS, Database, get_batch_database
+
+    with database_configured(args) as where:
+        # The recompute with the scheduled function's limits; the rebuild reads and writes whole tables.
+        batch = get_batch_database()
+        database = Database(database_url.resolve, statement_timeout_ms=OPERATIONS_STATEMENT_TIMEOUT_MS)
+        try:
+            return _operate(args, where, database, batch)
+        finally:
+            database.close()
+            batch.close()
+
+
+def _operate(args: argparse.Namespace, where: str, database: Database, batch: Database) -> int:
     from progress_tracking import summaries
     from progress_tracking.config import get_settings
-    from progress_tracking.db import Cursor, get_database
+    from progress_tracking.db import Cursor
     from progress_tracking.errors import DatabaseBusy
     from progress_tracking.migrations import migrate
     from progress_tracking.store import rebuild
 
-    with database_configured(args) as where:
-        database = get_database()
-        connections = get_settings().summary_recompute_connections
-        if args.command == "migrate":
-            applied = migrate(database)
-            sys.stdout.write(f"{where}: applied {applied or 'nothing; the schema is current'}\n")
-            return 0
-        if args.command == "recompute":
-            report = summaries.recompute(database, lambda: 10**9, connections=connections)
-            sys.stdout.write(f"{report.as_dict()}\n")
-            return 0
-        drift = database.run(rebuild.compare_projection)
+    connections = get_settings().summary_recompute_connections
+    if args.command == "migrate":
+        applied = migrate(database)
+        sys.stdout.write(f"{where}: applied {applied or 'nothing; the schema is current'}\n")
+        return 0
+    if args.command == "recompute":
+        report = summaries.recompute(batch, lambda: 10**9, connections=connections)
+        sys.stdout.write(f"{report.as_dict()}\n")
+        return 0
+    drift = database.run(rebuild.compare_projection)
+    sys.stdout.write(
+        f"missing: {drift.missing}\nunexpected: {drift.unexpected}\ndifferent: {drift.different}\n"
+        f"states differ: {drift.states_differ}\nsummary facts differ (users): {drift.facts_differ}\n"
+    )
+    if drift.consistent:
+        sys.stdout.write("The projection equals the events' fold.\n")
+        return 0
+    if args.apply:
+
+        def replace(cursor: Cursor) -> int:
+            # One transaction: summaries derived from the drifted projection go with it. The reset first: it
+            # waits (a second at most) for a recompute run in progress, before the long part.
+            summaries.reset(cursor)
+            return rebuild.replace_projection(cursor)
+
+        try:
+            live = database.run(replace)
+        except DatabaseBusy:
+            sys.stdout.write("A summary recompute is running; nothing was changed. Try again when it has ended.\n")
+            return 1
+        recomputed = summaries.recompute(batch, lambda: 10**9, connections=connections)
         sys.stdout.write(
-            f"missing: {drift.missing}\nunexpected: {drift.unexpected}\ndifferent: {drift.different}\n"
-            f"states differ: {drift.states_differ}\nsummary facts differ (users): {drift.facts_differ}\n"
+            f"Projection rebuilt from the events: {live} live logs; {recomputed.users} summaries recomputed"
+            + (" (another run is recomputing the rest).\n" if recomputed.busy else ".\n")
         )
-        if drift.consistent:
-            sys.stdout.write("The projection equals the events' fold.\n")
-            return 0
-        if args.apply:
-
-            def replace(cursor: Cursor) -> int:
-                # One transaction: summaries derived from the drifted projection go with it. The reset first: it
-                # waits (a second at most) for a recompute run in progress, before the long part.
-                summaries.reset(cursor)
-                return rebuild.replace_projection(cursor)
-
-            try:
-                live = database.run(replace)
-            except DatabaseBusy:
-                sys.stdout.write("A summary recompute is running; nothing was changed. Try again when it has ended.\n")
-                return 1
-            recomputed = summaries.recompute(database, lambda: 10**9, connections=connections)
-            sys.stdout.write(
-                f"Projection rebuilt from the events: {live} live logs; {recomputed.users} summaries recomputed"
-                + (" (another run is recomputing the rest).\n" if recomputed.busy else ".\n")
-            )
-            return 0
-        sys.stdout.write("Run again with --apply to replace the projection.\n")
-        return 1
+        return 0
+    sys.stdout.write("Run again with --apply to replace the projection.\n")
+    return 1
 
 
 def deliver_user_deleted(args: argparse.Namespace) -> int:

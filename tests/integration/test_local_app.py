@@ -183,3 +183,23 @@ def test_the_app_publishes_domain_events_to_its_local_sink_and_delivers_user_del
 def test_a_malformed_user_deleted_fails_the_command(tmp_path, clean_env, database_url):
     failed = run_command({**clean_env, "DATABASE_URL": database_url}, tmp_path, "user-deleted", "")
     assert failed.returncode == 1 and "MalformedUserDeleted" in failed.stderr
+
+
+def test_rebuild_compares_a_projection_too_large_to_read_within_a_requests_time_limit(
+    tmp_path, clean_env, postgres_server_url
+):
+    # Given 300,000 logs: comparing them with the events' fold takes longer than a request's statement limit (2 s).
+    from bench.scale import build_dataset
+    from localdev.databases import scratch_database
+    from progress_tracking.db import Database
+    from progress_tracking.migrations import migrate
+
+    with scratch_database(postgres_server_url) as url:
+        builder = Database(url, statement_timeout_ms=600_000)
+        migrate(builder)
+        assert builder.run(lambda cursor: build_dataset(cursor, 3000, 100, {})) == 300_000
+        builder.close()
+        # Then the operator's command compares them all (it ran with the API's limit and was cancelled).
+        checked = run_command({**clean_env, "DATABASE_URL": url}, tmp_path, "rebuild")
+        assert checked.returncode == 0, checked.stderr[-2000:]
+        assert "The projection equals the events' fold." in checked.stdout

@@ -190,3 +190,7 @@ BATCH_STATEMENT_TIMEOUT_MS = 30_000
 @lru_cache(maxsize=1)
 def get_batch_database() -> Database:
     return Database(database_url.resolve, statement_timeout_ms=BATCH_STATEMENT_TIMEOUT_MS)
+
+
+# An operator's `rebuild` compares and replaces whole tables (about 30 s a million logs to compare here).
+OPERATIONS_STATEMENT_TIMEOUT_MS = 3_600_000
