@@ -497,6 +497,7 @@ def test_the_rebuild_compares_the_facts_summaries_fold_too_and_repairs_them(data
         "UPDATE progress_log_months SET weight_sum = weight_sum + 0.5 WHERE user_id = %s",
         "UPDATE progress_workout_counts SET log_count = 3 WHERE user_id = %s",
         "UPDATE progress_log_weeks SET workouts = 0 WHERE user_id = %s",
+        "UPDATE progress_log_week_runs SET weeks = '{}' WHERE user_id = %s",
         "DELETE FROM progress_log_months WHERE user_id = %s",
     ):
         database.run(lambda c, corrupt=corrupt: c.execute(corrupt, (user,)))

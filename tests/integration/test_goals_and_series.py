@@ -318,6 +318,37 @@ def test_goal_facts_pick_the_start_the_current_weight_and_the_trend(api, tokens,
     assert (facts.start_weight, facts.start_date) == (90.0, date(2026, 1, 1))
 
 
+def test_a_weight_goal_reads_two_months_of_logs_at_most_whoever_stopped_weighing_long_ago(database, new_user):
+    # Given a weight on 2022-03-10 and one on 2025-11-20, 1,300 daily logs without a weight between them, and a weight
+    # goal set on 2024-06-15 (in a month without weights)...
+    user = new_user()
+    change = appending.Change(actor="t", request_id=None)
+
+    def write(cursor):
+        appending.log_new(cursor, user, {"date": date(2022, 3, 10), "weight_kg": 90.0}, change)
+        for day in range(1300):
+            entry = {"date": date(2022, 4, 1) + timedelta(days=day), "workout_done": "Run"}
+            appending.log_new(cursor, user, entry, change)
+        appending.log_new(cursor, user, {"date": date(2025, 11, 20), "weight_kg": 80.0}, change)
+
+    database.run(write)
+    database.run(lambda cursor: goal_store.write(cursor, user, {"target_weight_kg": 75.0}, "t", None))
+    _set_goal_on(database, user, date(2024, 6, 15))
+    # ...the start is the weight before the goal, the current one the latest, each found through the months...
+    facts = database.run(lambda cursor: goal_store.goal_facts_of_users(cursor, [user], datetime.now(UTC)))[user]
+    assert (facts.start_weight, facts.start_date) == (90.0, date(2022, 3, 10))
+    assert (facts.current_weight, facts.current_date) == (80.0, date(2025, 11, 20))
+    # ...and a stale summary reads the logs of a few months, not the 1,302.
+    assert rows_read_by_a_summary_read(database, user)["progress_logs"] < 130
+    # The control: set before every log, the start is the first weight after it.
+    _set_goal_on(database, user, date(2021, 1, 1))
+    facts = database.run(lambda cursor: goal_store.goal_facts_of_users(cursor, [user], datetime.now(UTC)))[user]
+    assert (facts.start_weight, facts.start_date) == (90.0, date(2022, 3, 10))
+    _set_goal_on(database, user, date(2022, 3, 11))  # the day after the first weight: still it
+    facts = database.run(lambda cursor: goal_store.goal_facts_of_users(cursor, [user], datetime.now(UTC)))[user]
+    assert facts.start_date == date(2022, 3, 10)
+
+
 def test_the_readme_worked_example_from_the_database(api, tokens, new_user, database):
     user = new_user()
     token = tokens.user(user)

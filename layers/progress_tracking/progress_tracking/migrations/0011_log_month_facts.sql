@@ -20,16 +20,22 @@ CREATE TABLE progress_log_months (
     PRIMARY KEY (user_id, month)
 );
 
--- Per user and ISO week with logs: what the weekly goals count, and where the run of weeks in a row with logs that
--- this week belongs to began. A weekly goal's streak is that run, cut at its latest week short of the target: one
--- lookup, and a scan of the run's weeks that stops at the first short one.
+-- Per user and ISO week with logs: what the weekly goals count.
 CREATE TABLE progress_log_weeks (
     user_id  text   NOT NULL,
     week     date   NOT NULL,  -- its Monday
     workouts bigint NOT NULL,  -- logs that name a workout
     calories float8 NOT NULL,  -- calories burned in all
-    run_from date   NOT NULL,  -- the Monday of the first week of the run with logs this week is in
     PRIMARY KEY (user_id, week)
+);
+
+-- Per user, the weeks with logs as one multirange of their days: its ranges are the runs of weeks in a row. A weekly
+-- goal's streak is the run that ends last week, cut at its latest week short of the target (a scan of the run's
+-- weeks back from its end that stops there). A week that appears or goes adds or removes its range: one row written,
+-- however long the runs.
+CREATE TABLE progress_log_week_runs (
+    user_id text           PRIMARY KEY,
+    weeks   datemultirange NOT NULL
 );
 
 -- How many of a user's logs name each kind of workout (the text lower-cased and trimmed).
@@ -60,10 +66,9 @@ CREATE FUNCTION progress_log_month_facts(p_user text, p_month date) RETURNS SETO
 $$;
 
 -- One ISO week's facts from its logs; no row when it has none.
--- (run_from: the week itself, until the runs are worked out.)
 CREATE FUNCTION progress_log_week_facts(p_user text, p_week date) RETURNS SETOF progress_log_weeks
     LANGUAGE sql STABLE AS $$
-    SELECT p_user, p_week, count(workout_done), coalesce(sum(calories_burned), 0), p_week FROM progress_logs
+    SELECT p_user, p_week, count(workout_done), coalesce(sum(calories_burned), 0) FROM progress_logs
     WHERE user_id = p_user AND date >= p_week AND date < p_week + 7 HAVING count(*) > 0
 $$;
 
@@ -74,6 +79,7 @@ CREATE FUNCTION progress_log_facts_changed(p_users text[], p_dates date[], p_kin
 DECLARE
     moved_users text[];
     moved_weeks date[];
+    appeared    boolean[];
 BEGIN
     WITH touched AS (SELECT DISTINCT user_id, date_trunc('month', date::timestamp)::date AS month
                      FROM unnest(p_users, p_dates) AS t(user_id, date)),
@@ -97,25 +103,24 @@ BEGIN
                   WHERE w.user_id = fresh.touched_user AND w.week = fresh.touched_week AND fresh.user_id IS NULL
                   RETURNING w.user_id, w.week),
          saved AS (INSERT INTO progress_log_weeks
-                   SELECT user_id, week, workouts, calories, run_from FROM fresh WHERE user_id IS NOT NULL
+                   SELECT user_id, week, workouts, calories FROM fresh WHERE user_id IS NOT NULL
                    ON CONFLICT (user_id, week) DO UPDATE SET workouts = EXCLUDED.workouts, calories = EXCLUDED.calories
                    RETURNING user_id, week, xmax = 0 AS inserted)
-    SELECT array_agg(user_id), array_agg(week) INTO moved_users, moved_weeks
-    FROM (SELECT user_id, week FROM gone UNION ALL SELECT user_id, week FROM saved WHERE inserted) AS moved;
-    -- A week that appeared or went moves the start of the runs after it (in the common case, a new week's first log,
-    -- there are none): worked out again from the week before the user's first such week, whose run is as it was.
+    SELECT array_agg(user_id), array_agg(week), array_agg(came) INTO moved_users, moved_weeks, appeared
+    FROM (SELECT user_id, week, FALSE AS came FROM gone
+          UNION ALL SELECT user_id, week, TRUE FROM saved WHERE inserted) AS moved;
+    -- A week that appeared or went (a new week's first log, a week's last one deleted) joins or leaves the runs.
     IF moved_users IS NOT NULL THEN
-        WITH since AS (SELECT user_id, min(week) - 7 AS week FROM unnest(moved_users, moved_weeks) AS m(user_id, week)
-                       GROUP BY user_id),
-             ordered AS (SELECT w.user_id, w.week, w.run_from, since.week AS since_week,
-                                lag(w.week) OVER (PARTITION BY w.user_id ORDER BY w.week) AS before
-                         FROM since JOIN progress_log_weeks AS w ON w.user_id = since.user_id AND w.week >= since.week),
-             islands AS (SELECT *, count(*) FILTER (WHERE before IS DISTINCT FROM week - 7)
-                                   OVER (PARTITION BY user_id ORDER BY week) AS island FROM ordered),
-             runs AS (SELECT user_id, week, first_value(CASE WHEN week = since_week THEN run_from ELSE week END)
-                                            OVER (PARTITION BY user_id, island ORDER BY week) AS run_from FROM islands)
-        UPDATE progress_log_weeks AS w SET run_from = runs.run_from FROM runs
-        WHERE w.user_id = runs.user_id AND w.week = runs.week AND w.run_from <> runs.run_from;
+        INSERT INTO progress_log_week_runs AS r (user_id, weeks)
+        SELECT user_id, coalesce(range_agg(daterange(week, week + 7)) FILTER (WHERE came), '{}')
+                        - coalesce(range_agg(daterange(week, week + 7)) FILTER (WHERE NOT came), '{}')
+        FROM unnest(moved_users, moved_weeks, appeared) AS m(user_id, week, came) GROUP BY user_id
+        ON CONFLICT (user_id) DO UPDATE SET weeks = r.weeks
+            + (SELECT coalesce(range_agg(daterange(week, week + 7)), '{}') FROM unnest(moved_users, moved_weeks, appeared)
+               AS m(user_id, week, came) WHERE m.user_id = r.user_id AND m.came)
+            - (SELECT coalesce(range_agg(daterange(week, week + 7)), '{}') FROM unnest(moved_users, moved_weeks, appeared)
+               AS m(user_id, week, came) WHERE m.user_id = r.user_id AND NOT m.came);
+        DELETE FROM progress_log_week_runs WHERE user_id = ANY(moved_users) AND isempty(weeks);
     END IF;
     INSERT INTO progress_workout_counts AS c (user_id, kind, log_count)
     SELECT user_id, kind, sum(sign) FROM unnest(p_users, p_kinds, p_signs) AS t(user_id, kind, sign)
@@ -125,9 +130,14 @@ BEGIN
 END
 $$;
 
--- One function for the three statement triggers; each branch reads only the transition tables its event has.
+-- One function for the three statement triggers; each branch reads only the transition tables its event has. A
+-- rebuild of the whole projection (store.rebuild) sets progress_tracking.rebuilding for its transaction and writes
+-- the facts itself, set-based, afterwards.
 CREATE FUNCTION progress_logs_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    IF current_setting('progress_tracking.rebuilding', TRUE) = 'on' THEN
+        RETURN NULL;
+    END IF;
     IF TG_OP = 'INSERT' THEN
         PERFORM progress_log_facts_changed(array_agg(user_id), array_agg(date),
             array_agg(lower(btrim(workout_done))), array_agg(1)) FROM new_logs HAVING count(*) > 0;
@@ -155,13 +165,12 @@ INSERT INTO progress_log_months
 SELECT f.* FROM (SELECT DISTINCT user_id, date_trunc('month', date::timestamp)::date AS month FROM progress_logs) AS t,
      progress_log_month_facts(t.user_id, t.month) AS f;
 INSERT INTO progress_log_weeks
-SELECT user_id, week, workouts, calories, min(week) OVER (PARTITION BY user_id, island)
-FROM (SELECT *, count(*) FILTER (WHERE before IS DISTINCT FROM week - 7) OVER (PARTITION BY user_id ORDER BY week) AS island
-      FROM (SELECT *, lag(week) OVER (PARTITION BY user_id ORDER BY week) AS before
-            FROM (SELECT user_id, date_trunc('week', date::timestamp)::date AS week, count(workout_done) AS workouts,
-                         coalesce(sum(calories_burned), 0) AS calories FROM progress_logs GROUP BY 1, 2) AS w) AS l) AS i;
+SELECT user_id, date_trunc('week', date::timestamp)::date, count(workout_done), coalesce(sum(calories_burned), 0)
+FROM progress_logs GROUP BY 1, 2;
+INSERT INTO progress_log_week_runs
+SELECT user_id, range_agg(daterange(week, week + 7)) FROM progress_log_weeks GROUP BY user_id;
 INSERT INTO progress_workout_counts
 SELECT user_id, lower(btrim(workout_done)), count(*) FROM progress_logs WHERE workout_done IS NOT NULL GROUP BY 1, 2;
 
--- The summaries no longer extend a stored one by the events since: its last event is not needed.
-ALTER TABLE progress_summaries DROP COLUMN last_position;
+-- The summaries no longer extend a stored one by the events since (migration 0009's last_position): the column stays
+-- until no deployed code writes it (a recompute of the release before, running during a deploy, still does).

@@ -181,13 +181,40 @@ _WEEKS_FROM = "(date_trunc('week', %(at)s::timestamptz AT TIME ZONE 'UTC')::date
 
 def _met_before(column: str, target: str) -> str:
     """How many weeks in a row before `_WEEKS_FROM` met the target (0 without one): the run of weeks with logs that
-    ends the week before it (`run`: where it began), cut after its latest week short of the target, found by reading
-    the run's weeks back from its end and stopping at the first short one."""
+    ends the week before it (`run`: where it began, from the user's runs of weeks), cut after its latest week short of
+    the target, found by reading the run's weeks back from its end and stopping at the first short one."""
     last = f"({_WEEKS_FROM} - 7)"
     return (
         f"CASE WHEN {target} IS NULL OR run.run_from IS NULL THEN 0 ELSE coalesce((SELECT ({last} - w.week) / 7"
         f" FROM progress_log_weeks AS w WHERE w.user_id = g.user_id AND w.week <= {last} AND w.week >= run.run_from"
         f" AND w.{column} < {target} ORDER BY w.week DESC LIMIT 1), ({last} - run.run_from) / 7 + 1) END"
+    )
+
+
+_SET_DAY = "(g.target_weight_set_at AT TIME ZONE 'UTC')::date"
+_EVER = "'infinity'::date"
+
+
+def _weighed(direction: str, day: str) -> str:
+    """The (weight_kg, date) of the user's latest weighed log on or before `day` (`direction` '<='), or their first
+    one after it ('>'), for a weight goal. Read from two months at most: the month of `day`, on its side of the day,
+    and the nearest month beyond it that has a weight (the months' facts say which): a user who stopped weighing
+    themselves long ago costs no more than one who weighs daily."""
+    back = direction == "<="
+    order = "date DESC, log_id DESC" if back else "date, log_id"
+    month = f"date_trunc('month', {day}::timestamp)::date"
+    nearest = (
+        f"(SELECT m.month FROM progress_log_months AS m WHERE m.user_id = g.user_id AND m.month {'<' if back else '>'}"
+        f" {month} AND m.{'latest' if back else 'first'}_weight IS NOT NULL ORDER BY m.month{' DESC' if back else ''}"
+        " LIMIT 1)"
+    )
+    weighed = f"{_LOGS} AND g.target_weight_kg IS NOT NULL AND weight_kg IS NOT NULL"
+    return (
+        f"SELECT weight_kg, date FROM ((SELECT weight_kg, date, log_id FROM {weighed} AND date >= {month}"
+        f"  AND date < ({month} + interval '1 month')::date AND date {direction} {day} ORDER BY {order} LIMIT 1)"
+        f" UNION ALL (SELECT weight_kg, date, log_id FROM {weighed} AND date >= {nearest}"
+        f"  AND date < ({nearest} + interval '1 month')::date ORDER BY {order} LIMIT 1)) AS nearest"
+        f" ORDER BY {order} LIMIT 1"
     )
 
 
@@ -202,14 +229,9 @@ GOAL_FACTS_LATERAL = (
     f"  'weeks_from', {_WEEKS_FROM}, 'workouts_weeks_met_before', {_met_before('workouts', 'g.weekly_workouts')},"
     f"  'calories_weeks_met_before', {_met_before('calories', 'g.weekly_calories_burned')}) AS facts"
     " FROM user_goals AS g"
-    f" LEFT JOIN LATERAL (SELECT weight_kg, date FROM {_LOGS} AND g.target_weight_kg IS NOT NULL"
-    "  AND weight_kg IS NOT NULL AND date <= (g.target_weight_set_at AT TIME ZONE 'UTC')::date"
-    "  ORDER BY date DESC, log_id DESC LIMIT 1) AS before ON TRUE"
-    f" LEFT JOIN LATERAL (SELECT weight_kg, date FROM {_LOGS} AND g.target_weight_kg IS NOT NULL"
-    "  AND weight_kg IS NOT NULL AND date > (g.target_weight_set_at AT TIME ZONE 'UTC')::date"
-    "  ORDER BY date, log_id LIMIT 1) AS after ON TRUE"
-    f" LEFT JOIN LATERAL (SELECT weight_kg, date FROM {_LOGS} AND g.target_weight_kg IS NOT NULL"
-    "  AND weight_kg IS NOT NULL ORDER BY date DESC, log_id DESC LIMIT 1) AS latest ON TRUE"
+    f" LEFT JOIN LATERAL ({_weighed('<=', _SET_DAY)}) AS before ON TRUE"
+    f" LEFT JOIN LATERAL ({_weighed('>', _SET_DAY)}) AS after ON TRUE"
+    f" LEFT JOIN LATERAL ({_weighed('<=', _EVER)}) AS latest ON TRUE"
     " LEFT JOIN LATERAL (SELECT regr_slope(weight_kg, (date - latest.date)::float8) AS slope,"
     f"  regr_count(weight_kg, (date - latest.date)::float8) AS points FROM {_LOGS}"
     f"  AND weight_kg IS NOT NULL AND date > latest.date - {TREND_WINDOW_DAYS} AND date <= latest.date)"
@@ -217,8 +239,8 @@ GOAL_FACTS_LATERAL = (
     " LEFT JOIN LATERAL (SELECT jsonb_agg(jsonb_build_array(week, workouts, calories) ORDER BY week) AS list"
     f"  FROM progress_log_weeks AS w WHERE w.user_id = g.user_id AND w.week >= {_WEEKS_FROM}"
     "  AND (g.weekly_workouts IS NOT NULL OR g.weekly_calories_burned IS NOT NULL)) AS weeks ON TRUE"
-    " LEFT JOIN LATERAL (SELECT w.run_from FROM progress_log_weeks AS w WHERE w.user_id = g.user_id"
-    f"  AND w.week = {_WEEKS_FROM} - 7) AS run ON TRUE"
+    " LEFT JOIN LATERAL (SELECT lower(r) AS run_from FROM progress_log_week_runs AS x, unnest(x.weeks) AS r"
+    f"  WHERE x.user_id = g.user_id AND r @> {_WEEKS_FROM} - 7) AS run ON TRUE"
     " WHERE g.user_id = u.user_id AND (g.target_weight_kg IS NOT NULL OR g.weekly_workouts IS NOT NULL"
     "  OR g.weekly_calories_burned IS NOT NULL)) AS goal ON TRUE"
 )

@@ -23,14 +23,12 @@ class ProjectionReport:
 
 
 # The facts the summaries fold (migration 0011), as the logs give them: every user's months, weeks, and workout counts.
-# (A week's run begins at the first week of its island: weeks in a row, each 7 days after the one before.)
 _WEEKS_FROM_LOGS = (
-    "SELECT user_id, week, workouts, calories, min(week) OVER (PARTITION BY user_id, island) AS run_from"
-    " FROM (SELECT *, count(*) FILTER (WHERE before IS DISTINCT FROM week - 7)"
-    "  OVER (PARTITION BY user_id ORDER BY week) AS island"
-    "  FROM (SELECT *, lag(week) OVER (PARTITION BY user_id ORDER BY week) AS before"
-    "   FROM (SELECT user_id, date_trunc('week', date::timestamp)::date AS week, count(workout_done) AS workouts,"
-    "    coalesce(sum(calories_burned), 0) AS calories FROM progress_logs GROUP BY 1, 2) AS w) AS l) AS i"
+    "SELECT user_id, date_trunc('week', date::timestamp)::date AS week, count(workout_done) AS workouts,"
+    " coalesce(sum(calories_burned), 0) AS calories FROM progress_logs GROUP BY 1, 2"
+)
+_WEEK_RUNS_FROM_LOGS = (
+    f"SELECT user_id, range_agg(daterange(week, week + 7)) AS weeks FROM ({_WEEKS_FROM_LOGS}) AS w GROUP BY user_id"
 )
 _MONTHS_FROM_LOGS = (
     "SELECT f.* FROM (SELECT DISTINCT user_id, date_trunc('month', date::timestamp)::date AS month"
@@ -87,8 +85,9 @@ def compare_projection(cursor: Cursor) -> ProjectionReport:
         f"SELECT user_id FROM ({_MONTHS_FROM_LOGS}) AS e FULL JOIN progress_log_months AS m USING (user_id, month)"
         f" WHERE e.user_id IS NULL OR m.user_id IS NULL OR {exact} OR {_sums_differ('weight_sum', 'calories_sum')}"
         f" UNION SELECT user_id FROM ({_WEEKS_FROM_LOGS}) AS e FULL JOIN progress_log_weeks AS m USING (user_id, week)"
-        "  WHERE e.user_id IS NULL OR m.user_id IS NULL OR e.workouts <> m.workouts OR e.run_from <> m.run_from"
-        f"   OR {_sums_differ('calories')}"
+        f"  WHERE e.user_id IS NULL OR m.user_id IS NULL OR e.workouts <> m.workouts OR {_sums_differ('calories')}"
+        f" UNION SELECT user_id FROM ({_WEEK_RUNS_FROM_LOGS}) AS e FULL JOIN progress_log_week_runs AS m"
+        "  USING (user_id) WHERE e.weeks IS DISTINCT FROM m.weeks"
         f" UNION SELECT user_id FROM ({_COUNTS_FROM_LOGS}) AS e FULL JOIN progress_workout_counts AS m"
         "  USING (user_id, kind) WHERE e.log_count IS DISTINCT FROM m.log_count ORDER BY 1"
     )
@@ -96,7 +95,10 @@ def compare_projection(cursor: Cursor) -> ProjectionReport:
 
 
 def replace_projection(cursor: Cursor) -> int:
-    """Replace the log projection with the one the events give; returns the number of live logs."""
+    """Replace the log projection with the one the events give, and the facts the summaries fold with those of the
+    new logs; returns the number of live logs. The logs' triggers stand aside for this transaction (a setting they
+    read): the facts are written once, set-based, at the end."""
+    cursor.execute("SET LOCAL progress_tracking.rebuilding = on")
     cursor.execute("LOCK TABLE progress_logs IN EXCLUSIVE MODE")
     cursor.execute("DELETE FROM progress_logs")
     cursor.execute(f"INSERT INTO progress_logs ({', '.join(LOG_COLUMNS)}) {STATE_FROM_EVENTS.format(where='TRUE')}")
@@ -104,12 +106,12 @@ def replace_projection(cursor: Cursor) -> int:
     cursor.execute("LOCK TABLE progress_log_versions IN EXCLUSIVE MODE")
     cursor.execute("DELETE FROM progress_log_versions")
     cursor.execute(f"INSERT INTO progress_log_versions ({', '.join(VERSION_COLUMNS)}) {VERSIONS_FROM_EVENTS}")
-    # The logs' triggers kept the months and weeks with the logs just written; the workout counts move by each
-    # statement's rows, so a drifted count would have stayed: all are written again from the logs.
     cursor.execute("DELETE FROM progress_log_months")
     cursor.execute(f"INSERT INTO progress_log_months {_MONTHS_FROM_LOGS}")
     cursor.execute("DELETE FROM progress_log_weeks")
     cursor.execute(f"INSERT INTO progress_log_weeks {_WEEKS_FROM_LOGS}")
+    cursor.execute("DELETE FROM progress_log_week_runs")
+    cursor.execute(f"INSERT INTO progress_log_week_runs {_WEEK_RUNS_FROM_LOGS}")
     cursor.execute("DELETE FROM progress_workout_counts")
     cursor.execute(f"INSERT INTO progress_workout_counts {_COUNTS_FROM_LOGS}")
     return live
