@@ -93,9 +93,11 @@ def cold_starts(build_dir: Path, skip_build: bool) -> None:
     }
     print(f"\n== Cold start (Python {subprocess.check_output([str(python), '-V'], text=True).split()[1]}) ==")
     print(f"layer: {folder_size(layer) / 1e6:.1f} MB unzipped")
+    from localdev.template import fixed_environment
+
+    # The template's own plain values (POWERTOOLS_*, PYDANTIC_DISABLE_PLUGINS …), as Lambda would set them.
     env = {
-        "POWERTOOLS_SERVICE_NAME": "progress-tracking",
-        "POWERTOOLS_METRICS_NAMESPACE": "ProgressTracking",
+        **fixed_environment(ROOT / "template.yaml"),
         "AWS_REGION": "eu-west-1",
         "DATABASE_URL": "postgresql://unused",
     }

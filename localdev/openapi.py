@@ -28,7 +28,7 @@ def _header_schemas() -> dict[str, tuple[str, dict[str, Any]]]:
         ),
         idempotency.HEADER: (
             "Replays the first response to a retry with the same key and body",
-            idempotency.key_adapter.json_schema(),
+            idempotency.key_adapter().json_schema(),
         ),
         "ETag": ("The log's (or the goals') version", {"type": "string"}),
         "Location": ("The new log's URL path", {"type": "string"}),
