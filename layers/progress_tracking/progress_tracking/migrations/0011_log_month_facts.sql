@@ -20,13 +20,15 @@ CREATE TABLE progress_log_months (
     PRIMARY KEY (user_id, month)
 );
 
--- Per user and ISO week with logs: what the weekly goals count.
+-- Per user and ISO week with logs: what the weekly goals count. The key includes both, so that a streak's backward
+-- scan is index-only (a user's weeks lie scattered over the heap: 1-2.5 ms for 1,429 weeks with heap fetches, at a
+-- million logs, against ~0.4 ms).
 CREATE TABLE progress_log_weeks (
     user_id  text   NOT NULL,
     week     date   NOT NULL,  -- its Monday
     workouts bigint NOT NULL,  -- logs that name a workout
     calories float8 NOT NULL,  -- calories burned in all
-    PRIMARY KEY (user_id, week)
+    PRIMARY KEY (user_id, week) INCLUDE (workouts, calories)
 );
 
 -- Per user, the weeks with logs as one multirange of their days: its ranges are the runs of weeks in a row. A weekly
