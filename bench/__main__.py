@@ -46,7 +46,7 @@ from localdev.stubs import JwksStub, UserProfileStub  # noqa: E402
 from localdev.template import read_template  # noqa: E402
 
 ISSUER, AUDIENCE = "https://bench.invalid/", "https://bench.invalid/api"
-COLD_START_RUNS = 7  # fresh processes per function; the median damps this machine's noise
+COLD_START_RUNS = 15  # fresh processes per function; the median damps this machine's noise (±15 % at 7)
 
 
 def folder_size(path: Path) -> int:
