@@ -40,13 +40,18 @@ CREATE TABLE progress_log_week_runs (
     weeks   datemultirange NOT NULL
 );
 
--- How many of a user's logs name each kind of workout (the text lower-cased and trimmed).
+-- How many of a user's logs name each kind of workout (progress_workout_kind).
 CREATE TABLE progress_workout_counts (
     user_id   text   NOT NULL,
     kind      text   NOT NULL,
     log_count bigint NOT NULL,
     PRIMARY KEY (user_id, kind)
 );
+
+-- The kind of workout a log's text names, the one rule for it: lower-cased and trimmed.
+CREATE FUNCTION progress_workout_kind(p_text text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT lower(btrim(p_text))
+$$;
 
 -- One month's facts from its logs: index(-only) scans of (user_id, date[, log_id]). No row when it has no logs.
 CREATE FUNCTION progress_log_month_facts(p_user text, p_month date) RETURNS SETOF progress_log_months
@@ -113,15 +118,14 @@ BEGIN
           UNION ALL SELECT user_id, week, TRUE FROM saved WHERE inserted) AS moved;
     -- A week that appeared or went (a new week's first log, a week's last one deleted) joins or leaves the runs.
     IF moved_users IS NOT NULL THEN
-        INSERT INTO progress_log_week_runs AS r (user_id, weeks)
-        SELECT user_id, coalesce(range_agg(daterange(week, week + 7)) FILTER (WHERE came), '{}')
-                        - coalesce(range_agg(daterange(week, week + 7)) FILTER (WHERE NOT came), '{}')
-        FROM unnest(moved_users, moved_weeks, appeared) AS m(user_id, week, came) GROUP BY user_id
-        ON CONFLICT (user_id) DO UPDATE SET weeks = r.weeks
-            + (SELECT coalesce(range_agg(daterange(week, week + 7)), '{}') FROM unnest(moved_users, moved_weeks, appeared)
-               AS m(user_id, week, came) WHERE m.user_id = r.user_id AND m.came)
-            - (SELECT coalesce(range_agg(daterange(week, week + 7)), '{}') FROM unnest(moved_users, moved_weeks, appeared)
-               AS m(user_id, week, came) WHERE m.user_id = r.user_id AND NOT m.came);
+        INSERT INTO progress_log_week_runs (user_id, weeks)
+        SELECT DISTINCT user_id, '{}'::datemultirange FROM unnest(moved_users) AS m(user_id)
+        ON CONFLICT (user_id) DO NOTHING;
+        UPDATE progress_log_week_runs AS r SET weeks = (r.weeks + m.added) - m.removed
+        FROM (SELECT user_id, coalesce(range_agg(daterange(week, week + 7)) FILTER (WHERE came), '{}') AS added,
+                     coalesce(range_agg(daterange(week, week + 7)) FILTER (WHERE NOT came), '{}') AS removed
+              FROM unnest(moved_users, moved_weeks, appeared) AS m(user_id, week, came) GROUP BY user_id) AS m
+        WHERE r.user_id = m.user_id;
         DELETE FROM progress_log_week_runs WHERE user_id = ANY(moved_users) AND isempty(weeks);
     END IF;
     INSERT INTO progress_workout_counts AS c (user_id, kind, log_count)
@@ -142,13 +146,13 @@ BEGIN
     END IF;
     IF TG_OP = 'INSERT' THEN
         PERFORM progress_log_facts_changed(array_agg(user_id), array_agg(date),
-            array_agg(lower(btrim(workout_done))), array_agg(1)) FROM new_logs HAVING count(*) > 0;
+            array_agg(progress_workout_kind(workout_done)), array_agg(1)) FROM new_logs HAVING count(*) > 0;
     ELSIF TG_OP = 'DELETE' THEN
         PERFORM progress_log_facts_changed(array_agg(user_id), array_agg(date),
-            array_agg(lower(btrim(workout_done))), array_agg(-1)) FROM old_logs HAVING count(*) > 0;
+            array_agg(progress_workout_kind(workout_done)), array_agg(-1)) FROM old_logs HAVING count(*) > 0;
     ELSE
         PERFORM progress_log_facts_changed(array_agg(user_id), array_agg(date),
-            array_agg(lower(btrim(workout_done))), array_agg(sign))
+            array_agg(progress_workout_kind(workout_done)), array_agg(sign))
         FROM (SELECT user_id, date, workout_done, 1 AS sign FROM new_logs
               UNION ALL SELECT user_id, date, workout_done, -1 FROM old_logs) AS changed HAVING count(*) > 0;
     END IF;
@@ -172,7 +176,8 @@ FROM progress_logs GROUP BY 1, 2;
 INSERT INTO progress_log_week_runs
 SELECT user_id, range_agg(daterange(week, week + 7)) FROM progress_log_weeks GROUP BY user_id;
 INSERT INTO progress_workout_counts
-SELECT user_id, lower(btrim(workout_done)), count(*) FROM progress_logs WHERE workout_done IS NOT NULL GROUP BY 1, 2;
+SELECT user_id, progress_workout_kind(workout_done), count(*) FROM progress_logs WHERE workout_done IS NOT NULL
+GROUP BY 1, 2;
 
 -- The summaries no longer extend a stored one by the events since (migration 0009's last_position): the column stays
 -- until no deployed code writes it (a recompute of the release before, running during a deploy, still does).

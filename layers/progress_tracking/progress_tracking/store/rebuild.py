@@ -24,8 +24,8 @@ class ProjectionReport:
 
 # The facts the summaries fold (migration 0011), as the logs give them: every user's months, weeks, and workout counts.
 _WEEKS_FROM_LOGS = (
-    "SELECT user_id, date_trunc('week', date::timestamp)::date AS week, count(workout_done) AS workouts,"
-    " coalesce(sum(calories_burned), 0) AS calories FROM progress_logs GROUP BY 1, 2"
+    "SELECT f.* FROM (SELECT DISTINCT user_id, date_trunc('week', date::timestamp)::date AS week"
+    " FROM progress_logs) AS t, progress_log_week_facts(t.user_id, t.week) AS f"
 )
 _WEEK_RUNS_FROM_LOGS = (
     f"SELECT user_id, range_agg(daterange(week, week + 7)) AS weeks FROM ({_WEEKS_FROM_LOGS}) AS w GROUP BY user_id"
@@ -35,7 +35,7 @@ _MONTHS_FROM_LOGS = (
     " FROM progress_logs) AS t, progress_log_month_facts(t.user_id, t.month) AS f"
 )
 _COUNTS_FROM_LOGS = (
-    "SELECT user_id, lower(btrim(workout_done)) AS kind, count(*) AS log_count FROM progress_logs"
+    "SELECT user_id, progress_workout_kind(workout_done) AS kind, count(*) AS log_count FROM progress_logs"
     " WHERE workout_done IS NOT NULL GROUP BY 1, 2"
 )
 

@@ -84,13 +84,13 @@ _FROM_LOGS = {
 }
 _LOGS_LATERALS = (
     # Totals and the workouts per kind in one index-only scan: grouped by the workout as stored, the totals then added
-    # up from the few groups, and only the few distinct texts folded to a kind (lower, trimmed): folding every row
-    # cost more than the rest of the scan.
+    # up from the few groups, and only the few distinct texts folded to a kind (progress_workout_kind): folding every
+    # row cost more than the rest of the scan.
     " CROSS JOIN LATERAL (SELECT coalesce(sum(n), 0) AS n, min(first_date) AS first_date,"
     "  max(last_date) AS last_date, min(min_weight) AS min_weight, max(max_weight) AS max_weight,"
     "  coalesce(sum(weight_count), 0) AS weight_count, coalesce(sum(weight_sum), 0) AS weight_sum,"
     "  coalesce(sum(calories_count), 0) AS calories_count, coalesce(sum(calories_sum), 0) AS calories_sum,"
-    "  (SELECT jsonb_object_agg(kind, n) FROM (SELECT lower(btrim(text)) AS kind, sum(n)::bigint AS n"
+    "  (SELECT jsonb_object_agg(kind, n) FROM (SELECT progress_workout_kind(text) AS kind, sum(n)::bigint AS n"
     "   FROM unnest(array_agg(workout_done), array_agg(n)) AS k(text, n) WHERE text IS NOT NULL GROUP BY 1) AS kinds)"
     "   AS workouts"
     "  FROM (SELECT workout_done, count(*) AS n, min(date) AS first_date, max(date) AS last_date,"
@@ -143,15 +143,14 @@ _MONTHS_LATERALS = (
 )
 
 
-def _facts_of(users: str, *, goals: str | None, stored: bool = False, from_logs: bool = False) -> str:
-    """`SELECT u.user_id[, u.version], <facts>` for the users of the FROM item `users` (which names them `u`; with
-    `stored`, it has their stream `version` too): folded from their months, or `from_logs` over the dates
-    from..to. `goals`: an expression for their goals' facts, or None to join GOAL_FACTS_LATERAL."""
+def _facts_of(users: str, *, goals: bool, versions: bool = False, from_logs: bool = False) -> str:
+    """`SELECT u.user_id[, u.version], <facts>` for the users of the FROM item `users` (which names them `u`): folded
+    from their months, or `from_logs` over the dates from..to; with their goals' facts or without."""
     parts, laterals = (_FROM_LOGS, _LOGS_LATERALS) if from_logs else (_FROM_MONTHS, _MONTHS_LATERALS)
-    facts = _facts_json(parts, goals or "goal.facts")
+    facts = _facts_json(parts, "goal.facts" if goals else "NULL::jsonb")
     return (
-        f"SELECT u.user_id,{' u.version,' if stored else ''} {facts} AS facts"
-        f" FROM {users}{laterals}{'' if goals else GOAL_FACTS_LATERAL}"
+        f"SELECT u.user_id,{' u.version,' if versions else ''} {facts} AS facts"
+        f" FROM {users}{laterals}{GOAL_FACTS_LATERAL if goals else ''}"
     )
 
 
@@ -173,7 +172,7 @@ def summary_facts(
 ) -> SummaryFacts:
     """A user's facts over a date range (goals aside), read from the logs in it and never stored: one statement."""
     cursor.execute(
-        _facts_of("(SELECT %(user)s::text AS user_id) AS u", goals="NULL::jsonb", from_logs=True),
+        _facts_of("(SELECT %(user)s::text AS user_id) AS u", goals=False, from_logs=True),
         {"user": user_id, "from": date_from or date.min, "to": date_to or date.max},
     )
     return SummaryFacts.model_validate(one_row(cursor)[1])
@@ -187,8 +186,8 @@ CURRENT_OR_FRESH = (
     + _facts_of(
         "(SELECT %(user)s::text AS user_id, (SELECT version FROM stream) AS version"
         " WHERE NOT EXISTS (SELECT FROM stored)) AS u",
-        goals=None,
-        stored=True,
+        goals=True,
+        versions=True,
     )
     + "),"
     + _STORE
@@ -199,7 +198,8 @@ CURRENT_OR_FRESH = (
 # The summary read runs as a plpgsql function (READ_FUNCTION, created by a migration): plpgsql keeps a statement's
 # plan per connection, and this one takes ~2.5 ms to plan against ~0.3 ms to run for a user with a few hundred logs;
 # Neon's transaction-mode pooler allows no prepared statement. Its body is rendered from CURRENT_OR_FRESH, and a test
-# checks the database's copy against the code (`python -m localdev.summary_read_function` writes the migration).
+# checks the database's copy against the code (`python progress_tracking_app.py summary-read-function` writes the
+# migration).
 READ_FUNCTION = "progress_summary_read"
 
 
@@ -225,8 +225,8 @@ def refresh_stale(cursor: Cursor, user_ids: list[str], at: datetime) -> int:
         + _facts_of(
             "(SELECT s.user_id, s.version FROM user_streams AS s LEFT JOIN progress_summaries AS p USING (user_id)"
             " WHERE s.user_id = ANY(%(users)s) AND p.stream_version IS DISTINCT FROM s.version) AS u",
-            goals=None,
-            stored=True,
+            goals=True,
+            versions=True,
         )
         + "),"
         + _STORE
