@@ -3,14 +3,17 @@
     python -m bench [--requests 200] [--logs 2000] [--events 20000] [--skip-build]
     python -m bench scale [--users 2000] [--logs-per-user 20] [--big 100000]   (see bench/scale.py)
     python -m bench round-trips   (database round trips per endpoint, counted at the wire)
+    python -m bench distance [N]   (latency with the database, JWKS and User Profile at production's distance)
     python -m bench soak [--minutes 10] [--clients 4] [--users 6]
 
 1. Cold start: each function built by `sam build`, its size, and the time its handler module takes to import under
-   Python 3.12 with only its artifact and the layer importable (median of 7 fresh processes).
+   Python 3.12 with only its artifact and the layer importable (median of 15 fresh processes).
 2. Requests through the local gateway over HTTP (real authorizer, handlers, Postgres): p50/p95 and ratios that show
    the design's effects (keyset paging depth, stored vs stale summary, time travel vs projection).
 3. Goals and series on a year of daily logs: the weekly series and the summary with goals.
 4. The summary recompute: events per second.
+5. Round trips per endpoint at the wire, then latency at production's distance (`distance`): this design on a warm
+   container vs one that downloads the JWKS, connects and asks the User Profile service on every request.
 
 `scale` builds a large data set with SQL and prints the ratios that must stay flat or linear (bench/scale.py).
 `soak` runs the resilience suite's mixed load (every endpoint, several clients and users) against the local app as a
@@ -316,6 +319,99 @@ def round_trip_table(database_url: str) -> None:
         get_database().close()
 
 
+# Production's distances (the issue's): Neon in-region behind its pooler, Auth0's JWKS, the User Profile service.
+DATABASE_ROUND_TRIP, JWKS_ROUND_TRIP, USER_PROFILE_ROUND_TRIP = 0.002, 0.040, 0.010
+DistantRequest = tuple[str, dict[str, object] | None, dict[str, str] | None]  # path, body, query
+
+
+def at_a_distance(database_url: str, count: int) -> None:
+    """Median latency of reads and writes with the database, the JWKS and the User Profile service at production's
+    distance: this design on a warm container vs the naive one, which downloads the JWKS, opens a new database
+    connection and asks the User Profile service on every request. The naive side runs today's handlers (their
+    statements in 1-2 round trips) with every cache dropped between requests, so its times are a floor for the first
+    version's design, and the ratios a floor for the gain; a new connection here is TCP + startup in plain text with
+    trust auth (2 round trips; Neon's TLS and SCRAM take about 5 more)."""
+    from localdev.gateway import LocalGateway
+    from localdev.round_trips import in_process
+    from localdev.template import load_api
+    from localdev.wire import RoundTripCounter
+    from progress_tracking import tokens, user_service
+
+    key = SigningKey.generate()
+    with (
+        JwksStub(key.jwks()) as jwks,
+        UserProfileStub(known=None) as users,
+        RoundTripCounter(database_url, round_trip_delay=DATABASE_ROUND_TRIP) as distant,
+    ):
+        jwks.delay = JWKS_ROUND_TRIP
+        users.mode, users.delay = "slow", USER_PROFILE_ROUND_TRIP
+        configure_in_process(distant.url(database_url), jwks, users)
+        from progress_tracking.db import get_database
+        from progress_tracking.migrations import migrate
+
+        migrate(get_database())
+        api = load_api(ROOT / "template.yaml")
+        token = key.access_token(issuer=ISSUER, audience=AUDIENCE, client=True)
+        user = "bench-distance"
+        day = iter(date(2000, 1, 1) + timedelta(days=n) for n in range(1_000_000))
+
+        def entry() -> dict[str, object]:
+            return {"user_id": user, "date": next(day).isoformat(), "weight_kg": 80.5, "workout_done": "running"}
+
+        warm = in_process(LocalGateway(api), token)
+        _, log = warm("POST", "/api/progress/log", body=entry())
+        # name: (read or write, method, what to send)
+        endpoints: dict[str, tuple[str, str, Callable[[], DistantRequest]]] = {
+            "GET list page": ("read", "GET", lambda: (f"/api/progress/{user}", None, {"limit": "100"})),
+            "GET summary": ("read", "GET", lambda: (f"/api/progress/summary/{user}", None, None)),
+            "GET history": ("read", "GET", lambda: (f"/api/progress/log/{log['id']}/history", None, None)),
+            "POST log": ("write", "POST", lambda: ("/api/progress/log", entry(), None)),
+            "PUT log": ("write", "PUT", lambda: (f"/api/progress/log/{log['id']}", {"calories_burned": 300}, None)),
+        }
+
+        def sample(name: str, naive: bool) -> float:
+            call = warm
+            if naive:  # a container that keeps nothing between requests
+                get_database().close()
+                tokens.cached_verifier.cache_clear()
+                user_service.get_user_service.cache_clear()
+                call = in_process(LocalGateway(api), token)  # a gateway without the authorizer's cached policy
+            _, method, request = endpoints[name]
+            path, body, params = request()
+            started = time.perf_counter()
+            status, answer = call(method, path, body=body, params=params)
+            elapsed = (time.perf_counter() - started) * 1000
+            assert status < 300, answer
+            return elapsed
+
+        import contextlib
+        import io
+        import warnings
+
+        medians: dict[tuple[str, bool], float] = {}
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():  # the handlers' metrics (EMF)
+            warnings.simplefilter("ignore")
+            for name in endpoints:
+                # The naive side drops what the warm side keeps (a connection with its plans, the keys, the
+                # remembered user), so each side runs as a block, the warm one after a request that warms it.
+                medians[name, True] = statistics.median(sample(name, naive=True) for _ in range(count))
+                sample(name, naive=False)
+                medians[name, False] = statistics.median(sample(name, naive=False) for _ in range(count))
+
+        print(
+            f"\n== At production's distance (database {DATABASE_ROUND_TRIP * 1000:.0f} ms, JWKS"
+            f" {JWKS_ROUND_TRIP * 1000:.0f} ms, User Profile {USER_PROFILE_ROUND_TRIP * 1000:.0f} ms a round trip;"
+            f" medians of {count}) =="
+        )
+        print(f"{'request':<16} {'naive design ms':>16} {'this design ms':>15} {'ratio':>7}  goal")
+        for name, (kind, _, _) in endpoints.items():
+            naive, now = medians[name, True], medians[name, False]
+            goal = 10 if kind == "read" else 4
+            verdict = "ok" if naive / now >= goal else "SHORT"
+            print(f"{name:<16} {naive:>16.1f} {now:>15.1f} {naive / now:>6.1f}x  >= {goal}x {verdict}")
+        get_database().close()
+
+
 def goals_and_series(session: requests.Session, base: str, database, count: int) -> None:
     """A year of daily logs: the weekly series for charts and the summary with goal progress."""
     print("\n== Goals and series: a year of daily logs (365) ==")
@@ -510,6 +606,14 @@ def main() -> None:
         ):
             round_trip_table(url)
         return
+    if sys.argv[1:2] == ["distance"]:
+        with (
+            tempfile.TemporaryDirectory() as scratch,
+            postgres_server(Path(scratch) / "pg") as server,
+            scratch_database(server, "progress_distance") as url,
+        ):
+            at_a_distance(url, int(sys.argv[2]) if len(sys.argv) > 2 else 40)
+        return
     if sys.argv[1:2] == ["soak"]:
         sys.exit(soak(sys.argv[2:]))
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -533,6 +637,8 @@ def main() -> None:
                 recompute_throughput(url, args.events)
             with scratch_database(server, "progress_round_trips") as url:
                 round_trip_table(url)
+            with scratch_database(server, "progress_distance") as url:
+                at_a_distance(url, 40)
 
 
 if __name__ == "__main__":

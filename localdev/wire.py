@@ -3,6 +3,10 @@
 psycopg2 speaks the simple query protocol, so every statement batch it sends (BEGIN, a query, COMMIT) is one `Q`
 message that the client then waits on; the extended protocol's `Sync` ends a round trip the same way. Counting those
 messages counts what a database at a network distance would charge, whatever the code above does.
+
+With `round_trip_delay` it also charges it: each of those messages, each message of a connection's set-up, and the
+TCP connect wait that long before they go on (the whole round trip on the way out), which is how the bench puts the
+database at Neon's distance.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import socket
 import struct
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Self
@@ -18,6 +23,7 @@ from psycopg2.extensions import make_dsn, parse_dsn
 
 _PROTOCOL_3 = 196608
 _ROUND_TRIP_MESSAGES = {ord("Q"), ord("S")}  # simple query; Sync of the extended protocol
+_AUTHENTICATION_MESSAGE = ord("p")  # the password, SASL and GSS answers of a connection's set-up
 
 
 def _close_both(*sockets: socket.socket) -> None:
@@ -37,14 +43,17 @@ def _relay(source: socket.socket, target: socket.socket) -> None:
 
 
 class RoundTripCounter:
-    """Listens on 127.0.0.1 and forwards each connection to the Postgres of `server_url`, counting round trips."""
+    """Listens on 127.0.0.1 and forwards each connection to the Postgres of `server_url`, counting round trips (and
+    delaying each by `round_trip_delay` seconds)."""
 
-    def __init__(self, server_url: str) -> None:
+    def __init__(self, server_url: str, round_trip_delay: float = 0.0) -> None:
+        self.round_trip_delay = round_trip_delay
         parameters = parse_dsn(server_url)
         self._target = (parameters.get("host") or "127.0.0.1", int(parameters.get("port") or 5432))
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._lock = threading.Lock()
         self.round_trips = 0
+        self.waits = 0  # round trips charged `round_trip_delay`: the statements' and the connections' set-up
         self.connections = 0
         self._thread = threading.Thread(target=self._accept, daemon=True)
 
@@ -86,13 +95,24 @@ class RoundTripCounter:
                 client, _ = self._listener.accept()
             except OSError:
                 return
-            server = socket.create_connection(self._target)
             with self._lock:
                 self.connections += 1
-            threading.Thread(target=self._client_to_server, args=(client, server), daemon=True).start()
-            threading.Thread(target=_relay, args=(server, client), daemon=True).start()
+            threading.Thread(target=self._client_to_server, args=(client,), daemon=True).start()
 
-    def _client_to_server(self, client: socket.socket, server: socket.socket) -> None:
+    def _wait(self) -> None:
+        with self._lock:
+            self.waits += 1
+        if self.round_trip_delay:
+            time.sleep(self.round_trip_delay)
+
+    def _client_to_server(self, client: socket.socket) -> None:
+        self._wait()  # the TCP handshake
+        try:
+            server = socket.create_connection(self._target)
+        except OSError:
+            _close_both(client)
+            return
+        threading.Thread(target=_relay, args=(server, client), daemon=True).start()
         reader = client.makefile("rb")
         try:
             # Untyped messages first: an optional SSLRequest/GSSENCRequest, then the StartupMessage.
@@ -102,6 +122,7 @@ class RoundTripCounter:
                     return
                 length, code = struct.unpack("!ii", header)
                 body = reader.read(length - 8)
+                self._wait()
                 server.sendall(header + body)
                 if code == _PROTOCOL_3:
                     break
@@ -116,6 +137,8 @@ class RoundTripCounter:
                 if kind[0] in _ROUND_TRIP_MESSAGES:
                     with self._lock:
                         self.round_trips += 1
+                if kind[0] in _ROUND_TRIP_MESSAGES or kind[0] == _AUTHENTICATION_MESSAGE:
+                    self._wait()
                 server.sendall(kind + size + body)
         except (OSError, struct.error):
             pass

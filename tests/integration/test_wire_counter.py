@@ -32,3 +32,17 @@ def test_each_statement_batch_is_one_round_trip(counter, database_url):
     finally:
         connection.close()
     assert counter.connections == 1
+
+
+def test_a_distance_is_charged_per_connection_set_up_and_per_round_trip(database_url):
+    with RoundTripCounter(database_url, round_trip_delay=0.001) as distant:
+        connection = psycopg2.connect(distant.url(database_url))  # trust auth in plain text: TCP, then the startup
+        try:
+            assert distant.waits == 2
+            connection.autocommit = True
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+                cursor.execute("SELECT 1; SELECT 2")
+            assert (distant.waits, distant.round_trips) == (4, 2)
+        finally:
+            connection.close()
