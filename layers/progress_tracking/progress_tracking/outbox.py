@@ -58,8 +58,11 @@ class OutboxEvent:
 
 
 def events_after(cursor: Cursor, checkpoint: checkpoints.Checkpoint, limit: int) -> list[OutboxEvent]:
-    """The next events and tombstones after `checkpoint`, merged in (transaction id, position) order, below the
-    horizon (the same never-skip rule as `checkpoints.events_after`)."""
+    """The next events and tombstones after `checkpoint`, merged in (transaction id, position) order.
+
+    Only rows of transactions older than every transaction still running are read: a row committed later belongs to
+    a transaction at or above that horizon, so it sorts after everything returned here and can never be skipped,
+    although positions are handed out before commit."""
     found = []
     for tx_id, position, user_id, log_id, version, event_type, data, request_id, occurred_at in store_outbox.rows_after(
         cursor, checkpoint, limit

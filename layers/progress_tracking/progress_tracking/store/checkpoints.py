@@ -60,27 +60,6 @@ def forget_user(cursor: Cursor, user_id: str) -> None:
     cursor.execute("UPDATE projector_checkpoints SET user_id = '' WHERE user_id = %s", (user_id,))
 
 
-# The events after a checkpoint, below the horizon, in the order of `progress_events_tx_idx`. The ORDER BY names the
-# table's columns (`e.tx_id`), not the output column `tx_id::text::bigint`, which no index orders by: binding to the
-# output made every batch sort the rest of the log (515 ms a batch deep in a million events instead of 1 ms).
-EVENTS_AFTER = (
-    "SELECT e.tx_id::text::bigint AS tx, e.position, e.user_id FROM progress_events AS e"
-    " WHERE (e.tx_id, e.position) > (%(tx_id)s::text::xid8, %(position)s)"
-    " AND e.tx_id < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY e.tx_id, e.position LIMIT %(limit)s"
-)
-
-
-def events_after(cursor: Cursor, checkpoint: Checkpoint, limit: int) -> list[tuple[Checkpoint, str]]:
-    """The next events after `checkpoint` in (transaction id, position) order, as (checkpoint, user_id) pairs.
-
-    Only events of transactions older than every transaction still running are read: any event committed later
-    belongs to a transaction at or above that horizon, so it sorts after everything returned here and can never
-    be skipped, although positions are handed out before commit.
-    """
-    cursor.execute(EVENTS_AFTER, {"tx_id": str(checkpoint.tx_id), "position": checkpoint.position, "limit": limit})
-    return [(Checkpoint(tx_id, position), user_id) for tx_id, position, user_id in cursor.fetchall()]
-
-
 @dataclass(frozen=True)
 class ChangedStreams:
     """Up to `limit` users whose streams moved after a checkpoint, below the horizon, each once (sorted); `end` is the
