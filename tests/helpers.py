@@ -196,3 +196,22 @@ def assert_weekly_progress_is_that_of_every_week(database: Database, user: str, 
     first = computed_at.date() - timedelta(days=7)
     for day in (first + timedelta(days=n) for n in range(0, 7 * 8, 2)):
         assert goals.progress(facts, day) == goals.progress(every, day), day
+
+
+def wait_for_the_horizon(database: Database, seconds: float = 30) -> None:
+    """Until every transaction begun before this call has ended, wherever on the server: the recompute and the relay
+    read only below that horizon, which another test's or another run's open transaction holds back."""
+
+    def now(cursor) -> int:
+        cursor.execute("SELECT pg_current_xact_id()::text::bigint")
+        return int(cursor.fetchone()[0])
+
+    def passed(cursor, tx: int) -> bool:
+        cursor.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint > %s", (tx,))
+        return bool(cursor.fetchone()[0])
+
+    tx = database.run(now)
+    deadline = time.monotonic() + seconds
+    while not database.run(lambda cursor: passed(cursor, tx)):
+        assert time.monotonic() < deadline, f"a transaction on the server has been open for {seconds} s"
+        time.sleep(0.05)

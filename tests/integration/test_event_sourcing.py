@@ -4,12 +4,9 @@ idempotency, erasure, and projections that always equal the fold of their events
 from __future__ import annotations
 
 import threading
-import time
 import uuid
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
-from typing import TypeVar
 
 import psycopg2
 import pytest
@@ -20,9 +17,14 @@ from progress_tracking import outbox
 from progress_tracking.db import Database
 from progress_tracking.models.logs import MUTABLE_FIELDS
 from progress_tracking.store import appending, checkpoints, rebuild
-from tests.helpers import FIRST_VERSION_BODY, assert_error, count_rows, log, write_to_logs
-
-T = TypeVar("T")
+from tests.helpers import (
+    FIRST_VERSION_BODY,
+    assert_error,
+    count_rows,
+    log,
+    wait_for_the_horizon,
+    write_to_logs,
+)
 
 # --- 1. ordering: a late commit is never skipped by the follower of the log (the outbox relay's) ------------------
 
@@ -36,16 +38,8 @@ def follow(
     ]
 
 
-def until_read(read: Callable[[], list[T]], seconds: float = 5) -> list[T]:
-    """`read()` again until it finds something or `seconds` pass: the follower reads below the horizon, which any
-    transaction on the server (another test's, another run's) holds back for a while."""
-    deadline = time.monotonic() + seconds
-    while not (found := read()) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return found
-
-
 def latest_checkpoint(database: Database) -> checkpoints.Checkpoint:
+    wait_for_the_horizon(database)
     checkpoint = checkpoints.START
     while batch := follow(database, checkpoint, 10_000):
         checkpoint = batch[-1][0]
@@ -79,7 +73,8 @@ def test_a_reader_following_positions_never_skips_an_event_whose_transaction_com
     assert follow(database, checkpoint, 100) == []
 
     early.commit()
-    read = until_read(lambda: follow(database, checkpoint, 100))
+    wait_for_the_horizon(database)
+    read = follow(database, checkpoint, 100)
     assert [(c.position, user) for c, user in read] == [(early_position, "order-a"), (late_position, "order-b")]
     early.close()
     late.close()
@@ -114,12 +109,11 @@ def test_following_in_small_batches_sees_every_event_exactly_once_while_writers_
         cursor.execute("SELECT position FROM progress_events WHERE user_id = ANY(%s)", (users,))
         return sorted(row[0] for row in cursor.fetchall())
 
-    written_positions = database.run(written)  # every writer has finished
-    deadline = time.monotonic() + 30
-    while len(seen) < len(written_positions) and time.monotonic() < deadline:
-        if batch := until_read(lambda: follow(database, checkpoint, 7)):
-            seen += [c.position for c, _ in batch]
-            checkpoint = batch[-1][0]
+    wait_for_the_horizon(database)  # every writer has finished
+    while batch := follow(database, checkpoint, 7):
+        seen += [c.position for c, _ in batch]
+        checkpoint = batch[-1][0]
+    written_positions = database.run(written)
     assert written_positions and sorted(seen) == written_positions
     assert len(seen) == len(set(seen))
 

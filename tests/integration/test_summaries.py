@@ -26,6 +26,7 @@ from tests.helpers import (
     assert_weekly_progress_is_that_of_every_week,
     log,
     rows_read_by_a_summary_read,
+    wait_for_the_horizon,
     write_to_logs,
 )
 
@@ -50,22 +51,6 @@ def drain(database: Database, settle: bool = True) -> summaries.RecomputeReport:
     if settle:
         wait_for_the_horizon(database)
     return summaries.recompute(database, plenty_of_time)
-
-
-def wait_for_the_horizon(database: Database) -> None:
-    def now(cursor):
-        cursor.execute("SELECT pg_current_xact_id()::text::bigint")
-        return one_row(cursor)[0]
-
-    def passed(cursor, tx: int) -> bool:
-        cursor.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint > %s", (tx,))
-        return bool(one_row(cursor)[0])
-
-    tx = database.run(now)
-    deadline = time.monotonic() + 30
-    while not database.run(lambda cursor: passed(cursor, tx)):
-        assert time.monotonic() < deadline, "a transaction on the server has been open for 30 s"
-        time.sleep(0.05)
 
 
 def test_a_summary_is_never_older_than_the_users_latest_event(api, tokens, new_user, database):
