@@ -25,6 +25,9 @@ def record_erasure(cursor: Cursor, user_id: str, erased: Mapping[str, int]) -> b
     return True
 
 
+# The log's rows after a checkpoint, below the horizon, each table read in the order of its (tx_id, position) index
+# and merged. Every ORDER BY names the tables' columns, never the output `tx_id::text::bigint`, which no index orders
+# by: ordered by that, each batch sorted the rest of the log (515 ms a batch deep in a million events, not 1 ms).
 _AFTER = (
     "SELECT tx_id::text::bigint, position, user_id, log_id, version, event_type, data, request_id, occurred_at FROM ("
     " (SELECT tx_id, position, user_id, log_id, version, event_type, data, request_id, occurred_at"
