@@ -470,13 +470,13 @@ def seed_user(database, user_id: str, logs: int) -> None:
 
 
 def deep_cursor(session: requests.Session, base: str, logs: int) -> str:
-    from progress_tracking.service import encode_cursor
+    from progress_tracking.paging import list_cursor
 
     last = date(2021, 1, 1) + timedelta(days=logs - 101)
     body = session.get(
         f"{base}/api/progress/bench-reader", params={"to": last.isoformat(), "limit": 1, "from": last.isoformat()}
     ).json()
-    return encode_cursor(last, body["progress_logs"][0]["log_id"])
+    return list_cursor(last, body["progress_logs"][0]["log_id"])
 
 
 def recompute_throughput(database_url: str, events: int) -> None:

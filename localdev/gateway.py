@@ -26,6 +26,8 @@ REGION = "us-east-1"
 ACCOUNT_ID = "000000000000"
 API_ID = "localapi"
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's own limit on a request body
+# Lambda fails an invocation whose response passes 6 MB (6 MiB here); API Gateway answers 502 then.
+LAMBDA_RESPONSE_LIMIT_BYTES = 6 * 1024 * 1024
 MAX_CACHED_POLICIES = 10_000
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
@@ -202,11 +204,13 @@ class LocalGateway:
     ) -> tuple[int, dict[str, str], bytes]:
         try:
             response = self._handler(function)(event, self._context(function))
+            if invoke_response_bytes(response) > LAMBDA_RESPONSE_LIMIT_BYTES:  # Lambda fails the invocation
+                return _gateway_error(502, "Internal server error", "bad_gateway", request_id)
             status = int(response["statusCode"])
             headers = {str(k): str(v) for k, v in (response.get("headers") or {}).items()}
             body = response.get("body") or ""
             payload = base64.b64decode(body) if response.get("isBase64Encoded") else body.encode()
-        except Exception:  # a crashed or malformed Lambda response is a 502 at API Gateway
+        except Exception:  # a crashed or malformed (or unserialisable) Lambda response is a 502 at API Gateway
             return _gateway_error(502, "Internal server error", "bad_gateway", request_id)
         return status, headers, payload
 
@@ -221,6 +225,12 @@ class LocalGateway:
     @staticmethod
     def _context(function: FunctionSpec) -> LocalLambdaContext:
         return LocalLambdaContext(function.logical_id, function.memory_mb, function.timeout_seconds)
+
+
+def invoke_response_bytes(response: Any) -> int:
+    """The size of a function's answer as the python3.12 runtime sends it to Lambda: JSON with non-ASCII characters
+    as they are (its marshaller's `ensure_ascii=False`) and the default separators, in UTF-8."""
+    return len(json.dumps(response, ensure_ascii=False).encode())
 
 
 def _allows(policy: dict[str, Any], method_arn: str) -> bool:

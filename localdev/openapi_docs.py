@@ -44,13 +44,14 @@ def _tag(path: str) -> str:
 DESCRIPTIONS = {
     "GetProgress": (
         "The user's live logs, oldest first. Page with `limit` (≤ 1000, default 100) and `cursor` (the previous "
-        "page's `next_cursor`; null on the last page); narrow with `from`/`to` dates. `as_of` (RFC 3339 with an "
-        "offset) answers the logs as they stood at that moment, from the events."
+        "page's `next_cursor`; null on the last page); a page may hold fewer than `limit` logs, to stay within 4 MiB. "
+        "Narrow with `from`/`to` dates. `as_of` (RFC 3339 with an offset) answers the logs as they stood at that "
+        "moment, from the events."
     ),
     "GetSummary": (
-        "Counts, first and last dates, weights, calories, workouts by kind, streaks and progress toward the user's "
-        "goals. With `from`/`to` the summary of that date range is computed on demand. A user without logs gets an "
-        "empty summary."
+        "Counts, first and last dates, weights, calories, workouts by kind (the 100 most logged kinds; "
+        "`workout_kinds` and `other_workouts` count them all), streaks and progress toward the user's goals. With "
+        "`from`/`to` the summary of that date range is computed on demand. A user without logs gets an empty summary."
     ),
     "LogProgress": (
         "Records a log for a user the User Profile service knows. First-version clients send numbers as strings "
@@ -66,7 +67,10 @@ DESCRIPTIONS = {
         "Deletes all of a user's logs (recoverable by rollback). With `erase=true` and the `admin:progress` scope it "
         "erases every trace of the user for good instead (a privacy request): events, logs, summaries, goals."
     ),
-    "GetLogHistory": "Every event of a log, oldest first, with its state, actor and request id (deleted logs too).",
+    "GetLogHistory": (
+        "The events of a log, oldest first, with their state, actor and request id (deleted logs too), paged like "
+        "the list: `limit` (≤ 1000, default 100), `cursor` (the previous page's `next_cursor`; null on the last page)."
+    ),
     "RollbackProgress": (
         "Brings a log back to the state of an earlier version as a new event (a deleted log is restored). "
         "Honours `If-Match`."
@@ -77,7 +81,10 @@ DESCRIPTIONS = {
     ),
     "GetGoals": "The user's goals with their version as `ETag`; 404 `goals_not_found` when none are set.",
     "ClearGoals": "Clears the user's goals (a `cleared` event; their history stays).",
-    "GetGoalHistory": "Every event of the user's goals, oldest first.",
+    "GetGoalHistory": (
+        "The events of the user's goals, oldest first, paged like the list: `limit` (≤ 1000, default 100), `cursor` "
+        "(the previous page's `next_cursor`; null on the last page)."
+    ),
     "GetSeries": (
         "The logs folded into buckets of a `day` (default), ISO `week` or `month` for charts, empty buckets "
         "included (at most 400). `from`/`to` are widened to whole buckets and default to the 30 buckets ending today."
@@ -155,6 +162,8 @@ SUCCESS_EXAMPLES: dict[str, Any] = {
         "average_calories_burned": 420.0,
         "total_calories_burned": 420.0,
         "workouts": {"running": 1},
+        "workout_kinds": 1,
+        "other_workouts": 0,
         "current_streak_days": 0,
         "longest_streak_days": 2,
         "goals": None,
@@ -184,6 +193,7 @@ SUCCESS_EXAMPLES: dict[str, Any] = {
                 "occurred_at": "2026-11-29T05:15:14.259228Z",
             },
         ],
+        "next_cursor": None,
     },
     "RollbackProgress": {
         "message": "Progress log rolled back to version 1",
@@ -204,6 +214,7 @@ SUCCESS_EXAMPLES: dict[str, Any] = {
                 "occurred_at": "2026-11-29T05:15:14.297876Z",
             }
         ],
+        "next_cursor": None,
     },
     "GetSeries": {
         "user_id": "dev-user-1",

@@ -1,18 +1,19 @@
-"""GET /api/progress/log/{log_id}/history: every event of a log, oldest first (deleted logs included)."""
+"""GET /api/progress/log/{log_id}/history: a page of a log's events, oldest first (deleted logs included)."""
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from progress_tracking import api_edge, authz, errors, service
 from progress_tracking.db import get_database
 from progress_tracking.gateway_events import ProxyEvent
-from progress_tracking.models.logs import LogHistory
+from progress_tracking.models.logs import HistoryQuery, LogHistory
 from progress_tracking.openapi import Operation
 
 OPERATION = Operation(
-    summary="Every event of a log, oldest first (deleted logs included)",
+    summary="A page of a log's events, oldest first (deleted logs included); next_cursor leads to the next",
     scope=authz.READ_PROGRESS,
+    query=HistoryQuery,
     success=(200, LogHistory),
-    raises=(errors.LogNotFound,),
+    raises=(errors.LogNotFound, errors.InvalidCursor),
 )
 
 
@@ -20,4 +21,5 @@ OPERATION = Operation(
 def lambda_handler(event: ProxyEvent, context: LambdaContext) -> dict:
     caller = api_edge.authorize(event, OPERATION.scope)
     log_id = api_edge.path_log_id(event)
-    return api_edge.model_response(200, service.log_history(get_database(), caller, log_id))
+    query = api_edge.parse_query(event, HistoryQuery)
+    return api_edge.model_response(200, service.log_history(get_database(), caller, log_id, query))

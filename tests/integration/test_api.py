@@ -106,6 +106,8 @@ def test_summary_reports_averages_trend_workouts_and_streaks(api, tokens, new_us
         "average_calories_burned": 250.0,
         "total_calories_burned": 1000.0,
         "workouts": {"running": 2, "yoga": 2},
+        "workout_kinds": 2,
+        "other_workouts": 0,
         "current_streak_days": 2,
         "longest_streak_days": 3,
         "goals": None,

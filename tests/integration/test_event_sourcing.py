@@ -149,6 +149,33 @@ def test_history_follows_the_ownership_rules(api, tokens, new_user):
     assert_error(api.call("GET", "/api/progress/log/999999999999/history", tokens.client()), 404, "log_not_found")
 
 
+def test_history_pages_like_the_list(api, tokens, new_user):
+    user = new_user()
+    token = tokens.user(user)
+    created = log(api, token, user)
+    path = f"/api/progress/log/{created['log_id']}/history"
+    for weight in (81.0, 80.0, 79.0, 78.0):
+        api.call("PUT", f"/api/progress/log/{created['log_id']}", token, json={"weight_kg": weight})
+    whole = api.call("GET", path, token).json()  # five events: one page by default, as before paging
+    assert [e["version"] for e in whole["events"]] == [1, 2, 3, 4, 5] and whole["next_cursor"] is None
+    pages, cursor = [], None
+    while True:
+        body = api.call("GET", path, token, params={"limit": 2, **({"cursor": cursor} if cursor else {})}).json()
+        assert body["log_id"] == created["log_id"] and body["user_id"] == user
+        pages.append([e["version"] for e in body["events"]])
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert pages == [[1, 2], [3, 4], [5]]
+    # A cursor this service did not issue, or issued for another page (the list's, the goals' history's), is a 400.
+    log(api, token, user)
+    listed = api.call("GET", f"/api/progress/{user}", token, params={"limit": 1}).json()["next_cursor"]
+    for bad in ["not-a-cursor", "W10", listed]:
+        assert_error(api.call("GET", path, token, params={"cursor": bad}), 400, "invalid_cursor")
+    for params in [{"limit": 0}, {"limit": 1001}, {"page": 2}]:
+        assert_error(api.call("GET", path, token, params=params), 400, "validation_error")
+
+
 def test_rollback_restores_an_earlier_state_as_a_new_version(api, tokens, new_user):
     user = new_user()
     token = tokens.user(user)

@@ -106,6 +106,24 @@ def test_goals_are_set_read_changed_cleared_and_kept_as_a_history(api, tokens, n
     assert times == sorted(times)
 
 
+def test_the_goals_history_pages_like_the_list(api, tokens, new_user):
+    user = new_user()
+    token = tokens.user(user)
+    for workouts in (1, 2, 3):
+        put_goals(api, token, user, {"weekly_workouts": workouts})
+    path = f"{goals_path(user)}/history"
+    first = api.call("GET", path, token, params={"limit": 2}).json()
+    assert [e["version"] for e in first["events"]] == [1, 2] and first["user_id"] == user
+    last = api.call("GET", path, token, params={"limit": 2, "cursor": first["next_cursor"]}).json()
+    assert [e["version"] for e in last["events"]] == [3] and last["next_cursor"] is None
+    # A cursor of a log's history (same shape, another history) is not one of the goals' history.
+    log_id = log(api, token, user)["log_id"]
+    api.call("PUT", f"/api/progress/log/{log_id}", token, json={"weight_kg": 70})
+    of_a_log = api.call("GET", f"/api/progress/log/{log_id}/history", token, params={"limit": 1}).json()
+    for bad in ["not-a-cursor", of_a_log["next_cursor"]]:
+        assert_error(api.call("GET", path, token, params={"cursor": bad}), 400, "invalid_cursor")
+
+
 def test_if_match_guards_goal_changes_and_a_refusal_writes_nothing(api, tokens, new_user, database):
     user = new_user()
     token = tokens.user(user)

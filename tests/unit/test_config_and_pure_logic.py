@@ -6,10 +6,9 @@ from datetime import date
 
 import pytest
 
-from progress_tracking import service, summaries
+from progress_tracking import summaries
 from progress_tracking.config import DEFAULT_USER_SVC_BASE_URL, Settings
 from progress_tracking.database_url import dsn_from_secret
-from progress_tracking.errors import InvalidCursor
 from progress_tracking.store.summaries import SummaryFacts
 
 
@@ -83,14 +82,6 @@ def test_the_settings_are_frozen_and_their_names_may_not_be_empty():
 )
 def test_the_database_secret_holds_a_url_or_json_with_one(secret, url):
     assert dsn_from_secret(secret) == url
-
-
-def test_cursors_round_trip_and_tampered_ones_are_refused():
-    cursor = service.encode_cursor(date(2026, 1, 2), 42)
-    assert service.decode_cursor(cursor) == (date(2026, 1, 2), 42)
-    for bad in ["", "!!!", "bm90IGpzb24", service.encode_cursor(date(2026, 1, 2), 0), "WyIyMDI2LTAxLTAyIiwidHJ1ZSJd"]:
-        with pytest.raises(InvalidCursor):
-            service.decode_cursor(bad)
 
 
 def facts(**overrides) -> SummaryFacts:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-import json
 import re
 import time
 from collections.abc import Callable
@@ -34,6 +33,7 @@ from progress_tracking.models.fields import (
 from progress_tracking.models.goals import Goals
 from progress_tracking.models.logs import ProgressLog
 from progress_tracking.observability import instrumented, logger, metrics
+from progress_tracking.response_size import body_text
 
 M = TypeVar("M", bound=BaseModel)
 Handler = Callable[[ProxyEvent, LambdaContext], dict[str, Any]]
@@ -69,7 +69,7 @@ def json_response(status: int, payload: Any, headers: dict[str, str] | None = No
     return {
         "statusCode": status,
         "headers": {"Content-Type": "application/json", **(headers or {})},
-        "body": json.dumps(payload, separators=(",", ":"), ensure_ascii=False),
+        "body": body_text(payload),
     }
 
 

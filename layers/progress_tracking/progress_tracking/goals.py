@@ -10,7 +10,7 @@ import math
 from datetime import UTC, date, timedelta
 from typing import TYPE_CHECKING
 
-from progress_tracking import authz
+from progress_tracking import authz, paging
 from progress_tracking.authz import Identity
 from progress_tracking.db import Cursor, Database
 from progress_tracking.errors import GoalsNotFound, PreconditionFailed, UnknownUser
@@ -22,7 +22,7 @@ from progress_tracking.models.goals import (
     WeeklyGoalProgress,
     WeightGoalProgress,
 )
-from progress_tracking.models.logs import HistoryEntry
+from progress_tracking.models.logs import HistoryEntry, HistoryQuery
 from progress_tracking.store import goals as goal_store
 
 if TYPE_CHECKING:
@@ -92,12 +92,17 @@ def get_goals(database: Database, caller: Identity, user_id: str) -> Goals:
     return goals
 
 
-def goal_history(database: Database, caller: Identity, user_id: str) -> GoalHistory:
+def goal_history(database: Database, caller: Identity, user_id: str, query: HistoryQuery) -> GoalHistory:
+    """A page of the goals' events, oldest first, paged like the list."""
     authz.ensure_may_act_for(caller, user_id)
-    events = database.single(lambda cursor: goal_store.events(cursor, user_id))
+    after = paging.after_in_history("goal_history", query.cursor) if query.cursor else 0
+    # One row more than asked tells whether another page follows.
+    events = database.single(lambda cursor: goal_store.events(cursor, user_id, after, query.limit + 1))
     if not events:
         raise GoalsNotFound("The user never had goals")
-    return GoalHistory(user_id=user_id, events=[HistoryEntry.model_validate(event) for event in events])
+    page, more = paging.fit([HistoryEntry.model_validate(event) for event in events], query.limit)
+    next_cursor = paging.history_cursor("goal_history", page[-1].version) if more else None
+    return GoalHistory(user_id=user_id, events=page, next_cursor=next_cursor)
 
 
 # --- progress ----------------------------------------------------------------------------------------------------

@@ -2,28 +2,24 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
-from progress_tracking import authz, idempotency, summaries
+from progress_tracking import authz, idempotency, paging, summaries
 from progress_tracking.authz import Identity
 from progress_tracking.db import Cursor, Database
 from progress_tracking.errors import (
-    InvalidCursor,
     InvalidRequest,
     InvalidRollback,
     PreconditionFailed,
     UnknownUser,
     UserServiceUnavailable,
 )
-from progress_tracking.models.fields import log_id_adapter
 from progress_tracking.models.logs import (
     MEASUREMENT_FIELDS,
     HistoryEntry,
+    HistoryQuery,
     ListQuery,
     LogCreate,
     LogHistory,
@@ -143,16 +139,20 @@ def delete_log(
     database.run(work)
 
 
-def log_history(database: Database, caller: Identity, log_id: int) -> LogHistory:
+def log_history(database: Database, caller: Identity, log_id: int, query: HistoryQuery) -> LogHistory:
+    """A page of a log's events, oldest first, paged like the list."""
+    after = paging.after_in_history("log_history", query.cursor) if query.cursor else 0
+
     def work(cursor: Cursor) -> list[appending.LogEvent]:
-        events = appending.log_events(cursor, log_id)
+        # One row more than asked tells whether another page follows.
+        events = appending.log_events(cursor, log_id, after, query.limit + 1)
         authz.ensure_may_see_log(caller, events[0].user_id)
         return events
 
     events = database.single(work)
-    return LogHistory(
-        log_id=log_id, user_id=events[0].user_id, events=[HistoryEntry.model_validate(event) for event in events]
-    )
+    page, more = paging.fit([HistoryEntry.model_validate(event) for event in events], query.limit)
+    next_cursor = paging.history_cursor("log_history", page[-1].version) if more else None
+    return LogHistory(log_id=log_id, user_id=events[0].user_id, events=page, next_cursor=next_cursor)
 
 
 def rollback(
@@ -208,7 +208,7 @@ def _erase(cursor: Cursor, user_id: str) -> dict[str, int]:
 
 def list_progress(database: Database, caller: Identity, user_id: str, query: ListQuery) -> ProgressPage:
     authz.ensure_may_act_for(caller, user_id)
-    after = decode_cursor(query.cursor) if query.cursor else None
+    after = paging.after_in_list(query.cursor) if query.cursor else None
     # One row more than asked tells whether another page follows.
     logs = database.single(
         lambda cursor: listing.list_logs(
@@ -221,8 +221,8 @@ def list_progress(database: Database, caller: Identity, user_id: str, query: Lis
             as_of=query.as_of,
         )
     )
-    page, more = logs[: query.limit], len(logs) > query.limit
-    next_cursor = encode_cursor(page[-1].date, page[-1].log_id) if more else None
+    page, more = paging.fit(logs, query.limit)
+    next_cursor = paging.list_cursor(page[-1].date, page[-1].log_id) if more else None
     return ProgressPage(user_id=user_id, progress_logs=page, next_cursor=next_cursor)
 
 
@@ -237,17 +237,3 @@ def summarize(
     else:
         facts = database.single(lambda cursor: summaries.current_facts(cursor, user_id))
     return summaries.summary_from_facts(user_id, facts, today or datetime.now(UTC).date())
-
-
-def encode_cursor(last_date: date, last_log_id: int) -> str:
-    raw = json.dumps([last_date.isoformat(), last_log_id], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[date, int]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        last_date, last_log_id = json.loads(raw)
-        return date.fromisoformat(last_date), log_id_adapter.validate_python(last_log_id, strict=True)
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError) as exc:  # pydantic's ValidationError included
-        raise InvalidCursor() from exc

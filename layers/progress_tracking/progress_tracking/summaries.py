@@ -13,7 +13,7 @@ from typing import Any
 
 from progress_tracking import goals, idempotency
 from progress_tracking.db import Cursor, Database, one_row
-from progress_tracking.models.summary import Summary
+from progress_tracking.models.summary import MAX_WORKOUT_KINDS, Summary
 from progress_tracking.observability import logger
 from progress_tracking.store import checkpoints
 from progress_tracking.store import summaries as summary_store
@@ -41,6 +41,7 @@ def summary_from_facts(user_id: str, facts: SummaryFacts, today: date) -> Summar
         weight_change = facts.latest_weight - facts.first_weight
     # A streak is current while its last day is today or yesterday: today's log may simply not be in yet.
     current = facts.last_streak if facts.last_date and facts.last_date >= today - timedelta(days=1) else 0
+    kinds = sorted(facts.workouts.items(), key=lambda kind: (-kind[1], kind[0]))  # the most logged first
     return Summary(
         user_id=user_id,
         log_count=facts.log_count,
@@ -53,7 +54,9 @@ def summary_from_facts(user_id: str, facts: SummaryFacts, today: date) -> Summar
         max_weight_kg=facts.max_weight,
         average_calories_burned=_round(facts.average_calories),
         total_calories_burned=round(facts.total_calories, 2),
-        workouts=facts.workouts,
+        workouts=dict(kinds[:MAX_WORKOUT_KINDS]),
+        workout_kinds=len(kinds),
+        other_workouts=sum(count for _, count in kinds[MAX_WORKOUT_KINDS:]),
         current_streak_days=current,
         longest_streak_days=facts.longest_streak,
         goals=None if facts.goals is None else goals.progress(facts.goals, today),

@@ -63,6 +63,7 @@ class GoalsCleared(BaseModel):
 class GoalHistory(BaseModel):
     user_id: str
     events: list[HistoryEntry]
+    next_cursor: str | None  # null on the last page
 
 
 class WeightGoalProgress(BaseModel):

@@ -74,13 +74,23 @@ class LogUpdate(BaseModel):
         return self.model_dump(include=self.model_fields_set)
 
 
-class ListQuery(BaseModel):
-    """Query string of GET /api/progress/{user_id}. Values arrive as strings, so this model is lax."""
+class PageQuery(BaseModel):
+    """A page's query string: how many items at most, and the cursor of the page before. Values arrive as strings, so
+    this model is lax. A page may end before `limit` items, to stay within the byte budget (paging)."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
 
     limit: Annotated[int, Field(ge=1, le=1000)] = 100
     cursor: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
+
+
+class HistoryQuery(PageQuery):
+    """Query string of a log's history and of the goals' history."""
+
+
+class ListQuery(PageQuery):
+    """Query string of GET /api/progress/{user_id}."""
+
     date_from: Annotated[IsoDate | None, Field(alias="from")] = None
     date_to: Annotated[IsoDate | None, Field(alias="to")] = None
     # The logs as they stood at this moment (RFC 3339, with offset); normalised to UTC, which Postgres always takes.
@@ -124,7 +134,7 @@ class ProgressLog(BaseModel):
 class ProgressPage(BaseModel):
     user_id: str
     progress_logs: list[ProgressLog]
-    next_cursor: str | None
+    next_cursor: str | None  # null on the last page
 
 
 class HistoryEntry(BaseModel):
@@ -144,6 +154,7 @@ class LogHistory(BaseModel):
     log_id: int
     user_id: str
     events: list[HistoryEntry]
+    next_cursor: str | None  # null on the last page
 
 
 class LogCreated(BaseModel):

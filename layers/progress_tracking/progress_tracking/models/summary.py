@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from progress_tracking.models.fields import AsOf, IsoDate, SeriesDate, UtcDateTime, check_range
 from progress_tracking.models.goals import GoalsProgress
 
+MAX_WORKOUT_KINDS = 100  # at the bound of 200 characters, in the costliest characters: 81 KB of a summary
+
 
 class SummaryQuery(BaseModel):
     """Query string of GET /api/progress/summary/{user_id}: an optional date range, computed on demand."""
@@ -37,7 +39,11 @@ class Summary(BaseModel):
     max_weight_kg: float | None = None
     average_calories_burned: float | None = None
     total_calories_burned: float = 0
+    # Logs per kind of workout, for the MAX_WORKOUT_KINDS most logged kinds (ties: by name): a user may log thousands
+    # of different texts, which would take the answer past the byte budget (response_size).
     workouts: dict[str, int] = Field(default_factory=dict)
+    workout_kinds: int = 0  # how many kinds were logged: more than `workouts` holds when it is cut short
+    other_workouts: int = 0  # the logs of the kinds left out of `workouts`
     current_streak_days: int = 0
     longest_streak_days: int = 0
     goals: GoalsProgress | None = None  # progress toward the user's goals; null without goals or with from/to

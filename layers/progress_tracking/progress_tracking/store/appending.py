@@ -186,11 +186,21 @@ _EVENT_COLUMNS = (
 )
 
 
-def log_events(cursor: Cursor, log_id: int) -> list[LogEvent]:
-    """Every event of one log, oldest first (deleted logs included)."""
-    cursor.execute(
-        f"SELECT {', '.join(_EVENT_COLUMNS)} FROM progress_events WHERE log_id = %s ORDER BY version", (log_id,)
-    )
+# A log's events after a version, oldest first, at most `limit` of them (NULL: all): a range of the (log_id, version)
+# key. The columns are _EVENT_COLUMNS, in order.
+_LOG_EVENTS = (
+    "SELECT position, log_id, user_id, version, event_type, data, actor, request_id, occurred_at"
+    " FROM progress_events"
+    " WHERE log_id = %(log_id)s AND version > %(after)s"
+    " ORDER BY version"
+    " LIMIT %(limit)s"
+)
+
+
+def log_events(cursor: Cursor, log_id: int, after: int = 0, limit: int | None = None) -> list[LogEvent]:
+    """The events of one log after version `after` (every one by default), oldest first, deleted logs included; a log
+    with none there is LogNotFound."""
+    cursor.execute(_LOG_EVENTS, {"log_id": log_id, "after": after, "limit": limit})
     events = [LogEvent(**dict(zip(_EVENT_COLUMNS, row, strict=True))) for row in cursor.fetchall()]
     if not events:
         raise LogNotFound()

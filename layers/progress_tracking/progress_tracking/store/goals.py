@@ -138,12 +138,16 @@ def read(cursor: Cursor, user_id: str) -> Goals | None:
     return _goals_from_row(row) if row else None
 
 
-def events(cursor: Cursor, user_id: str) -> list[GoalEvent]:
-    """Every goals event of a user, oldest first."""
+def events(cursor: Cursor, user_id: str, after: int = 0, limit: int | None = None) -> list[GoalEvent]:
+    """A user's goals events after version `after` (every one by default), oldest first, at most `limit` (None: all):
+    a range of the (user_id, version) key."""
     cursor.execute(
         "SELECT user_id, version, event_type, data, actor, request_id, occurred_at"
-        " FROM goal_events WHERE user_id = %s ORDER BY version",
-        (user_id,),
+        " FROM goal_events"
+        " WHERE user_id = %(user_id)s AND version > %(after)s"
+        " ORDER BY version"
+        " LIMIT %(limit)s",
+        {"user_id": user_id, "after": after, "limit": limit},
     )
     names = ("user_id", "version", "event_type", "data", "actor", "request_id", "occurred_at")
     return [GoalEvent(**dict(zip(names, row, strict=True))) for row in cursor.fetchall()]

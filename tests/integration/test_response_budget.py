@@ -1,0 +1,294 @@
+"""No response passes the byte budget (progress_tracking.response_size): every route of the template at its worst
+case, through the local gateway over real HTTP, measured as Lambda counts it (the invoke response the python3.12
+runtime writes: the proxy dict with the body as an escaped JSON string).
+
+The worst case of a text is its bound in the costliest characters: `"` and `\\` cost four bytes each in the invoke
+response (two in the body, each escaped again around it), as much as a four-byte UTF-8 character does.
+"""
+
+from __future__ import annotations
+
+import string
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from itertools import product
+from urllib.parse import quote
+
+import pytest
+import requests
+
+from localdev.gateway import invoke_response_bytes
+from progress_tracking.response_size import FRAME_ALLOWANCE_BYTES, RESPONSE_BUDGET_BYTES
+from progress_tracking.store import appending
+from progress_tracking.store import goals as goal_store
+from progress_tracking.store.appending import Change
+from tests.helpers import ALL, API, FUNCTIONS
+
+WORST_CHARACTERS = '"\\'
+FIRST_DAY = date(2020, 1, 1)
+ACTOR = "worst-case-client@clients"
+# The headers the HTTP server adds: not part of what the function answered.
+SERVER_HEADERS = {"Content-Length", "Date", "Server", "Connection"}
+
+
+def worst_text(length: int) -> str:
+    return (WORST_CHARACTERS * length)[:length]
+
+
+def worst_log(day: int = 0) -> dict:
+    """A log's fields at every bound, its texts in the costliest characters."""
+    return {
+        "date": FIRST_DAY + timedelta(days=day),
+        "weight_kg": 999.9999999999999,
+        "workout_done": worst_text(200),
+        "calories_burned": 99999.99999999999,
+        "notes": worst_text(2000),
+    }
+
+
+def worst_user() -> str:
+    """A user id at its bound (128 characters), mostly the costliest characters, unique to the test."""
+    return f"{worst_text(117)}-{uuid.uuid4().hex[:10]}"
+
+
+def invoke_size(response: requests.Response) -> int:
+    """The invoke response the function answered with, rebuilt from what the gateway passed on, measured as the
+    runtime writes it."""
+    headers = {name: value for name, value in response.headers.items() if name not in SERVER_HEADERS}
+    body = response.content.decode()
+    return invoke_response_bytes({"statusCode": response.status_code, "headers": headers, "body": body})
+
+
+def within_budget(response: requests.Response, status: int = 200) -> dict:
+    assert response.status_code == status, response.text[:500]
+    size = invoke_size(response)
+    assert size <= RESPONSE_BUDGET_BYTES, f"{size} bytes"
+    return response.json()
+
+
+def seed_logs(database, user: str, count: int) -> list[int]:
+    """`count` logs at every bound, a day apart, through the store in one transaction."""
+    change = Change(actor=ACTOR, request_id=str(uuid.uuid4()))
+
+    def work(cursor) -> list[int]:
+        return [appending.log_new(cursor, user, worst_log(n), change).log_id for n in range(count)]
+
+    return database.run(work)
+
+
+def seed_updates(database, log_id: int, count: int) -> None:
+    """`count` updates of a log, each writing a note at its bound."""
+
+    def work(cursor) -> None:
+        for n in range(count):
+            change = Change(actor=ACTOR, request_id=str(uuid.uuid4()))
+            notes = worst_text(2000 - len(str(n))) + str(n)
+            appending.update(cursor, appending.lock_log(cursor, log_id), {"notes": notes}, change)
+
+    database.run(work)
+
+
+def pages(api, token: str, path: str, items: str, **params) -> Iterator[tuple[int, dict]]:
+    """Every page of a paged answer, each with its size, following next_cursor to the end."""
+    cursor = None
+    while True:
+        response = api.call("GET", path, token, params={**params, **({"cursor": cursor} if cursor else {})})
+        body = within_budget(response)
+        assert body[items], "a page always holds at least one item"
+        yield invoke_size(response), body
+        cursor = body["next_cursor"]
+        if cursor is None:
+            return
+
+
+@pytest.fixture(scope="module")
+def heavy_user(database) -> tuple[str, list[int]]:
+    """A user with 1,000 logs at every bound: 9.6 MB as one list (as Lambda counts it)."""
+    user = worst_user()
+    return user, seed_logs(database, user, 1000)
+
+
+# --- lists and histories: pages end by bytes as well as by count ----------------------------------------------------
+
+
+@pytest.mark.parametrize("as_of", [False, True])
+def test_a_list_of_logs_at_every_bound_ends_its_pages_by_bytes_and_pages_through_all(api, tokens, heavy_user, as_of):
+    user, ids = heavy_user
+    params = {"limit": 1000, **({"as_of": datetime.now(UTC).isoformat()} if as_of else {})}
+    seen, sizes = [], []
+    for size, body in pages(api, tokens.client(), f"/api/progress/{quote(user, safe='')}", "progress_logs", **params):
+        seen += [entry["log_id"] for entry in body["progress_logs"]]
+        sizes.append(size)
+    assert seen == ids  # every log once, in order
+    assert len(sizes) == 3
+    # A page ends only when the next log would not fit: close to the budget, not far below it.
+    assert all(size > RESPONSE_BUDGET_BYTES - FRAME_ALLOWANCE_BYTES - 10_000 for size in sizes[:-1])
+
+
+def test_a_log_history_of_800_updates_at_every_bound_ends_its_pages_by_bytes(api, tokens, database):
+    user = worst_user()
+    (log_id,) = seed_logs(database, user, 1)
+    seed_updates(database, log_id, 800)
+    versions, sizes = [], []
+    for size, body in pages(api, tokens.client(), f"/api/progress/log/{log_id}/history", "events", limit=1000):
+        assert body["log_id"] == log_id and body["user_id"] == user
+        versions += [event["version"] for event in body["events"]]
+        sizes.append(size)
+    assert versions == list(range(1, 802))
+    assert len(sizes) == 2
+    assert sizes[0] > RESPONSE_BUDGET_BYTES - FRAME_ALLOWANCE_BYTES - 10_000
+
+
+def test_a_goals_history_is_paged_by_count_like_the_list(api, tokens, database):
+    user = worst_user()
+
+    def work(cursor) -> None:
+        for n in range(1001):
+            goals = {
+                "target_weight_kg": 999.9999999999999 - n / 10,
+                "weekly_workouts": 100,
+                "weekly_calories_burned": 700000,
+            }
+            goal_store.write(cursor, user, goals, ACTOR, str(uuid.uuid4()))
+
+    database.run(work)
+    path = f"/api/progress/goals/{quote(user, safe='')}/history"
+    token = tokens.client()
+    first = within_budget(api.call("GET", path, token))
+    assert [event["version"] for event in first["events"]] == list(range(1, 101))  # 100 by default, as the list
+    versions = []
+    for _, body in pages(api, token, path, "events", limit=1000):
+        assert body["user_id"] == user
+        versions.append([event["version"] for event in body["events"]])
+    assert versions == [list(range(1, 1001)), [1001]]
+
+
+# --- the other routes at their worst ------------------------------------------------------------------------------
+
+
+def test_a_summary_names_the_100_most_logged_of_150_workouts_at_their_bound(api, tokens, database):
+    user = worst_user()
+    change = Change(actor=ACTOR, request_id=None)
+
+    def work(cursor) -> None:
+        for n in [*range(150), *[149] * 5]:  # kind 149 logged six times: the most logged, though last by name
+            appending.log_new(cursor, user, {**worst_log(n), "workout_done": f"{worst_text(194)}{n:06d}"}, change)
+
+    database.run(work)
+    kind = f"{worst_text(194)}{{:06d}}".format
+    path = f"/api/progress/summary/{quote(user, safe='')}"
+    for params in [{}, {"from": FIRST_DAY.isoformat(), "to": (FIRST_DAY + timedelta(days=200)).isoformat()}]:
+        body = within_budget(api.call("GET", path, tokens.client(), params=params))
+        assert body["workouts"] == {kind(149): 6, **{kind(n): 1 for n in range(99)}}
+        assert (body["workout_kinds"], body["other_workouts"]) == (150, 50)
+
+
+@pytest.mark.parametrize("as_of", [False, True])
+def test_a_series_of_400_buckets_stays_within_the_budget(api, tokens, heavy_user, as_of):
+    user, _ = heavy_user
+    params = {"bucket": "day", "from": FIRST_DAY.isoformat(), "to": (FIRST_DAY + timedelta(days=399)).isoformat()}
+    if as_of:
+        params["as_of"] = datetime.now(UTC).isoformat()
+    body = within_budget(
+        api.call("GET", f"/api/progress/series/{quote(user, safe='')}", tokens.client(), params=params)
+    )
+    assert len(body["series"]) == 400 and all(entry["logs"] == 1 for entry in body["series"])
+
+
+def test_the_routes_that_answer_one_log_or_the_goals_stay_within_the_budget_at_their_worst(api, tokens, user_profile):
+    user = worst_user()
+    user_profile.known.add(user)
+    token = tokens.client(scope=f"{ALL} admin:progress")
+    in_path = quote(user, safe="")
+    fields = {**worst_log(), "date": date.today().isoformat()}
+    key = {"Idempotency-Key": worst_text(255).replace('"', "!")}
+    created = within_budget(
+        api.call("POST", "/api/progress/log", token, json={"user_id": user, **fields}, headers=key), 201
+    )
+    replayed = api.call("POST", "/api/progress/log", token, json={"user_id": user, **fields}, headers=key)
+    assert within_budget(replayed, 201) == created and replayed.headers["Idempotent-Replayed"] == "true"
+    log_path = f"/api/progress/log/{created['id']}"
+    within_budget(api.call("PUT", log_path, token, json={"notes": worst_text(2000)[::-1]}))
+    within_budget(api.call("POST", f"{log_path}/rollback", token, json={"to_version": 1}))
+    within_budget(api.call("DELETE", log_path, token))
+    api.call("POST", "/api/progress/log", token, json={"user_id": user, **fields})
+    assert within_budget(api.call("DELETE", f"/api/progress/user/{in_path}/logs", token))["deleted_log_count"] == 1
+    goals = {
+        "target_weight_kg": 999.9999999999999,
+        "target_date": (date.today() + timedelta(days=3650)).isoformat(),
+        "weekly_workouts": 100,
+        "weekly_calories_burned": 699999.9999999999,
+    }
+    within_budget(api.call("PUT", f"/api/progress/goals/{in_path}", token, json=goals))
+    within_budget(api.call("GET", f"/api/progress/goals/{in_path}", token))
+    within_budget(api.call("DELETE", f"/api/progress/goals/{in_path}", token))
+    within_budget(api.call("DELETE", f"/api/progress/user/{in_path}/logs", token, params={"erase": "true"}))
+
+
+def test_errors_with_the_most_details_a_body_can_cause_stay_within_the_budget(api, tokens, new_user):
+    # The largest body the API reads (64 KiB) made of the shortest distinct unknown fields: each is named twice in
+    # the answer (the message and a detail), ~12 times what it took in the body.
+    names = (a + b for a, b in product(string.ascii_letters + string.digits, repeat=2))
+    names = iter([*names, *(a + b + c for a, b, c in product(string.ascii_letters, repeat=3))])
+    fields: list[str] = []
+    while len("{" + ",".join(fields) + "}") + len('"abc":0,') <= 64 * 1024:
+        fields.append(f'"{next(names)}":0')
+    body = ("{" + ",".join(fields) + "}").encode()
+    token = tokens.client()
+    for method, path in [("POST", "/api/progress/log"), ("PUT", "/api/progress/log/1")]:
+        response = api.call(method, path, token, data=body, headers={"Content-Type": "application/json"})
+        details = within_budget(response, 400)["details"]
+        assert len(details) >= len(fields) and invoke_size(response) > 10 * len(body)
+    too_large = api.call(
+        "POST", "/api/progress/log", token, data=body + b" " * 64, headers={"Content-Type": "application/json"}
+    )
+    assert within_budget(too_large, 413)["code"] == "payload_too_large"
+
+
+@pytest.mark.parametrize("asset", [None, "swagger-ui.css", "swagger-ui-bundle.js", "openapi.json"])
+def test_the_docs_pages_stay_within_the_budget(asset):
+    # The docs function itself (the local gateway serves /docs/openapi.json from the code, not from the function).
+    event = {
+        "pathParameters": {"asset": asset} if asset else None,
+        "requestContext": {"path": "/prod/docs/openapi.json"},
+    }
+    response = FUNCTIONS["api_docs"].load()(event, None)
+    assert response["statusCode"] == 200
+    assert invoke_response_bytes(response) <= RESPONSE_BUDGET_BYTES
+
+
+# Where each route's worst case is tested: a route added to the template needs one.
+WORST_CASES = {
+    (
+        "GET",
+        "/api/progress/{user_id}",
+    ): test_a_list_of_logs_at_every_bound_ends_its_pages_by_bytes_and_pages_through_all,
+    (
+        "GET",
+        "/api/progress/log/{log_id}/history",
+    ): test_a_log_history_of_800_updates_at_every_bound_ends_its_pages_by_bytes,
+    ("GET", "/api/progress/goals/{user_id}/history"): test_a_goals_history_is_paged_by_count_like_the_list,
+    ("GET", "/api/progress/summary/{user_id}"): test_a_summary_names_the_100_most_logged_of_150_workouts_at_their_bound,
+    ("GET", "/api/progress/series/{user_id}"): test_a_series_of_400_buckets_stays_within_the_budget,
+    **dict.fromkeys(
+        [
+            ("POST", "/api/progress/log"),
+            ("PUT", "/api/progress/log/{log_id}"),
+            ("DELETE", "/api/progress/log/{log_id}"),
+            ("POST", "/api/progress/log/{log_id}/rollback"),
+            ("DELETE", "/api/progress/user/{user_id}/logs"),
+            ("PUT", "/api/progress/goals/{user_id}"),
+            ("GET", "/api/progress/goals/{user_id}"),
+            ("DELETE", "/api/progress/goals/{user_id}"),
+        ],
+        test_the_routes_that_answer_one_log_or_the_goals_stay_within_the_budget_at_their_worst,
+    ),
+    ("GET", "/docs"): test_the_docs_pages_stay_within_the_budget,
+    ("GET", "/docs/{asset}"): test_the_docs_pages_stay_within_the_budget,
+}
+
+
+def test_every_route_of_the_template_has_its_worst_case_tested():
+    routes = {(route.method, route.path) for route in [*API.routes, *API.public_routes]}
+    assert set(WORST_CASES) == routes
