@@ -27,6 +27,7 @@ from progress_tracking.tokens import (
     JwksCache,
     TokenVerifier,
 )
+from tests.helpers import assert_error, log
 
 ISSUER = "https://tenant.test.invalid/"
 AUDIENCE = "https://progress-api.test.invalid"
@@ -601,3 +602,58 @@ def test_the_jwks_fetch_reads_a_key_set_and_refuses_anything_else(key):
         assert server.requests[0] == "/jwks.json?v=1"
     with pytest.raises(ValueError):
         fetch_jwks("ftp://127.0.0.1/jwks.json")
+
+
+# --- a scope is one word --------------------------------------------------------------------------------------------
+
+# A signed scope or permission value with whitespace inside, each hiding admin:progress beside read:progress.
+HIDDEN_ADMIN = {
+    "permission with a space": {"permissions": ["read:progress admin:progress"]},
+    "permission with a tab": {"permissions": ["read:progress\tadmin:progress"]},
+    "permission with an em space": {"permissions": ["read:progress\u2003admin:progress"]},
+    "permission with a newline": {"permissions": ["read:progress\nadmin:progress"]},
+    "scope with a tab": {"scope": "read:progress\tadmin:progress"},
+    "scope with an em space": {"scope": "read:progress\u2003admin:progress"},
+    "scope with a no-break space": {"scope": "read:progress\u00a0admin:progress"},
+}
+
+
+@pytest.mark.parametrize("case", sorted(HIDDEN_ADMIN))
+def test_the_authorizer_passes_no_scope_value_with_whitespace_inside(authorizer, signing_key, case):
+    # Given a token whose one honest scope is write:progress, and a value hiding admin:progress
+    token = signing_key.sign(claims(**{"scope": "write:progress", **HIDDEN_ADMIN[case]}))
+    policy = authorizer(token)
+    # Then the token is allowed, with the honest scope alone, and the handlers read exactly that
+    assert isinstance(policy, dict), policy
+    from progress_tracking.authz import caller_from_context
+
+    scopes = caller_from_context({**policy["context"], "principalId": policy["principalId"]}).scopes
+    assert scopes == ({"write:progress"} if "scope" not in HIDDEN_ADMIN[case] else set())
+
+
+def test_the_authorizer_positive_control_passes_each_scope_and_permission_as_one(authorizer, signing_key):
+    from progress_tracking.authz import caller_from_context
+
+    policy = authorizer(signing_key.sign(claims(scope="read:progress  write:progress", permissions=["admin:progress"])))
+    scopes = caller_from_context({**policy["context"], "principalId": policy["principalId"]}).scopes
+    assert scopes == {"read:progress", "write:progress", "admin:progress"}
+
+
+@pytest.mark.parametrize("case", sorted(HIDDEN_ADMIN))
+def test_a_scope_value_with_whitespace_inside_grants_nothing_through_the_gateway(api, tokens, new_user, case):
+    # Given alice's token with her honest scopes, and a value hiding admin:progress (which would let her act for bob)
+    alice, bob = new_user("alice"), new_user("bob")
+    log(api, tokens.user(bob), bob)
+    honest = "read:progress delete:progress"
+    hidden = HIDDEN_ADMIN[case]
+    extra = {"permissions": hidden["permissions"]} if "permissions" in hidden else {}
+    scope = f"{honest} {hidden['scope']}" if "scope" in hidden else honest
+    token = tokens.user(alice, scope=scope, extra=extra)
+    # Then she reads her own data (her honest scope stands), and neither reads nor erases bob's
+    assert api.call("GET", f"/api/progress/{alice}", token).status_code == 200
+    assert_error(api.call("GET", f"/api/progress/{bob}", token), 403, "forbidden")
+    assert_error(api.call("DELETE", f"/api/progress/user/{bob}/logs?erase=true", token), 403, "insufficient_scope")
+    assert len(api.call("GET", f"/api/progress/{bob}", tokens.user(bob)).json()["progress_logs"]) == 1
+    # The control: admin:progress as a value of its own does let her read bob's data
+    admin = tokens.user(alice, scope=honest, extra={"permissions": ["admin:progress"]})
+    assert api.call("GET", f"/api/progress/{bob}", admin).status_code == 200
