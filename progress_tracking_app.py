@@ -251,8 +251,7 @@ def serve(args: argparse.Namespace) -> int:
     with ExitStack() as stack:
         notes = [f"Database: {stack.enter_context(database_configured(args))}"]
 
-        wildcard = args.host in ("0.0.0.0", "::")  # noqa: S104 - not binding here: the app calls itself on loopback
-        self_url = f"http://{'127.0.0.1' if wildcard else args.host}:{args.port}"
+        self_url = f"http://{reached_at(args.host)}:{args.port}"
         dev_key = None
         if not (os.environ.get("AUTH0_DOMAIN") or os.environ.get("AUTH0_ISSUER")):
             dev_key = SigningKey.load_or_create(args.data_dir / DEV_KEY_FILE)
@@ -309,16 +308,35 @@ def serve(args: argparse.Namespace) -> int:
         stop_relay = threading.Event()
         run_relay_in_background(sink, stop_relay)
         stack.callback(stop_relay.set)
-        local_routes["/local/events"] = sink.page
-        notes.append(f"Domain events: published to a local sink, printed here and listed at {self_url}/local/events")
-        gateway = LocalGateway(load_api(ROOT / "template.yaml"), local_routes=local_routes)
-        server = create_server(gateway, host=args.host, port=args.port, threads=args.threads)
+        notes.append(
+            f"Domain events: published to a local sink, printed here and listed at {self_url}/local/events"
+            " (for a token with admin:progress)"
+        )
+        from localdev.hosts import listening_addresses
+
+        gateway = LocalGateway(
+            load_api(ROOT / "template.yaml"), local_routes=local_routes, admin_routes={"/local/events": sink.page}
+        )
+        server = create_server(
+            gateway,
+            host=args.host,
+            port=args.port,
+            threads=args.threads,
+        )
         stack.callback(server.close)
+        # Only a Host naming an address the server listens on is answered (DNS rebinding; localdev/hosts.py).
+        gateway.addresses = listening_addresses(server)
         print_banner(self_url, notes, dev_key)
         signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop on SIGTERM as on Ctrl-C
         server.run()  # returns on Ctrl-C or SIGTERM, once waitress has stopped its workers
     sys.stdout.write("Stopped.\n")
     return 0
+
+
+def reached_at(host: str) -> str:
+    """The host part of a URL that reaches a server bound to `host` (loopback for a wildcard bind)."""
+    loopback_of_wildcard = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}  # noqa: S104 - naming binds, not binding
+    return loopback_of_wildcard.get(host) or (f"[{host}]" if ":" in host else host)
 
 
 def user_id_claim() -> str:
