@@ -1,0 +1,89 @@
+"""The local app under pressure, as a real process: idle and stalled connections, the first requests after a restart in
+development-issuer mode, many first calls to the stand-in User Profile service, log fields of requests answered at the
+same time, and the docs page at /docs/."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import pytest
+
+from localdev.stubs import UserProfileStub
+from tests.helpers import App
+
+# Far below waitress's default (an idle connection closed after 120 s, looked for every 30 s), far above the app's.
+SILENT_CONNECTION_CLOSED_WITHIN = 30
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory, clean_env, database_url, user_profile) -> Iterator[App]:
+    env = {**clean_env, "DATABASE_URL": database_url, "USER_SVC_BASE_URL": user_profile.base_url}
+    started = App(tmp_path_factory.mktemp("pressure"), env)
+    try:
+        yield started
+    finally:
+        started.stop()
+
+
+def still_open(connection: socket.socket) -> bool:
+    """Whether the server has kept the connection open: what it sent is read and left aside, until nothing more is
+    there to read (open) or the connection's end is (closed)."""
+    connection.setblocking(False)
+    try:
+        while connection.recv(65536):
+            pass
+    except BlockingIOError:
+        return True
+    except ConnectionError:
+        return False
+    return False
+
+
+def closed_by_the_server_within(connections: list[socket.socket], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while any(still_open(connection) for connection in connections):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
+
+
+# --- the stand-in User Profile service ------------------------------------------------------------------------------
+
+
+def connections_taken(port: int, attempts: int) -> list[socket.socket]:
+    taken = []
+    for _ in range(attempts):
+        attempt = socket.socket()
+        attempt.settimeout(1.5)  # a connection the listen queue has no room for is dropped: its SYN goes unanswered
+        try:
+            attempt.connect(("127.0.0.1", port))
+        except OSError:
+            attempt.close()
+        else:
+            taken.append(attempt)
+    return taken
+
+
+def test_the_stand_in_takes_many_simultaneous_first_calls():
+    # Given the stand-in listening while it accepts nothing yet (as busy as it gets: every caller waits in its queue)
+    stand_in = UserProfileStub(known=None)
+    try:
+        waiting = connections_taken(urlsplit(stand_in.url).port or 0, 30)
+    finally:
+        stand_in.start()
+    try:
+        # Then 30 first calls all get a connection (with a listen queue of 5, six did)
+        assert len(waiting) == 30
+        # and each is answered once it accepts them
+        for connection in waiting:
+            connection.settimeout(10)
+            connection.sendall(b"GET /api/users/validate/someone HTTP/1.0\r\n\r\n")
+            assert connection.makefile("rb").readline().startswith(b"HTTP/1.0 200")
+    finally:
+        for connection in waiting:
+            connection.close()
+        stand_in.stop()
