@@ -40,6 +40,11 @@ if TYPE_CHECKING:
 
 # A development token's default scopes: all four, erasure's admin:progress included.
 DEV_TOKEN_SCOPES = f"{ALL_SCOPES} admin:progress"
+# waitress's defaults (100 connections; an idle one closed after 120 s, looked for every 30 s) let 100 idle clients
+# keep everyone else waiting for minutes. A connection silent for IDLE_SECONDS (an idle keep-alive, a client stalled
+# mid-request) is closed, looked for every second; one whose request is being answered never is.
+CONNECTIONS = 500
+IDLE_SECONDS = 10
 
 
 def _both_spellings(name: str) -> list[str]:
@@ -322,6 +327,9 @@ def serve(args: argparse.Namespace) -> int:
             host=args.host,
             port=args.port,
             threads=args.threads,
+            connection_limit=connection_limit(),
+            channel_timeout=IDLE_SECONDS,
+            cleanup_interval=1,
         )
         stack.callback(server.close)
         # Only a Host naming an address the server listens on is answered (DNS rebinding; localdev/hosts.py).
@@ -337,6 +345,16 @@ def reached_at(host: str) -> str:
     """The host part of a URL that reaches a server bound to `host` (loopback for a wildcard bind)."""
     loopback_of_wildcard = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}  # noqa: S104 - naming binds, not binding
     return loopback_of_wildcard.get(host) or (f"[{host}]" if ":" in host else host)
+
+
+def connection_limit() -> int:
+    """CONNECTIONS, or fewer where the process may not open that many files (each connection holds one)."""
+    try:
+        import resource
+    except ImportError:  # Windows: no such limit to read
+        return CONNECTIONS
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return CONNECTIONS if soft == resource.RLIM_INFINITY else max(50, min(CONNECTIONS, soft - 100))
 
 
 def user_id_claim() -> str:

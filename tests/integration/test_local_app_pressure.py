@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
+import requests
 
 from localdev.stubs import UserProfileStub
 from tests.helpers import App
@@ -49,6 +50,37 @@ def closed_by_the_server_within(connections: list[socket.socket], seconds: float
             return False
         time.sleep(0.2)
     return True
+
+
+# --- connections ----------------------------------------------------------------------------------------------------
+
+
+def test_idle_connections_past_the_old_limit_keep_no_one_waiting(app):
+    # Given 150 connections that send nothing (waitress's default limit is 100 connections)
+    idle = [socket.create_connection(("127.0.0.1", app.port), timeout=5) for _ in range(150)]
+    try:
+        # Then a request is answered while every one of them is still open
+        answer = requests.get(f"{app.url}/openapi.json", timeout=SILENT_CONNECTION_CLOSED_WITHIN)
+        assert answer.status_code == 200
+        assert sum(still_open(connection) for connection in idle) == 150
+    finally:
+        for connection in idle:
+            connection.close()
+
+
+def test_idle_and_stalled_connections_are_closed_by_the_app(app):
+    idle = [socket.create_connection(("127.0.0.1", app.port), timeout=5) for _ in range(3)]
+    stalled = socket.create_connection(("127.0.0.1", app.port), timeout=5)
+    stalled.sendall(f"GET /openapi.json HTTP/1.1\r\nHost: 127.0.0.1:{app.port}\r\n".encode())  # and never ends it
+    kept_alive = socket.create_connection(("127.0.0.1", app.port), timeout=5)
+    kept_alive.sendall(f"GET /openapi.json HTTP/1.1\r\nHost: 127.0.0.1:{app.port}\r\n\r\n".encode())
+    assert kept_alive.recv(12) == b"HTTP/1.1 200"  # answered, then left idle on a keep-alive connection
+    connections = [*idle, stalled, kept_alive]
+    try:
+        assert closed_by_the_server_within(connections, SILENT_CONNECTION_CLOSED_WITHIN)
+    finally:
+        for connection in connections:
+            connection.close()
 
 
 # --- the stand-in User Profile service ------------------------------------------------------------------------------
