@@ -263,6 +263,12 @@ def serve(args: argparse.Namespace) -> int:
             os.environ.update(
                 AUTH0_ISSUER=DEV_ISSUER, AUTH0_AUDIENCE=DEV_AUDIENCE, AUTH0_JWKS_URL=f"{self_url}/.well-known/jwks.json"
             )
+            from progress_tracking import tokens
+
+            # The authorizer reads the key set in process: fetched from this app over HTTP, it would wait for a free
+            # worker thread while every one may be in the authorizer (the first requests after a restart were 401s).
+            issuer_key = dev_key
+            tokens.fetch_key_set_with(lambda _url: issuer_key.jwks())
             notes.append(f"Auth: development issuer (JWKS at {self_url}/.well-known/jwks.json)")
         else:
             notes.append("Auth: Auth0 tenant from the environment")

@@ -5,14 +5,18 @@ same time, and the docs page at /docs/."""
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 import pytest
 import requests
 
+from localdev.dev_issuer import SigningKey
 from localdev.stubs import UserProfileStub
+from progress_tracking_app import DEV_KEY_FILE
 from tests.helpers import App
 
 # Far below waitress's default (an idle connection closed after 120 s, looked for every 30 s), far above the app's.
@@ -81,6 +85,38 @@ def test_idle_and_stalled_connections_are_closed_by_the_app(app):
     finally:
         for connection in connections:
             connection.close()
+
+
+# --- the first requests after a restart -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("threads", "first_requests"), [(1, 1), (8, 16)])
+def test_the_first_requests_after_a_restart_verify_their_tokens_at_once(
+    tmp_path, clean_env, database_url, user_profile, threads, first_requests
+):
+    # Given tokens minted with the development issuer's key before the app (re)starts
+    key = SigningKey.load_or_create(tmp_path / DEV_KEY_FILE)
+    minted = [key.access_token(user_id=f"restart-{n}") for n in range(first_requests)]
+    env = {**clean_env, "DATABASE_URL": database_url, "USER_SVC_BASE_URL": user_profile.base_url}
+    app = App(tmp_path, env, "--threads", str(threads))
+    try:
+        start = threading.Barrier(first_requests)
+
+        def first_request(n: int) -> int:
+            start.wait()
+            headers = {"Authorization": f"Bearer {minted[n]}"}
+            return requests.get(f"{app.url}/api/progress/restart-{n}", headers=headers, timeout=30).status_code
+
+        # When they arrive together, as many as (or more than) the app has threads
+        with ThreadPoolExecutor(first_requests) as pool:
+            statuses = list(pool.map(first_request, range(first_requests)))
+        # Then each is answered as its token deserves, not 401 while the app waits for its own JWKS
+        assert statuses == [200] * first_requests
+        # and the key set is still served to others, with the key that signed them
+        served = requests.get(f"{app.url}/.well-known/jwks.json", timeout=10).json()
+        assert [served_key["kid"] for served_key in served["keys"]] == [key.kid]
+    finally:
+        app.stop()
 
 
 # --- the stand-in User Profile service ------------------------------------------------------------------------------

@@ -238,20 +238,35 @@ class TokenVerifier:
         return identity_from_claims(claims, self.user_id_claim)
 
 
-def verifier_from(settings: Settings) -> TokenVerifier:
+def verifier_from(settings: Settings, fetch: Callable[[str], dict[str, Any]] = fetch_jwks) -> TokenVerifier:
     if not (settings.auth0_issuer and settings.auth0_jwks_url and settings.auth0_audiences):
         raise RuntimeError("AUTH0_DOMAIN (or AUTH0_ISSUER and AUTH0_JWKS_URL) and AUTH0_AUDIENCE must be set")
     return TokenVerifier(
-        settings.auth0_issuer, settings.auth0_audiences, JwksCache(settings.auth0_jwks_url), settings.user_id_claim
+        settings.auth0_issuer,
+        settings.auth0_audiences,
+        JwksCache(settings.auth0_jwks_url, fetch),
+        settings.user_id_claim,
     )
 
 
 _verifier_lock = threading.Lock()
+_fetch_key_set: Callable[[str], dict[str, Any]] = fetch_jwks
+
+
+def fetch_key_set_with(fetch: Callable[[str], dict[str, Any]]) -> None:
+    """From now on the container's verifier reads the key set with `fetch` instead of over HTTP; verification is
+    unchanged (the same JwksCache and TokenVerifier). For the local app alone: as its own development issuer it holds
+    the key set, and fetching that from itself over HTTP needs a free worker thread while every one of them may be
+    in the authorizer, waiting for that very answer."""
+    global _fetch_key_set
+    with _verifier_lock:
+        _fetch_key_set = fetch
+        cached_verifier.cache_clear()
 
 
 @lru_cache(maxsize=1)
 def cached_verifier() -> TokenVerifier:
-    return verifier_from(get_settings())
+    return verifier_from(get_settings(), _fetch_key_set)
 
 
 def get_verifier() -> TokenVerifier:
