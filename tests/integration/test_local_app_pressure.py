@@ -4,9 +4,11 @@ same time, and the docs page at /docs/."""
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
@@ -14,8 +16,9 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
+from localdev.databases import scratch_database
 from localdev.dev_issuer import SigningKey
-from localdev.stubs import UserProfileStub
+from localdev.stubs import StubServer, UserProfileStub
 from progress_tracking_app import DEV_KEY_FILE
 from tests.helpers import App
 
@@ -155,3 +158,87 @@ def test_the_stand_in_takes_many_simultaneous_first_calls():
         for connection in waiting:
             connection.close()
         stand_in.stop()
+
+
+# --- log fields of concurrent requests ------------------------------------------------------------------------------
+
+
+class HeldUserProfile(StubServer):
+    """A User Profile service that knows every user, and holds its answer about `held` until released."""
+
+    def __init__(self, held: str) -> None:
+        self.held = held
+        self.asked = threading.Event()
+        self.release = threading.Event()
+        super().__init__(self._answer)
+
+    def _answer(self, path: str) -> tuple[int, dict]:
+        if path.endswith(f"/{self.held}"):
+            self.asked.set()
+            assert self.release.wait(30)
+        return 200, {"valid": True}
+
+
+def log_lines(output: str) -> list[dict]:
+    lines = []
+    for line in output.splitlines():
+        if line.startswith("{") and '"level"' in line:
+            lines.append(json.loads(line))
+    return lines
+
+
+def test_each_log_line_carries_the_fields_of_its_own_request(tmp_path, clean_env, postgres_server_url):
+    # Given a request held inside its handler (the User Profile service answers only when released), on a database
+    # of its own (another app's relay would publish its events into that app's sink: they share the checkpoint)
+    with HeldUserProfile(held="held-writer") as profiles, scratch_database(postgres_server_url) as database_url:
+        env = {**clean_env, "DATABASE_URL": database_url}
+        app = App(tmp_path, env, "--user_svc_base_url", f"{profiles.url}/api/users")
+        try:
+            token = {"Authorization": f"Bearer {app.mint()}"}  # all four scopes: admin acts for anyone
+            body = {"user_id": "held-writer", "date": "2026-11-01", "weight_kg": 80.5}
+            with ThreadPoolExecutor(1) as pool:
+                held = pool.submit(requests.post, f"{app.url}/api/progress/log", json=body, headers=token, timeout=30)
+                assert profiles.asked.wait(30)
+                # When other functions answer requests meanwhile
+                other = f"someone-else-{uuid.uuid4().hex[:8]}"
+                goals = {"weekly_workouts": 3}
+                others = [
+                    requests.get(f"{app.url}/api/progress/{other}", headers=token, timeout=10),
+                    requests.put(f"{app.url}/api/progress/goals/{other}", json=goals, headers=token, timeout=10),
+                ]
+                assert [answer.status_code for answer in others] == [200, 200]
+                profiles.release.set()
+                created = held.result()
+            assert created.status_code == 201, created.text
+            # and the relay publishes the held request's event in the background
+            deadline = time.monotonic() + 60
+            while not any(
+                event["detail"].get("user_id") == "held-writer"
+                for event in requests.get(f"{app.url}/local/events", headers=token, timeout=10).json()["events"]
+            ):
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+        finally:
+            output = app.stop()
+    lines = log_lines(output)
+    request_ids = {
+        created.headers["X-Request-Id"]: "LogProgressFunction",
+        others[0].headers["X-Request-Id"]: "GetProgressFunction",
+        others[1].headers["X-Request-Id"]: "SetGoalsFunction",
+    }
+    # Then the held request's line after the others names its own function, request and log
+    [logged] = [line for line in lines if line["message"] == "Progress logged"]
+    assert (logged["function_name"], logged["correlation_id"], logged["log_id"]) == (
+        "LogProgressFunction",
+        created.headers["X-Request-Id"],
+        created.json()["id"],
+    )
+    # and every line with a request's id names that request's function
+    for line in lines:
+        if line.get("correlation_id") in request_ids:
+            assert line["function_name"] == request_ids[line["correlation_id"]], line
+    # and the relay's lines (on a thread of their own) carry no request's fields at all
+    relayed = [line for line in lines if line["message"] == "Domain events relayed"]
+    assert relayed
+    for line in relayed:
+        assert not {"correlation_id", "function_name", "log_id"} & set(line), line
