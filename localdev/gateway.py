@@ -82,10 +82,11 @@ class LocalGateway:
         if method == "GET" and raw_path in self.admin_routes:
             return self._admin_route(environ, raw_path, request_id)
         segments = [unquote(part, errors="replace") for part in raw_path.strip("/").split("/")]
+        # Routed without it, as API Gateway routes /docs/ to /docs, but the event's path keeps a trailing slash.
+        path = "/" + "/".join(segments) + ("/" if raw_path.endswith("/") and segments != [""] else "")
         public = self.api.resolve(method, segments, self.api.public_routes)
         if public is not None:  # `Auth: Authorizer: NONE` in the template: no authorizer, no context
             route, path_parameters = public
-            path = "/" + "/".join(segments)
             headers = _request_headers(environ)
             event = self._proxy_event(
                 environ, route.path, path, method, headers, path_parameters, b"", None, request_id
@@ -95,7 +96,7 @@ class LocalGateway:
         if resolved is None:  # API Gateway's MISSING_AUTHENTICATION_TOKEN, answered as the template configures it
             return _gateway_error(404, "Route not found", "route_not_found", request_id)
         route, path_parameters = resolved
-        answer = self._routed(environ, method, segments, route, path_parameters, request_id)
+        answer = self._routed(environ, method, path, route, path_parameters, request_id)
         if self.on_answer is not None:
             self.on_answer(route, answer[0])
         return answer
@@ -104,7 +105,7 @@ class LocalGateway:
         self,
         environ: dict[str, Any],
         method: str,
-        segments: list[str],
+        path: str,
         route: Route,
         path_parameters: dict[str, str],
         request_id: str,
@@ -114,7 +115,6 @@ class LocalGateway:
             return _gateway_error(413, "Request Too Long", "request_too_long", request_id)
         body = environ["wsgi.input"].read(length) if length else b""
         headers = _request_headers(environ)
-        path = "/" + "/".join(segments)
         policy = self._allowed_policy(headers, method, path, request_id)
         if isinstance(policy, tuple):
             return policy

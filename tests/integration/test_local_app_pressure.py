@@ -5,13 +5,14 @@ same time, and the docs page at /docs/."""
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import pytest
 import requests
@@ -20,7 +21,7 @@ from localdev.databases import scratch_database
 from localdev.dev_issuer import SigningKey
 from localdev.stubs import StubServer, UserProfileStub
 from progress_tracking_app import DEV_KEY_FILE
-from tests.helpers import App
+from tests.helpers import FUNCTIONS, App
 
 # Far below waitress's default (an idle connection closed after 120 s, looked for every 30 s), far above the app's.
 SILENT_CONNECTION_CLOSED_WITHIN = 30
@@ -242,3 +243,38 @@ def test_each_log_line_carries_the_fields_of_its_own_request(tmp_path, clean_env
     assert relayed
     for line in relayed:
         assert not {"correlation_id", "function_name", "log_id"} & set(line), line
+
+
+# --- /docs/ ---------------------------------------------------------------------------------------------------------
+
+ASSET_REFERENCE = re.compile(r'(?:href|src)="([^"]+)"|url: "([^"]+)"')
+
+
+def references(page: str) -> list[str]:
+    return [href or url for href, url in ASSET_REFERENCE.findall(page)]
+
+
+@pytest.mark.parametrize("path", ["/docs", "/docs/"])
+def test_the_docs_page_and_every_asset_it_references_are_served(app, path):
+    page = requests.get(f"{app.url}{path}", timeout=10)
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    found = references(page.text)
+    assert len(found) == 3, found  # the stylesheet, the script and the OpenAPI document
+    for reference in found:
+        asset = requests.get(urljoin(page.url, reference), timeout=10)
+        assert asset.status_code == 200, (reference, urljoin(page.url, reference))
+        assert not asset.headers["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.parametrize("path", ["/docs", "/docs/"])
+def test_the_docs_function_references_its_assets_under_the_stage_wherever_the_page_is(path):
+    # As API Gateway invokes it: the request's path (a trailing slash kept) and the stage in front of it.
+    page_url = f"https://abc123.execute-api.eu-west-1.amazonaws.com/v1{path}"
+    event = {"path": path, "requestContext": {"path": f"/v1{path}"}, "pathParameters": None}
+    page = FUNCTIONS["api_docs"].load()(event, None)
+    assert page["statusCode"] == 200
+    assert sorted(urlsplit(urljoin(page_url, reference)).path for reference in references(page["body"])) == [
+        "/v1/docs/openapi.json",
+        "/v1/docs/swagger-ui-bundle.js",
+        "/v1/docs/swagger-ui.css",
+    ]
