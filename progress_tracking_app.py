@@ -40,6 +40,11 @@ if TYPE_CHECKING:
 
 # A development token's default scopes: all four, erasure's admin:progress included.
 DEV_TOKEN_SCOPES = f"{ALL_SCOPES} admin:progress"
+# waitress's defaults (100 connections; an idle one closed after 120 s, looked for every 30 s) let 100 idle clients
+# keep everyone else waiting for minutes. A connection silent for IDLE_SECONDS (an idle keep-alive, a client stalled
+# mid-request) is closed, looked for every second; one whose request is being answered never is.
+CONNECTIONS = 500
+IDLE_SECONDS = 10
 
 
 def _both_spellings(name: str) -> list[str]:
@@ -251,14 +256,19 @@ def serve(args: argparse.Namespace) -> int:
     with ExitStack() as stack:
         notes = [f"Database: {stack.enter_context(database_configured(args))}"]
 
-        wildcard = args.host in ("0.0.0.0", "::")  # noqa: S104 - not binding here: the app calls itself on loopback
-        self_url = f"http://{'127.0.0.1' if wildcard else args.host}:{args.port}"
+        self_url = f"http://{reached_at(args.host)}:{args.port}"
         dev_key = None
         if not (os.environ.get("AUTH0_DOMAIN") or os.environ.get("AUTH0_ISSUER")):
             dev_key = SigningKey.load_or_create(args.data_dir / DEV_KEY_FILE)
             os.environ.update(
                 AUTH0_ISSUER=DEV_ISSUER, AUTH0_AUDIENCE=DEV_AUDIENCE, AUTH0_JWKS_URL=f"{self_url}/.well-known/jwks.json"
             )
+            from progress_tracking import tokens
+
+            # The authorizer reads the key set in process: fetched from this app over HTTP, it would wait for a free
+            # worker thread while every one may be in the authorizer (the first requests after a restart were 401s).
+            issuer_key = dev_key
+            tokens.fetch_key_set_with(lambda _url: issuer_key.jwks())
             notes.append(f"Auth: development issuer (JWKS at {self_url}/.well-known/jwks.json)")
         else:
             notes.append("Auth: Auth0 tenant from the environment")
@@ -309,16 +319,48 @@ def serve(args: argparse.Namespace) -> int:
         stop_relay = threading.Event()
         run_relay_in_background(sink, stop_relay)
         stack.callback(stop_relay.set)
-        local_routes["/local/events"] = sink.page
-        notes.append(f"Domain events: published to a local sink, printed here and listed at {self_url}/local/events")
-        gateway = LocalGateway(load_api(ROOT / "template.yaml"), local_routes=local_routes)
-        server = create_server(gateway, host=args.host, port=args.port, threads=args.threads)
+        notes.append(
+            f"Domain events: published to a local sink, printed here and listed at {self_url}/local/events"
+            " (for a token with admin:progress)"
+        )
+        from localdev.hosts import listening_addresses
+
+        gateway = LocalGateway(
+            load_api(ROOT / "template.yaml"), local_routes=local_routes, admin_routes={"/local/events": sink.page}
+        )
+        server = create_server(
+            gateway,
+            host=args.host,
+            port=args.port,
+            threads=args.threads,
+            connection_limit=connection_limit(),
+            channel_timeout=IDLE_SECONDS,
+            cleanup_interval=1,
+        )
         stack.callback(server.close)
+        # Only a Host naming an address the server listens on is answered (DNS rebinding; localdev/hosts.py).
+        gateway.addresses = listening_addresses(server)
         print_banner(self_url, notes, dev_key)
         signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop on SIGTERM as on Ctrl-C
         server.run()  # returns on Ctrl-C or SIGTERM, once waitress has stopped its workers
     sys.stdout.write("Stopped.\n")
     return 0
+
+
+def reached_at(host: str) -> str:
+    """The host part of a URL that reaches a server bound to `host` (loopback for a wildcard bind)."""
+    loopback_of_wildcard = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}  # noqa: S104 - naming binds, not binding
+    return loopback_of_wildcard.get(host) or (f"[{host}]" if ":" in host else host)
+
+
+def connection_limit() -> int:
+    """CONNECTIONS, or fewer where the process may not open that many files (each connection holds one)."""
+    try:
+        import resource
+    except ImportError:  # Windows: no such limit to read
+        return CONNECTIONS
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return CONNECTIONS if soft == resource.RLIM_INFINITY else max(50, min(CONNECTIONS, soft - 100))
 
 
 def user_id_claim() -> str:

@@ -19,6 +19,7 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
+from localdev.hosts import ListeningAddresses
 from localdev.lambda_context import LocalLambdaContext
 from localdev.template import ApiDefinition, FunctionSpec, LambdaHandler, Route
 
@@ -42,6 +43,7 @@ class LocalGateway:
         stage: str = "local",
         local_routes: dict[str, LocalRoute] | None = None,
         on_answer: Callable[[Route, int], None] | None = None,
+        admin_routes: dict[str, LocalRoute] | None = None,
     ):
         self.api = api
         self.on_answer = on_answer  # told the status of every answer to a route of the template (tests record them)
@@ -53,6 +55,10 @@ class LocalGateway:
             "/docs/openapi.json": self._openapi,
             **(local_routes or {}),
         }
+        # Development-only GET routes behind the API's token rules: the authorizer, then admin:progress.
+        self.admin_routes = dict(admin_routes or {})
+        # The addresses the server listens on, once it is bound: then only a Host naming one of them is answered.
+        self.addresses: ListeningAddresses | None = None
         self._openapi_document: dict[str, Any] | None = None
         self._handlers: dict[str, LambdaHandler] = {}
         self._load_lock = threading.Lock()
@@ -64,6 +70,10 @@ class LocalGateway:
         return [body]
 
     def handle(self, environ: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
+        if self.addresses is not None and not self.addresses.named_by(environ.get("HTTP_HOST")):
+            # Another site's name rebound to this address (DNS rebinding): nothing is read, run or answered.
+            message = "This server does not answer for that Host"
+            return _gateway_error(421, message, "misdirected_request", str(uuid.uuid4()))
         method = environ["REQUEST_METHOD"].upper()
         # The raw, still percent-encoded path: an encoded "/" inside a parameter must not split it.
         raw_path = (environ.get("REQUEST_URI") or environ.get("RAW_URI") or "/").split("?", 1)[0]
@@ -71,11 +81,14 @@ class LocalGateway:
             answer = self.local_routes[raw_path]()
             return _json(answer[0], answer[1]) if len(answer) == 2 else answer
         request_id = str(uuid.uuid4())
+        if method == "GET" and raw_path in self.admin_routes:
+            return self._admin_route(environ, raw_path, request_id)
         segments = [unquote(part, errors="replace") for part in raw_path.strip("/").split("/")]
+        # Routed without it, as API Gateway routes /docs/ to /docs, but the event's path keeps a trailing slash.
+        path = "/" + "/".join(segments) + ("/" if raw_path.endswith("/") and segments != [""] else "")
         public = self.api.resolve(method, segments, self.api.public_routes)
         if public is not None:  # `Auth: Authorizer: NONE` in the template: no authorizer, no context
             route, path_parameters = public
-            path = "/" + "/".join(segments)
             headers = _request_headers(environ)
             event = self._proxy_event(
                 environ, route.path, path, method, headers, path_parameters, b"", None, request_id
@@ -85,7 +98,7 @@ class LocalGateway:
         if resolved is None:  # API Gateway's MISSING_AUTHENTICATION_TOKEN, answered as the template configures it
             return _gateway_error(404, "Route not found", "route_not_found", request_id)
         route, path_parameters = resolved
-        answer = self._routed(environ, method, segments, route, path_parameters, request_id)
+        answer = self._routed(environ, method, path, route, path_parameters, request_id)
         if self.on_answer is not None:
             self.on_answer(route, answer[0])
         return answer
@@ -94,7 +107,7 @@ class LocalGateway:
         self,
         environ: dict[str, Any],
         method: str,
-        segments: list[str],
+        path: str,
         route: Route,
         path_parameters: dict[str, str],
         request_id: str,
@@ -104,7 +117,16 @@ class LocalGateway:
             return _gateway_error(413, "Request Too Long", "request_too_long", request_id)
         body = environ["wsgi.input"].read(length) if length else b""
         headers = _request_headers(environ)
-        path = "/" + "/".join(segments)
+        policy = self._allowed_policy(headers, method, path, request_id)
+        if isinstance(policy, tuple):
+            return policy
+        event = self._proxy_event(environ, route.path, path, method, headers, path_parameters, body, policy, request_id)
+        return self._invoke(route.function, event, request_id)
+
+    def _allowed_policy(
+        self, headers: dict[str, str], method: str, path: str, request_id: str
+    ) -> dict[str, Any] | tuple[int, dict[str, str], bytes]:
+        """The authorizer's policy when it allows the request; otherwise the gateway's own answer (401 or 403)."""
         method_arn = f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:{API_ID}/{self.stage}/{method}{path}"
         authorization = headers.get("Authorization", "")
         policy = self._authorize(authorization, method_arn) if authorization.strip() else None
@@ -113,8 +135,26 @@ class LocalGateway:
         if not _allows(policy, method_arn):
             message = "User is not authorized to access this resource with an explicit deny"
             return _gateway_error(403, message, "access_denied", request_id)
-        event = self._proxy_event(environ, route.path, path, method, headers, path_parameters, body, policy, request_id)
-        return self._invoke(route.function, event, request_id)
+        return policy
+
+    def _admin_route(self, environ: dict[str, Any], path: str, request_id: str) -> tuple[int, dict[str, str], bytes]:
+        """A development route with the API's token rules: the gateway's 401/403, then, as a handler would answer,
+        401 `token_expired` or 403 `insufficient_scope` unless the token is unexpired and has admin:progress."""
+        from progress_tracking import api_edge, authz, errors
+
+        policy = self._allowed_policy(_request_headers(environ), "GET", path, request_id)
+        if isinstance(policy, tuple):
+            return policy
+        caller = authz.caller_from_context({**policy.get("context", {}), "principalId": policy.get("principalId")})
+        try:
+            authz.ensure_unexpired(caller, time.time())
+            authz.require_scope(caller, authz.ADMIN_PROGRESS)
+        except errors.ProgressError as error:
+            refusal = api_edge.error_response(error)
+            headers = {**refusal["headers"], "X-Request-Id": request_id}
+            return refusal["statusCode"], headers, refusal["body"].encode()
+        answer = self.admin_routes[path]()
+        return _json(answer[0], answer[1]) if len(answer) == 2 else answer
 
     def _openapi(self) -> tuple[int, dict[str, Any]]:
         if self._openapi_document is None:

@@ -32,7 +32,7 @@ PAGE = """<!doctype html>
 <h1>Progress Tracking Service</h1>
 <div class="muted">Running locally. API documentation you can try calls from: <a href="/docs">/docs</a>
   (OpenAPI document: <a href="/openapi.json">/openapi.json</a>);
-  domain events: <a href="/local/events">/local/events</a>.</div>
+  domain events: <code>/local/events</code> (with a token that has admin:progress).</div>
 
 <h2>Progress of <code id="user"></code></h2>
 <div id="status">Loading…</div>

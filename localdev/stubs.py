@@ -15,6 +15,9 @@ Responder = Callable[[str], tuple[int, Any]]
 
 class _QuietServer(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver listens with a queue of 5: ten callers at once (the local app's first requests) found it full
+    # while the accept loop was starting their threads, and their connections were dropped.
+    request_queue_size = 128
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that gave up (the timeout tests do) leaves a broken pipe behind: expected, not news.

@@ -66,9 +66,13 @@ def free_port() -> int:
 
 
 class App:
-    def __init__(self, data_dir: Path, env: dict[str, str], *args: str) -> None:
+    """`progress_tracking_app.py` as a process on a free port, bound to `host` (reached at 127.0.0.1 when that is a
+    wildcard)."""
+
+    def __init__(self, data_dir: Path, env: dict[str, str], *args: str, host: str = "127.0.0.1") -> None:
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        reached = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host, f"[{host}]" if ":" in host else host)
+        self.url = f"http://{reached}:{self.port}"
         self.data_dir = data_dir
         self.env = env
         self.process = subprocess.Popen(
@@ -80,6 +84,8 @@ class App:
                 str(self.port),
                 "--data-dir",
                 str(data_dir),
+                "--host",
+                host,
                 *args,
             ],
             cwd=ROOT,

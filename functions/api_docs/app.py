@@ -6,24 +6,27 @@ Serves the page, its two assets from the swagger-ui-bundle-v2 package (no CDN) a
 
 import json
 from pathlib import Path
+from string import Template
 
 from swagger_ui_bundle import swagger_ui_path
 
 HERE = Path(__file__).resolve().parent
 ASSETS = {"swagger-ui.css": "text/css; charset=utf-8", "swagger-ui-bundle.js": "text/javascript; charset=utf-8"}
-PAGE = """<!doctype html>
+# The assets are named relative to the page's own URL, so they resolve under any stage or base path: from /docs to
+# docs/…, from /docs/ (a trailing slash, which API Gateway routes to /docs too) to … alone.
+PAGE = Template("""<!doctype html>
 <html lang="en">
 <head>
   <meta charset="utf-8">
   <title>Progress Tracking Service API</title>
-  <link rel="stylesheet" href="docs/swagger-ui.css">
+  <link rel="stylesheet" href="${assets}swagger-ui.css">
 </head>
 <body>
   <div id="swagger-ui"></div>
-  <script src="docs/swagger-ui-bundle.js"></script>
+  <script src="${assets}swagger-ui-bundle.js"></script>
   <script>
     window.ui = SwaggerUIBundle({
-      url: "docs/openapi.json",
+      url: "${assets}openapi.json",
       dom_id: "#swagger-ui",
       deepLinking: true,
       displayRequestDuration: true,
@@ -32,7 +35,7 @@ PAGE = """<!doctype html>
   </script>
 </body>
 </html>
-"""
+""")
 
 
 def _answer(status: int, content_type: str, body: str, cache: str = "no-cache") -> dict:
@@ -51,7 +54,8 @@ def _document(event: dict) -> dict:
 def lambda_handler(event: dict, context: object) -> dict:
     asset = (event.get("pathParameters") or {}).get("asset")
     if asset is None:
-        return _answer(200, "text/html; charset=utf-8", PAGE)
+        assets = "" if str(event.get("path") or "").endswith("/") else "docs/"
+        return _answer(200, "text/html; charset=utf-8", PAGE.substitute(assets=assets))
     if asset == "openapi.json":
         return _answer(200, "application/json", json.dumps(_document(event)))
     if asset in ASSETS:

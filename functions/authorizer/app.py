@@ -6,14 +6,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from progress_tracking.errors import InvalidToken
 from progress_tracking.gateway_events import allow_all_routes
-from progress_tracking.observability import logger
+from progress_tracking.observability import logged, logger
 from progress_tracking.tokens import get_verifier
 
 # API Gateway answers 401 exactly when an authorizer fails with this message.
 UNAUTHORIZED = "Unauthorized"
 
 
-@logger.inject_lambda_context(clear_state=True)
+@logged
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict:
     try:
         identity = get_verifier().verify(event.get("authorizationToken") or "")

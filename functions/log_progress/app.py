@@ -35,7 +35,7 @@ def lambda_handler(event: ProxyEvent, context: LambdaContext) -> dict:
     key = api_edge.idempotency_key(event)
     logged = service.log_progress(get_database(), get_user_service(), caller, entry, api_edge.request_id(event), key)
     log = logged.log
-    logger.append_keys(log_id=log.log_id)
+    logger.thread_safe_append_keys(log_id=log.log_id)
     headers = {"Location": f"/api/progress/log/{log.log_id}", **api_edge.etag(log)}
     if logged.replayed:
         headers["Idempotent-Replayed"] = "true"

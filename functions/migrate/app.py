@@ -7,10 +7,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from progress_tracking import custom_resource
 from progress_tracking.db import get_database
 from progress_tracking.migrations import available_migrations, migrate
-from progress_tracking.observability import logger
+from progress_tracking.observability import logged
 
 
-@logger.inject_lambda_context(clear_state=True)
+@logged
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     def apply() -> dict[str, Any]:
         applied = migrate(get_database())

@@ -16,7 +16,7 @@ from progress_tracking.observability import instrumented, logger, metrics
 
 @instrumented
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    logger.append_keys(schedule_event_id=event.get("id"))
+    logger.thread_safe_append_keys(schedule_event_id=event.get("id"))
     settings = get_settings()
     report = outbox.relay(
         get_database(),

@@ -24,7 +24,7 @@ OPERATION = Operation(
 def lambda_handler(event: ProxyEvent, context: LambdaContext) -> dict:
     caller = api_edge.authorize(event, OPERATION.scope)
     log_id = api_edge.path_log_id(event)
-    logger.append_keys(log_id=log_id)
+    logger.thread_safe_append_keys(log_id=log_id)
     request = api_edge.parse_body(event, RollbackRequest)
     log = service.rollback(
         get_database(), caller, log_id, request.to_version, api_edge.request_id(event), api_edge.if_match(event)

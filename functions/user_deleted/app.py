@@ -16,7 +16,7 @@ from progress_tracking.observability import instrumented, logger, metrics
 
 @instrumented
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    logger.append_keys(event_id=event.get("id"), event_source=event.get("source"))
+    logger.thread_safe_append_keys(event_id=event.get("id"), event_source=event.get("source"))
     try:
         erased = user_deleted.erase_deleted_user(get_database(), event)
     except user_deleted.MalformedUserDeleted:

@@ -68,6 +68,12 @@ def test_the_banner_points_to_the_home_page_and_the_docs(app):
     assert "all four scopes" in app.banner
 
 
+def test_the_docs_page_renders_every_operation_at_a_trailing_slash_too(app, page):
+    page.goto(f"{app.url}/docs/")  # its assets named relative to the page: a blank page when they missed
+    operations = {route.function.logical_id for route in API.routes}
+    page.wait_for(f"document.querySelectorAll('.opblock').length === {len(operations)}")
+
+
 def test_the_docs_page_renders_every_operation_and_try_it_out_needs_authorize(app, page, tmp_path):
     page.goto(f"{app.url}/docs")
     operations = {route.function.logical_id.removesuffix("Function") for route in API.routes}

@@ -156,8 +156,8 @@ def test_the_app_publishes_domain_events_to_its_local_sink_and_delivers_user_del
         headers = {"Authorization": f"Bearer {token}"}
         assert requests.post(f"{app.url}/api/progress/log", json=body, headers=headers, timeout=10).status_code == 201
 
-        def published() -> list[str]:
-            events = requests.get(f"{app.url}/local/events", timeout=10).json()["events"]
+        def published() -> list[str]:  # the token's default scopes include admin:progress, which the listing needs
+            events = requests.get(f"{app.url}/local/events", headers=headers, timeout=10).json()["events"]
             return [event["detail-type"] for event in events if event["detail"]["user_id"] == user_id]
 
         def wait_for(expected: list[str]) -> None:

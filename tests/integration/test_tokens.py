@@ -12,10 +12,11 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+import jwt
 import pytest
 import requests
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from localdev.dev_issuer import SigningKey
 from localdev.stubs import JwksStub
@@ -26,6 +27,7 @@ from progress_tracking.tokens import (
     JwksCache,
     TokenVerifier,
 )
+from tests.helpers import assert_error, log
 
 ISSUER = "https://tenant.test.invalid/"
 AUDIENCE = "https://progress-api.test.invalid"
@@ -421,6 +423,108 @@ def test_a_jwks_endpoint_down_at_cold_start_rejects_tokens_and_recovers(verifier
     assert verifier.verify(bearer(key.sign(claims()))).principal == "auth0|alice"
 
 
+# --- unusable entries in the key set ------------------------------------------------------------------------------
+
+
+def _public_jwk_of_a_new_key(kid: str) -> dict:
+    return SigningKey.generate(kid=kid).public_jwk()
+
+
+def _private_jwk(key: SigningKey) -> dict:
+    """The key as a JWK with its private members, as a tenant must never publish it."""
+    return {**json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.private_key)), **_without(key.public_jwk(), "n")}
+
+
+def _without(entry: dict, member: str) -> dict:
+    return {name: value for name, value in entry.items() if name != member}
+
+
+# Each entry a tenant's key set might hold beside its good keys, and that cannot verify our tokens: (what makes it
+# unusable, as logged; the entry). Every one is skipped and logged, and never costs the key set its good keys.
+UNUSABLE_ENTRIES: dict[str, tuple[str, Callable[[], object]]] = {
+    "bad n": ("InvalidKeyError", lambda: {**_public_jwk_of_a_new_key("bad-n"), "n": "not-a-modulus!"}),
+    "n too short": ("InvalidKeyError", lambda: {**_public_jwk_of_a_new_key("short-n"), "n": "AQ"}),
+    "missing e": ("InvalidKeyError", lambda: _without(_public_jwk_of_a_new_key("no-e"), "e")),
+    "n not a string": ("InvalidKeyError", lambda: {**_public_jwk_of_a_new_key("numeric-n"), "n": 12345}),
+    "unknown kty": ("not an RSA key", lambda: {**_public_jwk_of_a_new_key("kty-xyz"), "kty": "XYZ"}),
+    "kty not a string": ("not an RSA key", lambda: {**_public_jwk_of_a_new_key("kty-list"), "kty": ["RSA"]}),
+    "use enc": ("not a signing key", lambda: {**_public_jwk_of_a_new_key("for-encryption"), "use": "enc"}),
+    "use not a string": ("not a signing key", lambda: {**_public_jwk_of_a_new_key("use-list"), "use": ["sig"]}),
+    "alg of another algorithm": (
+        "for another algorithm",
+        lambda: {**_public_jwk_of_a_new_key("rs512"), "alg": "RS512"},
+    ),
+    "kid not a string": ("no kid", lambda: {**_public_jwk_of_a_new_key("x"), "kid": 7}),
+    "a 1024-bit key": (
+        "shorter than 2048 bits",
+        lambda: {
+            **json.loads(
+                jwt.algorithms.RSAAlgorithm.to_jwk(
+                    rsa.generate_private_key(public_exponent=65537, key_size=1024).public_key()
+                )
+            ),
+            "kid": "weak",
+        },
+    ),
+    "private key published": ("private key material", lambda: _private_jwk(SigningKey.generate(kid="leaked"))),
+    "a string, not an object": ("not a JSON object", lambda: "a key"),
+    "null": ("not a JSON object", lambda: None),
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNUSABLE_ENTRIES))
+def test_an_unusable_entry_is_skipped_and_logged_and_rotation_goes_on_beside_it(key, clock, caplog, case):
+    reason, make = UNUSABLE_ENTRIES[case]
+    unusable = make()
+    # Given a key set that holds the unusable entry beside the key that signs today's tokens
+    with JwksStub({"keys": [unusable, key.public_jwk()]}) as tenant:
+        verifier = TokenVerifier(ISSUER, (AUDIENCE,), JwksCache(tenant.jwks_url, clock=clock))
+        # Then the good key verifies, and the entry was skipped with its reason
+        caplog.clear()
+        assert verifier.verify(bearer(key.sign(claims()))).principal == "auth0|alice"
+        [skipped] = [record for record in caplog.records if record.getMessage() == "Skipping an unusable JWKS key"]
+        assert reason in skipped.reason, skipped.reason
+        # and a key the tenant adds beside the entry is accepted once the refetch interval has passed
+        added = SigningKey.generate(kid="added")
+        tenant.document = {"keys": [unusable, key.public_jwk(), added.public_jwk()]}
+        clock.now += JWKS_REFETCH_INTERVAL_SECONDS
+        assert verifier.verify(bearer(added.sign(claims()))).principal == "auth0|alice"
+        # and a key the tenant removes stops verifying at the maximum age, while the one it kept goes on verifying
+        tenant.document = {"keys": [added.public_jwk(), unusable]}
+        clock.now += JWKS_MAX_AGE_SECONDS - 1
+        assert verifier.verify(bearer(key.sign(claims()))).principal == "auth0|alice"
+        clock.now += 1
+        with pytest.raises(InvalidToken, match="unknown kid"):
+            verifier.verify(bearer(key.sign(claims())))
+        assert verifier.verify(bearer(added.sign(claims()))).principal == "auth0|alice"
+        assert len(tenant.requests) == 3
+
+
+def test_a_token_signed_with_the_key_of_an_unusable_entry_is_refused(key, clock):
+    # Real keys whose entries are unusable: one for encryption, one whose private part the tenant published.
+    for_encryption = SigningKey.generate(kid="for-encryption")
+    leaked = SigningKey.generate(kid="leaked")
+    served = {"keys": [{**for_encryption.public_jwk(), "use": "enc"}, _private_jwk(leaked), key.public_jwk()]}
+    with JwksStub(served) as tenant:
+        verifier = TokenVerifier(ISSUER, (AUDIENCE,), JwksCache(tenant.jwks_url, clock=clock))
+        assert verifier.verify(bearer(key.sign(claims()))).principal == "auth0|alice"  # the control
+        for refused in (for_encryption, leaked):
+            with pytest.raises(InvalidToken, match="unknown kid"):
+                verifier.verify(bearer(refused.sign(claims())))
+
+
+def test_a_key_set_with_only_unusable_entries_keeps_the_cached_keys_and_says_so(verifier, key, jwks, clock, caplog):
+    verifier.verify(bearer(key.sign(claims())))
+    jwks.document = {"keys": [{**key.public_jwk(), "n": "not-a-modulus!"}]}
+    clock.now += JWKS_MAX_AGE_SECONDS
+    caplog.clear()
+    assert verifier.verify(bearer(key.sign(claims()))).principal == "auth0|alice"
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == [
+        "Skipping an unusable JWKS key",
+        "JWKS fetched without a usable key; keeping cached keys",
+    ]
+
+
 def test_an_unreachable_jwks_url_is_a_rejection_not_a_crash(key, clock):
     verifier = TokenVerifier(ISSUER, (AUDIENCE,), JwksCache("http://127.0.0.1:9/jwks.json", clock=clock))
     with pytest.raises(InvalidToken):
@@ -498,3 +602,58 @@ def test_the_jwks_fetch_reads_a_key_set_and_refuses_anything_else(key):
         assert server.requests[0] == "/jwks.json?v=1"
     with pytest.raises(ValueError):
         fetch_jwks("ftp://127.0.0.1/jwks.json")
+
+
+# --- a scope is one word --------------------------------------------------------------------------------------------
+
+# A signed scope or permission value with whitespace inside, each hiding admin:progress beside read:progress.
+HIDDEN_ADMIN = {
+    "permission with a space": {"permissions": ["read:progress admin:progress"]},
+    "permission with a tab": {"permissions": ["read:progress\tadmin:progress"]},
+    "permission with an em space": {"permissions": ["read:progress\u2003admin:progress"]},
+    "permission with a newline": {"permissions": ["read:progress\nadmin:progress"]},
+    "scope with a tab": {"scope": "read:progress\tadmin:progress"},
+    "scope with an em space": {"scope": "read:progress\u2003admin:progress"},
+    "scope with a no-break space": {"scope": "read:progress\u00a0admin:progress"},
+}
+
+
+@pytest.mark.parametrize("case", sorted(HIDDEN_ADMIN))
+def test_the_authorizer_passes_no_scope_value_with_whitespace_inside(authorizer, signing_key, case):
+    # Given a token whose one honest scope is write:progress, and a value hiding admin:progress
+    token = signing_key.sign(claims(**{"scope": "write:progress", **HIDDEN_ADMIN[case]}))
+    policy = authorizer(token)
+    # Then the token is allowed, with the honest scope alone, and the handlers read exactly that
+    assert isinstance(policy, dict), policy
+    from progress_tracking.authz import caller_from_context
+
+    scopes = caller_from_context({**policy["context"], "principalId": policy["principalId"]}).scopes
+    assert scopes == ({"write:progress"} if "scope" not in HIDDEN_ADMIN[case] else set())
+
+
+def test_the_authorizer_positive_control_passes_each_scope_and_permission_as_one(authorizer, signing_key):
+    from progress_tracking.authz import caller_from_context
+
+    policy = authorizer(signing_key.sign(claims(scope="read:progress  write:progress", permissions=["admin:progress"])))
+    scopes = caller_from_context({**policy["context"], "principalId": policy["principalId"]}).scopes
+    assert scopes == {"read:progress", "write:progress", "admin:progress"}
+
+
+@pytest.mark.parametrize("case", sorted(HIDDEN_ADMIN))
+def test_a_scope_value_with_whitespace_inside_grants_nothing_through_the_gateway(api, tokens, new_user, case):
+    # Given alice's token with her honest scopes, and a value hiding admin:progress (which would let her act for bob)
+    alice, bob = new_user("alice"), new_user("bob")
+    log(api, tokens.user(bob), bob)
+    honest = "read:progress delete:progress"
+    hidden = HIDDEN_ADMIN[case]
+    extra = {"permissions": hidden["permissions"]} if "permissions" in hidden else {}
+    scope = f"{honest} {hidden['scope']}" if "scope" in hidden else honest
+    token = tokens.user(alice, scope=scope, extra=extra)
+    # Then she reads her own data (her honest scope stands), and neither reads nor erases bob's
+    assert api.call("GET", f"/api/progress/{alice}", token).status_code == 200
+    assert_error(api.call("GET", f"/api/progress/{bob}", token), 403, "forbidden")
+    assert_error(api.call("DELETE", f"/api/progress/user/{bob}/logs?erase=true", token), 403, "insufficient_scope")
+    assert len(api.call("GET", f"/api/progress/{bob}", tokens.user(bob)).json()["progress_logs"]) == 1
+    # The control: admin:progress as a value of its own does let her read bob's data
+    admin = tokens.user(alice, scope=honest, extra={"permissions": ["admin:progress"]})
+    assert api.call("GET", f"/api/progress/{bob}", admin).status_code == 200

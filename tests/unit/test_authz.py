@@ -51,3 +51,25 @@ def test_an_end_user_token_without_a_user_id_may_act_for_nobody():
     nobody = Identity(principal="auth0|x", scopes=frozenset({"read:progress"}), user_id=None, is_client=False)
     with pytest.raises(Forbidden):
         authz.ensure_may_act_for(nobody, "")
+
+
+@pytest.mark.parametrize("separator", ["\t", "\n", "\u2003", "\u00a0", "\u3000"])
+def test_the_context_splits_scopes_on_spaces_alone_and_drops_a_value_that_is_not_one_word(separator):
+    # An authorizer passes scopes separated by one space; a value with other whitespace inside is no scope at all.
+    context = {"principal": "auth0|a", "scope": f"write:progress read:progress{separator}admin:progress"}
+    assert authz.caller_from_context(context).scopes == {"write:progress"}
+    # The control: separated by a space, the same words are two scopes.
+    assert authz.caller_from_context({**context, "scope": "write:progress read:progress admin:progress"}).scopes == {
+        "write:progress",
+        "read:progress",
+        "admin:progress",
+    }
+
+
+def test_claims_keep_each_scope_and_permission_one_word_and_drop_the_rest():
+    claims = {
+        "sub": "auth0|a",
+        "scope": "read:progress  write:progress\tadmin:progress",
+        "permissions": ["delete:progress", "read:progress admin:progress", "x\u2003admin:progress", 7, ""],
+    }
+    assert authz.identity_from_claims(claims).scopes == {"read:progress", "delete:progress"}

@@ -1,9 +1,11 @@
-"""Powertools takes its service name and metrics namespace from the environment the template sets."""
+"""Powertools takes its service name and metrics namespace from the environment the template sets; log keys belong to
+the invocation's thread."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -65,3 +67,21 @@ def test_the_sdk_tracer_patches_http_client_which_the_user_profile_client_uses()
     assert _patched_with({"LAMBDA_TASK_ROOT": "/var/task"}) == ["httplib"]
     # The control: with tracing disabled nothing is patched, so the list above is the Tracer's doing.
     assert _patched_with({"LAMBDA_TASK_ROOT": "/var/task", "POWERTOOLS_TRACE_DISABLED": "true"}) == []
+
+
+# Powertools keeps these keys for every thread of the process, and nothing clears them between invocations any more:
+# each invocation's keys are the invoking thread's (observability.logged, logger.thread_safe_append_keys).
+PROCESS_WIDE_KEYS = re.compile(r"\blogger\.(append_keys|inject_lambda_context|set_correlation_id|structure_logs)\b")
+
+
+def test_no_function_keeps_log_keys_for_the_whole_process():
+    assert PROCESS_WIDE_KEYS.search("    logger.append_keys(log_id=log.log_id)")  # the control: the pattern finds one
+    sources = [*ROOT.glob("functions/*/app.py"), *(ROOT / "layers" / "progress_tracking").rglob("*.py")]
+    assert len(sources) > 30
+    found = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in sources
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if PROCESS_WIDE_KEYS.search(line)
+    ]
+    assert found == []

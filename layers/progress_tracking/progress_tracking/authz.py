@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,10 @@ ADMIN_PROGRESS = "admin:progress"
 CLIENT_CREDENTIALS_GRANT = "client-credentials"
 # Clock skew allowed between Auth0 and us, by the authorizer's verification and by the handlers' expiry check alike.
 TOKEN_LEEWAY_SECONDS = 30
+# A scope is one word (RFC 6749 §3.3: a scope-token is printable ASCII other than space, quote and backslash), and a
+# list of scopes is separated by single spaces (U+0020) only. A value with anything else inside (a tab, U+2003) is no
+# scope: split on whitespace, "read:progress<TAB>admin:progress" would become two, one of them admin.
+_SCOPE_WORD = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
 
 
 @dataclass(frozen=True)
@@ -29,7 +34,8 @@ class Identity:
     expires_at: int | None = None  # the token's exp (seconds since the epoch)
 
     def as_context(self) -> dict[str, str]:
-        # API Gateway passes only strings, numbers and booleans; strings keep the round trip exact.
+        # API Gateway passes only strings, numbers and booleans; strings keep the round trip exact. Every scope is one
+        # word (identity_from_claims drops the rest), so joined by spaces each comes back as one.
         return {
             "principal": self.principal,
             "scope": " ".join(sorted(self.scopes)),
@@ -39,22 +45,28 @@ class Identity:
         }
 
 
+def scope_words(values: Iterable[object]) -> frozenset[str]:
+    """The values that are one scope word each; any other value is dropped, never split (docs/security.md says why
+    dropping it, rather than refusing the token, is safe: it can only take a scope away)."""
+    return frozenset(value for value in values if isinstance(value, str) and _SCOPE_WORD.fullmatch(value))
+
+
 def identity_from_claims(claims: Mapping[str, Any], user_id_claim: str = "sub") -> Identity:
     """Who a verified token's claims speak for."""
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject:
         raise InvalidToken("no subject")
-    scopes = set()
+    values: list[object] = []
     if isinstance(claims.get("scope"), str):
-        scopes.update(claims["scope"].split())
+        values += claims["scope"].split(" ")
     if isinstance(claims.get("permissions"), list):
-        scopes.update(p for p in claims["permissions"] if isinstance(p, str))
+        values += claims["permissions"]
     is_client = claims.get("gty") == CLIENT_CREDENTIALS_GRANT
     user_id = None if is_client else claims.get(user_id_claim)
     expiry = claims.get("exp")
     return Identity(
         principal=subject,
-        scopes=frozenset(scopes),
+        scopes=scope_words(values),
         user_id=user_id if isinstance(user_id, str) and user_id else None,
         is_client=is_client,
         expires_at=int(expiry) if isinstance(expiry, int | float) and not isinstance(expiry, bool) else None,
@@ -70,7 +82,7 @@ def caller_from_context(context: Mapping[str, Any] | None) -> Identity:
         raise MissingScope("The request carries no authorized identity")
     return Identity(
         principal=principal,
-        scopes=frozenset(str(context.get("scope") or "").split()),
+        scopes=scope_words(str(context.get("scope") or "").split(" ")),
         user_id=str(context.get("user_id") or "") or None,
         is_client=str(context.get("client")).lower() == "true",
         expires_at=int(expiry) if (expiry := str(context.get("exp") or "")).isdigit() else None,

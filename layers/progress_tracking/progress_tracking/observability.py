@@ -17,6 +17,8 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging.lambda_context import build_lambda_context_model
+from aws_lambda_powertools.utilities.jmespath_utils import query
 
 from progress_tracking import snapstart
 from progress_tracking.config import get_settings
@@ -55,9 +57,35 @@ def traced(handler: H) -> H:
     return wrapper  # type: ignore[return-value]
 
 
+def logged(handler: H, correlation_id_path: str | None = None) -> H:
+    """Structured logs with the Lambda context (function name, request id, cold start) and the correlation id found at
+    `correlation_id_path`, as keys of the invoking thread alone, cleared before and after each invocation.
+
+    Keys a handler adds go the same way: `logger.thread_safe_append_keys`, never `append_keys`. Powertools'
+    `inject_lambda_context` and `append_keys` keep keys shared by every thread of the process; Lambda runs one
+    invocation at a time, but the local gateway runs handlers on request threads, where a request's lines then carried
+    another request's function name, correlation id and log_id (and the relay's thread those of the last request).
+    """
+    first_invocation = [True]
+
+    @functools.wraps(handler)
+    def wrapper(event: Any, context: Any) -> Any:
+        cold_start, first_invocation[0] = first_invocation[0], False
+        keys: dict[str, Any] = {"cold_start": cold_start, **vars(build_lambda_context_model(context))}
+        if correlation_id_path:
+            keys["correlation_id"] = query(envelope=correlation_id_path, data=event)
+        logger.thread_safe_clear_keys()  # whatever an earlier invocation on this thread left
+        logger.thread_safe_append_keys(**keys)
+        try:
+            return handler(event, context)
+        finally:
+            logger.thread_safe_clear_keys()
+
+    return wrapper  # type: ignore[return-value]
+
+
 def instrumented(handler: H, correlation_id_path: str | None = None) -> H:
     """What every function's entry point shares: structured logs with the Lambda context (and the correlation id found
-    at `correlation_id_path`), keys cleared between invocations, metrics flushed, SDK tracing when switched on."""
-    wrapped = metrics.log_metrics(traced(handler))
-    # clear_state: keys appended for one invocation (a log_id) must not leak into the next one on a warm container.
-    return logger.inject_lambda_context(correlation_id_path=correlation_id_path, clear_state=True)(wrapped)  # type: ignore[return-value]
+    at `correlation_id_path`), keys of this invocation alone, metrics flushed, SDK tracing when switched on."""
+    flushing_metrics: Any = metrics.log_metrics(traced(handler))
+    return logged(flushing_metrics, correlation_id_path)

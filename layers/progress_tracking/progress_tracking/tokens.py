@@ -36,6 +36,9 @@ MAX_JWKS_BYTES = 1_000_000
 JWKS_REFETCH_INTERVAL_SECONDS = 10
 # The key set is refetched once it is this old, so a key the tenant removed stops verifying within this time.
 JWKS_MAX_AGE_SECONDS = 600
+# An entry carrying any of these holds (part of) a private key, which a JWKS must never publish (RFC 7517 §9.3).
+PRIVATE_KEY_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth")
+MIN_KEY_BITS = 2048  # NIST SP 800-131A; Auth0 signs with 2048-bit keys
 REQUIRED_CLAIMS = ["exp", "iss", "aud", "sub"]
 # Auth0 issues access tokens for 30 days at most; an expiry further out is not one of its tokens.
 MAX_LIFETIME_SECONDS = 31 * 24 * 3600
@@ -66,10 +69,43 @@ def fetch_jwks(url: str) -> dict[str, Any]:
     return document
 
 
+class UnusableKey(Exception):
+    """A JWKS entry that cannot verify this service's tokens; its message says why."""
+
+
+def verification_key(entry: object) -> tuple[str, jwt.PyJWK]:
+    """The kid and key of a JWKS entry that can verify an RS256 token; UnusableKey for anything else."""
+    if not isinstance(entry, dict):
+        raise UnusableKey("not a JSON object")
+    kid = entry.get("kid")
+    if not isinstance(kid, str) or not kid:
+        raise UnusableKey("no kid")
+    if entry.get("kty") != "RSA":
+        raise UnusableKey("not an RSA key")
+    if entry.get("use", "sig") != "sig":
+        raise UnusableKey("not a signing key")
+    if entry.get("alg", ALGORITHM) != ALGORITHM:
+        raise UnusableKey("for another algorithm")
+    if any(member in entry for member in PRIVATE_KEY_MEMBERS):
+        # Published, the private key signs for anyone: its tokens prove nothing.
+        raise UnusableKey("carries private key material")
+    try:
+        key = jwt.PyJWK(entry, algorithm=ALGORITHM)
+    # PyJWT 2.15 raises InvalidKeyError (a PyJWTError, not the PyJWKError it documents) for a malformed `n` or `e`;
+    # whatever else one entry raises is still that entry's flaw alone.
+    except Exception as exc:
+        raise UnusableKey(f"{type(exc).__name__}: {exc}"[:200]) from exc
+    if key.key.key_size < MIN_KEY_BITS:
+        raise UnusableKey(f"shorter than {MIN_KEY_BITS} bits")
+    return kid, key
+
+
 class JwksCache:
     """Signing keys by kid, refreshed once they reach a maximum age; unknown kids refetch at a bounded rate.
 
-    Single-flight: one caller fetches while the others wait for its answer. A failed fetch keeps the keys it has.
+    Single-flight: one caller fetches while the others wait for its answer. A failed fetch, or a key set without a
+    usable key, keeps the keys it has; an unusable entry beside usable ones is skipped (and logged), and the rest are
+    used.
     """
 
     def __init__(
@@ -115,14 +151,13 @@ class JwksCache:
             return
         keys = {}
         for entry in document["keys"]:
-            if not isinstance(entry, dict) or entry.get("kty") != "RSA" or entry.get("use", "sig") != "sig":
-                continue
-            kid = entry.get("kid")
             try:
-                if isinstance(kid, str):
-                    keys[kid] = jwt.PyJWK(entry, algorithm=ALGORITHM)
-            except jwt.PyJWKError:
-                logger.warning("Skipping an unusable JWKS key", extra={"kid": kid})
+                kid, key = verification_key(entry)
+            except UnusableKey as unusable:  # one bad entry must not cost the key set its good keys
+                named = entry.get("kid") if isinstance(entry, dict) else None
+                logger.warning("Skipping an unusable JWKS key", extra={"kid": named, "reason": str(unusable)})
+                continue
+            keys[kid] = key
         if not keys:
             logger.warning("JWKS fetched without a usable key; keeping cached keys")
             return
@@ -203,20 +238,35 @@ class TokenVerifier:
         return identity_from_claims(claims, self.user_id_claim)
 
 
-def verifier_from(settings: Settings) -> TokenVerifier:
+def verifier_from(settings: Settings, fetch: Callable[[str], dict[str, Any]] = fetch_jwks) -> TokenVerifier:
     if not (settings.auth0_issuer and settings.auth0_jwks_url and settings.auth0_audiences):
         raise RuntimeError("AUTH0_DOMAIN (or AUTH0_ISSUER and AUTH0_JWKS_URL) and AUTH0_AUDIENCE must be set")
     return TokenVerifier(
-        settings.auth0_issuer, settings.auth0_audiences, JwksCache(settings.auth0_jwks_url), settings.user_id_claim
+        settings.auth0_issuer,
+        settings.auth0_audiences,
+        JwksCache(settings.auth0_jwks_url, fetch),
+        settings.user_id_claim,
     )
 
 
 _verifier_lock = threading.Lock()
+_fetch_key_set: Callable[[str], dict[str, Any]] = fetch_jwks
+
+
+def fetch_key_set_with(fetch: Callable[[str], dict[str, Any]]) -> None:
+    """From now on the container's verifier reads the key set with `fetch` instead of over HTTP; verification is
+    unchanged (the same JwksCache and TokenVerifier). For the local app alone: as its own development issuer it holds
+    the key set, and fetching that from itself over HTTP needs a free worker thread while every one of them may be
+    in the authorizer, waiting for that very answer."""
+    global _fetch_key_set
+    with _verifier_lock:
+        _fetch_key_set = fetch
+        cached_verifier.cache_clear()
 
 
 @lru_cache(maxsize=1)
 def cached_verifier() -> TokenVerifier:
-    return verifier_from(get_settings())
+    return verifier_from(get_settings(), _fetch_key_set)
 
 
 def get_verifier() -> TokenVerifier:
