@@ -51,7 +51,7 @@ node_modules/.installed: package.json package-lock.json
 POOLER_SUITES := tests/integration/test_api.py tests/integration/test_event_sourcing.py tests/integration/test_store.py \
 	tests/integration/test_summaries.py tests/integration/test_database_limits.py tests/integration/test_pooler.py
 
-test: $(STAMP) pgbouncer browser node_modules/.installed
+test: $(STAMP) pgbouncer browser node_modules/.installed validate
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -66,8 +66,11 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# SAM's transform (what `sam deploy` runs first) and cfn-lint, offline: no AWS account or credentials needed (the
+# region comes from samconfig.toml's validate section).
 validate: $(STAMP)
-	SAM_CLI_TELEMETRY=0 $(BIN)/sam validate --lint
+	SAM_CLI_TELEMETRY=0 AWS_EC2_METADATA_DISABLED=true $(BIN)/sam validate
+	SAM_CLI_TELEMETRY=0 AWS_EC2_METADATA_DISABLED=true $(BIN)/sam validate --lint
 
 build: $(STAMP)
 	PATH="$(SAM_PATH)" SAM_CLI_TELEMETRY=0 $(BIN)/sam build

@@ -1,9 +1,14 @@
-"""Builds the SAM artifacts once per run and runs them under Python 3.12, as the Lambda runtime would."""
+"""Builds the SAM artifacts once per run and runs them under Python 3.12, as the Lambda runtime would.
+
+template.yaml deploys arm64; the artifacts these tests run are built for this machine's architecture instead (the
+same template otherwise), and test_arm64_build.py checks the arm64 build itself.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import platform
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -66,16 +71,29 @@ class Build:
         return json.loads(result.read_text())
 
 
-@pytest.fixture(scope="session")
-def build(tmp_path_factory: pytest.TempPathFactory) -> Build:
+# Lambda's names for the architectures, by what this machine calls its own.
+LAMBDA_ARCHITECTURE = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}
+
+
+def template_for(architecture: str) -> str:
+    """template.yaml's text with its functions and layer built for `architecture` instead of arm64."""
+    text = (ROOT / "template.yaml").read_text()
+    # The functions' (Globals) and the layer's compatible architectures, and the layer's build architecture.
+    for deployed, count in (("Architectures: [arm64]", 2), ("BuildArchitecture: arm64", 1)):
+        assert text.count(deployed) == count, f"template.yaml no longer says {deployed!r} {count} times"
+        text = text.replace(deployed, deployed.replace("arm64", architecture))
+    return text
+
+
+def sam_build(build_dir: Path, template: Path) -> None:
+    """`sam build` of `template` (its code found from the repository) into `build_dir`, with a Python 3.12."""
     python = find_python312()
     if python is None:
         pytest.fail("No working Python 3.12 found (needed to build and run the python3.12 artifacts)")
-    build_dir = tmp_path_factory.mktemp("sam-build")
     env = {**os.environ, "PATH": f"{python.parent}{os.pathsep}{os.environ['PATH']}", "SAM_CLI_TELEMETRY": "0"}
     sam = Path(sys.executable).with_name("sam")
     completed = subprocess.run(
-        [str(sam), "build", "--build-dir", str(build_dir), "--template-file", str(ROOT / "template.yaml")],
+        [str(sam), "build", "--build-dir", str(build_dir), "--template-file", str(template), "--base-dir", str(ROOT)],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -83,6 +101,17 @@ def build(tmp_path_factory: pytest.TempPathFactory) -> Build:
         timeout=900,
     )
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+
+
+@pytest.fixture(scope="session")
+def build(tmp_path_factory: pytest.TempPathFactory) -> Build:
+    python = find_python312()
+    if python is None:
+        pytest.fail("No working Python 3.12 found (needed to build and run the python3.12 artifacts)")
+    build_dir = tmp_path_factory.mktemp("sam-build")
+    template = tmp_path_factory.mktemp("template") / "template.yaml"
+    template.write_text(template_for(LAMBDA_ARCHITECTURE[platform.machine()]))
+    sam_build(build_dir, template)
     built = read_template(build_dir / "template.yaml")
     source = read_template(ROOT / "template.yaml")
     defaults = built.get("Globals", {}).get("Function", {})

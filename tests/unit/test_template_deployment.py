@@ -13,7 +13,7 @@ FUNCTIONS = {name: spec for name, spec in RESOURCES.items() if spec["Type"] == "
 
 
 def _uses_the_database(spec: dict) -> bool:
-    return any("AWSSecretsManagerGetSecretValuePolicy" in policy for policy in spec["Properties"].get("Policies", []))
+    return {"Ref": "DatabaseSecretReadPolicy"} in spec["Properties"].get("Policies", [])
 
 
 def _is_api_function(spec: dict) -> bool:
@@ -40,12 +40,12 @@ def test_the_migration_itself_does_not_wait_for_the_migration():
     assert "SchemaMigration" not in _depends_on(FUNCTIONS["MigrateFunction"])
 
 
-def test_reserved_concurrency_is_set_on_api_functions_and_the_followers_only():
+def test_reserved_concurrency_is_a_parameter_of_the_api_functions_and_the_followers_only():
     assert "ReservedConcurrentExecutions" not in GLOBALS
     api_functions = {name for name, spec in FUNCTIONS.items() if _is_api_function(spec)}
     assert len(api_functions) >= 8
     reserved = {name for name, spec in FUNCTIONS.items() if "ReservedConcurrentExecutions" in spec["Properties"]}
-    # The two followers of the event log run one at a time; the UserDeleted consumer needs no reservation.
+    # The two followers of the event log may be reserved one each; the UserDeleted consumer needs no reservation.
     assert reserved == api_functions | {"RecomputeSummariesFunction", "PublishEventsFunction"}
     for name in api_functions:
         assert FUNCTIONS[name]["Properties"]["ReservedConcurrentExecutions"] == {
@@ -53,13 +53,24 @@ def test_reserved_concurrency_is_set_on_api_functions_and_the_followers_only():
         }, name
 
 
-def test_the_recompute_runs_one_at_a_time():
-    assert FUNCTIONS["RecomputeSummariesFunction"]["Properties"]["ReservedConcurrentExecutions"] == 1
+def test_the_followers_reserve_concurrency_only_when_asked_and_by_default_not():
+    # A new account's concurrency quota is 10, with 10 kept unreserved: a reservation there fails the deploy. Their
+    # advisory locks keep one run of each at a time either way (tests/integration/test_summaries.py, test_outbox.py).
+    template = read_template(ROOT / "template.yaml")
+    parameter = template["Parameters"]["FollowerReservedConcurrency"]
+    assert (parameter["Default"], parameter["AllowedValues"]) == (0, [0, 1])
+    assert template["Conditions"]["HasFollowerReservedConcurrency"] == {
+        "Fn::Equals": [{"Ref": "FollowerReservedConcurrency"}, 1]
+    }
+    for name in ("RecomputeSummariesFunction", "PublishEventsFunction"):
+        assert FUNCTIONS[name]["Properties"]["ReservedConcurrentExecutions"] == {
+            "Fn::If": ["HasFollowerReservedConcurrency", 1, {"Ref": "AWS::NoValue"}]
+        }, name
+    assert template["Parameters"]["ApiReservedConcurrency"]["Default"] == 0
 
 
-def test_the_outbox_relay_runs_one_at_a_time_and_may_only_put_events_on_its_bus():
+def test_the_outbox_relay_may_only_put_events_on_its_bus():
     relay = FUNCTIONS["PublishEventsFunction"]["Properties"]
-    assert relay["ReservedConcurrentExecutions"] == 1
     assert {"EventBridgePutEventsPolicy": {"EventBusName": {"Ref": "EventBusName"}}} in relay["Policies"]
     assert relay["Environment"]["Variables"]["EVENT_BUS_NAME"] == {"Ref": "EventBusName"}
     assert relay["Events"]["Schedule"]["Properties"]["Schedule"] == {"Ref": "DomainEventScheduleRate"}

@@ -16,7 +16,7 @@ API_FUNCTIONS = [
     if spec["Type"] == "AWS::Serverless::Function"
     and any(event["Type"] == "Api" for event in spec["Properties"].get("Events", {}).values())
     # that hold a database connection (the optional docs page does not)
-    and any("AWSSecretsManagerGetSecretValuePolicy" in policy for policy in spec["Properties"].get("Policies", []))
+    and {"Ref": "DatabaseSecretReadPolicy"} in spec["Properties"].get("Policies", [])
 ]
 # A request's statements: the design's "a write at most two round trips".
 STATEMENTS_PER_REQUEST = 2

@@ -6,6 +6,10 @@ from __future__ import annotations
 import base64
 import json
 import time
+from functools import lru_cache
+
+from psycopg2 import ProgrammingError
+from psycopg2.extensions import make_dsn, parse_dsn
 
 from progress_tracking.config import aws_session_token, get_settings
 from progress_tracking.errors import DatabaseUnavailable
@@ -16,13 +20,51 @@ SECRET_MAX_AGE_SECONDS = 900
 
 
 def resolve() -> str:
-    """The URL to connect with (DATABASE_URL, else the secret's); DatabaseUnavailable when none is configured."""
+    """The URL to connect with (DATABASE_URL, else the secret's), verifying TLS where it asks for TLS (verified_dsn);
+    DatabaseUnavailable when none is configured."""
     settings = get_settings()
     if settings.database_url:
-        return settings.database_url
+        return verified_dsn(settings.database_url, system_ca_file())
     if settings.database_secret_arn:
-        return _secret_dsn(settings.database_secret_arn)
+        return verified_dsn(_secret_dsn(settings.database_secret_arn), system_ca_file())
     raise DatabaseUnavailable("No database is configured (DATABASE_URL or DATABASE_SECRET_ARN)")
+
+
+# Servers on this machine (the local app's, the tests', a local pooler): no public certificate to verify.
+_LOCAL_HOSTS = {"", "localhost", "127.0.0.1", "::1"}
+
+
+def verified_dsn(dsn: str, ca_file: str | None) -> str:
+    """`dsn` verifying the server's certificate and host name where it asks for TLS: sslmode=require (Neon's URLs
+    say it) becomes verify-full, and a verify mode without a root certificate gets `ca_file`, the system's CA bundle.
+    Left as it is: a URL that asks for no TLS or names its own root certificate, a server on this machine, or no
+    CA bundle. (libpq's `sslrootcert=system` would read the default store of psycopg2-binary's own OpenSSL, a
+    directory of its build machine, so the system's bundle is named by its path.)"""
+    try:
+        parameters = parse_dsn(dsn)
+    except ProgrammingError:  # not a DSN: connecting says so
+        return dsn
+    mode = parameters.get("sslmode")
+    hosts = parameters.get("host", "").split(",")
+    if ca_file is None or mode not in ("require", "verify-ca", "verify-full") or "sslrootcert" in parameters:
+        return dsn
+    if all(host in _LOCAL_HOSTS or host.startswith("/") for host in hosts):
+        return dsn
+    return make_dsn(dsn, sslmode="verify-ca" if mode == "verify-ca" else "verify-full", sslrootcert=ca_file)
+
+
+@lru_cache(maxsize=1)
+def system_ca_file() -> str | None:
+    """The system's CA bundle, as its Python's OpenSSL finds it (/etc/pki/tls/cert.pem on Lambda's Amazon Linux)."""
+    import os
+    import ssl
+
+    paths = ssl.get_default_verify_paths()
+    for candidate in (paths.cafile, paths.openssl_cafile):
+        if candidate and os.path.isfile(candidate):
+            return candidate
+    logger.warning("No CA bundle found: the database's certificate is not verified beyond the URL's sslmode")
+    return None
 
 
 # How long one read of the secret through the extension may take (it asks Secrets Manager itself when its own cache is

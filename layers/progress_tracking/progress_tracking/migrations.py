@@ -2,15 +2,33 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
-from progress_tracking.db import Cursor, Database
+from progress_tracking.cursor import TransactionCursor
+from progress_tracking.db import CLIENT_MARGIN_SECONDS, Cursor, Database
+from progress_tracking.errors import DatabaseBusy, DatabaseUnavailable
 from progress_tracking.observability import logger
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 # Transaction-level lock: works through Neon's transaction-mode pooler, released by commit or rollback.
-MIGRATION_TIMEOUT_MS = 240_000
 MIGRATION_LOCK_KEY = 7_146_251_001
+# How long a migration run by hand or by the local app may take, waiting for the lock and for the API's locks
+# included. On deploy the migrate function gives it what is left of its invocation instead (custom_resource.py).
+MIGRATION_SECONDS = 240.0
+# The time limits of the statement about to run: what is left of the run's time, for the statement and for each
+# lock it waits for. set_config(…, true) is SET LOCAL with the values bound.
+_LIMIT_NEXT_STATEMENT = "SELECT set_config('statement_timeout', %s, true), set_config('lock_timeout', %s, true)"
+
+
+class MigrationTimedOut(DatabaseBusy):
+    """The migration ran out of its time (a lock it waited for, or a statement); its transaction rolled back."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            f"The schema migration did not finish within {seconds:.0f} s (it waited for a lock or a statement ran"
+            " that long); nothing was applied"
+        )
 
 
 def available_migrations() -> list[tuple[int, str, Path]]:
@@ -21,17 +39,24 @@ def available_migrations() -> list[tuple[int, str, Path]]:
     return found
 
 
-def migrate(database: Database) -> list[int]:
-    """Apply every migration not yet recorded; return the versions applied now. Safe to run concurrently."""
+def migrate(database: Database, seconds: float = MIGRATION_SECONDS) -> list[int]:
+    """Apply every migration not yet recorded, all in one transaction, within `seconds` (waiting for another run's
+    lock included); return the versions applied now. Safe to run concurrently. MigrationTimedOut when the time ran
+    out: then nothing was applied."""
+    deadline = time.monotonic() + seconds
+
+    def limit_next_statement(cursor: Cursor) -> None:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise MigrationTimedOut(seconds)
+        milliseconds = str(max(1, int(left * 1000)))
+        if isinstance(cursor, TransactionCursor):  # the client stops waiting when the server should have answered
+            cursor.client_timeout = left + CLIENT_MARGIN_SECONDS
+        cursor.execute(_LIMIT_NEXT_STATEMENT, (milliseconds, milliseconds))
 
     def work(cursor: Cursor) -> list[int]:
-        # A migration may wait for the API's locks and rewrite tables: longer limits than a request's, still inside
-        # the Migrate function's 300 s.
-        cursor.execute(
-            f"SET LOCAL statement_timeout = {MIGRATION_TIMEOUT_MS}; SET LOCAL lock_timeout = {MIGRATION_TIMEOUT_MS};"
-            " SELECT pg_advisory_xact_lock(%s)",
-            (MIGRATION_LOCK_KEY,),
-        )
+        limit_next_statement(cursor)
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
         cursor.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
             " version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
@@ -42,12 +67,19 @@ def migrate(database: Database) -> list[int]:
         for version, name, path in available_migrations():
             if version in done:
                 continue
+            limit_next_statement(cursor)
             cursor.execute(path.read_text())
             cursor.execute("INSERT INTO schema_migrations (version, name) VALUES (%s, %s)", (version, name))
             applied.append(version)
         return applied
 
-    applied = database.run(work)
+    try:
+        applied = database.run(work)
+    except (DatabaseBusy, DatabaseUnavailable) as exc:
+        # A time limit set from the deadline fired (server side, or the client's a moment later).
+        if isinstance(exc, MigrationTimedOut) or time.monotonic() >= deadline - 1:
+            raise MigrationTimedOut(seconds) from exc
+        raise
     if applied:
         logger.info("Applied migrations", extra={"versions": applied})
     return applied
