@@ -7,7 +7,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from progress_tracking import custom_resource
 from progress_tracking.db import get_database
 from progress_tracking.migrations import available_migrations, migrate
-from progress_tracking.observability import logged
+from progress_tracking.observability import logged, logger
 
 # The schema has one resource per stack, whatever container created it.
 PHYSICAL_RESOURCE_ID = "progress-tracking-schema"
