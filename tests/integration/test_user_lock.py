@@ -484,6 +484,35 @@ def test_versions_of_a_log_never_go_back_in_time_when_delete_all_races_updates(d
         assert times == sorted(times)
 
 
+# --- goal writes take the user's lock first, a first one included ----------------------------------------------
+
+GOAL_ROUNDS = 30
+GOAL_WRITERS = 4
+
+
+def first_goal_writes_at_once(database: Database, users: UserServiceClient, user: str) -> list[str]:
+    """GOAL_WRITERS first goal writes for a user with nothing yet, started together; each one's outcome."""
+    assert users.user_exists(user)  # asked once first: the writers race for the lock, not for the User Profile stand-in
+    start = threading.Barrier(GOAL_WRITERS)
+
+    def set_goals(n: int) -> str:
+        start.wait()
+        return attempt(lambda: goals.set_goals(database, users, MACHINE, user, GoalsPut(weekly_workouts=n + 1), None))
+
+    with ThreadPoolExecutor(GOAL_WRITERS) as pool:
+        return list(pool.map(set_goals, range(GOAL_WRITERS)))
+
+
+def test_concurrent_first_goal_writes_of_a_user_all_succeed_one_after_another(database, users, new_user):
+    for _ in range(GOAL_ROUNDS):
+        user = new_user("goals")
+        outcomes = first_goal_writes_at_once(database, users, user)
+        assert outcomes == ["ok"] * GOAL_WRITERS
+        history = goals.goal_history(database, MACHINE, user)
+        assert [event.version for event in history.events] == list(range(1, GOAL_WRITERS + 1))
+        assert [event.type for event in history.events] == ["set"] + ["changed"] * (GOAL_WRITERS - 1)
+
+
 # --- defect 4: rollback finds a version by its number ------------------------------------------------------------
 
 
@@ -574,6 +603,11 @@ def test_the_database_server_log_names_no_user_after_conflicts_and_races(private
                 range(8),
             )
         )
+    # First goal writes of a user racing each other.
+    user = f"pii-{uuid.uuid4().hex[:10]}"
+    user_profile.known.add(user)
+    named.append(user)
+    assert first_goal_writes_at_once(database, users, user) == ["ok"] * GOAL_WRITERS
     # The positive control: a statement that does fail is in the log, with its values.
     control = psycopg2.connect(database_url)
     with control.cursor() as cursor, pytest.raises(psycopg2.errors.UniqueViolation):
