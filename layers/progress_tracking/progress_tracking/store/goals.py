@@ -53,7 +53,8 @@ def _goals_from_row(row: tuple[Any, ...]) -> Goals:
 # The lock is the user's stream row, locked as every write locks it (`locked`), or, for a user with none yet, created
 # and so held (`created`, as a first log creates it): concurrent first writes queue on that row instead of racing to
 # the same goals version. Either way the stream moves to a new version from the one sequence every write uses (a
-# version never repeats for a user; a stored summary, which includes goal progress, goes stale).
+# version never repeats for a user; a stored summary, which includes goal progress, goes stale), and that version is
+# the goals event's stream position.
 #
 # The rest reads the goals as this statement's snapshot saw them, taken before the lock was granted. When another
 # write of the user committed meanwhile (`moved`: the stream row as locked is not the row the snapshot saw, or the
@@ -106,14 +107,15 @@ prior AS (
     WHERE NOT (SELECT moved FROM moved)
 ),
 event AS (
-    INSERT INTO goal_events (user_id, version, event_type, data, actor, request_id, occurred_at)
+    INSERT INTO goal_events (user_id, version, event_type, data, actor, request_id, occurred_at, stream_position)
     SELECT user_id,
            version + 1,
            CASE WHEN %(clear)s THEN 'cleared' WHEN active THEN 'changed' ELSE 'set' END,
            %(data)s,
            %(actor)s,
            %(request_id)s,
-           greatest(clock_timestamp(), updated_at)
+           greatest(clock_timestamp(), updated_at),
+           (SELECT version FROM stream)
     FROM prior
     RETURNING user_id, version, occurred_at
 ),
