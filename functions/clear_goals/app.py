@@ -13,7 +13,7 @@ OPERATION = Operation(
     summary="Clear a user's goals (a cleared event; the history stays)",
     scope=authz.DELETE_PROGRESS,
     success=(200, GoalsCleared),
-    raises=(errors.Forbidden, errors.GoalsNotFound, errors.ConcurrentChange, errors.PreconditionFailed),
+    raises=(errors.Forbidden, errors.GoalsNotFound, errors.PreconditionFailed),
     request_headers=("If-Match",),
 )
 

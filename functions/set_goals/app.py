@@ -18,7 +18,6 @@ OPERATION = Operation(
     raises=(
         errors.Forbidden,
         errors.UnknownUser,
-        errors.ConcurrentChange,
         errors.PreconditionFailed,
         errors.UserServiceUnavailable,
     ),

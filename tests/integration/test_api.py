@@ -347,7 +347,7 @@ def test_post_accepts_the_edges_of_every_bound(api, tokens, new_user):
     body = {
         "user_id": user,
         "date": tomorrow_plus(1),
-        "weight_kg": 1000,
+        "weight_kg": 650,
         "calories_burned": 0,
         "workout_done": "w" * 200,
         "notes": "n" * 2000,

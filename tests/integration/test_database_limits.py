@@ -107,7 +107,7 @@ def test_a_refused_connection_answers_503_database_unavailable_and_the_next_requ
         refused = api.call("GET", f"/api/progress/{user}", token)
         assert_503(refused, "database_unavailable")
         write = api.call(
-            "POST", "/api/progress/log", token, json={"user_id": user, "date": "2026-02-01", "weight_kg": 1}
+            "POST", "/api/progress/log", token, json={"user_id": user, "date": "2026-02-01", "weight_kg": 70}
         )
         assert_503(write, "database_unavailable")
     finally:

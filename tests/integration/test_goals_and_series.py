@@ -219,8 +219,8 @@ def test_put_goals_accepts_the_edges_of_every_bound(api, tokens, new_user):
     user = new_user()
     token = tokens.user(user)
     for body in (
-        {"target_weight_kg": 1000, "target_date": TODAY.isoformat(), "weekly_workouts": 100},
-        {"target_weight_kg": 0.1, "target_date": (TODAY - timedelta(days=1)).isoformat(), "weekly_workouts": 1},
+        {"target_weight_kg": 650, "target_date": TODAY.isoformat(), "weekly_workouts": 100},
+        {"target_weight_kg": 2, "target_date": (TODAY - timedelta(days=1)).isoformat(), "weekly_workouts": 1},
         {"target_weight_kg": 70, "target_date": (TODAY + timedelta(days=3600)).isoformat()},
         {"weekly_calories_burned": 700_000},
         {"weekly_calories_burned": 0.5},

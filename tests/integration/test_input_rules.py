@@ -60,7 +60,7 @@ def test_only_yyyy_mm_dd_is_a_date_in_query_ranges(api, tokens, new_user, route)
 # --- numbers sent as strings -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("sent", "answered"), [("71", 71), ("71.5", 71.5), ("0.25", 0.25)])
+@pytest.mark.parametrize(("sent", "answered"), [("71", 71), ("71.5", 71.5), ("2.25", 2.25)])
 def test_a_plain_decimal_string_is_accepted_for_a_number_and_answered_as_one(api, tokens, new_user, sent, answered):
     user = new_user()
     token = tokens.user(user)
@@ -91,12 +91,12 @@ def test_number_strings_keep_the_bounds(api, tokens, new_user):
     token = tokens.user(user)
     for change in (
         {"weight_kg": "0"},
-        {"weight_kg": "1000.5"},
+        {"weight_kg": "650.5"},
         {"calories_burned": "-1"},
         {"calories_burned": "1" * 40},
     ):
         assert_error(post(api, token, {"user_id": user, **FIRST_VERSION_BODY, **change}), 400, "validation_error")
-    assert post(api, token, {"user_id": user, **FIRST_VERSION_BODY, "weight_kg": "1000"}).status_code == 201
+    assert post(api, token, {"user_id": user, **FIRST_VERSION_BODY, "weight_kg": "650"}).status_code == 201
 
 
 # --- characters, blanks and signed zeros -------------------------------------------------------------------------
@@ -171,3 +171,109 @@ def test_user_ids_that_are_route_words_cannot_log(api, tokens, user_profile, res
     assert reserved in error["details"][0]["message"]
     user_profile.known.add(f"{reserved}s-owner")  # a longer id that merely starts with the word is an ordinary id
     assert post(api, tokens.client(), {"user_id": f"{reserved}s-owner", **FIRST_VERSION_BODY}).status_code == 201
+
+
+# --- the erasure flag ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("flag", ["yes", "1", "on", "t", "True", "TRUE", "", "no", "0", "off", "False"])
+def test_only_true_erases_and_only_false_or_no_flag_deletes(api, tokens, new_user, flag):
+    user = new_user()
+    token = tokens.user(user, scope="read:progress write:progress delete:progress admin:progress")
+    created = log(api, token, user)
+    path = f"/api/progress/user/{user}/logs"
+    assert_error(api.call("DELETE", path, token, params={"erase": flag}), 400, "validation_error")
+    history = api.call("GET", f"/api/progress/log/{created['log_id']}/history", token)
+    assert [event["type"] for event in history.json()["events"]] == ["logged"]  # nothing deleted, nothing erased
+    # The positive controls: false deletes (recoverably), true erases.
+    deleted = api.call("DELETE", path, token, params={"erase": "false"})
+    assert deleted.json() == {"message": "All progress logs for user deleted", "deleted_log_count": 1}
+    erased = api.call("DELETE", path, token, params={"erase": "true"})
+    assert erased.status_code == 200 and erased.json()["erased"]["events"] == 2
+    assert api.call("DELETE", path, token).json()["deleted_log_count"] == 0  # no flag: delete-all
+
+
+# --- as_of ---------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "0",
+        "-1",
+        "1767225600",
+        "1767225600.5",
+        "2026-01-01",
+        "2026-01-01T00:00:00",
+        "2026-01-01 00:00:00Z",
+        "20260101T000000Z",
+        "2026-01-01T00:00Z",
+        "2026-01-01T00:00:00+0100",
+        "2026-W01-1T00:00:00Z",
+    ],
+)
+@pytest.mark.parametrize("route", ["/api/progress/{user}", "/api/progress/series/{user}"])
+def test_as_of_is_an_rfc_3339_date_time_with_an_offset_and_nothing_else(api, tokens, new_user, bad, route):
+    user = new_user()
+    token = tokens.user(user)
+    path = route.format(user=user)
+    error = assert_error(api.call("GET", path, token, params={"as_of": bad}), 400, "validation_error")
+    assert "as_of" in [detail["field"] for detail in error["details"]]
+    for good in ("2026-01-01T00:00:00Z", "2026-01-01t01:30:00.25+01:30", "2026-01-01T00:00:00-00:00"):
+        assert api.call("GET", path, token, params={"as_of": good}).status_code == 200, good  # the positive controls
+
+
+# --- weights -------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad", [5e-324, 0.5, 1.99, 650.01, 1000, "1.5", "651"])
+def test_a_weight_is_a_plausible_body_weight(api, tokens, new_user, user_profile, bad):
+    user = new_user()
+    token = tokens.user(user)
+    error = assert_error(
+        post(api, token, {"user_id": user, **FIRST_VERSION_BODY, "weight_kg": bad}), 400, "validation_error"
+    )
+    assert [detail["field"] for detail in error["details"]] == ["weight_kg"]
+    created = log(api, token, user)
+    assert_error(put(api, token, created["log_id"], {"weight_kg": bad}), 400, "validation_error")
+    goals_path = f"/api/progress/goals/{user}"
+    assert_error(api.call("PUT", goals_path, token, json={"target_weight_kg": bad}), 400, "validation_error")
+    # The positive controls: the bounds themselves.
+    for good in (2, 650, "2.0", "650"):
+        assert put(api, token, created["log_id"], {"weight_kg": good}).status_code == 200, good
+        assert api.call("PUT", goals_path, token, json={"target_weight_kg": good}).status_code == 200, good
+    assert [
+        entry["weight_kg"] for entry in api.call("GET", f"/api/progress/{user}", token).json()["progress_logs"]
+    ] == [650]
+
+
+# --- no negative zero in any answer --------------------------------------------------------------------------------
+
+
+def negative_zeros(text: str) -> list[str]:
+    """The numbers of a JSON text that are a zero with a minus sign (`-0.0`, `-0`, `-0e0` …)."""
+    found: list[str] = []
+
+    def number(literal: str) -> float:
+        if float(literal) == 0 and literal.startswith("-"):
+            found.append(literal)
+        return float(literal)
+
+    json.loads(text, parse_float=number, parse_int=number)
+    return found
+
+
+def test_goal_progress_and_the_summary_never_answer_a_negative_zero(api, tokens, new_user):
+    user = new_user()
+    token = tokens.user(user)
+    # Weights that round to zero from below: latest − first = −0.003, target − current = −0.001, and the progress
+    # (current − start) / (target − start) = 0 / −0.001.
+    log(api, token, user, date="2026-01-05", weight_kg=80.004)
+    log(api, token, user, date="2026-01-06", weight_kg=80.001)
+    goals = api.call("PUT", f"/api/progress/goals/{user}", token, json={"target_weight_kg": 80})
+    assert goals.status_code == 200, goals.text
+    summary = api.call("GET", f"/api/progress/summary/{user}", token)
+    weight = summary.json()["goals"]["weight"]
+    assert (summary.json()["weight_change_kg"], weight["remaining_kg"], weight["fraction_done"]) == (0, 0, 0)
+    assert negative_zeros(summary.text) == []
+    assert negative_zeros('{"a": -0.0, "b": [1, -0]}') == ["-0.0", "-0"]  # the control: the check finds them

@@ -42,8 +42,8 @@ def test_the_description_covers_every_route_of_the_template(openapi_document):
     assert post["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/LogCreate"}
     assert body_schema["additionalProperties"] is False
     assert body_schema["properties"]["weight_kg"]["anyOf"][0] == {
-        "exclusiveMinimum": 0,
-        "maximum": 1000,
+        "minimum": 2.0,
+        "maximum": 650.0,
         "type": "number",
     }
 

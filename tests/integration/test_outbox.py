@@ -111,6 +111,16 @@ def positions_of(database: Database, user_id: str) -> list[str]:
     return database.run(work)
 
 
+def stream_positions_of(database: Database, user_id: str) -> list[int]:
+    def work(cursor):
+        cursor.execute(
+            "SELECT stream_position FROM progress_events WHERE user_id = %s ORDER BY stream_position", (user_id,)
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+    return database.run(work)
+
+
 def user() -> str:
     return f"outbox-{uuid.uuid4().hex[:10]}"
 
@@ -139,7 +149,16 @@ def test_every_kind_of_change_arrives_on_the_bus_once_with_its_stable_id(databas
     assert [event["detail"]["event_id"] for event in received] == positions_of(database, alice)
     assert {event["source"] for event in received} == {"progress-tracking"}
     logged, updated, deleted, restored = (event["detail"] for event in received)
-    assert set(logged) == {"event_id", "log_id", "user_id", "version", "occurred_at", "request_id", "log"}
+    assert set(logged) == {
+        "event_id",
+        "stream_position",
+        "log_id",
+        "user_id",
+        "version",
+        "occurred_at",
+        "request_id",
+        "log",
+    }
     assert logged["log"] == {
         "date": "2026-02-01",
         "weight_kg": 80.0,
@@ -152,6 +171,7 @@ def test_every_kind_of_change_arrives_on_the_bus_once_with_its_stable_id(databas
     assert (deleted["version"], deleted["log"]["weight_kg"]) == (3, 79.5)  # the state that was deleted
     assert (restored["version"], restored["log"]["weight_kg"]) == (4, 80.0)
     assert logged["occurred_at"].endswith("Z")
+    assert [event["detail"]["stream_position"] for event in received] == stream_positions_of(database, alice)
     # Caught up: another run publishes nothing more.
     run_relay(database, bus.events, relay_name)
     assert len(bus.of(alice)) == 4
@@ -305,7 +325,7 @@ def test_the_checkpoint_never_passes_an_entry_put_events_keeps_refusing(database
     published = [event_id for _, _, event_id in bus.of(erin)]
     assert second not in published and first in published
     checkpoint = database.run(lambda cursor: checkpoints.read_checkpoint(cursor, relay_name))
-    assert checkpoint.position == int(first)  # stopped just before the refused entry
+    assert checkpoint.position == stream_positions_of(database, erin)[0]  # stopped just before the refused entry
 
     # EventBridge takes it again: the next run publishes it (and what follows it, perhaps a second time).
     relay_until(database, client, relay_name, lambda: second in [event_id for _, _, event_id in bus.of(erin)])
@@ -345,7 +365,12 @@ def test_erasure_publishes_user_progress_erased_and_nothing_of_the_user_after_it
     kinds = [kind for kind, _, _ in bus.of(frank)]
     assert kinds == ["ProgressLogged", "UserProgressErased"]  # the unpublished log went with the erasure
     erased_event = next(event for event in bus.drain() if event["detail-type"] == "UserProgressErased")
-    assert set(erased_event["detail"]) == {"event_id", "user_id"}  # the user id only (and the event's id)
+    # The user id only (and the event's id and place in the user's stream: after every event of theirs).
+    assert set(erased_event["detail"]) == {"event_id", "stream_position", "user_id"}
+    frank_positions = [
+        event["detail"]["stream_position"] for event in bus.drain() if event["detail"]["user_id"] == frank
+    ]
+    assert frank_positions == sorted(frank_positions)
     assert [kind for kind, _, _ in bus.of(grace)] == ["ProgressLogged"]  # other users are untouched
     # Published by every relay that follows the log: the user's id does not stay behind.
     assert tombstones(database, frank) == 0 or any(
@@ -370,7 +395,7 @@ def checkpoint_names(database: Database) -> list[str]:
 def erase_in_open_transaction(database_url: str, user_id: str):
     connection = psycopg2.connect(database_url)
     cursor = connection.cursor()
-    store_outbox.record_erasure(cursor, user_id, erasure.erase_user(cursor, user_id))
+    erasure.erase_user(cursor, user_id)
     return connection
 
 

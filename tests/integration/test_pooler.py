@@ -96,8 +96,10 @@ def test_the_layer_uses_no_session_level_feature():
         "session advisory lock": re.compile(r"pg_(try_)?advisory_lock(_shared)?\s*\(", re.I),
         "LISTEN/NOTIFY": re.compile(r"\b(LISTEN|UNLISTEN)\s+\w", re.I),
         "prepared statement": re.compile(r"\bPREPARE\s+\w+\s+(AS|\()", re.I),
+        # A SET command begins a statement (after a quote, a semicolon, a comment line or the file's start); the SET
+        # clause of an UPDATE written one clause a line does not.
         "SET outside a transaction": re.compile(
-            r"(^|[\"';])\s*SET\s+(?!LOCAL\b)(SESSION\s+)?\w+\s*(=|TO)\s", re.I | re.M
+            r"(\A|[\"';]|--[^\n]*\n)\s*SET\s+(?!LOCAL\b)(SESSION\s+)?\w+\s*(=|TO)\s", re.I
         ),
         "set_config for the session": re.compile(r"set_config\([^)]*,\s*false\s*\)", re.I),
     }
@@ -110,6 +112,9 @@ def test_the_layer_uses_no_session_level_feature():
         "set_config for the session": "cursor.execute(\"SELECT set_config('lock_timeout', '1s', false)\")",
     }
     assert {what for what, sample in samples.items() if forbidden[what].search(sample)} == set(forbidden)
+    assert forbidden["SET outside a transaction"].search('"""\nSELECT 1;\n    SET lock_timeout = 0\n"""')
+    assert forbidden["SET outside a transaction"].search("SELECT 1;\n-- why\nSET lock_timeout = 0;")
+    assert not forbidden["SET outside a transaction"].search('"""\nUPDATE user_streams\nSET version = 1\n"""')
     sources = {path.name: path.read_text() for path in LAYER.rglob("*.py")} | {
         path.name: path.read_text() for path in LAYER.rglob("*.sql")
     }

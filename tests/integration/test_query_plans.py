@@ -1,4 +1,4 @@
-"""The followers read the event log in the order of `progress_events_tx_idx`, and the moved streams from
+"""The followers read the event log in the order of `progress_events_release_idx`, and the moved streams from
 `user_streams_changed_tx_idx`: no query sorts the log.
 
 Sequential and bitmap scans are switched off for the EXPLAIN, so that the plan shows whether the index can give the
@@ -11,11 +11,12 @@ from progress_tracking.store import checkpoints
 from progress_tracking.store import outbox as store_outbox
 
 PARAMS = {"tx_id": "0", "position": 0, "user_id": "", "limit": 100}
-# The query as it was: ORDER BY tx_id bound to the output column `tx_id::text::bigint`, which no index orders by.
-OLD_EVENTS_AFTER = (
-    "SELECT tx_id::text::bigint, position, user_id FROM progress_events"
-    " WHERE (tx_id, position) > (%(tx_id)s::text::xid8, %(position)s)"
-    " AND tx_id < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY tx_id, position LIMIT %(limit)s"
+# The trap the relay's query avoids: ORDER BY bound to an output column `release_tx::text::bigint`, which no index
+# orders by.
+OUTPUT_ORDERED_EVENTS_AFTER = (
+    "SELECT release_tx::text::bigint AS release_tx, stream_position, user_id FROM progress_events"
+    " WHERE (release_tx, stream_position) > (%(tx_id)s::text::xid8, %(position)s)"
+    " AND release_tx < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY release_tx, stream_position LIMIT %(limit)s"
 )
 
 
@@ -34,13 +35,13 @@ def test_the_recompute_reads_the_moved_streams_from_their_index(database):
 
 
 def test_the_outbox_relay_merges_the_log_and_the_tombstones_in_index_order(database):
-    found = plan(database, store_outbox._AFTER)
-    assert "Index Scan using progress_events_tx_idx" in found
-    assert "Index Scan using erasure_tombstones_tx_idx" in found
+    found = plan(database, store_outbox.AFTER)
+    assert "Index Scan using progress_events_release_idx" in found
+    assert "Index Scan using erasure_tombstones_release_idx" in found
     assert "Merge Append" in found and "Sort Key: (((" not in found
 
 
-def test_the_old_follower_query_sorts_the_log(database):
-    # Positive control: the check above tells an index-ordered read from the old form's sort.
-    found = plan(database, OLD_EVENTS_AFTER)
-    assert "Scan using progress_events_tx_idx" in found and "Sort Key: (((tx_id)::text)::bigint)" in found
+def test_a_follower_query_ordered_by_an_output_column_sorts_the_log(database):
+    # Positive control: the check above tells an index-ordered read from a sort.
+    found = plan(database, OUTPUT_ORDERED_EVENTS_AFTER)
+    assert "Scan using progress_events_release_idx" in found and "Sort Key: (((release_tx)::text)::bigint)" in found

@@ -40,7 +40,7 @@ def worst_log(day: int = 0) -> dict:
     """A log's fields at every bound, its texts in the costliest characters."""
     return {
         "date": FIRST_DAY + timedelta(days=day),
-        "weight_kg": 999.9999999999999,
+        "weight_kg": 649.9999999999999,
         "workout_done": worst_text(200),
         "calories_burned": 99999.99999999999,
         "notes": worst_text(2000),
@@ -146,7 +146,7 @@ def test_a_goals_history_is_paged_by_count_like_the_list(api, tokens, database):
     def work(cursor) -> None:
         for n in range(1001):
             goals = {
-                "target_weight_kg": 999.9999999999999 - n / 10,
+                "target_weight_kg": 649.9999999999999 - n / 10,
                 "weekly_workouts": 100,
                 "weekly_calories_burned": 700000,
             }
@@ -215,7 +215,7 @@ def test_the_routes_that_answer_one_log_or_the_goals_stay_within_the_budget_at_t
     api.call("POST", "/api/progress/log", token, json={"user_id": user, **fields})
     assert within_budget(api.call("DELETE", f"/api/progress/user/{in_path}/logs", token))["deleted_log_count"] == 1
     goals = {
-        "target_weight_kg": 999.9999999999999,
+        "target_weight_kg": 649.9999999999999,
         "target_date": (date.today() + timedelta(days=3650)).isoformat(),
         "weekly_workouts": 100,
         "weekly_calories_burned": 699999.9999999999,

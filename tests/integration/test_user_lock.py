@@ -397,25 +397,77 @@ def history_times(database: Database, log_id: int) -> list[datetime]:
     return [event.occurred_at for event in database.run(lambda cursor: appending.log_events(cursor, log_id))]
 
 
-def test_a_container_whose_clock_is_behind_cannot_write_a_version_earlier_than_the_one_before(
-    database, users, new_user, monkeypatch
-):
+# A log's latest event, its states in time, its projection and its user's stream as a database server whose clock ran an
+# interval ahead would have left them (the rebuild's comparison of projections and events still holds).
+MOVE_LATEST_EVENT_AHEAD = """
+WITH latest AS (
+    UPDATE progress_events
+    SET occurred_at = occurred_at + %(ahead)s
+    WHERE log_id = %(log_id)s
+      AND version = (SELECT max(version) FROM progress_events WHERE log_id = %(log_id)s)
+    RETURNING occurred_at
+),
+started AS (
+    UPDATE progress_log_versions
+    SET valid_from = (SELECT occurred_at FROM latest)
+    WHERE log_id = %(log_id)s
+      AND valid_to = 'infinity'
+),
+ended AS (
+    UPDATE progress_log_versions
+    SET valid_to = (SELECT occurred_at FROM latest)
+    WHERE log_id = %(log_id)s
+      AND version = (SELECT max(version) - 1 FROM progress_events WHERE log_id = %(log_id)s)
+),
+projected AS (
+    UPDATE progress_logs
+    SET updated_at = (SELECT occurred_at FROM latest)
+    WHERE log_id = %(log_id)s
+)
+UPDATE user_streams
+SET last_at = (SELECT occurred_at FROM latest)
+WHERE user_id = %(user_id)s
+RETURNING last_at
+"""
+
+
+def stream_written_by_a_clock_ahead(database: Database, user: str, log_id: int, ahead: timedelta) -> datetime:
+    """The time of the user's latest event, once moved `ahead` (MOVE_LATEST_EVENT_AHEAD)."""
+
+    def move(cursor):
+        cursor.execute(MOVE_LATEST_EVENT_AHEAD, {"ahead": ahead, "log_id": log_id, "user_id": user})
+        return one_row(cursor)[0]
+
+    return database.run(move)
+
+
+CLOCK_WRITES = ["post", "put", "delete", "rollback", "delete_all"]
+
+
+@pytest.mark.parametrize("kind", CLOCK_WRITES)
+def test_an_event_is_never_earlier_than_the_streams_latest_whichever_clock_wrote_that(database, users, new_user, kind):
+    # Given: the user's latest event written an hour ahead of this server's clock (a clock that ran ahead, then a
+    # failover): its stream's last_at is in the future.
     user = new_user("clock")
     log_id = service.log_progress(database, users, MACHINE, entry(user), None).log.log_id
+    service.update_log(database, MACHINE, log_id, LogUpdate(weight_kg=71.0), None)
+    ahead = stream_written_by_a_clock_ahead(database, user, log_id, timedelta(hours=1))
+    assert ahead > datetime.now(UTC) + timedelta(minutes=59)  # the control: the stream's time is ahead of the clock
+    # When: the user writes again.
+    write(kind, database, users, user, log_id)()
+    # Then: the new event is not earlier than the one before, in the log's history and across the user's stream.
 
-    class LateClock(datetime):
-        @classmethod
-        def now(cls, tz=None):  # a Lambda container whose clock runs an hour behind the others
-            return datetime.fromtimestamp(time.time(), tz) - timedelta(hours=1)
+    def user_times(cursor):
+        cursor.execute("SELECT occurred_at FROM progress_events WHERE user_id = %s ORDER BY position", (user,))
+        return [row[0] for row in cursor.fetchall()]
 
-    monkeypatch.setattr(service, "datetime", LateClock)
-    updated = service.update_log(database, MACHINE, log_id, LogUpdate(weight_kg=71.0), None)
-    monkeypatch.undo()
-    times = history_times(database, log_id)
-    assert times == sorted(times) and updated.updated_at == times[-1]
-    # Time travel to the moment of version 2 shows version 2.
-    page = service.list_progress(database, MACHINE, user, ListQuery(as_of=times[-1]))
-    assert [(log.log_id, log.version, log.weight_kg) for log in page.progress_logs] == [(log_id, 2, 71.0)]
+    times = database.run(user_times)
+    assert len(times) == 3
+    assert times == sorted(times) and times[-1] >= ahead
+    if kind in ("put", "rollback"):  # time travel to the new version's moment shows it
+        version = history_times(database, log_id)[-1]
+        page = service.list_progress(database, MACHINE, user, ListQuery(as_of=version))
+        assert [log.version for log in page.progress_logs] == [3]
 
 
 def test_versions_of_a_log_never_go_back_in_time_when_delete_all_races_updates(database, users, new_user):
@@ -430,6 +482,35 @@ def test_versions_of_a_log_never_go_back_in_time_when_delete_all_races_updates(d
             list(pool.map(attempt, work))
         times = history_times(database, log_id)
         assert times == sorted(times)
+
+
+# --- goal writes take the user's lock first, a first one included ----------------------------------------------
+
+GOAL_ROUNDS = 30
+GOAL_WRITERS = 4
+
+
+def first_goal_writes_at_once(database: Database, users: UserServiceClient, user: str) -> list[str]:
+    """GOAL_WRITERS first goal writes for a user with nothing yet, started together; each one's outcome."""
+    assert users.user_exists(user)  # asked once first: the writers race for the lock, not for the User Profile stand-in
+    start = threading.Barrier(GOAL_WRITERS)
+
+    def set_goals(n: int) -> str:
+        start.wait()
+        return attempt(lambda: goals.set_goals(database, users, MACHINE, user, GoalsPut(weekly_workouts=n + 1), None))
+
+    with ThreadPoolExecutor(GOAL_WRITERS) as pool:
+        return list(pool.map(set_goals, range(GOAL_WRITERS)))
+
+
+def test_concurrent_first_goal_writes_of_a_user_all_succeed_one_after_another(database, users, new_user):
+    for _ in range(GOAL_ROUNDS):
+        user = new_user("goals")
+        outcomes = first_goal_writes_at_once(database, users, user)
+        assert outcomes == ["ok"] * GOAL_WRITERS
+        history = goals.goal_history(database, MACHINE, user)
+        assert [event.version for event in history.events] == list(range(1, GOAL_WRITERS + 1))
+        assert [event.type for event in history.events] == ["set"] + ["changed"] * (GOAL_WRITERS - 1)
 
 
 # --- defect 4: rollback finds a version by its number ------------------------------------------------------------
@@ -522,6 +603,11 @@ def test_the_database_server_log_names_no_user_after_conflicts_and_races(private
                 range(8),
             )
         )
+    # First goal writes of a user racing each other.
+    user = f"pii-{uuid.uuid4().hex[:10]}"
+    user_profile.known.add(user)
+    named.append(user)
+    assert first_goal_writes_at_once(database, users, user) == ["ok"] * GOAL_WRITERS
     # The positive control: a statement that does fail is in the log, with its values.
     control = psycopg2.connect(database_url)
     with control.cursor() as cursor, pytest.raises(psycopg2.errors.UniqueViolation):

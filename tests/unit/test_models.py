@@ -38,7 +38,8 @@ def test_tomorrow_is_the_latest_date_accepted():
     "change",
     [
         {"weight_kg": 0},
-        {"weight_kg": 1000.01},
+        {"weight_kg": 1.99},
+        {"weight_kg": 650.01},
         {"calories_burned": -0.1},
         {"calories_burned": 100_000.5},
         {"weight_kg": float("nan")},

@@ -2,7 +2,8 @@
 
 One entry per event in the log. `event_id` is the event's position in the log (tombstones of erasures take theirs
 from the same sequence): stable, unique, and the same every time the relay (re)publishes it, so consumers drop
-duplicates by it. Within one log, `version` gives the order.
+duplicates by it. `stream_position` is the event's place in its user's stream: it only grows in the user's commit
+order (an erasure included), so consumers order a user's events by it; within one log, `version` grows too.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ def _time(value: datetime) -> str:
 def progress_detail(
     *,
     position: int,
+    stream_position: int,
     log_id: int,
     user_id: str,
     version: int,
@@ -46,6 +48,7 @@ def progress_detail(
     """A log's event: the log's state after it (for a deletion, the state that was deleted)."""
     return {
         "event_id": str(position),
+        "stream_position": stream_position,
         "log_id": log_id,
         "user_id": user_id,
         "version": version,
@@ -55,9 +58,9 @@ def progress_detail(
     }
 
 
-def erased_detail(*, position: int, user_id: str) -> dict[str, Any]:
-    """An erasure says which user was erased and nothing else about them."""
-    return {"event_id": str(position), "user_id": user_id}
+def erased_detail(*, position: int, user_id: str, stream_position: int) -> dict[str, Any]:
+    """An erasure says which user was erased, where in their stream, and nothing else about them."""
+    return {"event_id": str(position), "stream_position": stream_position, "user_id": user_id}
 
 
 def entry(detail_type: str, detail: dict[str, Any], bus_name: str) -> dict[str, Any]:

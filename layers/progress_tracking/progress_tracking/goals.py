@@ -14,6 +14,7 @@ from progress_tracking import authz, paging
 from progress_tracking.authz import Identity
 from progress_tracking.db import Cursor, Database
 from progress_tracking.errors import GoalsNotFound, PreconditionFailed, UnknownUser
+from progress_tracking.models.fields import rounded
 from progress_tracking.models.goals import (
     GoalHistory,
     Goals,
@@ -147,7 +148,7 @@ def weekly_progress(
     return WeeklyGoalProgress(
         target=target,
         week_start=monday,
-        this_week=round(this_week, 2),
+        this_week=rounded(this_week, 2),
         completed_this_week=this_week >= target,
         streak_weeks=streak,
     )
@@ -167,7 +168,7 @@ def weight_progress(facts: goal_store.GoalFacts) -> WeightGoalProgress:
         else:
             reached = round(current, 2) == round(target, 2)
         if target != start:
-            fraction = round((current - start) / (target - start), 3)
+            fraction = rounded((current - start) / (target - start), 3)
     projected = None
     if current is not None and facts.current_date is not None and slope and not reached:
         days_needed = (target - current) / slope  # negative: the trend points away from the target
@@ -189,10 +190,10 @@ def weight_progress(facts: goal_store.GoalFacts) -> WeightGoalProgress:
         start_date=facts.start_date,
         current_weight_kg=current,
         current_date=facts.current_date,
-        remaining_kg=None if current is None else round(target - current, 2),
+        remaining_kg=None if current is None else rounded(target - current, 2),
         fraction_done=fraction,
         reached=reached,
-        trend_kg_per_week=None if slope is None else round(slope * 7, 3),
+        trend_kg_per_week=None if slope is None else rounded(slope * 7, 3),
         trend_points=facts.trend_points,
         projected_date=projected,
         on_track=on_track,

@@ -1,18 +1,22 @@
 """The outbox: committed changes leave as domain events through a relay that follows the event log.
 
-No write waits on EventBridge: the event log itself is the outbox. The relay reads it as the summaries do — only below
-the xid8 horizon, in (transaction id, position) order, from its own checkpoint — so a transaction that commits late is
-never skipped. Each batch is one transaction: read, publish (PutEvents, ≤ 10 entries and ≤ 256 KB a request, failed
-entries retried), then move the checkpoint. A relay killed before the commit publishes the batch again next time
-(at least once; every entry carries the event's stable id), and the checkpoint never passes an entry that failed.
+No write waits on EventBridge: the event log itself is the outbox. Every event carries its user's stream position,
+taken under the user's lock (per user, commit order), and a `release_tx`: the greatest transaction id among its own
+and its user's earlier events' (migration 0013). The relay reads the log in (release_tx, stream position) order, only
+what was released below the xid8 horizon, from its own checkpoint: each user's events leave in stream order, within
+and across batches (an event waits while an earlier one of its user is committed but not yet below the horizon), and
+a transaction that commits late is never skipped. Each batch is one transaction: read, publish (PutEvents, ≤ 10
+entries and ≤ 256 KB a request, failed entries retried), then move the checkpoint. A relay killed before the commit
+publishes the batch again next time (at least once; every entry carries the event's stable id), and the checkpoint
+never passes an entry that failed.
 
-Erasure: the erasure's transaction writes a tombstone (`erasure_tombstones`, positioned like an event), published as
-`UserProgressErased` in log order. A batch read just before an erasure commits must not publish the erased user's
-events after it: the erasure takes the user's *gate* (an advisory lock) exclusively, and the relay takes the gates of
-its batch's users shared, then re-reads which of its events still exist, and holds the gates until it commits. So
-either the erasure committed first (the events are gone and dropped) or it waits for the relay's commit (they were
-published before it). Writers never take a gate, so they never wait for EventBridge; an erasure waits at most for one
-batch in flight.
+Erasure: the erasure's transaction writes a tombstone (`erasure_tombstones`, with the user's next stream position),
+published as `UserProgressErased` in the user's order. A batch read just before an erasure commits must not publish
+the erased user's events after it: the erasure takes the user's *gate* (an advisory lock) exclusively, and the relay
+takes the gates of its batch's users shared, then re-reads which of its events still exist, and holds the gates until
+it commits. So either the erasure committed first (the events are gone and dropped) or it waits for the relay's commit
+(they were published before it). Writers never take a gate, so they never wait for EventBridge; an erasure waits at
+most for one batch in flight.
 """
 
 from __future__ import annotations
@@ -50,7 +54,8 @@ class PutEventsClient(Protocol):
 
 @dataclass(frozen=True)
 class OutboxEvent:
-    checkpoint: checkpoints.Checkpoint
+    checkpoint: checkpoints.Checkpoint  # (release_tx, stream position)
+    position: int  # in the event log: the event's id
     user_id: str
     detail_type: str
     detail: dict[str, Any]
@@ -58,22 +63,33 @@ class OutboxEvent:
 
 
 def events_after(cursor: Cursor, checkpoint: checkpoints.Checkpoint, limit: int) -> list[OutboxEvent]:
-    """The next events and tombstones after `checkpoint`, merged in (transaction id, position) order.
+    """The next events and tombstones after `checkpoint`, merged in (release_tx, stream position) order.
 
-    Only rows of transactions older than every transaction still running are read: a row committed later belongs to
-    a transaction at or above that horizon, so it sorts after everything returned here and can never be skipped,
-    although positions are handed out before commit."""
+    Only rows released below the horizon are read, every transaction up to their release_tx having ended: a row
+    committed later has a release_tx at or above that horizon, so it sorts after everything returned here and can
+    never be skipped, although positions are handed out before commit; and a user's earlier events, whose
+    transactions are at most that release_tx, are all readable too, and sort before."""
     found = []
-    for tx_id, position, user_id, log_id, version, event_type, data, request_id, occurred_at in store_outbox.rows_after(
-        cursor, checkpoint, limit
-    ):
+    for (
+        release_tx,
+        stream_position,
+        position,
+        user_id,
+        log_id,
+        version,
+        event_type,
+        data,
+        request_id,
+        occurred_at,
+    ) in store_outbox.rows_after(cursor, checkpoint, limit):
         if event_type == "erased":
             detail_type = domain_events.USER_PROGRESS_ERASED
-            detail = domain_events.erased_detail(position=position, user_id=user_id)
+            detail = domain_events.erased_detail(position=position, user_id=user_id, stream_position=stream_position)
         else:
             detail_type = domain_events.DETAIL_TYPES[event_type]
             detail = domain_events.progress_detail(
                 position=position,
+                stream_position=stream_position,
                 log_id=log_id,
                 user_id=user_id,
                 version=version,
@@ -81,8 +97,16 @@ def events_after(cursor: Cursor, checkpoint: checkpoints.Checkpoint, limit: int)
                 request_id=request_id,
                 occurred_at=occurred_at,
             )
-        checkpoint = checkpoints.Checkpoint(tx_id, position)
-        found.append(OutboxEvent(checkpoint, user_id, detail_type, detail, from_log=event_type != "erased"))
+        found.append(
+            OutboxEvent(
+                checkpoints.Checkpoint(release_tx, stream_position),
+                position,
+                user_id,
+                detail_type,
+                detail,
+                from_log=event_type != "erased",
+            )
+        )
     return found
 
 
@@ -210,10 +234,8 @@ def _batch(
     read = events_after(cursor, checkpoint, batch_size)
     if not read:
         return _Batch(0, 0, 0, 0)
-    gone = store_outbox.erased_meanwhile(
-        cursor, [(event.user_id, event.checkpoint.position) for event in read if event.from_log]
-    )
-    kept = [event for event in read if not (event.from_log and event.checkpoint.position in gone)]
+    gone = store_outbox.erased_meanwhile(cursor, [(event.user_id, event.position) for event in read if event.from_log])
+    kept = [event for event in read if not (event.from_log and event.position in gone)]
     entries = [domain_events.entry(event.detail_type, event.detail, bus_name) for event in kept]
     published = publish(client, entries, sleep)
     if published < len(kept):  # stop before the first entry that failed: everything earlier is done

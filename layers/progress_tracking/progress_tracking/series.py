@@ -8,6 +8,7 @@ from progress_tracking import authz
 from progress_tracking.authz import Identity
 from progress_tracking.db import Database
 from progress_tracking.errors import InvalidRequest
+from progress_tracking.models.fields import rounded
 from progress_tracking.models.summary import Series, SeriesEntry, SeriesQuery
 from progress_tracking.store import series as store_series
 
@@ -69,8 +70,8 @@ def series(database: Database, caller: Identity, user_id: str, query: SeriesQuer
             end=shift(start, bucket, 1) - timedelta(days=1),
             logs=logs,
             workouts=workouts,
-            total_calories_burned=round(calories, 2),
-            average_weight_kg=None if average is None else round(average, 2),
+            total_calories_burned=rounded(calories, 2),
+            average_weight_kg=None if average is None else rounded(average, 2),
             min_weight_kg=minimum,
             max_weight_kg=maximum,
         )

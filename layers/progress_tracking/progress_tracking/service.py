@@ -29,7 +29,6 @@ from progress_tracking.models.logs import (
 )
 from progress_tracking.models.summary import Summary, SummaryQuery
 from progress_tracking.store import appending, erasure, listing
-from progress_tracking.store import outbox as store_outbox
 from progress_tracking.store import summaries as summary_store
 from progress_tracking.store.appending import Change
 
@@ -201,9 +200,7 @@ def erase_deleted_user(database: Database, user_id: str) -> dict[str, int]:
 
 
 def _erase(cursor: Cursor, user_id: str) -> dict[str, int]:
-    erased = erasure.erase_user(cursor, user_id)
-    store_outbox.record_erasure(cursor, user_id, erased)  # UserProgressErased, published in log order once this commits
-    return erased
+    return erasure.erase_user(cursor, user_id)  # UserProgressErased, published in the user's order once this commits
 
 
 def list_progress(database: Database, caller: Identity, user_id: str, query: ListQuery) -> ProgressPage:

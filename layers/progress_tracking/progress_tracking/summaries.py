@@ -13,6 +13,7 @@ from typing import Any
 
 from progress_tracking import goals, idempotency
 from progress_tracking.db import Cursor, Database, one_row
+from progress_tracking.models.fields import rounded
 from progress_tracking.models.summary import MAX_WORKOUT_KINDS, Summary
 from progress_tracking.observability import logger
 from progress_tracking.store import checkpoints
@@ -53,7 +54,7 @@ def summary_from_facts(user_id: str, facts: SummaryFacts, today: date) -> Summar
         min_weight_kg=facts.min_weight,
         max_weight_kg=facts.max_weight,
         average_calories_burned=_round(facts.average_calories),
-        total_calories_burned=round(facts.total_calories, 2),
+        total_calories_burned=rounded(facts.total_calories, 2),
         workouts=dict(kinds[:MAX_WORKOUT_KINDS]),
         workout_kinds=len(kinds),
         other_workouts=sum(count for _, count in kinds[MAX_WORKOUT_KINDS:]),
@@ -64,7 +65,7 @@ def summary_from_facts(user_id: str, facts: SummaryFacts, today: date) -> Summar
 
 
 def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 2)
+    return None if value is None else rounded(value, 2)
 
 
 def refresh(cursor: Cursor, user_ids: list[str], at: datetime) -> int:

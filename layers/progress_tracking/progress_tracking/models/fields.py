@@ -42,6 +42,12 @@ def _unsigned_zero(value: float) -> float:
     return 0.0 if value == 0 else value  # -0.0 is stored and answered as 0
 
 
+def rounded(value: float, digits: int) -> float:
+    """A computed number as answered: rounded, and never a negative zero (-0.004 rounds to -0.0, which JSON writes
+    as `-0.0`; adding +0.0 turns it into 0.0 and leaves every other value as it is)."""
+    return round(value, digits) + 0.0
+
+
 def _has_a_visible_character(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be blank")
@@ -76,6 +82,35 @@ def _target_date_ahead(value: date) -> date:
     return value
 
 
+# RFC 3339's date-time: a full date and time with its offset (`T` and `Z` may be lower case), nothing else: no Unix
+# times (`0`, `-1`, `1767225600`), no date alone, no local time, no ISO 8601 forms RFC 3339 does not have.
+_RFC_3339 = re.compile(
+    r"""[0-9]{4}-[0-9]{2}-[0-9]{2}        # full-date
+        [Tt]
+        [0-9]{2}:[0-9]{2}:[0-9]{2}        # partial-time
+        (\.[0-9]{1,9})?                   # time-secfrac
+        ([Zz]|[+-][0-9]{2}:[0-9]{2})      # time-offset""",
+    re.VERBOSE,
+)
+
+
+def _rfc_3339(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _RFC_3339.fullmatch(value):
+        return datetime.fromisoformat(value.upper())  # ValueError for 2026-02-30T00:00:00Z
+    raise ValueError("must be an RFC 3339 date-time with an offset, e.g. 2026-11-27T12:00:00Z")
+
+
+def _true_or_false(value: Any) -> Any:
+    """A flag in a query string is `true` or `false`, written so: `yes`, `1` or `on` must not erase anything."""
+    if isinstance(value, bool):
+        return value
+    if value in ("true", "false"):
+        return value == "true"
+    raise ValueError("must be true or false")
+
+
 def _utc(value: datetime) -> datetime:
     try:
         return value.astimezone(UTC)
@@ -98,7 +133,19 @@ LogId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 _LOG_ID_DIGITS = re.compile(r"[1-9][0-9]{0,18}")  # no sign, leading zero, space or `_`; 19 digits hold any bigint
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 LogDate = Annotated[IsoDate, AfterValidator(_not_after_tomorrow)]
-WeightKg = Annotated[float, Field(gt=0, le=1000), BeforeValidator(_decimal_string)]
+# Plausible human body weights, in kilograms: from a newborn's (about 2 kg) to just above the heaviest person on record
+# (about 635 kg). A value outside is a typo or a unit mistake (grams, tonnes, 5e-324), never a body. One rule for every
+# unit a weight can be given in: a unit's bounds are these, converted (`body_weight_bounds(KG_PER_POUND)` for pounds).
+MIN_BODY_WEIGHT_KG = 2.0
+MAX_BODY_WEIGHT_KG = 650.0
+
+
+def body_weight_bounds(kg_per_unit: float = 1.0) -> Any:
+    """The bounds of a body weight given in a unit of `kg_per_unit` kilograms."""
+    return Field(ge=MIN_BODY_WEIGHT_KG / kg_per_unit, le=MAX_BODY_WEIGHT_KG / kg_per_unit)
+
+
+WeightKg = Annotated[float, body_weight_bounds(), BeforeValidator(_decimal_string)]
 CaloriesBurned = Annotated[
     float, Field(ge=0, le=100_000), BeforeValidator(_decimal_string), AfterValidator(_unsigned_zero)
 ]
@@ -122,7 +169,8 @@ def _series_range(value: date) -> date:
 
 
 SeriesDate = Annotated[IsoDate, AfterValidator(_series_range)]
-AsOf = Annotated[AwareDatetime, AfterValidator(_utc)]  # RFC 3339 with an offset, normalised to UTC
+AsOf = Annotated[AwareDatetime, BeforeValidator(_rfc_3339), AfterValidator(_utc)]  # normalised to UTC
+QueryFlag = Annotated[bool, BeforeValidator(_true_or_false)]
 
 BODY_CONFIG = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False, frozen=True)
 

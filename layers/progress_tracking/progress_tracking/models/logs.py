@@ -14,6 +14,7 @@ from progress_tracking.models.fields import (
     IsoDate,
     LogDate,
     Notes,
+    QueryFlag,
     UserId,
     UtcDateTime,
     WeightKg,
@@ -105,7 +106,7 @@ class ListQuery(PageQuery):
 class DeleteUserLogsQuery(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    erase: bool = False  # true: hard erasure of every event and projection (needs admin:progress)
+    erase: QueryFlag = False  # true: hard erasure of every event and projection (needs admin:progress)
 
 
 class RollbackRequest(BaseModel):

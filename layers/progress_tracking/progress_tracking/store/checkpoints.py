@@ -10,8 +10,8 @@ from progress_tracking.db import Cursor
 
 @dataclass(frozen=True, order=True)
 class Checkpoint:
-    """Where a follower has got to: the last (transaction id, position) of the event log it read, or, following the
-    users' streams, the last (transaction id, user id) (position 0)."""
+    """Where a follower has got to: the last (release_tx, stream position) of the event log it read (the relay,
+    migration 0013), or, following the users' streams, the last (transaction id, user id) (position 0)."""
 
     tx_id: int
     position: int

@@ -17,8 +17,6 @@ LOG_COLUMNS = ("log_id", "user_id", *DATA_FIELDS, "version", "created_at", "upda
 SELECT_LOG = f"SELECT {', '.join(LOG_COLUMNS)} FROM progress_logs"
 # What a new version of a log changes in the projection.
 UPSERT_SET = ", ".join(f"{name} = EXCLUDED.{name}" for name in (*DATA_FIELDS, "version", "updated_at"))
-# The data of an event built from a projection row (`jsonb_build_object('date', date, …)`).
-DATA_FROM_COLUMNS = "jsonb_build_object(" + ", ".join(f"'{name}', {name}" for name in DATA_FIELDS) + ")"
 
 _SQL_TYPES: dict[Any, str] = {date: "date", float: "float8", str: "text"}
 

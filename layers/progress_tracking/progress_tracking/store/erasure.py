@@ -1,10 +1,11 @@
-"""Hard erasure of a user (a privacy request): every trace of them, removed for good under their lock."""
+"""Hard erasure of a user (a privacy request): every trace of them, removed for good under their lock, and the tombstone
+that publishes the erasure."""
 
 from __future__ import annotations
 
 from progress_tracking.db import Cursor
 from progress_tracking.store import checkpoints
-from progress_tracking.store.streams import lock_user
+from progress_tracking.store import outbox as store_outbox
 
 # Every table that holds a user's data, and the name its count is reported under.
 USER_TABLES = (
@@ -22,7 +23,7 @@ USER_TABLES = (
 def erase_user(cursor: Cursor, user_id: str) -> dict[str, int]:
     """Remove every trace of a user for good: events, projections (the logs' states in time included; the logs'
     triggers remove the facts kept from them), summary, idempotency keys, goals, stream, and their name as a
-    follower's place.
+    follower's place; then leave the tombstone that publishes the erasure (`UserProgressErased`) in the user's order.
 
     The user's lock is taken first: writes in flight commit before (and are erased), later ones find nothing. A user
     with no stream gets one for the erasure to lock (and delete with the rest, uncounted): otherwise a first write
@@ -33,11 +34,14 @@ def erase_user(cursor: Cursor, user_id: str) -> dict[str, int]:
         (user_id,),
     )
     created = cursor.rowcount
-    lock_user(cursor, user_id, erasing=True)
+    # The lock, held exclusively; the row as locked is the latest, with the release_tx the tombstone goes on from.
+    cursor.execute("SELECT release_tx::text::bigint FROM user_streams WHERE user_id = %s FOR UPDATE", (user_id,))
+    locked = cursor.fetchone()
     counts = {}
     for table, key in USER_TABLES:
         cursor.execute(f"DELETE FROM {table} WHERE user_id = %s", (user_id,))
         counts[key] = cursor.rowcount
     counts["streams"] -= created
     checkpoints.forget_user(cursor, user_id)
+    store_outbox.record_erasure(cursor, user_id, counts, locked[0] if locked else None)
     return counts

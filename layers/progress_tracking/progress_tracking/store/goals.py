@@ -1,8 +1,8 @@
 """The goals' event stream and projection, and the facts about a user's logs that goal progress is computed from.
 
-A goal write takes two statements: the user's stream version is bumped first (that row is the per-user lock every
-write of the user's data and their erasure take), then one statement reads the current goals, appends the event with
-database time and updates the projection. The caller checks If-Match afterwards; a refusal rolls everything back.
+A goal write is one statement (`LOCK_AND_WRITE`): the user's lock first (their stream row, which every write of the
+user's data and their erasure take; created for a user's first write), then the current goals read, the event appended
+with database time and the projection updated. The caller checks If-Match afterwards; a refusal rolls everything back.
 """
 
 from __future__ import annotations
@@ -12,12 +12,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-import psycopg2.errors
 from psycopg2.extras import Json
 from pydantic import BaseModel
 
 from progress_tracking.db import Cursor, one_row
-from progress_tracking.errors import ConcurrentChange
 from progress_tracking.models.goals import GOAL_FIELDS, Goals
 from progress_tracking.store.streams import StreamEvent
 
@@ -50,31 +48,122 @@ def _goals_from_row(row: tuple[Any, ...]) -> Goals:
     return Goals(**dict(zip(GOAL_COLUMNS, row, strict=True)))
 
 
-# Bump the user's stream version from the one sequence every append uses (so a version never repeats for a user). Its
-# row lock serialises the user's writes and erasure until the transaction ends; the new version makes a stored
-# summary stale.
-_BUMP = (
-    "INSERT INTO user_streams (user_id, version) VALUES (%(user_id)s, nextval('user_stream_version_seq'))"
-    " ON CONFLICT (user_id) DO UPDATE SET version = EXCLUDED.version"
+# A goal write in one statement: the user's lock first, then the goals event and the projection.
+#
+# The lock is the user's stream row, locked as every write locks it (`locked`), or, for a user with none yet, created
+# and so held (`created`, as a first log creates it): concurrent first writes queue on that row instead of racing to
+# the same goals version. Either way the stream moves to a new version from the one sequence every write uses (a
+# version never repeats for a user; a stored summary, which includes goal progress, goes stale), and that version is
+# the goals event's stream position.
+#
+# The rest reads the goals as this statement's snapshot saw them, taken before the lock was granted. When another
+# write of the user committed meanwhile (`moved`: the stream row as locked is not the row the snapshot saw, or the
+# stream a concurrent first write created), nothing but the lock is written and the caller runs the statement again,
+# under the lock now held and with a fresh snapshot.
+LOCK_AND_WRITE = """
+WITH locked AS (
+    SELECT version
+    FROM user_streams
+    WHERE user_id = %(user_id)s
+    FOR NO KEY UPDATE
+),
+created AS (
+    INSERT INTO user_streams (user_id, version)
+    SELECT %(user_id)s, nextval('user_stream_version_seq')
+    WHERE NOT EXISTS (SELECT FROM locked)
+    ON CONFLICT (user_id) DO UPDATE
+    SET version = EXCLUDED.version
+    RETURNING version, xmax = 0 AS fresh
+),
+bumped AS (
+    UPDATE user_streams
+    SET version = nextval('user_stream_version_seq')
+    WHERE user_id = %(user_id)s
+      AND EXISTS (SELECT FROM locked)
+    RETURNING version
+),
+stream AS (
+    SELECT version FROM created
+    UNION ALL
+    SELECT version FROM bumped
+),
+moved AS (
+    SELECT coalesce(
+        (SELECT version FROM locked) IS DISTINCT FROM (SELECT version FROM user_streams WHERE user_id = %(user_id)s),
+        FALSE
+    ) OR coalesce((SELECT NOT fresh FROM created), FALSE) AS moved
+),
+prior AS (
+    SELECT v.user_id,
+           coalesce(g.version, 0) AS version,
+           g.target_weight_kg,
+           g.target_weight_set_at,
+           g.updated_at,
+           coalesce(g.target_weight_kg IS NOT NULL
+                    OR g.weekly_workouts IS NOT NULL
+                    OR g.weekly_calories_burned IS NOT NULL, FALSE) AS active
+    FROM (VALUES (%(user_id)s::text)) AS v(user_id)
+    LEFT JOIN user_goals AS g USING (user_id)
+    WHERE NOT (SELECT moved FROM moved)
+),
+event AS (
+    INSERT INTO goal_events (user_id, version, event_type, data, actor, request_id, occurred_at, stream_position)
+    SELECT user_id,
+           version + 1,
+           CASE WHEN %(clear)s THEN 'cleared' WHEN active THEN 'changed' ELSE 'set' END,
+           %(data)s,
+           %(actor)s,
+           %(request_id)s,
+           greatest(clock_timestamp(), updated_at),
+           (SELECT version FROM stream)
+    FROM prior
+    RETURNING user_id, version, occurred_at
+),
+projected AS (
+    INSERT INTO user_goals (user_id, target_weight_kg, target_date, target_weight_set_at, weekly_workouts,
+                            weekly_calories_burned, version, updated_at)
+    SELECT event.user_id,
+           %(target_weight_kg)s::float8,
+           %(target_date)s::date,
+           CASE WHEN %(target_weight_kg)s::float8 IS NULL THEN NULL
+                WHEN prior.target_weight_kg = %(target_weight_kg)s::float8 THEN prior.target_weight_set_at
+                ELSE event.occurred_at END,
+           %(weekly_workouts)s::integer,
+           %(weekly_calories_burned)s::float8,
+           event.version,
+           event.occurred_at
+    FROM event
+    JOIN prior USING (user_id)
+    ON CONFLICT (user_id) DO UPDATE
+    SET target_weight_kg = EXCLUDED.target_weight_kg,
+        target_date = EXCLUDED.target_date,
+        target_weight_set_at = EXCLUDED.target_weight_set_at,
+        weekly_workouts = EXCLUDED.weekly_workouts,
+        weekly_calories_burned = EXCLUDED.weekly_calories_burned,
+        version = EXCLUDED.version,
+        updated_at = EXCLUDED.updated_at
+    RETURNING user_id, target_weight_kg, target_date, target_weight_set_at, weekly_workouts, weekly_calories_burned,
+              version, updated_at
 )
-# The lock and the write in one statement: the stream row locked first; if another write committed while this waited
-# (the locked row's version is not the one this statement's snapshot saw), nothing is written and `moved` says so.
-_LOCK_AND_WRITE = (
-    "WITH locked AS (SELECT version FROM user_streams WHERE user_id = %(user_id)s FOR NO KEY UPDATE),"
-    " moved AS (SELECT (SELECT version FROM locked) IS DISTINCT FROM"
-    "  (SELECT version FROM user_streams WHERE user_id = %(user_id)s) AS moved),"
-    " bumped AS ("
-    + _BUMP.replace(
-        "VALUES (%(user_id)s, nextval('user_stream_version_seq'))",
-        "SELECT %(user_id)s, nextval('user_stream_version_seq') FROM moved WHERE NOT moved",
-    )
-    + " RETURNING 1),"
-)
+SELECT moved.moved,
+       prior.version,
+       prior.active,
+       projected.user_id,
+       projected.target_weight_kg,
+       projected.target_date,
+       projected.target_weight_set_at,
+       projected.weekly_workouts,
+       projected.weekly_calories_burned,
+       projected.version,
+       projected.updated_at
+FROM moved
+LEFT JOIN (prior CROSS JOIN projected) ON TRUE
+"""
 
 
 def write(cursor: Cursor, user_id: str, goals: dict[str, Any] | None, actor: str, request_id: str | None) -> Written:
     """Take the user's lock, append a goals event (None: cleared) and project it: one statement, two if another
-    write committed while this one waited for the lock."""
+    write of the user committed while this one waited for the lock."""
     values = {name: (goals or {}).get(name) for name in GOAL_FIELDS}
     data = {name: (value.isoformat() if isinstance(value, date) else value) for name, value in values.items()}
     params = {
@@ -85,46 +174,13 @@ def write(cursor: Cursor, user_id: str, goals: dict[str, Any] | None, actor: str
         "request_id": request_id,
         **values,
     }
-    try:
-        cursor.execute(_LOCK_AND_WRITE + _WRITE.format(gate="WHERE NOT (SELECT moved FROM moved)"), params)
+    cursor.execute(LOCK_AND_WRITE, params)
+    row = one_row(cursor)
+    if row[0]:  # moved: again, under the lock now held (the stream moves once more: its versions need not be dense)
+        cursor.execute(LOCK_AND_WRITE, params)
         row = one_row(cursor)
-        if row[0]:  # moved: read again under the lock now held
-            cursor.execute(_BUMP, params)
-            cursor.execute("WITH moved AS (SELECT false AS moved)," + _WRITE.format(gate=""), params)
-            row = one_row(cursor)
-    except psycopg2.errors.UniqueViolation as exc:  # two first goal writes of a user at once: one took the version
-        raise ConcurrentChange("The goals were changed at the same time by another request; try again") from exc
+        assert not row[0], "the user's lock is held: nothing can move the stream"
     return Written(goals=_goals_from_row(row[3:]), prior_version=row[1], prior_active=row[2])
-
-
-_WRITE = (
-    " prior AS ("
-    "  SELECT v.user_id, coalesce(g.version, 0) AS version, g.target_weight_kg, g.target_weight_set_at,"
-    "   g.updated_at, coalesce(g.target_weight_kg IS NOT NULL OR g.weekly_workouts IS NOT NULL"
-    "    OR g.weekly_calories_burned IS NOT NULL, false) AS active"
-    "  FROM (VALUES (%(user_id)s::text)) AS v(user_id) LEFT JOIN user_goals AS g USING (user_id) {gate}),"
-    " event AS ("
-    "  INSERT INTO goal_events (user_id, version, event_type, data, actor, request_id, occurred_at)"
-    "  SELECT user_id, version + 1,"
-    "   CASE WHEN %(clear)s THEN 'cleared' WHEN active THEN 'changed' ELSE 'set' END,"
-    "   %(data)s, %(actor)s, %(request_id)s, greatest(clock_timestamp(), updated_at) FROM prior"
-    "  RETURNING user_id, version, occurred_at),"
-    " projected AS ("
-    f"  INSERT INTO user_goals ({', '.join(GOAL_COLUMNS)})"
-    "  SELECT event.user_id, %(target_weight_kg)s::float8, %(target_date)s::date,"
-    "   CASE WHEN %(target_weight_kg)s::float8 IS NULL THEN NULL"
-    "    WHEN prior.target_weight_kg = %(target_weight_kg)s::float8 THEN prior.target_weight_set_at"
-    "    ELSE event.occurred_at END,"
-    "   %(weekly_workouts)s::integer, %(weekly_calories_burned)s::float8, event.version, event.occurred_at"
-    "  FROM event JOIN prior USING (user_id)"
-    "  ON CONFLICT (user_id) DO UPDATE SET target_weight_kg = EXCLUDED.target_weight_kg,"
-    "   target_date = EXCLUDED.target_date, target_weight_set_at = EXCLUDED.target_weight_set_at,"
-    "   weekly_workouts = EXCLUDED.weekly_workouts, weekly_calories_burned = EXCLUDED.weekly_calories_burned,"
-    "   version = EXCLUDED.version, updated_at = EXCLUDED.updated_at"
-    f"  RETURNING {', '.join(GOAL_COLUMNS)})"
-    f" SELECT moved.moved, prior.version, prior.active, {', '.join(f'projected.{name}' for name in GOAL_COLUMNS)}"
-    " FROM moved LEFT JOIN (prior CROSS JOIN projected) ON TRUE"
-)
 
 
 def read(cursor: Cursor, user_id: str) -> Goals | None:

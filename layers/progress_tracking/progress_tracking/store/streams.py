@@ -3,7 +3,8 @@
 Writers lock the stream row `FOR NO KEY UPDATE` (all they need to bump its version): they queue behind each other and
 behind an erasure, which locks it `FOR UPDATE` and deletes it. A summary being stored holds it `FOR KEY SHARE`, which
 waits for an erasure only, never for a writer (store.summaries). Event times are the database's, read under the lock
-and never earlier than the stream's previous event.
+and never earlier than the stream's previous event. A stream's version comes from one sequence for all users, taken
+under the lock, and is its latest event's stream position: per user, positions are commit order (migration 0013).
 """
 
 from __future__ import annotations
@@ -37,20 +38,6 @@ LOCKED_TIME = (
     "SELECT greatest(clock_timestamp(), locked.last_at),"
     " locked.version IS DISTINCT FROM (SELECT version FROM user_streams WHERE user_id = locked.user_id) FROM locked"
 )
-
-
-def lock_user(cursor: Cursor, user_id: str, *, erasing: bool = False) -> datetime | None:
-    """Take the user's lock (their stream row) until the transaction ends; the time to stamp events with.
-
-    None when the user has no stream (nothing of theirs exists). An erasure takes it exclusively (`erasing`).
-    """
-    cursor.execute(
-        "WITH locked AS (SELECT user_id, version, last_at FROM user_streams WHERE user_id = %s"
-        f" FOR {'UPDATE' if erasing else 'NO KEY UPDATE'}) " + LOCKED_TIME,
-        (user_id,),
-    )
-    row = cursor.fetchone()
-    return row[0] if row else None
 
 
 def lock_new_log(cursor: Cursor, user_id: str) -> tuple[datetime, int]:
