@@ -26,6 +26,12 @@ def one_row(cursor: Cursor) -> tuple[Any, ...]:
     return row
 
 
+def rows_by_name(cursor: Cursor) -> list[dict[str, Any]]:
+    """The rows of the last query, each by its columns' names."""
+    names = [column.name for column in cursor.description or ()]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
 class TransactionCursor(psycopg2.extensions.cursor):
     """Opens the transaction with its first statement (`BEGIN; SET LOCAL …; <statement>` is one round trip), and
     sends deferred statements with the next one (the COMMIT at the latest): a write costs two round trips.

@@ -17,7 +17,15 @@ import psycopg2.errors
 import psycopg2.extensions
 
 from progress_tracking import database_url
-from progress_tracking.cursor import LOCK_TIMEOUT_MS, STATEMENT_TIMEOUT_MS, Cursor, TransactionCursor, defer, one_row
+from progress_tracking.cursor import (
+    LOCK_TIMEOUT_MS,
+    STATEMENT_TIMEOUT_MS,
+    Cursor,
+    TransactionCursor,
+    defer,
+    one_row,
+    rows_by_name,
+)
 from progress_tracking.deadline import CLIENT_MARGIN_SECONDS, ClientTimeout, Deadline
 from progress_tracking.errors import DatabaseBusy, DatabaseUnavailable
 from progress_tracking.observability import logger
@@ -31,6 +39,7 @@ __all__ = [
     "Database",
     "defer",
     "one_row",
+    "rows_by_name",
 ]
 
 T = TypeVar("T")

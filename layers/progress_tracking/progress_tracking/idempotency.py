@@ -14,6 +14,7 @@ from pydantic import StringConstraints, TypeAdapter, ValidationError
 from progress_tracking.db import Cursor, defer, one_row
 from progress_tracking.errors import ConcurrentChange, IdempotencyKeyReused, InvalidRequest
 from progress_tracking.models.logs import LogCreate, ProgressLog
+from progress_tracking.store.streams import UserLock
 
 HEADER = "Idempotency-Key"
 MAX_LENGTH = 255
@@ -69,38 +70,26 @@ def replay(cursor: Cursor, claim: Claim) -> ProgressLog | None:
 
 @dataclass(frozen=True)
 class Started:
-    """A keyed POST's first statement: the key claimed with the user's lock and a log id, or a response to replay."""
+    """A keyed POST's first statement: the user's lock and a log id with the key claimed, or a response to replay."""
 
-    locked: tuple[datetime, int] | None  # (time to stamp the event with, new log id) when this request owns the key
+    locked: tuple[UserLock, int] | None  # (the user's lock, the new log id) when this request owns the key
     replayed: ProgressLog | None
 
 
 def claim_new_log(cursor: Cursor, claim: Claim, user_id: str) -> Started:
-    """Claim the key, and with it take the user's lock and a log id, in one statement; or replay the stored response.
-
-    A request with the same key still in flight makes the claim wait for it; its response is then read in a second
-    statement (the first one's snapshot predates that commit).
-    """
+    """The user's lock, then the key claimed with a new log id, in one statement (`progress_claim_key`); or the
+    response of the request that claimed the key first, read after the lock (a request with the same key in flight
+    holds the user's lock, so this waited for it to commit)."""
     cursor.execute(
-        "WITH claimed AS (INSERT INTO idempotency_keys (principal, key, user_id, request_hash)"
-        "  VALUES (%(principal)s, %(key)s, %(user_id)s, %(hash)s) ON CONFLICT DO NOTHING RETURNING 1),"
-        " locked AS (INSERT INTO user_streams (user_id, version)"
-        "  SELECT %(user_id)s, 0 WHERE EXISTS (SELECT FROM claimed)"
-        "  ON CONFLICT (user_id) DO UPDATE SET version = user_streams.version RETURNING last_at)"
-        " SELECT (SELECT greatest(clock_timestamp(), last_at) FROM locked),"
-        "  CASE WHEN EXISTS (SELECT FROM claimed) THEN nextval('progress_log_id_seq') END, k.request_hash, k.response"
-        " FROM (SELECT) AS one LEFT JOIN idempotency_keys AS k"
-        "  ON k.principal = %(principal)s AND k.key = %(key)s AND k.response IS NOT NULL",
+        "SELECT event_at, release_tx, log_id, request_hash, response"
+        " FROM progress_claim_key(%(principal)s, %(key)s, %(user_id)s, %(hash)s)",
         {"principal": claim.principal, "key": claim.key, "user_id": user_id, "hash": claim.request_hash},
     )
-    at, log_id, request_hash, response = one_row(cursor)
+    at, release_tx, log_id, request_hash, response = one_row(cursor)
     if log_id is not None:
-        return Started((at, log_id), None)
-    if request_hash is None:  # the other request committed while this waited: read its response now
-        replayed = replay(cursor, claim)
-        if replayed is None:  # its key vanished (expired or erased) between claim and read
-            raise ConcurrentChange(f"A request with this {HEADER} was being processed; try again")
-        return Started(None, replayed)
+        return Started((UserLock(at, release_tx), log_id), None)
+    if request_hash is None:  # its key vanished (expired or erased) while this waited
+        raise ConcurrentChange(f"A request with this {HEADER} was being processed; try again")
     if request_hash != claim.request_hash:
         raise IdempotencyKeyReused()
     return Started(None, ProgressLog.model_validate(response))

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from progress_tracking.db import Cursor, defer, one_row
+from progress_tracking.db import Cursor, defer, one_row, rows_by_name
 from progress_tracking.errors import LogNotFound
 from progress_tracking.models.logs import ProgressLog
 from progress_tracking.store.columns import (
     DATA_FIELDS,
     LOG_COLUMNS,
-    SELECT_LOG,
     UPSERT_SET,
     event_data,
-    log_from_row,
 )
-from progress_tracking.store.streams import LOCKED_TIME, StreamEvent, lock_new_log
+from progress_tracking.store.streams import StreamEvent, UserLock, lock_new_log
 
 
 @dataclass(frozen=True)
@@ -33,20 +30,16 @@ class LogEvent(StreamEvent):
     log_id: int
 
 
-# One event of a log, under its user's lock (taken by the transaction's first statement): the user's stream moves to a
-# new version, which is the event's stream position (so a user's positions are their commit order); the event; the
-# log's state in time before it ends and the new one starts (a deletion starts none). `release_tx` goes on from the
-# stream's, or from the tombstone of the user's erasure for a stream that starts after one (the relay's order,
-# migration 0013).
+# One event of a log, under its user's lock (taken by the transaction's first statement, which gave the time and the
+# release_tx): the user's stream moves to a new version, which is the event's stream position (so a user's positions
+# are their commit order); the event; the log's state in time before it ends and the new one starts (a deletion starts
+# none).
 APPEND = """
 WITH stream AS (
     UPDATE user_streams
     SET version = nextval('user_stream_version_seq'),
         last_at = %(at)s,
-        release_tx = greatest(pg_current_xact_id(),
-                              coalesce(release_tx,
-                                       (SELECT max(t.release_tx) FROM erasure_tombstones AS t
-                                        WHERE t.user_id = %(user_id)s)))
+        release_tx = %(release_tx)s::xid8
     WHERE user_id = %(user_id)s
     RETURNING version, release_tx
 ),
@@ -71,7 +64,7 @@ WHERE %(type)s <> 'deleted'
 """
 
 
-def _append(cursor: Cursor, log: ProgressLog, event_type: str, change: Change, at: datetime) -> None:
+def _append(cursor: Cursor, log: ProgressLog, event_type: str, change: Change, lock: UserLock) -> None:
     """Append one event (APPEND), sent with the COMMIT.
 
     Called under the user's lock, with the log's latest version read under it: a version cannot exist already.
@@ -89,7 +82,8 @@ def _append(cursor: Cursor, log: ProgressLog, event_type: str, change: Change, a
             "data": event_data(log),
             "actor": change.actor,
             "request_id": change.request_id,
-            "at": at,
+            "at": lock.at,
+            "release_tx": lock.release_tx,
             "created_at": log.created_at,
         },
     )
@@ -106,53 +100,52 @@ def _project(cursor: Cursor, log: ProgressLog) -> None:
 
 
 def log_new(
-    cursor: Cursor, user_id: str, fields: dict[str, Any], change: Change, locked: tuple[datetime, int] | None = None
+    cursor: Cursor, user_id: str, fields: dict[str, Any], change: Change, locked: tuple[UserLock, int] | None = None
 ) -> ProgressLog:
     """A new log: the user's lock (and stream, for a first log) and its id first (`locked`, when the caller took
     them), then the event and the projection, sent with the COMMIT."""
-    at, log_id = locked or lock_new_log(cursor, user_id)
+    lock, log_id = locked or lock_new_log(cursor, user_id)
     log = ProgressLog(
         log_id=log_id,
         user_id=user_id,
         version=1,
-        created_at=at,
-        updated_at=at,
+        created_at=lock.at,
+        updated_at=lock.at,
         **{name: fields.get(name) for name in DATA_FIELDS},
     )
-    _append(cursor, log, "logged", change, at)
+    _append(cursor, log, "logged", change, lock)
     _project(cursor, log)
     return log
 
 
 @dataclass(frozen=True)
 class LockedLog:
-    """A live log whose user is locked until the transaction ends, and the time changes to it are stamped with."""
+    """A live log whose user is locked until the transaction ends, read under the lock."""
 
     log: ProgressLog
-    at: datetime
+    lock: UserLock
+
+
+def _lock_of(row: dict[str, Any]) -> UserLock:
+    """The lock's part of a row of the functions that lock first and read after (migration 0014)."""
+    return UserLock(row.pop("event_at"), row.pop("release_tx"))
 
 
 def lock_log(cursor: Cursor, log_id: int) -> LockedLog:
-    """The live log, its user locked first (as every write does): changes and erasure queue behind each other."""
-    # One statement: the user's lock, then the log's row, locked too (its latest version, or none if it was deleted
-    # or erased while this waited for the lock).
-    cursor.execute(
-        "WITH locked AS (SELECT user_id, version, last_at FROM user_streams"
-        "  WHERE user_id = (SELECT user_id FROM progress_logs WHERE log_id = %(id)s) FOR NO KEY UPDATE),"
-        f" log AS ({SELECT_LOG} WHERE log_id = %(id)s AND EXISTS (SELECT FROM locked) FOR UPDATE)"
-        " SELECT greatest(clock_timestamp(), locked.last_at), log.* FROM locked, log",
-        {"id": log_id},
-    )
-    row = cursor.fetchone()
-    if row is None:  # no such log, or deleted or erased while this transaction waited for the lock
+    """The user's lock, then the live log as it is under it (its row locked too), in one statement: changes and
+    erasure queue behind each other. No such log, or one deleted or erased while this waited: LogNotFound."""
+    cursor.execute("SELECT * FROM progress_lock_log(%(log_id)s)", {"log_id": log_id})
+    rows = rows_by_name(cursor)
+    if not rows:
         raise LogNotFound()
-    return LockedLog(log_from_row(row[1:]), row[0])
+    lock = _lock_of(rows[0])
+    return LockedLog(ProgressLog(**rows[0]), lock)
 
 
 def update(cursor: Cursor, locked: LockedLog, changes: dict[str, Any], change: Change) -> ProgressLog:
     current = locked.log
-    updated = current.model_copy(update={**changes, "version": current.version + 1, "updated_at": locked.at})
-    _append(cursor, updated, "updated", change, locked.at)
+    updated = current.model_copy(update={**changes, "version": current.version + 1, "updated_at": locked.lock.at})
+    _append(cursor, updated, "updated", change, locked.lock)
     _project(cursor, updated)
     return updated
 
@@ -160,7 +153,7 @@ def update(cursor: Cursor, locked: LockedLog, changes: dict[str, Any], change: C
 def delete(cursor: Cursor, locked: LockedLog, change: Change) -> None:
     # The deletion event keeps the last state, so history shows what was deleted and a rollback can restore it.
     current = locked.log
-    _append(cursor, current.model_copy(update={"version": current.version + 1}), "deleted", change, locked.at)
+    _append(cursor, current.model_copy(update={"version": current.version + 1}), "deleted", change, locked.lock)
     defer(cursor, "DELETE FROM progress_logs WHERE log_id = %s", (current.log_id,))
 
 
@@ -226,29 +219,23 @@ def log_events(cursor: Cursor, log_id: int, after: int = 0, limit: int | None = 
 
 @dataclass(frozen=True)
 class LockedHistory:
-    """Every event of a log (deleted or not), its user locked until the transaction ends."""
+    """Every event of a log (deleted or not), read under its user's lock, held until the transaction ends."""
 
     events: list[LogEvent]
-    at: datetime
+    lock: UserLock
 
 
 def lock_history(cursor: Cursor, log_id: int) -> LockedHistory:
-    """The user's lock and the log's events in one statement; read again if a write committed while it waited."""
-    cursor.execute(
-        "WITH locked AS (SELECT user_id, version, last_at FROM user_streams"
-        "  WHERE user_id = (SELECT user_id FROM progress_events WHERE log_id = %(id)s LIMIT 1) FOR NO KEY UPDATE),"
-        " held AS (" + LOCKED_TIME + ")"
-        f" SELECT held.*, {', '.join(f'e.{name}' for name in _EVENT_COLUMNS)}"
-        " FROM held, progress_events AS e WHERE e.log_id = %(id)s ORDER BY e.version",
-        {"id": log_id},
-    )
-    rows = cursor.fetchall()
+    """The user's lock, then every event of the log as they are under it, in one statement. No such log, or its user
+    erased while this waited: LogNotFound."""
+    cursor.execute("SELECT * FROM progress_lock_log_events(%(log_id)s)", {"log_id": log_id})
+    rows = rows_by_name(cursor)
     if not rows:
         raise LogNotFound()
-    at, moved = rows[0][:2]
-    if moved:  # read under the lock: erased meanwhile is LogNotFound
-        return LockedHistory(log_events(cursor, log_id), at)
-    return LockedHistory([LogEvent(**dict(zip(_EVENT_COLUMNS, row[2:], strict=True))) for row in rows], at)
+    lock = _lock_of(rows[0])
+    for row in rows[1:]:
+        _lock_of(row)
+    return LockedHistory([LogEvent(**row) for row in rows], lock)
 
 
 def restore(cursor: Cursor, history: LockedHistory, target: LogEvent, change: Change) -> ProgressLog:
@@ -259,9 +246,9 @@ def restore(cursor: Cursor, history: LockedHistory, target: LogEvent, change: Ch
         user_id=target.user_id,
         version=events[-1].version + 1,
         created_at=events[0].occurred_at,
-        updated_at=history.at,
+        updated_at=history.lock.at,
         **{name: target.data.get(name) for name in DATA_FIELDS},
     )
-    _append(cursor, restored, "restored", change, history.at)
+    _append(cursor, restored, "restored", change, history.lock)
     _project(cursor, restored)
     return restored

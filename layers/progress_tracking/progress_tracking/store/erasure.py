@@ -3,7 +3,7 @@ that publishes the erasure."""
 
 from __future__ import annotations
 
-from progress_tracking.db import Cursor
+from progress_tracking.db import Cursor, one_row
 from progress_tracking.store import checkpoints
 from progress_tracking.store import outbox as store_outbox
 
@@ -29,19 +29,16 @@ def erase_user(cursor: Cursor, user_id: str) -> dict[str, int]:
     with no stream gets one for the erasure to lock (and delete with the rest, uncounted): otherwise a first write
     racing the erasure took no lock at all, and the events the erasure had already deleted were back without their log.
     """
+    # The lock, held exclusively; a user with no stream gets one to lock (deleted with the rest, uncounted).
     cursor.execute(
-        "INSERT INTO user_streams (user_id, version) VALUES (%s, 0) ON CONFLICT (user_id) DO NOTHING RETURNING 1",
-        (user_id,),
+        "SELECT created, release_tx FROM progress_lock_user(%(user_id)s, p_erasing => true)", {"user_id": user_id}
     )
-    created = cursor.rowcount
-    # The lock, held exclusively; the row as locked is the latest, with the release_tx the tombstone goes on from.
-    cursor.execute("SELECT release_tx::text::bigint FROM user_streams WHERE user_id = %s FOR UPDATE", (user_id,))
-    locked = cursor.fetchone()
+    created, release_tx = one_row(cursor)
     counts = {}
     for table, key in USER_TABLES:
         cursor.execute(f"DELETE FROM {table} WHERE user_id = %s", (user_id,))
         counts[key] = cursor.rowcount
-    counts["streams"] -= created
+    counts["streams"] -= int(created)
     checkpoints.forget_user(cursor, user_id)
-    store_outbox.record_erasure(cursor, user_id, counts, locked[0] if locked else None)
+    store_outbox.record_erasure(cursor, user_id, counts, release_tx)
     return counts

@@ -1,8 +1,8 @@
 """The goals' event stream and projection, and the facts about a user's logs that goal progress is computed from.
 
-A goal write is one statement (`LOCK_AND_WRITE`): the user's lock first (their stream row, which every write of the
-user's data and their erasure take; created for a user's first write), then the current goals read, the event appended
-with database time and the projection updated. The caller checks If-Match afterwards; a refusal rolls everything back.
+A goal write is one statement, a function of migration 0014: the user's lock first (their stream created for a first
+write), then the current goals read under it, the event appended with the lock's time and the projection updated. The
+caller checks If-Match afterwards; a refusal rolls everything back.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 from psycopg2.extras import Json
 from pydantic import BaseModel
 
-from progress_tracking.db import Cursor, one_row
+from progress_tracking.db import Cursor, rows_by_name
 from progress_tracking.models.goals import GOAL_FIELDS, Goals
 from progress_tracking.store.streams import StreamEvent
 
@@ -48,139 +48,26 @@ def _goals_from_row(row: tuple[Any, ...]) -> Goals:
     return Goals(**dict(zip(GOAL_COLUMNS, row, strict=True)))
 
 
-# A goal write in one statement: the user's lock first, then the goals event and the projection.
-#
-# The lock is the user's stream row, locked as every write locks it (`locked`), or, for a user with none yet, created
-# and so held (`created`, as a first log creates it): concurrent first writes queue on that row instead of racing to
-# the same goals version. Either way the stream moves to a new version from the one sequence every write uses (a
-# version never repeats for a user; a stored summary, which includes goal progress, goes stale), and that version is
-# the goals event's stream position.
-#
-# The rest reads the goals as this statement's snapshot saw them, taken before the lock was granted. When another
-# write of the user committed meanwhile (`moved`: the stream row as locked is not the row the snapshot saw, or the
-# stream a concurrent first write created), nothing but the lock is written and the caller runs the statement again,
-# under the lock now held and with a fresh snapshot.
-LOCK_AND_WRITE = """
-WITH locked AS (
-    SELECT version
-    FROM user_streams
-    WHERE user_id = %(user_id)s
-    FOR NO KEY UPDATE
-),
-created AS (
-    INSERT INTO user_streams (user_id, version)
-    SELECT %(user_id)s, nextval('user_stream_version_seq')
-    WHERE NOT EXISTS (SELECT FROM locked)
-    ON CONFLICT (user_id) DO UPDATE
-    SET version = EXCLUDED.version
-    RETURNING version, xmax = 0 AS fresh
-),
-bumped AS (
-    UPDATE user_streams
-    SET version = nextval('user_stream_version_seq')
-    WHERE user_id = %(user_id)s
-      AND EXISTS (SELECT FROM locked)
-    RETURNING version
-),
-stream AS (
-    SELECT version FROM created
-    UNION ALL
-    SELECT version FROM bumped
-),
-moved AS (
-    SELECT coalesce(
-        (SELECT version FROM locked) IS DISTINCT FROM (SELECT version FROM user_streams WHERE user_id = %(user_id)s),
-        FALSE
-    ) OR coalesce((SELECT NOT fresh FROM created), FALSE) AS moved
-),
-prior AS (
-    SELECT v.user_id,
-           coalesce(g.version, 0) AS version,
-           g.target_weight_kg,
-           g.target_weight_set_at,
-           g.updated_at,
-           coalesce(g.target_weight_kg IS NOT NULL
-                    OR g.weekly_workouts IS NOT NULL
-                    OR g.weekly_calories_burned IS NOT NULL, FALSE) AS active
-    FROM (VALUES (%(user_id)s::text)) AS v(user_id)
-    LEFT JOIN user_goals AS g USING (user_id)
-    WHERE NOT (SELECT moved FROM moved)
-),
-event AS (
-    INSERT INTO goal_events (user_id, version, event_type, data, actor, request_id, occurred_at, stream_position)
-    SELECT user_id,
-           version + 1,
-           CASE WHEN %(clear)s THEN 'cleared' WHEN active THEN 'changed' ELSE 'set' END,
-           %(data)s,
-           %(actor)s,
-           %(request_id)s,
-           greatest(clock_timestamp(), updated_at),
-           (SELECT version FROM stream)
-    FROM prior
-    RETURNING user_id, version, occurred_at
-),
-projected AS (
-    INSERT INTO user_goals (user_id, target_weight_kg, target_date, target_weight_set_at, weekly_workouts,
-                            weekly_calories_burned, version, updated_at)
-    SELECT event.user_id,
-           %(target_weight_kg)s::float8,
-           %(target_date)s::date,
-           CASE WHEN %(target_weight_kg)s::float8 IS NULL THEN NULL
-                WHEN prior.target_weight_kg = %(target_weight_kg)s::float8 THEN prior.target_weight_set_at
-                ELSE event.occurred_at END,
-           %(weekly_workouts)s::integer,
-           %(weekly_calories_burned)s::float8,
-           event.version,
-           event.occurred_at
-    FROM event
-    JOIN prior USING (user_id)
-    ON CONFLICT (user_id) DO UPDATE
-    SET target_weight_kg = EXCLUDED.target_weight_kg,
-        target_date = EXCLUDED.target_date,
-        target_weight_set_at = EXCLUDED.target_weight_set_at,
-        weekly_workouts = EXCLUDED.weekly_workouts,
-        weekly_calories_burned = EXCLUDED.weekly_calories_burned,
-        version = EXCLUDED.version,
-        updated_at = EXCLUDED.updated_at
-    RETURNING user_id, target_weight_kg, target_date, target_weight_set_at, weekly_workouts, weekly_calories_burned,
-              version, updated_at
-)
-SELECT moved.moved,
-       prior.version,
-       prior.active,
-       projected.user_id,
-       projected.target_weight_kg,
-       projected.target_date,
-       projected.target_weight_set_at,
-       projected.weekly_workouts,
-       projected.weekly_calories_burned,
-       projected.version,
-       projected.updated_at
-FROM moved
-LEFT JOIN (prior CROSS JOIN projected) ON TRUE
-"""
-
-
 def write(cursor: Cursor, user_id: str, goals: dict[str, Any] | None, actor: str, request_id: str | None) -> Written:
-    """Take the user's lock, append a goals event (None: cleared) and project it: one statement, two if another
-    write of the user committed while this one waited for the lock."""
+    """Take the user's lock, then append a goals event (None: cleared) and project it: one statement
+    (`progress_write_goals`, migration 0014), which reads the goals only once the lock is held."""
     values = {name: (goals or {}).get(name) for name in GOAL_FIELDS}
     data = {name: (value.isoformat() if isinstance(value, date) else value) for name, value in values.items()}
-    params = {
-        "user_id": user_id,
-        "clear": goals is None,
-        "data": Json(data, dumps=json.dumps),
-        "actor": actor,
-        "request_id": request_id,
-        **values,
-    }
-    cursor.execute(LOCK_AND_WRITE, params)
-    row = one_row(cursor)
-    if row[0]:  # moved: again, under the lock now held (the stream moves once more: its versions need not be dense)
-        cursor.execute(LOCK_AND_WRITE, params)
-        row = one_row(cursor)
-        assert not row[0], "the user's lock is held: nothing can move the stream"
-    return Written(goals=_goals_from_row(row[3:]), prior_version=row[1], prior_active=row[2])
+    cursor.execute(
+        "SELECT * FROM progress_write_goals(%(user_id)s, %(clear)s, %(data)s, %(actor)s, %(request_id)s,"
+        " %(target_weight_kg)s, %(target_date)s, %(weekly_workouts)s, %(weekly_calories_burned)s)",
+        {
+            "user_id": user_id,
+            "clear": goals is None,
+            "data": Json(data, dumps=json.dumps),
+            "actor": actor,
+            "request_id": request_id,
+            **values,
+        },
+    )
+    (row,) = rows_by_name(cursor)
+    prior_version, prior_active = row.pop("prior_version"), row.pop("prior_active")
+    return Written(goals=Goals(**row), prior_version=prior_version, prior_active=prior_active)
 
 
 def read(cursor: Cursor, user_id: str) -> Goals | None:

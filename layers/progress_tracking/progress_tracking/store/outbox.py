@@ -13,29 +13,24 @@ from progress_tracking.store import checkpoints
 ERASURE_GATE_CLASS = 7_146_252
 
 # The tombstone of an erasure, written in its transaction under the user's lock (held FOR UPDATE), after every event
-# of the user: its stream position is the user's next, and its release_tx goes on from the stream's (migration 0013),
-# so that it is published after every event of the user, and a stream the same id starts later goes on from it.
+# of the user: its stream position is the user's next, and its release_tx the lock's (migration 0014), so that it is
+# published after every event of the user, and a stream the same id starts later goes on from it.
 TOMBSTONE = """
 INSERT INTO erasure_tombstones (user_id, stream_position, release_tx)
-SELECT %(user_id)s,
-       nextval('user_stream_version_seq'),
-       greatest(pg_current_xact_id(),
-                coalesce(%(stream_release_tx)s::text::xid8,
-                         (SELECT max(release_tx) FROM erasure_tombstones WHERE user_id = %(user_id)s)))
+VALUES (%(user_id)s, nextval('user_stream_version_seq'), %(release_tx)s::xid8)
 """
 
 
-def record_erasure(cursor: Cursor, user_id: str, erased: Mapping[str, int], stream_release_tx: int | None) -> bool:
+def record_erasure(cursor: Cursor, user_id: str, erased: Mapping[str, int], release_tx: str) -> bool:
     """In the erasure's transaction, after its deletes: close the user's gate and leave a tombstone to publish
-    (`stream_release_tx`: the erased stream's release_tx, None for a stream that had none).
+    (`release_tx`: the one the user's lock gave).
 
     Erasing a user of whom nothing was left (a repeated erasure, an unknown user) publishes nothing.
     """
     cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (ERASURE_GATE_CLASS, user_id))
     if not any(erased.values()):
         return False
-    release = None if stream_release_tx is None else str(stream_release_tx)
-    cursor.execute(TOMBSTONE, {"user_id": user_id, "stream_release_tx": release})
+    cursor.execute(TOMBSTONE, {"user_id": user_id, "release_tx": release_tx})
     return True
 
 
