@@ -59,6 +59,16 @@ def count_rows(database: Database, user_id: str) -> dict[str, int]:
     return database.run(read)
 
 
+def stream_version(database: Database, user_id: str) -> int:
+    """The user's stream version (0 for a user with no stream)."""
+
+    def read(cursor) -> int:
+        cursor.execute("SELECT coalesce(max(version), 0) FROM user_streams WHERE user_id = %s", (user_id,))
+        return int(cursor.fetchone()[0])
+
+    return database.run(read)
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -23,6 +23,6 @@ def lambda_handler(event: ProxyEvent, context: LambdaContext) -> dict:
     caller = api_edge.authorize(event, OPERATION.scope)
     log_id = api_edge.path_log_id(event)
     logger.thread_safe_append_keys(log_id=log_id)
-    service.delete_log(get_database(), caller, log_id, api_edge.request_id(event), api_edge.if_match(event))
+    service.delete_log(get_database(), caller, log_id, event.request_id, api_edge.if_match(event))
     logger.info("Progress log deleted")
     return api_edge.model_response(200, LogDeleted(deleted_log_id=log_id))

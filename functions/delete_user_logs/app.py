@@ -30,6 +30,6 @@ def lambda_handler(event: ProxyEvent, context: LambdaContext) -> dict:
         erased = service.erase_user(get_database(), caller, user_id)
         logger.info("All progress data of a user erased", extra={"erased": erased})
         return api_edge.model_response(200, UserErased(erased=erased))
-    deleted = service.delete_user_logs(get_database(), caller, user_id, api_edge.request_id(event))
+    deleted = service.delete_user_logs(get_database(), caller, user_id, event.request_id)
     logger.info("All progress logs of a user deleted", extra={"deleted_log_count": deleted})
     return api_edge.model_response(200, UserLogsDeleted(deleted_log_count=deleted))

@@ -33,7 +33,7 @@ def lambda_handler(event: ProxyEvent, context: LambdaContext) -> dict:
     caller = api_edge.authorize(event, OPERATION.scope)
     entry = api_edge.parse_body(event, LogCreate)
     key = api_edge.idempotency_key(event)
-    logged = service.log_progress(get_database(), get_user_service(), caller, entry, api_edge.request_id(event), key)
+    logged = service.log_progress(get_database(), get_user_service(), caller, entry, event.request_id, key)
     log = logged.log
     logger.thread_safe_append_keys(log_id=log.log_id)
     headers = {"Location": f"/api/progress/log/{log.log_id}", **api_edge.etag(log)}

@@ -27,7 +27,7 @@ def lambda_handler(event: ProxyEvent, context: LambdaContext) -> dict:
     logger.thread_safe_append_keys(log_id=log_id)
     request = api_edge.parse_body(event, RollbackRequest)
     log = service.rollback(
-        get_database(), caller, log_id, request.to_version, api_edge.request_id(event), api_edge.if_match(event)
+        get_database(), caller, log_id, request.to_version, event.request_id, api_edge.if_match(event)
     )
     logger.info("Progress log rolled back", extra={"to_version": request.to_version, "version": log.version})
     message = f"Progress log rolled back to version {request.to_version}"

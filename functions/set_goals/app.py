@@ -32,7 +32,7 @@ def lambda_handler(event: ProxyEvent, context: LambdaContext) -> dict:
     user_id = api_edge.path_user_id(event)
     body = api_edge.parse_body(event, GoalsPut)
     written = goals.set_goals(
-        get_database(), get_user_service(), caller, user_id, body, api_edge.request_id(event), api_edge.if_match(event)
+        get_database(), get_user_service(), caller, user_id, body, event.request_id, api_edge.if_match(event)
     )
     logger.info("Goals set", extra={"version": written.version})
     return api_edge.model_response(200, GoalsSet(goals=written), api_edge.etag(written))

@@ -26,8 +26,6 @@ def lambda_handler(event: ProxyEvent, context: LambdaContext) -> dict:
     log_id = api_edge.path_log_id(event)
     logger.thread_safe_append_keys(log_id=log_id)
     update = api_edge.parse_body(event, LogUpdate)
-    log = service.update_log(
-        get_database(), caller, log_id, update, api_edge.request_id(event), api_edge.if_match(event)
-    )
+    log = service.update_log(get_database(), caller, log_id, update, event.request_id, api_edge.if_match(event))
     logger.info("Progress log updated", extra={"version": log.version})
     return api_edge.model_response(200, LogUpdated(updated_log=log), api_edge.etag(log))

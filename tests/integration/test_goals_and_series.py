@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from progress_tracking import goals, series
 from progress_tracking.models.summary import SeriesQuery
-from progress_tracking.store import appending, rebuild, streams
+from progress_tracking.store import appending, rebuild
 from progress_tracking.store import goals as goal_store
 from progress_tracking.store import summaries as summary_store
 from progress_tracking.tokens import Identity
@@ -24,6 +24,7 @@ from tests.helpers import (
     assert_weekly_progress_is_that_of_every_week,
     log,
     rows_read_by_a_summary_read,
+    stream_version,
 )
 
 MACHINE = Identity(principal="tester@clients", scopes=frozenset(), user_id=None, is_client=True)
@@ -133,14 +134,14 @@ def test_if_match_guards_goal_changes_and_a_refusal_writes_nothing(api, tokens, 
     )
     assert put_goals(api, token, user, {"weekly_workouts": 3}).status_code == 200
     assert put_goals(api, token, user, {"weekly_workouts": 4}).status_code == 200
-    stream_version = database.run(lambda cursor: streams.stream_versions(cursor, [user]))[user]
+    version_before = stream_version(database, user)
 
     stale = put_goals(api, token, user, {"weekly_workouts": 9}, headers={"If-Match": '"1"'})
     assert_error(stale, 412, "precondition_failed")
     assert_error(api.call("DELETE", goals_path(user), token, headers={"If-Match": '"1"'}), 412, "precondition_failed")
     assert api.call("GET", goals_path(user), token).json()["weekly_workouts"] == 4
     assert len(api.call("GET", f"{goals_path(user)}/history", token).json()["events"]) == 2
-    assert database.run(lambda cursor: streams.stream_versions(cursor, [user]))[user] == stream_version
+    assert stream_version(database, user) == version_before
 
     fresh = put_goals(api, token, user, {"weekly_workouts": 5}, headers={"If-Match": '"1", "2"'})
     assert fresh.status_code == 200 and fresh.headers["ETag"] == '"3"'
@@ -152,13 +153,13 @@ def test_every_goal_write_bumps_the_users_stream_so_a_stored_summary_turns_stale
     token = tokens.user(user)
     log(api, token, user, date=TODAY.isoformat(), weight_kg=80)
     assert api.call("GET", f"/api/progress/summary/{user}", token).json()["goals"] is None  # stored now
-    before = database.run(lambda cursor: streams.stream_versions(cursor, [user]))[user]
+    before = stream_version(database, user)
     put_goals(api, token, user, {"target_weight_kg": 70})
-    assert database.run(lambda cursor: streams.stream_versions(cursor, [user]))[user] == before + 1
+    assert stream_version(database, user) == before + 1
     goals = api.call("GET", f"/api/progress/summary/{user}", token).json()["goals"]
     assert goals["version"] == 1 and goals["weight"]["current_weight_kg"] == 80
     api.call("DELETE", goals_path(user), token)
-    assert database.run(lambda cursor: streams.stream_versions(cursor, [user]))[user] == before + 2
+    assert stream_version(database, user) == before + 2
     assert api.call("GET", f"/api/progress/summary/{user}", token).json()["goals"] is None
 
 

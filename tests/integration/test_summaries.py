@@ -105,7 +105,7 @@ def test_a_run_killed_half_way_resumes_where_it_stopped(database, monkeypatch):
     checkpoint_before = database.run(lambda c: checkpoints.read_checkpoint(c, summaries.CHECKPOINT))
 
     # Given a run that dies in its third chunk of users, after computing their summaries, before moving the checkpoint.
-    real_refresh = summaries.refresh
+    real_refresh = summary_store.refresh_stale
     calls = {"n": 0}
 
     def dying_refresh(cursor, user_ids, at):
@@ -115,10 +115,10 @@ def test_a_run_killed_half_way_resumes_where_it_stopped(database, monkeypatch):
             raise RuntimeError("the Lambda was killed here")
         return facts
 
-    monkeypatch.setattr(summaries, "refresh", dying_refresh)
+    monkeypatch.setattr(summary_store, "refresh_stale", dying_refresh)
     with pytest.raises(RuntimeError):
         summaries.recompute(database, plenty_of_time, chunk_users=2)
-    monkeypatch.setattr(summaries, "refresh", real_refresh)
+    monkeypatch.setattr(summary_store, "refresh_stale", real_refresh)
 
     done = [user for user in users if stored(database, user) is not None]
     assert sorted(done) == sorted(users)[:4]  # two whole chunks committed; the third rolled back with its summaries
@@ -152,7 +152,7 @@ def test_a_chunk_failing_on_one_connection_leaves_the_checkpoint_for_the_next_ru
     for user in users:
         add_log(database, user, 1)
     checkpoint_before = database.run(lambda c: checkpoints.read_checkpoint(c, summaries.CHECKPOINT))
-    real_refresh = summaries.refresh
+    real_refresh = summary_store.refresh_stale
     doomed = sorted(users)[4:6]  # the third chunk of two, whichever connection takes it
 
     def dying_refresh(cursor, user_ids, at):
@@ -161,10 +161,10 @@ def test_a_chunk_failing_on_one_connection_leaves_the_checkpoint_for_the_next_ru
             raise RuntimeError("this chunk's transaction failed")
         return facts
 
-    monkeypatch.setattr(summaries, "refresh", dying_refresh)
+    monkeypatch.setattr(summary_store, "refresh_stale", dying_refresh)
     with pytest.raises(RuntimeError):
         summaries.recompute(database, plenty_of_time, chunk_users=2, connections=2)
-    monkeypatch.setattr(summaries, "refresh", real_refresh)
+    monkeypatch.setattr(summary_store, "refresh_stale", real_refresh)
 
     assert all(stored(database, user) is None for user in doomed)  # rolled back with its transaction
     assert database.run(lambda c: checkpoints.read_checkpoint(c, summaries.CHECKPOINT)) == checkpoint_before
@@ -182,7 +182,7 @@ def test_a_second_run_finds_the_lock_taken_while_the_first_one_recomputes_on_oth
     for user in users:
         add_log(database, user, 1)
     # Given a run whose chunks are all under way on their own connections (and held there)...
-    real_refresh = summaries.refresh
+    real_refresh = summary_store.refresh_stale
     started, release = threading.Barrier(3), threading.Event()
 
     def held_refresh(cursor, user_ids, at):
@@ -190,7 +190,7 @@ def test_a_second_run_finds_the_lock_taken_while_the_first_one_recomputes_on_oth
         release.wait(timeout=10)
         return real_refresh(cursor, user_ids, at)
 
-    monkeypatch.setattr(summaries, "refresh", held_refresh)
+    monkeypatch.setattr(summary_store, "refresh_stale", held_refresh)
     first_database = Database(database_url)
     with ThreadPoolExecutor(1) as pool:
         first = pool.submit(summaries.recompute, first_database, plenty_of_time, chunk_users=2, connections=2)
@@ -201,7 +201,7 @@ def test_a_second_run_finds_the_lock_taken_while_the_first_one_recomputes_on_oth
         release.set()
         report = first.result(timeout=30)
         pool.submit(first_database.close).result()  # its lock's connection lives on the pool's thread
-    monkeypatch.setattr(summaries, "refresh", real_refresh)
+    monkeypatch.setattr(summary_store, "refresh_stale", real_refresh)
     assert (second.busy, second.users, second.changed) == (True, 0, 0)
     assert (report.busy, report.finished, report.users) == (False, True, 4)
     # The control: once the first run is done, the lock is free and a run goes through.

@@ -25,10 +25,10 @@ from progress_tracking.migrations import migrate
 from progress_tracking.models.goals import GoalsPut
 from progress_tracking.models.logs import HistoryQuery, ListQuery, LogCreate, LogUpdate
 from progress_tracking.models.summary import SummaryQuery
-from progress_tracking.store import appending, checkpoints, erasure, rebuild, streams
+from progress_tracking.store import appending, checkpoints, erasure, rebuild
 from progress_tracking.store import summaries as summary_store
 from progress_tracking.user_service import UserServiceClient
-from tests.helpers import MACHINE, count_rows
+from tests.helpers import MACHINE, count_rows, stream_version
 
 ROUNDS = 25
 
@@ -309,11 +309,11 @@ def test_a_summary_computed_while_the_user_is_erased_is_erased_too_and_never_ser
     user = new_user("summary")
     for day, weight in enumerate((90.0, 91.0, 92.0, 93.0), start=1):
         service.log_progress(database, users, MACHINE, entry(user, day, weight), None)
-    version_before = database.run(lambda cursor: streams.stream_versions(cursor, [user]))[user]
+    version_before = stream_version(database, user)
     # Given: a summary read in its transaction, having computed the user's facts, not yet committed.
     reader = psycopg2.connect(database_url)
     with reader.cursor() as cursor:
-        summaries.refresh(cursor, [user], datetime.now(UTC))
+        summary_store.refresh_stale(cursor, [user], datetime.now(UTC))
     waiting_before = waiting_on_locks(database_url)
     with ThreadPoolExecutor(1) as pool:
         # When: the user is erased meanwhile, and the summary read commits.
@@ -327,7 +327,7 @@ def test_a_summary_computed_while_the_user_is_erased_is_erased_too_and_never_ser
     # And: after as many new logs as before, the summary is of the new logs, and the version has moved on.
     for day in range(1, 5):
         service.log_progress(database, users, MACHINE, entry(user, day, 60.0), None)
-    assert database.run(lambda cursor: streams.stream_versions(cursor, [user]))[user] > version_before
+    assert stream_version(database, user) > version_before
     summary = service.summarize(database, MACHINE, user, SummaryQuery())
     assert (summary.log_count, summary.average_weight, summary.max_weight_kg) == (4, 60.0, 60.0)
 

@@ -148,10 +148,6 @@ def authorize(event: ProxyEvent, scope: str) -> Identity:
     return identity
 
 
-def request_id(event: ProxyEvent) -> str | None:
-    return event.request_id
-
-
 def parse_body(event: ProxyEvent, model: type[M]) -> M:
     raw = event.body or ""
     if event.is_base64_encoded:

@@ -95,24 +95,6 @@ def claim_new_log(cursor: Cursor, claim: Claim, user_id: str) -> Started:
     return Started(None, ProgressLog.model_validate(response))
 
 
-def claim_or_replay(cursor: Cursor, claim: Claim, user_id: str) -> ProgressLog | None:
-    """None when this transaction now owns the key; else the response of the request that committed it first.
-
-    A concurrent claimer waits here until the owner commits, then replays its response.
-    """
-    cursor.execute(
-        "INSERT INTO idempotency_keys (principal, key, user_id, request_hash) VALUES (%s, %s, %s, %s)"
-        " ON CONFLICT DO NOTHING RETURNING 1",
-        (claim.principal, claim.key, user_id, claim.request_hash),
-    )
-    if cursor.fetchone() is not None:
-        return None
-    replayed = replay(cursor, claim)
-    if replayed is None:  # the other request's key vanished (expired or erased) between claim and read
-        raise ConcurrentChange(f"A request with this {HEADER} was being processed; try again")
-    return replayed
-
-
 def complete(cursor: Cursor, claim: Claim, log: ProgressLog) -> None:
     """Store the response with the claimed key, in the transaction that wrote the log (sent with its COMMIT)."""
     defer(

@@ -68,13 +68,6 @@ def _round(value: float | None) -> float | None:
     return None if value is None else rounded(value, 2)
 
 
-def refresh(cursor: Cursor, user_ids: list[str], at: datetime) -> int:
-    """Recompute and store the summaries of those users whose stored one is behind their stream, set-based, in one
-    statement; how many were recomputed. Stored only at the version computed at, never for an erased user, and
-    without making a writer wait (store.summaries)."""
-    return summary_store.refresh_stale(cursor, user_ids, at)
-
-
 def current_facts(cursor: Cursor, user_id: str) -> SummaryFacts:
     """The stored summary if it reflects the user's latest event, else fresh facts, stored on the way: one statement."""
     return summary_store.current_or_fresh(cursor, user_id, datetime.now(UTC))
@@ -211,6 +204,9 @@ def _recompute_chunks(
     pending = deque(chunks)
     recomputed: list[int] = []
 
+    def refresh(chunk: list[str]) -> int:
+        return database.run(lambda cursor: summary_store.refresh_stale(cursor, chunk, datetime.now(UTC)))
+
     def next_chunk() -> list[str] | None:
         try:
             chunk = pending.popleft()
@@ -220,7 +216,7 @@ def _recompute_chunks(
 
     if connections == 1 or len(chunks) == 1:
         while (chunk := next_chunk()) is not None:
-            recomputed.append(database.run(lambda cursor: refresh(cursor, chunk, datetime.now(UTC))))
+            recomputed.append(refresh(chunk))
         return recomputed
 
     failures: list[BaseException] = []
@@ -229,7 +225,7 @@ def _recompute_chunks(
     def work() -> None:
         try:
             while not stop.is_set() and (chunk := next_chunk()) is not None:
-                recomputed.append(database.run(lambda cursor: refresh(cursor, chunk, datetime.now(UTC))))
+                recomputed.append(refresh(chunk))
         except BaseException as exc:  # handed to the caller's thread
             failures.append(exc)
         finally:

@@ -49,9 +49,3 @@ def lock_new_log(cursor: Cursor, user_id: str) -> tuple[UserLock, int]:
     )
     at, release_tx, log_id = one_row(cursor)
     return UserLock(at, release_tx), log_id
-
-
-def stream_versions(cursor: Cursor, user_ids: list[str]) -> dict[str, int]:
-    """Each user's stream version (0 for a user with no events)."""
-    cursor.execute("SELECT user_id, version FROM user_streams WHERE user_id = ANY(%s)", (user_ids,))
-    return {user_id: 0 for user_id in user_ids} | dict(cursor.fetchall())
