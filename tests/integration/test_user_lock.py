@@ -59,6 +59,17 @@ def waiting_on_locks(database_url: str) -> int:
         connection.close()
 
 
+def blocked_by(database_url: str, holder_pid: int) -> bool:
+    """Whether some backend waits for a lock the holder's backend holds."""
+    connection = psycopg2.connect(database_url)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))", (holder_pid,))
+            return bool(cursor.fetchone()[0])
+    finally:
+        connection.close()
+
+
 def wait_until(condition: Callable[[], bool], attempts: int = 1000) -> bool:
     """Polls until the condition holds (a bound, not a timing assertion: the outcome is asserted afterwards)."""
     for _ in range(attempts):
@@ -259,43 +270,45 @@ def test_a_first_log_racing_the_erasure_of_a_user_who_had_none_is_written_whole_
     database, database_url, users, new_user
 ):
     # Given an erasure of a user with no stream (nothing logged yet, or erased before: the UserDeleted event, say),
-    # held just after it deleted the user's events...
+    # held just after its first statement, the user's lock...
     user = new_user()
-    deleted_events, go_on = threading.Event(), threading.Event()
+    locked, go_on = threading.Event(), threading.Event()
 
-    class Pausing:  # the erasure's cursor, stopping after the statement that deletes the events
+    class Pausing:  # the erasure's cursor, stopping after the statement that takes the user's lock
         def __init__(self, cursor):
             self._cursor = cursor
 
         def execute(self, query, params=None):
             self._cursor.execute(query, params)
-            if query.startswith("DELETE FROM progress_events"):
-                deleted_events.set()
+            if "progress_lock_user" in query:
+                locked.set()
                 go_on.wait(timeout=10)
 
         def __getattr__(self, name):
             return getattr(self._cursor, name)
 
-    def erase():
-        connection = psycopg2.connect(database_url)
-        try:
-            erasure.erase_user(Pausing(connection.cursor()), user)
-            connection.commit()
-        finally:
-            connection.close()
+    eraser = psycopg2.connect(database_url)
 
-    with ThreadPoolExecutor(2) as pool:
-        erasing = pool.submit(erase)
-        assert deleted_events.wait(timeout=10)
-        # ...a first log for that user, in flight meanwhile.
-        logging = pool.submit(lambda: service.log_progress(database, users, MACHINE, entry(user), None))
-        time.sleep(0.5)  # it commits at once if nothing holds it back (the defect); else it waits for the erasure
-        go_on.set()
-        erasing.result(timeout=10)
-        logging.result(timeout=10)
-    # Then: the log is there whole, written after the erasure, or not at all; never an event without its log.
+    def erase():
+        erasure.erase_user(Pausing(eraser.cursor()), user)
+        eraser.commit()
+
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            erasing = pool.submit(erase)
+            assert locked.wait(timeout=10)
+            # ...a first log for that user, in flight meanwhile, waits for the erasure (without a stream to lock, it
+            # would commit at once, and the erasure would then take it).
+            logging = pool.submit(lambda: service.log_progress(database, users, MACHINE, entry(user), None))
+            assert wait_until(lambda: blocked_by(database_url, eraser.get_backend_pid()))
+            go_on.set()
+            erasing.result(timeout=10)
+            logging.result(timeout=10)
+    finally:
+        eraser.close()
+    # Then: the log is there whole, written after the erasure; never an event without its log.
     counts = count_rows(database, user)
-    assert (counts["progress_events"], counts["progress_logs"], counts["user_streams"]) in ((1, 1, 1), (0, 0, 0))
+    assert (counts["progress_events"], counts["progress_logs"], counts["user_streams"]) == (1, 1, 1)
     # The control: the same first log without an erasure writes all three.
     other = new_user()
     service.log_progress(database, users, MACHINE, entry(other), None)

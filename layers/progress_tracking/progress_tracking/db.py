@@ -70,10 +70,10 @@ class Database:
     ) -> None:
         self._dsn = dsn
         self._local = threading.local()
-        self._limits = (
-            f"SET LOCAL statement_timeout = {int(statement_timeout_ms)};"
-            f" SET LOCAL lock_timeout = {int(lock_timeout_ms)}; "
-        )
+        self._time_limits = {
+            "statement_timeout_ms": str(int(statement_timeout_ms)),
+            "lock_timeout_ms": str(int(lock_timeout_ms)),
+        }
         self._client_timeout = statement_timeout_ms / 1000 + CLIENT_MARGIN_SECONDS
 
     def single(self, work: Callable[[Cursor], T]) -> T:
@@ -100,7 +100,7 @@ class Database:
             committing = False
             try:
                 with cast(TransactionCursor, connection.cursor()) as cursor:
-                    cursor.opening = self._limits if single else "BEGIN; " + self._limits
+                    cursor.time_limits = self._time_limits
                     cursor.single = single
                     cursor.client_timeout = self._client_timeout
                     result = work(cursor)

@@ -14,6 +14,7 @@ from pydantic import StringConstraints, TypeAdapter, ValidationError
 from progress_tracking.db import Cursor, defer, one_row
 from progress_tracking.errors import ConcurrentChange, IdempotencyKeyReused, InvalidRequest
 from progress_tracking.models.logs import LogCreate, ProgressLog
+from progress_tracking.store.statements import statement
 from progress_tracking.store.streams import UserLock
 
 HEADER = "Idempotency-Key"
@@ -54,12 +55,7 @@ class Claim:
 
 def replay(cursor: Cursor, claim: Claim) -> ProgressLog | None:
     """The response stored under the caller's key (IdempotencyKeyReused for another body); None for a new key."""
-    # A key is committed together with its response, so every key another transaction can see has one.
-    cursor.execute(
-        "SELECT request_hash, response FROM idempotency_keys"
-        " WHERE principal = %s AND key = %s AND response IS NOT NULL",
-        (claim.principal, claim.key),
-    )
+    cursor.execute(statement("replay_key"), {"principal": claim.principal, "key": claim.key})
     row = cursor.fetchone()
     if row is None:
         return None
@@ -81,9 +77,8 @@ def claim_new_log(cursor: Cursor, claim: Claim, user_id: str) -> Started:
     response of the request that claimed the key first, read after the lock (a request with the same key in flight
     holds the user's lock, so this waited for it to commit)."""
     cursor.execute(
-        "SELECT event_at, release_tx, log_id, request_hash, response"
-        " FROM progress_claim_key(%(principal)s, %(key)s, %(user_id)s, %(hash)s)",
-        {"principal": claim.principal, "key": claim.key, "user_id": user_id, "hash": claim.request_hash},
+        statement("claim_key"),
+        {"principal": claim.principal, "key": claim.key, "user_id": user_id, "request_hash": claim.request_hash},
     )
     at, release_tx, log_id, request_hash, response = one_row(cursor)
     if log_id is not None:
@@ -99,12 +94,12 @@ def complete(cursor: Cursor, claim: Claim, log: ProgressLog) -> None:
     """Store the response with the claimed key, in the transaction that wrote the log (sent with its COMMIT)."""
     defer(
         cursor,
-        "UPDATE idempotency_keys SET response = %s WHERE principal = %s AND key = %s",
-        (Json(log.model_dump(mode="json")), claim.principal, claim.key),
+        statement("complete_key"),
+        {"response": Json(log.model_dump(mode="json")), "principal": claim.principal, "key": claim.key},
     )
 
 
 def expire(cursor: Cursor, now: datetime) -> int:
     """Forget the keys older than their lifetime; the number forgotten."""
-    cursor.execute("DELETE FROM idempotency_keys WHERE created_at < %s", (now - LIFETIME,))
+    cursor.execute(statement("expire_keys"), {"before": now - LIFETIME})
     return cursor.rowcount

@@ -32,6 +32,7 @@ from progress_tracking.db import Cursor, Database, one_row
 from progress_tracking.observability import logger
 from progress_tracking.store import checkpoints
 from progress_tracking.store import outbox as store_outbox
+from progress_tracking.store.statements import statement
 
 CHECKPOINT = "outbox"
 # Tombstones are deleted once every checkpoint named like this has passed them.
@@ -225,11 +226,9 @@ def relay(
 def _batch(
     cursor: Cursor, client: PutEventsClient, bus_name: str, name: str, batch_size: int, sleep: Callable[[float], None]
 ) -> _Batch | None:
-    cursor.execute("SELECT pg_try_advisory_xact_lock(%s, hashtext(%s))", (RELAY_LOCK_CLASS, name))
+    cursor.execute(statement("try_relay_lock"), {"lock_class": RELAY_LOCK_CLASS, "name": name})
     if not one_row(cursor)[0]:
         return None
-    # A relay container killed while its transaction is open must not hold the gates (and so an erasure) for long.
-    cursor.execute("SET LOCAL idle_in_transaction_session_timeout = '120s'")
     checkpoint = checkpoints.read_checkpoint(cursor, name)
     read = events_after(cursor, checkpoint, batch_size)
     if not read:
@@ -255,7 +254,7 @@ def start_at_end(database: Database, name: str, *, restart: bool = False) -> che
     so it publishes only what happens from now on (the local app's sink, tests). Never used for the deployed relay."""
 
     def work(cursor: Cursor) -> checkpoints.Checkpoint:
-        cursor.execute("SELECT 1 FROM projector_checkpoints WHERE name = %s", (name,))
+        cursor.execute(statement("checkpoint_exists"), {"name": name})
         if restart or cursor.fetchone() is None:
             end = checkpoints.START
             while batch := events_after(cursor, end, 10_000):

@@ -18,6 +18,7 @@ from progress_tracking.models.summary import MAX_WORKOUT_KINDS, Summary
 from progress_tracking.observability import logger
 from progress_tracking.store import checkpoints
 from progress_tracking.store import summaries as summary_store
+from progress_tracking.store.statements import statement
 from progress_tracking.store.summaries import SummaryFacts
 
 CHECKPOINT = "summaries"
@@ -140,7 +141,7 @@ def reset(cursor: Cursor) -> None:
     # Imported here: every API function loads this module (through service), none of them resets.
     from progress_tracking.store import rebuild
 
-    cursor.execute("SELECT pg_advisory_xact_lock(%s)", (RECOMPUTE_LOCK_KEY,))
+    cursor.execute(statement("advisory_lock"), {"key": RECOMPUTE_LOCK_KEY})
     rebuild.reset_summaries(cursor, CHECKPOINT)
 
 
@@ -161,9 +162,7 @@ def _run_lock(database: Database, remaining_ms: Callable[[], int]) -> Iterator[b
 
     def hold(cursor: Cursor) -> None:
         cursor.execute(
-            f"SET LOCAL idle_in_transaction_session_timeout = {int(idle_limit_ms)};"
-            " SELECT pg_try_advisory_xact_lock(%s)",
-            (RECOMPUTE_LOCK_KEY,),
+            statement("try_recompute_lock"), {"key": RECOMPUTE_LOCK_KEY, "idle_limit_ms": str(int(idle_limit_ms))}
         )
         outcome["locked"] = bool(one_row(cursor)[0])
         answered.set()

@@ -17,18 +17,9 @@ from pydantic import BaseModel
 
 from progress_tracking.db import Cursor, rows_by_name
 from progress_tracking.models.goals import GOAL_FIELDS, Goals
+from progress_tracking.store.statements import statement
 from progress_tracking.store.streams import StreamEvent
 
-GOAL_COLUMNS = (
-    "user_id",
-    "target_weight_kg",
-    "target_date",
-    "target_weight_set_at",
-    "weekly_workouts",
-    "weekly_calories_burned",
-    "version",
-    "updated_at",
-)
 # The trend is fitted to the weight logs of the 28 days ending at the latest one.
 TREND_WINDOW_DAYS = 28
 
@@ -44,18 +35,13 @@ class Written:
     prior_active: bool  # whether the user had goals before this write
 
 
-def _goals_from_row(row: tuple[Any, ...]) -> Goals:
-    return Goals(**dict(zip(GOAL_COLUMNS, row, strict=True)))
-
-
 def write(cursor: Cursor, user_id: str, goals: dict[str, Any] | None, actor: str, request_id: str | None) -> Written:
     """Take the user's lock, then append a goals event (None: cleared) and project it: one statement
     (`progress_write_goals`, migration 0014), which reads the goals only once the lock is held."""
     values = {name: (goals or {}).get(name) for name in GOAL_FIELDS}
     data = {name: (value.isoformat() if isinstance(value, date) else value) for name, value in values.items()}
     cursor.execute(
-        "SELECT * FROM progress_write_goals(%(user_id)s, %(clear)s, %(data)s, %(actor)s, %(request_id)s,"
-        " %(target_weight_kg)s, %(target_date)s, %(weekly_workouts)s, %(weekly_calories_burned)s)",
+        statement("write_goals"),
         {
             "user_id": user_id,
             "clear": goals is None,
@@ -72,28 +58,16 @@ def write(cursor: Cursor, user_id: str, goals: dict[str, Any] | None, actor: str
 
 def read(cursor: Cursor, user_id: str) -> Goals | None:
     """The user's goals; None when they have none (never set, or cleared)."""
-    cursor.execute(
-        f"SELECT {', '.join(GOAL_COLUMNS)} FROM user_goals WHERE user_id = %s AND (target_weight_kg IS NOT NULL"
-        " OR weekly_workouts IS NOT NULL OR weekly_calories_burned IS NOT NULL)",
-        (user_id,),
-    )
-    row = cursor.fetchone()
-    return _goals_from_row(row) if row else None
+    cursor.execute(statement("read_goals"), {"user_id": user_id})
+    rows = rows_by_name(cursor)
+    return Goals(**rows[0]) if rows else None
 
 
 def events(cursor: Cursor, user_id: str, after: int = 0, limit: int | None = None) -> list[GoalEvent]:
     """A user's goals events after version `after` (every one by default), oldest first, at most `limit` (None: all):
     a range of the (user_id, version) key."""
-    cursor.execute(
-        "SELECT user_id, version, event_type, data, actor, request_id, occurred_at"
-        " FROM goal_events"
-        " WHERE user_id = %(user_id)s AND version > %(after)s"
-        " ORDER BY version"
-        " LIMIT %(limit)s",
-        {"user_id": user_id, "after": after, "limit": limit},
-    )
-    names = ("user_id", "version", "event_type", "data", "actor", "request_id", "occurred_at")
-    return [GoalEvent(**dict(zip(names, row, strict=True))) for row in cursor.fetchall()]
+    cursor.execute(statement("goal_events"), {"user_id": user_id, "after": after, "limit": limit})
+    return [GoalEvent(**row) for row in rows_by_name(cursor)]
 
 
 class GoalFacts(BaseModel):

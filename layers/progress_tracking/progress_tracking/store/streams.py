@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from progress_tracking.db import Cursor, one_row
+from progress_tracking.store.statements import statement
 
 
 class StreamEvent(BaseModel):
@@ -42,10 +43,6 @@ class UserLock:
 
 def lock_new_log(cursor: Cursor, user_id: str) -> tuple[UserLock, int]:
     """The user's lock (their stream created for a first log) and a new log id, in one statement."""
-    cursor.execute(
-        "SELECT event_at, release_tx, nextval('progress_log_id_seq')"
-        " FROM progress_lock_user(%(user_id)s, p_first_write => true)",
-        {"user_id": user_id},
-    )
+    cursor.execute(statement("lock_new_log"), {"user_id": user_id})
     at, release_tx, log_id = one_row(cursor)
     return UserLock(at, release_tx), log_id

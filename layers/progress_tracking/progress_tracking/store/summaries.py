@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from progress_tracking.db import Cursor, one_row
 from progress_tracking.store.goals import GOAL_FACTS_LATERAL, GoalFacts
+from progress_tracking.store.statements import statement
 
 
 class SummaryFacts(BaseModel):
@@ -237,6 +238,6 @@ def refresh_stale(cursor: Cursor, user_ids: list[str], at: datetime) -> int:
 
 
 def stored_summary(cursor: Cursor, user_id: str) -> tuple[int, SummaryFacts] | None:
-    cursor.execute("SELECT stream_version, facts FROM progress_summaries WHERE user_id = %s", (user_id,))
+    cursor.execute(statement("stored_summary"), {"user_id": user_id})
     row = cursor.fetchone()
     return (row[0], SummaryFacts.model_validate(row[1])) if row else None
