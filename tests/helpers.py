@@ -163,16 +163,16 @@ def write_to_logs(database: Database, users, user_id: str, step: tuple, created:
 
 
 def rows_read_by_a_summary_read(database: Database, user: str) -> dict[str, int]:
-    """How many rows of each table the summary read's statement reads (EXPLAIN ANALYZE runs it, storing included).
-    A node's rows removed by its filter are per loop, as its actual rows are."""
+    """How many rows of each table a stale summary's fold reads (the function the read runs, migration 0016; EXPLAIN
+    ANALYZE runs it). A node's rows removed by its filter are per loop, as its actual rows are."""
     from datetime import UTC, datetime
 
     from progress_tracking.db import one_row
-    from progress_tracking.store import summaries as summary_store
 
     def explain(cursor):
         cursor.execute(
-            "EXPLAIN (ANALYZE, FORMAT JSON) " + summary_store.CURRENT_OR_FRESH, {"user": user, "at": datetime.now(UTC)}
+            "EXPLAIN (ANALYZE, FORMAT JSON) SELECT facts FROM progress_summary_from_months(%(user)s, %(at)s)",
+            {"user": user, "at": datetime.now(UTC)},
         )
         return one_row(cursor)[0][0]["Plan"]
 
@@ -189,6 +189,18 @@ def rows_read_by_a_summary_read(database: Database, user: str) -> dict[str, int]
     return read
 
 
+def goal_facts(database: Database, user: str, at):
+    """The user's goal facts at the time `at` (the function the summary's fold reads them with), or None."""
+    from progress_tracking.store.goals import GoalFacts
+
+    def read(cursor):
+        cursor.execute("SELECT facts FROM progress_goal_facts(%s, %s)", (user, at))
+        row = cursor.fetchone()
+        return None if row is None else GoalFacts.model_validate(row[0])
+
+    return database.run(read)
+
+
 def assert_weekly_progress_is_that_of_every_week(database: Database, user: str, computed_at) -> None:
     """The user's weekly goals' progress from their goal facts computed at `computed_at` (the weeks from the one
     before on, and the run before them) equals the progress from every week of their logs, on every day from the week
@@ -196,7 +208,6 @@ def assert_weekly_progress_is_that_of_every_week(database: Database, user: str, 
     from datetime import timedelta
 
     from progress_tracking import goals
-    from progress_tracking.store import goals as goal_store
 
     def every_week(cursor):
         cursor.execute(
@@ -206,7 +217,7 @@ def assert_weekly_progress_is_that_of_every_week(database: Database, user: str, 
         )
         return cursor.fetchall()
 
-    facts = database.run(lambda cursor: goal_store.goal_facts_of_users(cursor, [user], computed_at))[user]
+    facts = goal_facts(database, user, computed_at)
     every = facts.model_copy(update={"weeks": database.run(every_week), "weeks_from": None})
     assert facts.weeks_from is not None  # the control: the facts hold the weeks from there on only
     first = computed_at.date() - timedelta(days=7)

@@ -22,6 +22,7 @@ from tests.helpers import (
     FIRST_VERSION_BODY,
     assert_error,
     assert_weekly_progress_is_that_of_every_week,
+    goal_facts,
     log,
     rows_read_by_a_summary_read,
     stream_version,
@@ -319,7 +320,7 @@ def test_goal_facts_pick_the_start_the_current_weight_and_the_trend(api, tokens,
     log(api, token, user, date="2026-01-11", weight_kg=None, workout_done="yoga")
     put_goals(api, token, user, {"target_weight_kg": 80})
     _set_goal_on(database, user, date(2026, 1, 12))
-    facts = database.run(lambda cursor: goal_store.goal_facts_of_users(cursor, [user], datetime.now(UTC)))[user]
+    facts = goal_facts(database, user, datetime.now(UTC))
     # Start: the latest weight on or before Jan 12 (Jan 10); current: Jan 30.
     assert (facts.start_weight, facts.start_date) == (88.0, date(2026, 1, 10))
     assert (facts.current_weight, facts.current_date) == (84.0, date(2026, 1, 30))
@@ -333,7 +334,7 @@ def test_goal_facts_pick_the_start_the_current_weight_and_the_trend(api, tokens,
 
     # A goal set before any log: the start is the first weight logged after it.
     _set_goal_on(database, user, date(2025, 12, 1))
-    facts = database.run(lambda cursor: goal_store.goal_facts_of_users(cursor, [user], datetime.now(UTC)))[user]
+    facts = goal_facts(database, user, datetime.now(UTC))
     assert (facts.start_weight, facts.start_date) == (90.0, date(2026, 1, 1))
 
 
@@ -354,17 +355,17 @@ def test_a_weight_goal_reads_two_months_of_logs_at_most_whoever_stopped_weighing
     database.run(lambda cursor: goal_store.write(cursor, user, {"target_weight_kg": 75.0}, "t", None))
     _set_goal_on(database, user, date(2024, 6, 15))
     # ...the start is the weight before the goal, the current one the latest, each found through the months...
-    facts = database.run(lambda cursor: goal_store.goal_facts_of_users(cursor, [user], datetime.now(UTC)))[user]
+    facts = goal_facts(database, user, datetime.now(UTC))
     assert (facts.start_weight, facts.start_date) == (90.0, date(2022, 3, 10))
     assert (facts.current_weight, facts.current_date) == (80.0, date(2025, 11, 20))
     # ...and a stale summary reads the logs of a few months, not the 1,302.
     assert rows_read_by_a_summary_read(database, user)["progress_logs"] < 130
     # The control: set before every log, the start is the first weight after it.
     _set_goal_on(database, user, date(2021, 1, 1))
-    facts = database.run(lambda cursor: goal_store.goal_facts_of_users(cursor, [user], datetime.now(UTC)))[user]
+    facts = goal_facts(database, user, datetime.now(UTC))
     assert (facts.start_weight, facts.start_date) == (90.0, date(2022, 3, 10))
     _set_goal_on(database, user, date(2022, 3, 11))  # the day after the first weight: still it
-    facts = database.run(lambda cursor: goal_store.goal_facts_of_users(cursor, [user], datetime.now(UTC)))[user]
+    facts = goal_facts(database, user, datetime.now(UTC))
     assert facts.start_date == date(2022, 3, 10)
 
 
@@ -375,7 +376,7 @@ def test_the_readme_worked_example_from_the_database(api, tokens, new_user, data
         log(api, token, user, date=f"2026-{day}", weight_kg=weight)
     put_goals(api, token, user, {"target_weight_kg": 80, "target_date": (TODAY + timedelta(days=1)).isoformat()})
     _set_goal_on(database, user, date(2026, 1, 10))
-    facts = database.run(lambda cursor: goal_store.goal_facts_of_users(cursor, [user], datetime.now(UTC)))[user]
+    facts = goal_facts(database, user, datetime.now(UTC))
     weight = goals.weight_progress(facts.model_copy(update={"target_date": date(2026, 3, 31)}))
     assert (weight.start_weight_kg, weight.current_weight_kg, weight.remaining_kg) == (90.0, 86.5, -6.5)
     assert (weight.fraction_done, weight.trend_kg_per_week, weight.trend_points) == (0.35, -1.252, 5)

@@ -7,7 +7,7 @@ order at all, whatever the size of the test database's tables.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 from progress_tracking.store.statements import statement
 
@@ -68,3 +68,19 @@ def test_a_list_page_without_a_bound_is_planned_as_if_the_bound_were_not_written
     found = plan(database, statement("list_page"), {**bounds, "limit": 101})
     assert found == plan(database, LIST_PAGE_WITH_ITS_BOUNDS, {**bounds, "limit": 101})
     assert "progress_logs_user_date" in found  # the control: an index range, not a scan of the table
+
+
+def test_the_recompute_folds_its_chunk_of_users_in_one_plan_with_the_fold_inlined(database):
+    # The fold and the goal facts are SQL functions (migration 0016): inlined, their tables are in the chunk's plan,
+    # read per user in one statement; not called row by row as opaque functions.
+    found = plan(database, statement("refresh_stale_summaries"), {"user_ids": ["a", "b"], "at": datetime.now(UTC)})
+    assert "Function Scan on progress_" not in found
+    assert "progress_log_months" in found and "user_goals" in found  # the control: what the functions read
+    # The control: a plpgsql function, which the planner cannot inline, shows as a scan of its own.
+    assert "Function Scan on progress_lock_user" in plan(database, "SELECT * FROM progress_lock_user('u')")
+
+
+def test_a_ranged_summary_reads_the_logs_in_its_own_plan(database):
+    params = {"user_id": "u", "from": date(2026, 1, 1), "to": date(2026, 1, 31)}
+    found = plan(database, statement("ranged_summary"), params)
+    assert "Function Scan on progress_" not in found and "progress_logs_user_date" in found

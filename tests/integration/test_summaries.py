@@ -410,18 +410,6 @@ def test_a_run_holds_its_lock_without_holding_up_a_migration(database, database_
         pool.submit(run_database.close).result()
 
 
-def test_the_database_reads_summaries_with_the_statement_of_this_code(database):
-    # The function the migrations left is the code's statement (a change to the statement needs a new migration:
-    # `python progress_tracking_app.py summary-read-function`).
-    def body(cursor):
-        cursor.execute("SELECT prosrc FROM pg_proc WHERE proname = %s", (summary_store.READ_FUNCTION,))
-        return [row[0] for row in cursor.fetchall()]
-
-    assert database.run(body) == [summary_store.read_function_body()]
-    # The control: the body holds the statement itself, with the function's parameters in place of the driver's.
-    assert "WHERE user_id = p_user" in summary_store.read_function_body()
-
-
 # --- a summary folded from the months' facts ---------------------------------------------------------------------
 
 # Sums of floats depend on the order they are added in: a summary folded from the months' sums may differ from one
