@@ -23,7 +23,7 @@ from progress_tracking.db import Database, one_row
 from progress_tracking.errors import ProgressError
 from progress_tracking.migrations import migrate
 from progress_tracking.models.goals import GoalsPut
-from progress_tracking.models.logs import ListQuery, LogCreate, LogUpdate
+from progress_tracking.models.logs import HistoryQuery, ListQuery, LogCreate, LogUpdate
 from progress_tracking.models.summary import SummaryQuery
 from progress_tracking.store import appending, checkpoints, erasure, rebuild, streams
 from progress_tracking.store import summaries as summary_store
@@ -508,7 +508,7 @@ def test_concurrent_first_goal_writes_of_a_user_all_succeed_one_after_another(da
         user = new_user("goals")
         outcomes = first_goal_writes_at_once(database, users, user)
         assert outcomes == ["ok"] * GOAL_WRITERS
-        history = goals.goal_history(database, MACHINE, user)
+        history = goals.goal_history(database, MACHINE, user, HistoryQuery())
         assert [event.version for event in history.events] == list(range(1, GOAL_WRITERS + 1))
         assert [event.type for event in history.events] == ["set"] + ["changed"] * (GOAL_WRITERS - 1)
 
