@@ -7,7 +7,7 @@ import contextlib
 import json
 import uuid
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -20,7 +20,7 @@ from moto import mock_aws
 
 from localdev.lambda_context import LocalLambdaContext
 from localdev.stubs import StubServer
-from progress_tracking import config, db, eventbridge, metric_catalog, outbox, summaries
+from progress_tracking import config, db, eventbridge, metric_catalog, outbox, service, summaries
 from progress_tracking import tokens as token_verification
 from progress_tracking.db import Database
 from progress_tracking.store import appending, checkpoints
@@ -254,16 +254,26 @@ def add_log(database: Database, user_id: str) -> None:
     )
 
 
-def backdate(database: Database, user_id: str, seconds: int = BACKDATED_SECONDS) -> None:
-    """The user's events as if written `seconds` ago."""
+@pytest.fixture
+def backdate(database: Database) -> Iterator[Callable[..., None]]:
+    """Makes a user's events look `seconds` old; those users are erased afterwards, since their projection no longer
+    agrees with their events (the suites after this one compare the two for the whole database)."""
+    backdated = []
 
-    def work(cursor):
-        cursor.execute(
-            "UPDATE progress_events SET occurred_at = occurred_at - make_interval(secs => %s) WHERE user_id = %s",
-            (seconds, user_id),
-        )
+    def make_old(user_id: str, seconds: int = BACKDATED_SECONDS) -> None:
+        backdated.append(user_id)
 
-    database.run(work)
+        def work(cursor):
+            cursor.execute(
+                "UPDATE progress_events SET occurred_at = occurred_at - make_interval(secs => %s) WHERE user_id = %s",
+                (seconds, user_id),
+            )
+
+        database.run(work)
+
+    yield make_old
+    for user_id in backdated:
+        service.erase_deleted_user(database, user_id)
 
 
 @contextlib.contextmanager
@@ -281,14 +291,14 @@ def horizon_held(database_url: str) -> Iterator[None]:
 
 
 def test_the_relay_lag_is_the_age_of_the_oldest_committed_event_not_yet_published_and_zero_once_published(
-    database, database_url, follower_name, aws
+    database, database_url, follower_name, aws, backdate
 ):
     client = boto3.client("events")
     user_id = f"lag-{uuid.uuid4().hex[:10]}"
     assert outbox.seconds_behind(database, follower_name) == 0  # nothing to publish
     with horizon_held(database_url):
         add_log(database, user_id)
-        backdate(database, user_id)
+        backdate(user_id)
         # Committed, but above the horizon: the relay may not publish it yet, and its lag grows.
         assert outbox.relay(database, client, "default", lambda: 600_000, name=follower_name).published == 0
         assert BACKDATED_SECONDS <= outbox.seconds_behind(database, follower_name) < BACKDATED_SECONDS + 60
@@ -334,13 +344,13 @@ def recompute_checkpoint_at_the_horizon(database: Database, name: str) -> None:
 
 
 def test_the_recompute_lag_is_the_age_of_the_oldest_change_no_summary_reflects(
-    invoke, database, follower_name, new_user
+    invoke, database, follower_name, new_user, backdate
 ):
     recompute_checkpoint_at_the_horizon(database, follower_name)
     assert summaries.seconds_behind(database, follower_name) == 0
     user_id = f"lag-{uuid.uuid4().hex[:10]}"
     add_log(database, user_id)
-    backdate(database, user_id)
+    backdate(user_id)
     assert BACKDATED_SECONDS <= summaries.seconds_behind(database, follower_name) < BACKDATED_SECONDS + 60
     # Brought up to date (by a run, or by a reader): no summary is stale any more, though the stream is after the
     # checkpoint.
@@ -351,7 +361,7 @@ def test_the_recompute_lag_is_the_age_of_the_oldest_change_no_summary_reflects(
     goals_user = new_user("lag-goals")
     add_log(database, goals_user)
     database.run(lambda cursor: summaries.refresh(cursor, [goals_user], datetime.now(UTC)))
-    backdate(database, goals_user, 30 * 86400)
+    backdate(goals_user, 30 * 86400)
     event = for_user(load_event("set_goals"), goals_user)
     assert invoke("set_goals", event)["statusCode"] == 200
     assert 0 < summaries.seconds_behind(database, follower_name) < 60
