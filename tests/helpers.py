@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -105,6 +106,11 @@ class App:
             text=True,
         )
         self.banner = self._read_banner()
+        # Read on as it comes: the app prints a log line or two and its EMF metrics per request, and a pipe nobody
+        # reads fills up (64 KiB) and blocks the app in the middle of a request.
+        self._output: list[str] = []
+        self._reader = threading.Thread(target=self._output.extend, args=(self.process.stdout,), daemon=True)
+        self._reader.start()
 
     def _read_banner(self) -> str:
         lines = []
@@ -129,8 +135,11 @@ class App:
         ).stdout.strip()
 
     def stop(self) -> str:
+        """Stops the app; what it printed after its banner."""
         self.process.send_signal(signal.SIGTERM)
-        output, _ = self.process.communicate(timeout=30)
+        self.process.wait(timeout=30)
+        self._reader.join(timeout=30)
+        output = "".join(self._output)
         assert self.process.returncode == 0, output
         return output
 

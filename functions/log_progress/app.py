@@ -1,13 +1,12 @@
 """POST /api/progress/log: record a new progress log for a user the User Profile service knows."""
 
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from progress_tracking import api_edge, authz, errors, service
+from progress_tracking import api_edge, authz, errors, metric_catalog, service
 from progress_tracking.db import get_database
 from progress_tracking.gateway_events import ProxyEvent
 from progress_tracking.models.logs import LogCreate, LogCreated
-from progress_tracking.observability import logger, metrics
+from progress_tracking.observability import logger
 from progress_tracking.openapi import Operation
 from progress_tracking.user_service import get_user_service
 
@@ -42,5 +41,5 @@ def lambda_handler(event: ProxyEvent, context: LambdaContext) -> dict:
         logger.info("Idempotent retry answered with the original response")
     else:
         logger.info("Progress logged")
-        metrics.add_metric(name="ProgressLogged", unit=MetricUnit.Count, value=1)
+        metric_catalog.PROGRESS_LOGGED.record(1)
     return api_edge.model_response(201, LogCreated(id=log.log_id, log=log), headers)

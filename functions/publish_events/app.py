@@ -5,13 +5,12 @@ The only function that loads boto3 (through progress_tracking.eventbridge).
 
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from progress_tracking import eventbridge, outbox
+from progress_tracking import eventbridge, metric_catalog, outbox
 from progress_tracking.config import get_settings
 from progress_tracking.db import get_database
-from progress_tracking.observability import instrumented, logger, metrics
+from progress_tracking.observability import instrumented, logger
 
 
 @instrumented
@@ -25,7 +24,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         context.get_remaining_time_in_millis,
         follow_seconds=settings.outbox_follow_seconds,
     )
-    metrics.add_metric(name="DomainEventsPublished", unit=MetricUnit.Count, value=report.published)
-    # Alarm on this one: entries EventBridge kept refusing (the next run retries them; nothing after them is lost).
-    metrics.add_metric(name="DomainEventsFailed", unit=MetricUnit.Count, value=report.failed)
+    metric_catalog.DOMAIN_EVENTS_PUBLISHED.record(report.published)
+    # Entries EventBridge kept refusing: the next run retries them (nothing after them is lost, and the lag grows).
+    metric_catalog.DOMAIN_EVENTS_FAILED.record(report.failed)
+    # Every run, busy or not: RelayNotRunningAlarm fires when none comes.
+    metric_catalog.RELAY_LAG.record(outbox.seconds_behind(get_database()))
     return report.as_dict()

@@ -2,13 +2,12 @@
 
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from progress_tracking import summaries
+from progress_tracking import metric_catalog, summaries
 from progress_tracking.config import get_settings
 from progress_tracking.db import get_batch_database
-from progress_tracking.observability import instrumented, logger, metrics
+from progress_tracking.observability import instrumented, logger
 
 
 @instrumented
@@ -19,5 +18,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         context.get_remaining_time_in_millis,
         connections=get_settings().summary_recompute_connections,
     )
-    metrics.add_metric(name="SummariesRecomputed", unit=MetricUnit.Count, value=report.users)
+    metric_catalog.SUMMARIES_RECOMPUTED.record(report.users)
+    # Every run, busy or not: RecomputeNotRunningAlarm fires when none comes.
+    metric_catalog.RECOMPUTE_LAG.record(summaries.seconds_behind(get_batch_database()))
     return report.as_dict()

@@ -6,12 +6,11 @@ SQS queue (alarmed on). `UserDeletedRejected` counts them as they happen.
 
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from progress_tracking import user_deleted
+from progress_tracking import metric_catalog, user_deleted
 from progress_tracking.db import get_database
-from progress_tracking.observability import instrumented, logger, metrics
+from progress_tracking.observability import instrumented, logger
 
 
 @instrumented
@@ -20,10 +19,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     try:
         erased = user_deleted.erase_deleted_user(get_database(), event)
     except user_deleted.MalformedUserDeleted:
-        metrics.add_metric(name="UserDeletedRejected", unit=MetricUnit.Count, value=1)
+        metric_catalog.USER_DELETED_REJECTED.record(1)
         logger.exception("UserDeleted event rejected")
         raise
     done = any(erased.values())
-    metrics.add_metric(name="DeletedUsersErased", unit=MetricUnit.Count, value=int(done))
+    metric_catalog.USER_DELETED_PROCESSED.record(1)
+    metric_catalog.DELETED_USERS_ERASED.record(int(done))
     logger.info("Deleted user's progress erased" if done else "Deleted user had no progress here", extra=erased)
     return {"erased": erased}

@@ -130,6 +130,9 @@ GETATT_ATTRIBUTES = {
     "AWS::ApiGateway::RestApi": {"RootResourceId", "RestApiId"},
     "AWS::Lambda::LayerVersion": {"LayerVersionArn"},
     "Custom::SchemaMigration": {"Applied", "SchemaVersion"},
+    "AWS::Logs::LogGroup": {"Arn"},
+    "AWS::CloudWatch::Alarm": {"Arn"},
+    "AWS::SNS::Topic": {"TopicArn", "TopicName"},
 }
 
 
@@ -348,8 +351,12 @@ UNREHEARSED = {
     "deployment to that stage after the import",
     "AWS::SQS::QueuePolicy": "not in moto; tests/unit/test_template_deployment.py (only the UserDeleted rule may send "
     "to the dead-letter queue)",
-    "AWS::CloudWatch::Alarm": "not in moto; tests/unit/test_template_deployment.py (the alarm watches the dead-letter "
-    "queue)",
+    "AWS::CloudWatch::Alarm": "not in moto; tests/unit/test_alarm_metrics.py (every alarm watches a metric the code "
+    "or AWS emits, with its exact dimensions, and notifies the alarm topic) and tests/unit/test_template_deployment.py",
+    "AWS::CodeDeploy::Application": "not in moto; the translated template's checks (the API functions and the "
+    "authorizer shift their alias live through CodeDeploy, rolled back by their alarms)",
+    "AWS::CodeDeploy::DeploymentGroup": "not in moto; the translated template's checks (each group's deployment type "
+    "and alarms)",
 }
 
 
@@ -361,15 +368,36 @@ def for_moto(template: dict[str, Any]) -> dict[str, Any]:
         for name, resource in template["Resources"].items()
         if resource["Type"] == "AWS::Lambda::Alias"
     }
+    # What else a kept resource names of those left out (the dashboard names the alarms) stands for a made-up ARN.
+    left_out = {
+        name
+        for name, resource in template["Resources"].items()
+        if resource["Type"] in UNREHEARSED and resource["Type"] != "AWS::Lambda::Alias"
+    }
+
+    def made_up(name: str) -> str:
+        return f"arn:aws:rehearsal:{REGION}:{ACCOUNT}:left-out/{name}"
 
     def stand_in(value: Any) -> Any:
         if isinstance(value, dict):
             if set(value) == {"Ref"} and value["Ref"] in aliases:
                 return {"Fn::GetAtt": [aliases[value["Ref"]], "Arn"]}
+            if set(value) == {"Ref"} and value["Ref"] in left_out:
+                return made_up(value["Ref"])
+            if set(value) == {"Fn::GetAtt"} and value["Fn::GetAtt"][0] in left_out:
+                return made_up(value["Fn::GetAtt"][0])
             if set(value) == {"Fn::Sub"}:
                 text, variables = (value["Fn::Sub"], None) if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"]
                 for alias, function in aliases.items():
                     text = text.replace("${" + alias + "}", "${" + function + ".Arn}")
+                text = _SUB_NAME.sub(
+                    lambda found: (
+                        made_up(found.group(1).split(".")[0])
+                        if found.group(1).split(".")[0] in left_out
+                        else found.group(0)
+                    ),
+                    text,
+                )
                 return {"Fn::Sub": text if variables is None else [text, stand_in(variables)]}
             return {key: stand_in(inner) for key, inner in value.items()}
         if isinstance(value, list):

@@ -11,13 +11,12 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 # pydantic's own: Powertools' `utilities.parser` would build every envelope model at cold start (~0.1 s).
 from pydantic import BaseModel, ValidationError
 
-from progress_tracking import authz, errors, idempotency
+from progress_tracking import authz, errors, idempotency, metric_catalog
 from progress_tracking.authz import Identity
 from progress_tracking.config import get_settings
 from progress_tracking.gateway_events import ProxyEvent
@@ -32,7 +31,7 @@ from progress_tracking.models.fields import (
 )
 from progress_tracking.models.goals import Goals
 from progress_tracking.models.logs import ProgressLog
-from progress_tracking.observability import instrumented, logger, metrics
+from progress_tracking.observability import instrumented, logger
 from progress_tracking.response_size import body_text
 
 M = TypeVar("M", bound=BaseModel)
@@ -91,24 +90,37 @@ def error_response(error: errors.ProgressError) -> dict[str, Any]:
 
 
 def api_handler(handler: Handler) -> Handler:
-    """Turns domain errors into their responses and anything unexpected into a logged 500 without a stack trace."""
+    """Turns domain errors into their responses and anything unexpected into a logged 500 without a stack trace, and
+    counts every answer by route and status class, with its time by route group (metric_catalog)."""
 
     @functools.wraps(handler)
     def wrapper(event: ProxyEvent, context: LambdaContext) -> dict[str, Any]:
+        started = time.perf_counter()
         try:
             response = handler(event, context)
         except errors.ProgressError as error:
             response = error_response(error)
             logger.info("Request refused", extra={"status": response["statusCode"], "error": type(error).__name__})
             if isinstance(error, errors.InvalidRequest):
-                metrics.add_metric(name="ValidationFailures", unit=MetricUnit.Count, value=1)
+                metric_catalog.VALIDATION_FAILURES.record(1)
+            status, code = status_and_code(type(error))
+            if status == 503:
+                metric_catalog.SERVICE_UNAVAILABLE.record(1, code=code)
         except Exception:
             logger.exception("Unhandled error")
             response = json_response(500, {"message": "Internal server error", "code": "internal_error"})
         response["headers"].update(_common_headers(event))
+        _measure(event.route, response["statusCode"], (time.perf_counter() - started) * 1000)
         return response
 
     return wrapper
+
+
+def _measure(route: str, status: int, elapsed_ms: float) -> None:
+    metric_catalog.REQUESTS.record(1, route=route, status_class=metric_catalog.status_class(status))
+    group = metric_catalog.ROUTE_GROUPS.get(route)
+    if group is not None:  # always, behind API Gateway (only the template's routes reach a function)
+        metric_catalog.REQUEST_LATENCY.record(elapsed_ms, route_group=group)
 
 
 # Headers a browser script may read when CORS is on.

@@ -44,6 +44,11 @@ class ProxyEvent:
         return (self.raw.get("requestContext") or {}).get("requestId")
 
     @property
+    def route(self) -> str:
+        """The route API Gateway matched, as the template names it: "GET /api/progress/{user_id}"."""
+        return f"{self.raw.get('httpMethod')} {self.raw.get('resource')}"
+
+    @property
     def authorizer_context(self) -> Mapping[str, Any] | None:
         """What the Lambda authorizer returned as `context` (API Gateway adds its principalId)."""
         return (self.raw.get("requestContext") or {}).get("authorizer")

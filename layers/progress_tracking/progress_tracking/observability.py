@@ -84,8 +84,23 @@ def logged(handler: H, correlation_id_path: str | None = None) -> H:
     return wrapper  # type: ignore[return-value]
 
 
+def flushing_metrics(handler: H) -> H:
+    """The invocation's EMF document written when it ends (as Powertools' `log_metrics` does), or nothing when it
+    recorded nothing there: `log_metrics` warned "No application metrics to publish" after every such invocation (a
+    read records only metrics with dimensions of their own, each written at once: metric_catalog)."""
+
+    @functools.wraps(handler)
+    def wrapper(event: Any, context: Any) -> Any:
+        try:
+            return handler(event, context)
+        finally:
+            if metrics.metric_set:
+                metrics.flush_metrics()
+
+    return wrapper  # type: ignore[return-value]
+
+
 def instrumented(handler: H, correlation_id_path: str | None = None) -> H:
     """What every function's entry point shares: structured logs with the Lambda context (and the correlation id found
     at `correlation_id_path`), keys of this invocation alone, metrics flushed, SDK tracing when switched on."""
-    flushing_metrics: Any = metrics.log_metrics(traced(handler))
-    return logged(flushing_metrics, correlation_id_path)
+    return logged(flushing_metrics(traced(handler)), correlation_id_path)

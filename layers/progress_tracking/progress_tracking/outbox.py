@@ -30,7 +30,7 @@ from typing import Any, Protocol
 from progress_tracking import domain_events
 from progress_tracking.db import Cursor, Database, one_row
 from progress_tracking.observability import logger
-from progress_tracking.store import checkpoints
+from progress_tracking.store import checkpoints, lag
 from progress_tracking.store import outbox as store_outbox
 from progress_tracking.store.statements import statement
 
@@ -247,6 +247,12 @@ def _batch(
         checkpoints.save_checkpoint(cursor, name, new_checkpoint, datetime.now(UTC))
         store_outbox.forget_published_tombstones(cursor, CHECKPOINT_PREFIX)
     return _Batch(len(read), published, len(read) - len(kept), len(kept) - published)
+
+
+def seconds_behind(database: Database, name: str = CHECKPOINT) -> float:
+    """How long the oldest committed event the relay has not published yet has waited (0: none waits); the deployed
+    relay writes it after every run, RelayLag (store.lag)."""
+    return database.run(lambda cursor: lag.relay_seconds_behind(cursor, checkpoints.read_checkpoint(cursor, name)))
 
 
 def start_at_end(database: Database, name: str, *, restart: bool = False) -> checkpoints.Checkpoint:

@@ -16,7 +16,7 @@ from progress_tracking.db import Cursor, Database, one_row
 from progress_tracking.models.fields import rounded
 from progress_tracking.models.summary import MAX_WORKOUT_KINDS, Summary
 from progress_tracking.observability import logger
-from progress_tracking.store import checkpoints
+from progress_tracking.store import checkpoints, lag
 from progress_tracking.store import summaries as summary_store
 from progress_tracking.store.statements import statement
 from progress_tracking.store.summaries import SummaryFacts
@@ -132,6 +132,12 @@ def recompute(
         report.expired_idempotency_keys = database.run(lambda cursor: idempotency.expire(cursor, now))
     logger.info("Summaries recomputed", extra=report.as_dict())
     return report
+
+
+def seconds_behind(database: Database, name: str = CHECKPOINT) -> float:
+    """How long the oldest change no stored summary reflects has waited for the recompute (0: none); the deployed
+    recompute writes it after every run, RecomputeLag (store.lag)."""
+    return database.run(lambda cursor: lag.recompute_seconds_behind(cursor, checkpoints.read_checkpoint(cursor, name)))
 
 
 def reset(cursor: Cursor) -> None:

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 import jwt
 
+from progress_tracking import metric_catalog
 from progress_tracking.authz import TOKEN_LEEWAY_SECONDS, Identity, identity_from_claims
 from progress_tracking.config import Settings, get_settings
 from progress_tracking.errors import InvalidToken
@@ -144,9 +145,11 @@ class JwksCache:
 
     def _refresh(self) -> None:
         self._last_attempt = self._clock()
+        metric_catalog.JWKS_FETCHES.record(1)
         try:
             document = self._fetch(self.url)
         except Exception as exc:  # any failure keeps the keys we have
+            metric_catalog.JWKS_FETCH_FAILURES.record(1)
             logger.warning("JWKS fetch failed; keeping cached keys", extra={"error": type(exc).__name__})
             return
         keys = {}
@@ -159,6 +162,7 @@ class JwksCache:
                 continue
             keys[kid] = key
         if not keys:
+            metric_catalog.JWKS_FETCH_FAILURES.record(1)
             logger.warning("JWKS fetched without a usable key; keeping cached keys")
             return
         self._keys, self._fetched_at = keys, self._last_attempt

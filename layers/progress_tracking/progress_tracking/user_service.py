@@ -15,11 +15,10 @@ from collections.abc import Callable
 from functools import lru_cache
 from urllib.parse import quote, urlsplit
 
-from aws_lambda_powertools.metrics import MetricUnit
-
+from progress_tracking import metric_catalog
 from progress_tracking.config import get_settings
 from progress_tracking.errors import UserServiceUnavailable
-from progress_tracking.observability import logger, metrics
+from progress_tracking.observability import logger
 
 # 3 s at most in all (1 s to connect, 2 s to answer), so a slow User Profile service cannot eat the function's time.
 REQUEST_TIMEOUT = (1.0, 2.0)
@@ -72,7 +71,7 @@ class UserServiceClient:
             raise UserServiceUnavailable() from exc
         finally:
             elapsed_ms = (time.perf_counter() - started) * 1000
-            metrics.add_metric(name="UserServiceLatency", unit=MetricUnit.Milliseconds, value=elapsed_ms)
+            metric_catalog.USER_SERVICE_LATENCY.record(elapsed_ms)
         valid = _valid_flag(body) if status in (200, 404) else None
         if valid is None:
             self._failed("unexpected answer", f"HTTP {status}")
@@ -108,7 +107,7 @@ class UserServiceClient:
 
     @staticmethod
     def _failed(reason: str, detail: str) -> None:
-        metrics.add_metric(name="UserServiceFailures", unit=MetricUnit.Count, value=1)
+        metric_catalog.USER_SERVICE_FAILURES.record(1)
         logger.warning("User Profile service call failed", extra={"reason": reason, "detail": detail})
 
 
