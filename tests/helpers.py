@@ -150,23 +150,23 @@ def write_to_logs(database: Database, users, user_id: str, step: tuple, created:
     without a measurement, deleting or rolling back what cannot be) writes nothing and is let pass."""
     from pydantic import ValidationError
 
-    from progress_tracking import service
+    from progress_tracking import logs
     from progress_tracking.errors import InvalidRequest, InvalidRollback, LogNotFound
-    from progress_tracking.models.logs import LogCreate, LogUpdate
+    from progress_tracking.models.log import LogCreate, LogUpdate
 
     try:
         if step[0] == "log":
             entry = LogCreate.model_validate_json(json.dumps({"user_id": user_id, **step[1]}))
-            created.append(service.log_progress(database, users, MACHINE, entry, None).log.log_id)
+            created.append(logs.log_progress(database, users, MACHINE, entry, None).log.log_id)
         elif created and step[0] == "update":
             update = LogUpdate.model_validate_json(json.dumps(step[2]))
-            service.update_log(database, MACHINE, created[step[1] % len(created)], update, None)
+            logs.update_log(database, MACHINE, created[step[1] % len(created)], update, None)
         elif created and step[0] == "delete":
-            service.delete_log(database, MACHINE, created[step[1] % len(created)], None)
+            logs.delete_log(database, MACHINE, created[step[1] % len(created)], None)
         elif created and step[0] == "rollback":
-            service.rollback(database, MACHINE, created[step[1] % len(created)], step[2], None)
+            logs.rollback(database, MACHINE, created[step[1] % len(created)], step[2], None)
         elif step[0] == "delete_all":
-            service.delete_user_logs(database, MACHINE, user_id, None)
+            logs.delete_user_logs(database, MACHINE, user_id, None)
     except (LogNotFound, InvalidRollback, InvalidRequest, ValidationError):
         pass
 
@@ -203,7 +203,7 @@ def rows_read_by_a_summary_read(database: Database, user: str) -> dict[str, int]
 
 def goal_facts(database: Database, user: str, at):
     """The user's goal facts at the time `at` (the function the summary's fold reads them with), or None."""
-    from progress_tracking.store.goals import GoalFacts
+    from progress_tracking.store.goal_events import GoalFacts
 
     def read(cursor):
         cursor.execute("SELECT facts FROM progress_goal_facts(%s, %s)", (user, at))

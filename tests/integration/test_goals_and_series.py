@@ -13,9 +13,7 @@ from hypothesis import strategies as st
 
 from progress_tracking import goals, series
 from progress_tracking.models.summary import SeriesQuery
-from progress_tracking.store import appending, rebuild
-from progress_tracking.store import goals as goal_store
-from progress_tracking.store import summaries as summary_store
+from progress_tracking.store import appending, goal_events, rebuild, summary_facts
 from progress_tracking.tokens import Identity
 from tests.helpers import (
     ALL,
@@ -352,7 +350,7 @@ def test_a_weight_goal_reads_two_months_of_logs_at_most_whoever_stopped_weighing
         appending.log_new(cursor, user, {"date": date(2025, 11, 20), "weight_kg": 80.0}, change)
 
     database.run(write)
-    database.run(lambda cursor: goal_store.write(cursor, user, {"target_weight_kg": 75.0}, "t", None))
+    database.run(lambda cursor: goal_events.write(cursor, user, {"target_weight_kg": 75.0}, "t", None))
     _set_goal_on(database, user, date(2024, 6, 15))
     # ...the start is the weight before the goal, the current one the latest, each found through the months...
     facts = goal_facts(database, user, datetime.now(UTC))
@@ -448,17 +446,17 @@ def test_a_weekly_goal_reads_the_weeks_back_only_as_far_as_its_streak_goes(datab
     # Given 39 weeks of daily workouts before this one but for a gap 10 weeks ago, and a goal of 3 workouts a week...
     user = new_user()
     weekly_logs(database, user, [week for week in range(40) if week != 10])
-    database.run(lambda cursor: goal_store.write(cursor, user, {"weekly_workouts": 3}, "t", None))
+    database.run(lambda cursor: goal_events.write(cursor, user, {"weekly_workouts": 3}, "t", None))
     # ...the streak is the 9 weeks since the gap, and the read stops there: the 2 weeks from last week on, and the
     # 8 before them up to the gap, plus the one that showed it.
     read = rows_read_by_a_summary_read(database, user)
     assert read["progress_log_weeks"] <= 12 and read.get("progress_logs", 0) < 40
-    facts = database.run(lambda cursor: summary_store.current_or_fresh(cursor, user, datetime.now(UTC)))
+    facts = database.run(lambda cursor: summary_facts.current_or_fresh(cursor, user, datetime.now(UTC)))
     assert goals.progress(facts.goals, TODAY).weekly_workouts.streak_weeks == 9
     # The control: with the gap filled, the streak, and the weeks read, go back 39 weeks.
     weekly_logs(database, user, [10])
     assert rows_read_by_a_summary_read(database, user)["progress_log_weeks"] >= 39
-    facts = database.run(lambda cursor: summary_store.current_or_fresh(cursor, user, datetime.now(UTC)))
+    facts = database.run(lambda cursor: summary_facts.current_or_fresh(cursor, user, datetime.now(UTC)))
     assert goals.progress(facts.goals, TODAY).weekly_workouts.streak_weeks == 39
     # And a week emptied again splits the run: the streak is the 4 weeks since.
     monday = TODAY - timedelta(days=TODAY.weekday())
@@ -472,7 +470,7 @@ def test_a_weekly_goal_reads_the_weeks_back_only_as_far_as_its_streak_goes(datab
             appending.delete(cursor, appending.lock_log(cursor, log_id), appending.Change(actor="t", request_id=None))
 
     database.run(empty_week)
-    facts = database.run(lambda cursor: summary_store.current_or_fresh(cursor, user, datetime.now(UTC)))
+    facts = database.run(lambda cursor: summary_facts.current_or_fresh(cursor, user, datetime.now(UTC)))
     assert goals.progress(facts.goals, TODAY).weekly_workouts.streak_weeks == 4
     assert database.run(rebuild.compare_projection).consistent
 
@@ -488,7 +486,7 @@ def test_weekly_progress_from_the_stored_facts_equals_that_from_every_week_on_an
     short_week = TODAY - timedelta(days=TODAY.weekday(), weeks=15)  # within a run
     database.run(lambda cursor: appending.log_new(cursor, user, {"date": short_week, "workout_done": "Run"}, one))
     database.run(
-        lambda cursor: goal_store.write(cursor, user, {"weekly_workouts": 5, "weekly_calories_burned": 600}, "t", None)
+        lambda cursor: goal_events.write(cursor, user, {"weekly_workouts": 5, "weekly_calories_burned": 600}, "t", None)
     )
     assert_weekly_progress_is_that_of_every_week(
         database, user, datetime.now(UTC) - timedelta(weeks=computed_weeks_ago)

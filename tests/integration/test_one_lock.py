@@ -15,12 +15,11 @@ import psycopg2
 import pytest
 
 from localdev.wire import RoundTripCounter
-from progress_tracking import goals, service
+from progress_tracking import goals, logs
 from progress_tracking.db import Database
-from progress_tracking.models.goals import GoalsPut
-from progress_tracking.models.logs import ListQuery, LogCreate, LogUpdate
-from progress_tracking.store import appending
-from progress_tracking.store import goals as goal_store
+from progress_tracking.models.goal import GoalsPut
+from progress_tracking.models.log import ListQuery, LogCreate, LogUpdate
+from progress_tracking.store import appending, goal_events
 from progress_tracking.user_service import UserServiceClient
 from tests.helpers import MACHINE, ROOT
 
@@ -114,15 +113,15 @@ def users(user_profile) -> UserServiceClient:
 
 def writes(database: Database, users: UserServiceClient, user: str, log_id: int) -> dict[str, Callable[[], object]]:
     return {
-        "post": lambda: service.log_progress(database, users, MACHINE, entry(user, 9), None),
-        "post with a key": lambda: service.log_progress(database, users, MACHINE, entry(user, 8), None, "lock-key"),
-        "put": lambda: service.update_log(database, MACHINE, log_id, LogUpdate(notes="after the lock"), None),
-        "delete": lambda: service.delete_log(database, MACHINE, log_id, None),
-        "rollback": lambda: service.rollback(database, MACHINE, log_id, 1, None),
-        "delete all": lambda: service.delete_user_logs(database, MACHINE, user, None),
+        "post": lambda: logs.log_progress(database, users, MACHINE, entry(user, 9), None),
+        "post with a key": lambda: logs.log_progress(database, users, MACHINE, entry(user, 8), None, "lock-key"),
+        "put": lambda: logs.update_log(database, MACHINE, log_id, LogUpdate(notes="after the lock"), None),
+        "delete": lambda: logs.delete_log(database, MACHINE, log_id, None),
+        "rollback": lambda: logs.rollback(database, MACHINE, log_id, 1, None),
+        "delete all": lambda: logs.delete_user_logs(database, MACHINE, user, None),
         "set goals": lambda: goals.set_goals(database, users, MACHINE, user, GoalsPut(weekly_workouts=2), None),
         "clear goals": lambda: goals.clear_goals(database, MACHINE, user, None),
-        "erase": lambda: service.erase_user(database, MACHINE, user),
+        "erase": lambda: logs.erase_user(database, MACHINE, user),
     }
 
 
@@ -133,8 +132,8 @@ WRITES = ["post", "post with a key", "put", "delete", "rollback", "delete all", 
 def test_every_write_waits_for_the_users_lock(database, database_url, users, new_user, kind):
     # Given: a user with a log at version 2 and goals, and the user's lock held by another transaction.
     user = new_user("one-lock")
-    log_id = service.log_progress(database, users, MACHINE, entry(user), None).log.log_id
-    service.update_log(database, MACHINE, log_id, LogUpdate(notes="v2"), None)
+    log_id = logs.log_progress(database, users, MACHINE, entry(user), None).log.log_id
+    logs.update_log(database, MACHINE, log_id, LogUpdate(notes="v2"), None)
     goals.set_goals(database, users, MACHINE, user, GoalsPut(weekly_workouts=3), None)
     holder = psycopg2.connect(database_url)
     try:
@@ -143,7 +142,7 @@ def test_every_write_waits_for_the_users_lock(database, database_url, users, new
             assert cursor.fetchone()[0] is True
         with ThreadPoolExecutor(2) as pool:
             # The control: a read does not wait for the lock.
-            page = pool.submit(service.list_progress, database, MACHINE, user, ListQuery()).result(timeout=10)
+            page = pool.submit(logs.list_progress, database, MACHINE, user, ListQuery()).result(timeout=10)
             assert len(page.progress_logs) == 1
             # When: the write starts, it waits for the lock...
             write = pool.submit(writes(database, users, user, log_id)[kind])
@@ -186,15 +185,15 @@ def test_a_rollback_that_waited_for_the_lock_restores_after_the_write_it_waited_
     database, database_url, users, new_user
 ):
     user = new_user("late-rollback")
-    log_id = service.log_progress(database, users, MACHINE, entry(user), None).log.log_id
-    service.update_log(database, MACHINE, log_id, LogUpdate(notes="v2"), None)
+    log_id = logs.log_progress(database, users, MACHINE, entry(user), None).log.log_id
+    logs.update_log(database, MACHINE, log_id, LogUpdate(notes="v2"), None)
     change = appending.Change(actor="holder", request_id=None)
 
     def hold(cursor):  # version 3, not yet committed
         appending.update(cursor, appending.lock_log(cursor, log_id), {"notes": "v3"}, change)
 
     restored, round_trips = counted_while_another_write_commits(
-        database_url, hold, lambda counted: service.rollback(counted, MACHINE, log_id, 1, None)
+        database_url, hold, lambda counted: logs.rollback(counted, MACHINE, log_id, 1, None)
     )
     assert (restored.version, restored.notes) == (4, None)
     assert round_trips == [2]
@@ -207,7 +206,7 @@ def test_a_goals_write_that_waited_for_the_lock_follows_the_goals_it_waited_for_
     goals.set_goals(database, users, MACHINE, user, GoalsPut(weekly_workouts=3), None)
 
     def hold(cursor):  # the goals at version 2, not yet committed
-        goal_store.write(cursor, user, {"weekly_workouts": 4}, "holder", None)
+        goal_events.write(cursor, user, {"weekly_workouts": 4}, "holder", None)
 
     written, round_trips = counted_while_another_write_commits(
         database_url,
@@ -242,7 +241,7 @@ def test_a_retry_that_waited_for_the_first_request_replays_its_answer_in_two_rou
     retried, round_trips = counted_while_another_write_commits(
         database_url,
         lambda cursor: first.append(keyed_post_in_flight(cursor, user, body, "retried-key")),
-        lambda counted: service.log_progress(counted, users, MACHINE, body, None, "retried-key"),
+        lambda counted: logs.log_progress(counted, users, MACHINE, body, None, "retried-key"),
     )
     assert retried.replayed and retried.log.log_id == first[0]
     assert round_trips == [2]

@@ -18,10 +18,9 @@ import psycopg2
 import pytest
 from moto import mock_aws
 
-from progress_tracking import outbox, service
+from progress_tracking import logs, outbox
 from progress_tracking.db import Database
-from progress_tracking.store import appending, checkpoints, erasure
-from progress_tracking.store import outbox as store_outbox
+from progress_tracking.store import appending, checkpoints, erasure, relay_log
 from tests.helpers import MACHINE
 
 BUS = "default"
@@ -338,7 +337,7 @@ def test_the_checkpoint_never_passes_an_entry_put_events_keeps_refusing(database
 
 
 def erase(database: Database, user_id: str) -> dict[str, int]:
-    return service.erase_user(database, MACHINE, user_id)
+    return logs.erase_user(database, MACHINE, user_id)
 
 
 def tombstones(database: Database, user_id: str) -> int:
@@ -404,7 +403,7 @@ def relay_waits_for_a_gate(database: Database) -> bool:
         cursor.execute(
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND classid = %s"
             " AND objsubid = 2",
-            (store_outbox.ERASURE_GATE_CLASS,),
+            (relay_log.ERASURE_GATE_CLASS,),
         )
         return cursor.fetchone()[0] > 0
 

@@ -9,7 +9,7 @@ import pytest
 from progress_tracking import summaries
 from progress_tracking.config import DEFAULT_USER_SVC_BASE_URL, Settings
 from progress_tracking.database_url import dsn_from_secret
-from progress_tracking.store.summaries import SummaryFacts
+from progress_tracking.store.summary_facts import SummaryFacts
 
 
 def test_auth0_domain_gives_issuer_and_jwks_url_and_audiences_split_on_commas():
@@ -117,7 +117,7 @@ def test_weight_change_needs_a_weight():
 
 
 def test_summary_facts_agree_but_for_the_last_bits_of_their_float_sums():
-    from progress_tracking.store.summaries import SummaryFacts
+    from progress_tracking.store.summary_facts import SummaryFacts
 
     facts = SummaryFacts(
         log_count=3,

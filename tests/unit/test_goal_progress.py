@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from progress_tracking import goals
-from progress_tracking.store.goals import GoalFacts
+from progress_tracking.store.goal_events import GoalFacts
 
 SET_AT = datetime(2026, 1, 10, 9, 30, tzinfo=UTC)
 

@@ -13,7 +13,7 @@ from progress_tracking import summaries
 from progress_tracking.api_edge import model_response
 from progress_tracking.models.summary import MAX_WORKOUT_KINDS
 from progress_tracking.response_size import RESPONSE_BUDGET_BYTES, body_text, invoke_bytes
-from progress_tracking.store.summaries import SummaryFacts
+from progress_tracking.store.summary_facts import SummaryFacts
 from tests.helpers import ROOT
 
 EMPTY = invoke_response_bytes({"body": ""})

@@ -17,7 +17,10 @@ import psycopg2.errors
 import psycopg2.extensions
 
 from progress_tracking import database_url
-from progress_tracking.cursor import (
+from progress_tracking.deadline import CLIENT_MARGIN_SECONDS, ClientTimeout, Deadline
+from progress_tracking.errors import DatabaseBusy, DatabaseUnavailable
+from progress_tracking.observability import logger
+from progress_tracking.transaction_cursor import (
     LOCK_TIMEOUT_MS,
     STATEMENT_TIMEOUT_MS,
     Cursor,
@@ -26,9 +29,6 @@ from progress_tracking.cursor import (
     one_row,
     rows_by_name,
 )
-from progress_tracking.deadline import CLIENT_MARGIN_SECONDS, ClientTimeout, Deadline
-from progress_tracking.errors import DatabaseBusy, DatabaseUnavailable
-from progress_tracking.observability import logger
 
 __all__ = [
     "CLIENT_MARGIN_SECONDS",

@@ -15,7 +15,7 @@ from progress_tracking.authz import Identity
 from progress_tracking.db import Cursor, Database
 from progress_tracking.errors import GoalsNotFound, PreconditionFailed, UnknownUser
 from progress_tracking.models.fields import rounded
-from progress_tracking.models.goals import (
+from progress_tracking.models.goal import (
     GoalHistory,
     Goals,
     GoalsProgress,
@@ -23,8 +23,8 @@ from progress_tracking.models.goals import (
     WeeklyGoalProgress,
     WeightGoalProgress,
 )
-from progress_tracking.models.logs import HistoryEntry, HistoryQuery
-from progress_tracking.store import goals as goal_store
+from progress_tracking.models.log import HistoryEntry, HistoryQuery
+from progress_tracking.store import goal_events
 
 if TYPE_CHECKING:
     # Only for the signature: the User Profile client (and requests with it) loads only where a handler calls it.
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 PROJECTION_HORIZON_DAYS = 36_500
 
 
-def _check_version(expected_versions: frozenset[int] | None, written: goal_store.Written) -> None:
+def _check_version(expected_versions: frozenset[int] | None, written: goal_events.Written) -> None:
     """If-Match: None means no condition; otherwise the goals must exist at one of the versions."""
     if expected_versions is None:
         return
@@ -59,7 +59,7 @@ def set_goals(
         raise UnknownUser()
 
     def work(cursor: Cursor) -> Goals:
-        written = goal_store.write(cursor, user_id, body.model_dump(), caller.principal, request_id)
+        written = goal_events.write(cursor, user_id, body.model_dump(), caller.principal, request_id)
         _check_version(expected_versions, written)
         return written.goals
 
@@ -76,7 +76,7 @@ def clear_goals(
     authz.ensure_may_act_for(caller, user_id)
 
     def work(cursor: Cursor) -> Goals:
-        written = goal_store.write(cursor, user_id, None, caller.principal, request_id)
+        written = goal_events.write(cursor, user_id, None, caller.principal, request_id)
         if not written.prior_active:  # raising rolls the cleared event back
             raise GoalsNotFound()
         _check_version(expected_versions, written)
@@ -87,7 +87,7 @@ def clear_goals(
 
 def get_goals(database: Database, caller: Identity, user_id: str) -> Goals:
     authz.ensure_may_act_for(caller, user_id)
-    goals = database.single(lambda cursor: goal_store.read(cursor, user_id))
+    goals = database.single(lambda cursor: goal_events.read(cursor, user_id))
     if goals is None:
         raise GoalsNotFound()
     return goals
@@ -98,7 +98,7 @@ def goal_history(database: Database, caller: Identity, user_id: str, query: Hist
     authz.ensure_may_act_for(caller, user_id)
     after = paging.after_in_history("goal_history", query.cursor) if query.cursor else 0
     # One row more than asked tells whether another page follows.
-    events = database.single(lambda cursor: goal_store.events(cursor, user_id, after, query.limit + 1))
+    events = database.single(lambda cursor: goal_events.events(cursor, user_id, after, query.limit + 1))
     if not events:
         raise GoalsNotFound("The user never had goals")
     page, more = paging.fit([HistoryEntry.model_validate(event) for event in events], query.limit)
@@ -109,7 +109,7 @@ def goal_history(database: Database, caller: Identity, user_id: str, query: Hist
 # --- progress ----------------------------------------------------------------------------------------------------
 
 
-def progress(facts: goal_store.GoalFacts, today: date) -> GoalsProgress:
+def progress(facts: goal_events.GoalFacts, today: date) -> GoalsProgress:
     monday = today - timedelta(days=today.weekday())
     workouts = {week: count for week, count, _ in facts.weeks}
     calories = {week: total for week, _, total in facts.weeks}
@@ -154,7 +154,7 @@ def weekly_progress(
     )
 
 
-def weight_progress(facts: goal_store.GoalFacts) -> WeightGoalProgress:
+def weight_progress(facts: goal_events.GoalFacts) -> WeightGoalProgress:
     target, start, current = facts.target_weight_kg, facts.start_weight, facts.current_weight
     assert target is not None and facts.target_weight_set_at is not None
     slope = facts.trend_slope_per_day

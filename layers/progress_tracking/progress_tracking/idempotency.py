@@ -13,7 +13,7 @@ from pydantic import StringConstraints, TypeAdapter, ValidationError
 
 from progress_tracking.db import Cursor, defer, one_row
 from progress_tracking.errors import ConcurrentChange, IdempotencyKeyReused, InvalidRequest
-from progress_tracking.models.logs import LogCreate, ProgressLog
+from progress_tracking.models.log import LogCreate, ProgressLog
 from progress_tracking.store.statements import statement
 from progress_tracking.store.streams import UserLock
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from progress_tracking.cursor import TransactionCursor
 from progress_tracking.db import CLIENT_MARGIN_SECONDS, Cursor, Database
 from progress_tracking.errors import DatabaseBusy, DatabaseUnavailable
 from progress_tracking.observability import logger
 from progress_tracking.store.statements import statement
+from progress_tracking.transaction_cursor import TransactionCursor
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 # Transaction-level lock: works through Neon's transaction-mode pooler, released by commit or rollback.

@@ -30,8 +30,7 @@ from typing import Any, Protocol
 from progress_tracking import domain_events
 from progress_tracking.db import Cursor, Database, one_row
 from progress_tracking.observability import logger
-from progress_tracking.store import checkpoints, lag
-from progress_tracking.store import outbox as store_outbox
+from progress_tracking.store import checkpoints, lag, relay_log
 from progress_tracking.store.statements import statement
 
 CHECKPOINT = "outbox"
@@ -82,7 +81,7 @@ def events_after(cursor: Cursor, checkpoint: checkpoints.Checkpoint, limit: int)
         data,
         request_id,
         occurred_at,
-    ) in store_outbox.rows_after(cursor, checkpoint, limit):
+    ) in relay_log.rows_after(cursor, checkpoint, limit):
         if event_type == "erased":
             detail_type = domain_events.USER_PROGRESS_ERASED
             detail = domain_events.erased_detail(position=position, user_id=user_id, stream_position=stream_position)
@@ -233,7 +232,7 @@ def _batch(
     read = events_after(cursor, checkpoint, batch_size)
     if not read:
         return _Batch(0, 0, 0, 0)
-    gone = store_outbox.erased_meanwhile(cursor, [(event.user_id, event.position) for event in read if event.from_log])
+    gone = relay_log.erased_meanwhile(cursor, [(event.user_id, event.position) for event in read if event.from_log])
     kept = [event for event in read if not (event.from_log and event.position in gone)]
     entries = [domain_events.entry(event.detail_type, event.detail, bus_name) for event in kept]
     published = publish(client, entries, sleep)
@@ -245,7 +244,7 @@ def _batch(
         new_checkpoint = read[-1].checkpoint
     if new_checkpoint != checkpoint:
         checkpoints.save_checkpoint(cursor, name, new_checkpoint, datetime.now(UTC))
-        store_outbox.forget_published_tombstones(cursor, CHECKPOINT_PREFIX)
+        relay_log.forget_published_tombstones(cursor, CHECKPOINT_PREFIX)
     return _Batch(len(read), published, len(read) - len(kept), len(kept) - published)
 
 

@@ -16,10 +16,9 @@ from progress_tracking.db import Cursor, Database, one_row
 from progress_tracking.models.fields import rounded
 from progress_tracking.models.summary import MAX_WORKOUT_KINDS, Summary
 from progress_tracking.observability import logger
-from progress_tracking.store import checkpoints, lag
-from progress_tracking.store import summaries as summary_store
+from progress_tracking.store import checkpoints, lag, summary_facts
 from progress_tracking.store.statements import statement
-from progress_tracking.store.summaries import SummaryFacts
+from progress_tracking.store.summary_facts import SummaryFacts
 
 CHECKPOINT = "summaries"
 # A run holds this lock for as long as it works, in a transaction of its own that reads no table: a second run at the
@@ -71,7 +70,7 @@ def _round(value: float | None) -> float | None:
 
 def current_facts(cursor: Cursor, user_id: str) -> SummaryFacts:
     """The stored summary if it reflects the user's latest event, else fresh facts, stored on the way: one statement."""
-    return summary_store.current_or_fresh(cursor, user_id, datetime.now(UTC))
+    return summary_facts.current_or_fresh(cursor, user_id, datetime.now(UTC))
 
 
 @dataclass
@@ -210,7 +209,7 @@ def _recompute_chunks(
     recomputed: list[int] = []
 
     def refresh(chunk: list[str]) -> int:
-        return database.run(lambda cursor: summary_store.refresh_stale(cursor, chunk, datetime.now(UTC)))
+        return database.run(lambda cursor: summary_facts.refresh_stale(cursor, chunk, datetime.now(UTC)))
 
     def next_chunk() -> list[str] | None:
         try:

@@ -15,7 +15,7 @@ from psycopg2.extras import Json
 
 from progress_tracking.db import Cursor, defer, one_row, rows_by_name
 from progress_tracking.errors import LogNotFound
-from progress_tracking.models.logs import MUTABLE_FIELDS, ProgressLog
+from progress_tracking.models.log import MUTABLE_FIELDS, ProgressLog
 from progress_tracking.store.statements import statement
 from progress_tracking.store.streams import StreamEvent, UserLock, lock_new_log
 

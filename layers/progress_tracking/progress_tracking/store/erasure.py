@@ -4,8 +4,7 @@ that publishes the erasure."""
 from __future__ import annotations
 
 from progress_tracking.db import Cursor, one_row, rows_by_name
-from progress_tracking.store import checkpoints
-from progress_tracking.store import outbox as store_outbox
+from progress_tracking.store import checkpoints, relay_log
 from progress_tracking.store.statements import statement
 
 
@@ -26,5 +25,5 @@ def erase_user(cursor: Cursor, user_id: str) -> dict[str, int]:
     (counts,) = rows_by_name(cursor)
     counts["streams"] -= int(created)
     checkpoints.forget_user(cursor, user_id)
-    store_outbox.record_erasure(cursor, user_id, counts, release_tx)
+    relay_log.record_erasure(cursor, user_id, counts, release_tx)
     return counts

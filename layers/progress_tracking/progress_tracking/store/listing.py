@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from progress_tracking.db import Cursor, rows_by_name
-from progress_tracking.models.logs import ProgressLog
+from progress_tracking.models.log import ProgressLog
 from progress_tracking.store.statements import statement
 
 

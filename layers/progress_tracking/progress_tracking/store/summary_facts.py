@@ -10,7 +10,7 @@ from datetime import date, datetime
 from pydantic import BaseModel
 
 from progress_tracking.db import Cursor, one_row
-from progress_tracking.store.goals import GoalFacts
+from progress_tracking.store.goal_events import GoalFacts
 from progress_tracking.store.statements import statement
 
 
@@ -43,7 +43,7 @@ class SummaryFacts(BaseModel):
         return mine == theirs
 
 
-def summary_facts(
+def facts_in_range(
     cursor: Cursor, user_id: str, date_from: date | None = None, date_to: date | None = None
 ) -> SummaryFacts:
     """A user's facts over a date range (goals aside), read from the logs in it and never stored: one statement."""

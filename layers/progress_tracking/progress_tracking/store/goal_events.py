@@ -16,7 +16,7 @@ from psycopg2.extras import Json
 from pydantic import BaseModel
 
 from progress_tracking.db import Cursor, rows_by_name
-from progress_tracking.models.goals import GOAL_FIELDS, Goals
+from progress_tracking.models.goal import GOAL_FIELDS, Goals
 from progress_tracking.store.statements import statement
 from progress_tracking.store.streams import StreamEvent
 

@@ -16,7 +16,7 @@ from progress_tracking.errors import (
     UnknownUser,
     UserServiceUnavailable,
 )
-from progress_tracking.models.logs import (
+from progress_tracking.models.log import (
     MEASUREMENT_FIELDS,
     HistoryEntry,
     HistoryQuery,
@@ -28,8 +28,7 @@ from progress_tracking.models.logs import (
     ProgressPage,
 )
 from progress_tracking.models.summary import Summary, SummaryQuery
-from progress_tracking.store import appending, erasure, listing
-from progress_tracking.store import summaries as summary_store
+from progress_tracking.store import appending, erasure, listing, summary_facts
 from progress_tracking.store.appending import Change
 
 if TYPE_CHECKING:
@@ -229,7 +228,7 @@ def summarize(
     authz.ensure_may_act_for(caller, user_id)
     if query.date_from or query.date_to:  # a date range is computed on demand, never stored
         facts = database.single(
-            lambda cursor: summary_store.summary_facts(cursor, user_id, query.date_from, query.date_to)
+            lambda cursor: summary_facts.facts_in_range(cursor, user_id, query.date_from, query.date_to)
         )
     else:
         facts = database.single(lambda cursor: summaries.current_facts(cursor, user_id))
