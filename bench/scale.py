@@ -191,7 +191,7 @@ def run(args: argparse.Namespace) -> None:
         # A stale summary read right after a write (one more day's log, or an edit of an old log): only the read is
         # timed, the write before it is not.
         def summary(user: str) -> Callable[[], object]:
-            return lambda: logs.summarize(database, caller, user, SummaryQuery.model_validate({}))
+            return lambda: summaries.summarize(database, caller, user, SummaryQuery.model_validate({}))
 
         def new_day(user: str) -> Callable[[int], object]:
             return lambda n: database.run(
@@ -245,7 +245,7 @@ def run(args: argparse.Namespace) -> None:
         month = {"from": (date(2026, 11, 28) - timedelta(days=30)).isoformat(), "to": "2026-11-28"}
 
         def ranged(user: str) -> Callable[[], object]:
-            return lambda: logs.summarize(database, caller, user, SummaryQuery.model_validate(month))
+            return lambda: summaries.summarize(database, caller, user, SummaryQuery.model_validate(month))
 
         small = p50(timed_ms(args.runs, ranged(SMALL_USER)))
         big = p50(timed_ms(args.runs, ranged(BIG_USER)))

@@ -203,7 +203,7 @@ def rows_read_by_a_summary_read(database: Database, user: str) -> dict[str, int]
 
 def goal_facts(database: Database, user: str, at):
     """The user's goal facts at the time `at` (the function the summary's fold reads them with), or None."""
-    from progress_tracking.store.goal_events import GoalFacts
+    from progress_tracking.models.facts import GoalFacts
 
     def read(cursor):
         cursor.execute("SELECT facts FROM progress_goal_facts(%s, %s)", (user, at))
@@ -219,7 +219,7 @@ def assert_weekly_progress_is_that_of_every_week(database: Database, user: str, 
     before `computed_at` to weeks after it. The user has weekly goals and logs in more weeks than the facts list."""
     from datetime import timedelta
 
-    from progress_tracking import goals
+    from progress_tracking import goal_progress
 
     def every_week(cursor):
         cursor.execute(
@@ -234,7 +234,7 @@ def assert_weekly_progress_is_that_of_every_week(database: Database, user: str, 
     assert facts.weeks_from is not None  # the control: the facts hold the weeks from there on only
     first = computed_at.date() - timedelta(days=7)
     for day in (first + timedelta(days=n) for n in range(0, 7 * 8, 2)):
-        assert goals.progress(facts, day) == goals.progress(every, day), day
+        assert goal_progress.progress(facts, day) == goal_progress.progress(every, day), day
 
 
 def wait_for_the_horizon(database: Database, seconds: float = 30) -> None:

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from progress_tracking import goals, series
+from progress_tracking import goal_progress, series
 from progress_tracking.models.summary import SeriesQuery
 from progress_tracking.store import appending, goal_events, rebuild, summary_facts
 from progress_tracking.tokens import Identity
@@ -375,7 +375,7 @@ def test_the_readme_worked_example_from_the_database(api, tokens, new_user, data
     put_goals(api, token, user, {"target_weight_kg": 80, "target_date": (TODAY + timedelta(days=1)).isoformat()})
     _set_goal_on(database, user, date(2026, 1, 10))
     facts = goal_facts(database, user, datetime.now(UTC))
-    weight = goals.weight_progress(facts.model_copy(update={"target_date": date(2026, 3, 31)}))
+    weight = goal_progress.weight_progress(facts.model_copy(update={"target_date": date(2026, 3, 31)}))
     assert (weight.start_weight_kg, weight.current_weight_kg, weight.remaining_kg) == (90.0, 86.5, -6.5)
     assert (weight.fraction_done, weight.trend_kg_per_week, weight.trend_points) == (0.35, -1.252, 5)
     assert (weight.projected_date, weight.on_track) == (date(2026, 3, 8), True)
@@ -452,12 +452,12 @@ def test_a_weekly_goal_reads_the_weeks_back_only_as_far_as_its_streak_goes(datab
     read = rows_read_by_a_summary_read(database, user)
     assert read["progress_log_weeks"] <= 12 and read.get("progress_logs", 0) < 40
     facts = database.run(lambda cursor: summary_facts.current_or_fresh(cursor, user, datetime.now(UTC)))
-    assert goals.progress(facts.goals, TODAY).weekly_workouts.streak_weeks == 9
+    assert goal_progress.progress(facts.goals, TODAY).weekly_workouts.streak_weeks == 9
     # The control: with the gap filled, the streak, and the weeks read, go back 39 weeks.
     weekly_logs(database, user, [10])
     assert rows_read_by_a_summary_read(database, user)["progress_log_weeks"] >= 39
     facts = database.run(lambda cursor: summary_facts.current_or_fresh(cursor, user, datetime.now(UTC)))
-    assert goals.progress(facts.goals, TODAY).weekly_workouts.streak_weeks == 39
+    assert goal_progress.progress(facts.goals, TODAY).weekly_workouts.streak_weeks == 39
     # And a week emptied again splits the run: the streak is the 4 weeks since.
     monday = TODAY - timedelta(days=TODAY.weekday())
 
@@ -471,7 +471,7 @@ def test_a_weekly_goal_reads_the_weeks_back_only_as_far_as_its_streak_goes(datab
 
     database.run(empty_week)
     facts = database.run(lambda cursor: summary_facts.current_or_fresh(cursor, user, datetime.now(UTC)))
-    assert goals.progress(facts.goals, TODAY).weekly_workouts.streak_weeks == 4
+    assert goal_progress.progress(facts.goals, TODAY).weekly_workouts.streak_weeks == 4
     assert database.run(rebuild.compare_projection).consistent
 
 

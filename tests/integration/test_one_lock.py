@@ -222,13 +222,14 @@ def test_a_goals_write_that_waited_for_the_lock_follows_the_goals_it_waited_for_
 def keyed_post_in_flight(cursor, user: str, body: LogCreate, key: str) -> int:
     """A POST of `body` with an Idempotency-Key on a plain cursor, left uncommitted (its transaction in flight)."""
     from progress_tracking import idempotency
+    from progress_tracking.store import idempotency_keys
 
     claim = idempotency.Claim.of(MACHINE.principal, key, body)
-    started = idempotency.claim_new_log(cursor, claim, user)
+    started = idempotency_keys.claim_new_log(cursor, claim, user)
     assert started.replayed is None
     change = appending.Change(actor=MACHINE.principal, request_id=None)
     log = appending.log_new(cursor, user, body.model_dump(exclude={"user_id"}), change, started.locked)
-    idempotency.complete(cursor, claim, log)
+    idempotency_keys.complete(cursor, claim, log)
     return log.log_id
 
 

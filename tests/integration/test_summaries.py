@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from progress_tracking import summaries
 from progress_tracking.db import Database, one_row
+from progress_tracking.models.facts import SummaryFacts
 from progress_tracking.store import appending, checkpoints, goal_events, summary_facts
 from tests.helpers import (
     MACHINE,
@@ -416,7 +417,7 @@ def test_a_run_holds_its_lock_without_holding_up_a_migration(database, database_
 FLOAT_FACTS = {"average_weight", "average_calories", "total_calories"}
 
 
-def assert_same_facts(folded: summary_facts.SummaryFacts, from_logs: summary_facts.SummaryFacts) -> None:
+def assert_same_facts(folded: SummaryFacts, from_logs: SummaryFacts) -> None:
     mine, theirs = folded.model_dump(exclude={"goals"}), from_logs.model_dump(exclude={"goals"})
     for key in mine:
         if key in FLOAT_FACTS and mine[key] is not None and theirs[key] is not None:
@@ -425,7 +426,7 @@ def assert_same_facts(folded: summary_facts.SummaryFacts, from_logs: summary_fac
             assert mine[key] == theirs[key], key
 
 
-def folded_and_from_logs(database: Database, user: str) -> tuple[summary_facts.SummaryFacts, ...]:
+def folded_and_from_logs(database: Database, user: str) -> tuple[SummaryFacts, ...]:
     """The facts a summary read answers (folded from the months, and stored), and the facts of every log read from
     the logs themselves (what a ranged summary computes)."""
     folded = database.run(lambda cursor: summary_facts.current_or_fresh(cursor, user, datetime.now(UTC)))

@@ -217,7 +217,7 @@ def erasure_race_round(database: Database, users: UserServiceClient, user: str) 
         ]
     work += [
         lambda: logs.delete_user_logs(database, MACHINE, user, None),
-        lambda: logs.summarize(database, MACHINE, user, SummaryQuery()),
+        lambda: summaries.summarize(database, MACHINE, user, SummaryQuery()),
         lambda: logs.erase_user(database, MACHINE, user),
     ]
     start = threading.Barrier(len(work))
@@ -340,7 +340,7 @@ def test_a_summary_computed_while_the_user_is_erased_is_erased_too_and_never_ser
     for day in range(1, 5):
         logs.log_progress(database, users, MACHINE, entry(user, day, 60.0), None)
     assert stream_version(database, user) > version_before
-    summary = logs.summarize(database, MACHINE, user, SummaryQuery())
+    summary = summaries.summarize(database, MACHINE, user, SummaryQuery())
     assert (summary.log_count, summary.average_weight, summary.max_weight_kg) == (4, 60.0, 60.0)
 
 
@@ -384,7 +384,7 @@ def test_a_stale_summary_left_from_before_an_erasure_never_matches_the_new_strea
     user = new_user("stale")
     for day in range(1, 4):
         logs.log_progress(database, users, MACHINE, entry(user, day, 80.0), None)
-    logs.summarize(database, MACHINE, user, SummaryQuery())
+    summaries.summarize(database, MACHINE, user, SummaryQuery())
     old_summary = database.run(lambda cursor: summary_facts.stored_summary(cursor, user))
     assert old_summary is not None
     logs.erase_user(database, MACHINE, user)
@@ -398,7 +398,7 @@ def test_a_stale_summary_left_from_before_an_erasure_never_matches_the_new_strea
     database.run(put_back)
     for day in range(1, 4):
         logs.log_progress(database, users, MACHINE, entry(user, day, 50.0), None)
-    summary = logs.summarize(database, MACHINE, user, SummaryQuery())
+    summary = summaries.summarize(database, MACHINE, user, SummaryQuery())
     assert (summary.log_count, summary.average_weight) == (3, 50.0)
 
 

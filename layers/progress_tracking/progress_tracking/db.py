@@ -16,7 +16,7 @@ import psycopg2
 import psycopg2.errors
 import psycopg2.extensions
 
-from progress_tracking import database_url
+from progress_tracking import database_url, deadline, snapstart
 from progress_tracking.deadline import CLIENT_MARGIN_SECONDS, ClientTimeout, Deadline
 from progress_tracking.errors import DatabaseBusy, DatabaseUnavailable
 from progress_tracking.observability import logger
@@ -68,6 +68,7 @@ class Database:
         statement_timeout_ms: int = STATEMENT_TIMEOUT_MS,
         lock_timeout_ms: int = LOCK_TIMEOUT_MS,
     ) -> None:
+        deadline.install()  # the client-side deadline of every connection below
         self._dsn = dsn
         self._local = threading.local()
         self._time_limits = {
@@ -189,7 +190,10 @@ class Database:
 
 @lru_cache(maxsize=1)
 def get_database() -> Database:
-    return Database(database_url.resolve)
+    """The container's database: its connection closed before a SnapStart snapshot and after each restore."""
+    database = Database(database_url.resolve)
+    snapstart.close_before_snapshot(database.close)
+    return database
 
 
 # The scheduled recompute's batches have a 300 s function and read up to a thousand users' logs at once.
@@ -198,7 +202,9 @@ BATCH_STATEMENT_TIMEOUT_MS = 30_000
 
 @lru_cache(maxsize=1)
 def get_batch_database() -> Database:
-    return Database(database_url.resolve, statement_timeout_ms=BATCH_STATEMENT_TIMEOUT_MS)
+    database = Database(database_url.resolve, statement_timeout_ms=BATCH_STATEMENT_TIMEOUT_MS)
+    snapstart.close_before_snapshot(database.close)
+    return database
 
 
 # An operator's `rebuild` compares and replaces whole tables (about 30 s a million logs to compare here).

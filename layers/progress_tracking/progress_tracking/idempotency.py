@@ -1,27 +1,27 @@
-"""Idempotency keys: their rules, their storage beside the response they replay, and their expiry."""
+"""The Idempotency-Key rule: what a key may be, how long it is kept, and what a retry must repeat to be replayed.
+
+The keys are stored beside the response they replay, in the transaction of the log they produced
+(store.idempotency_keys).
+"""
 
 from __future__ import annotations
 
 import functools
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 
-from psycopg2.extras import Json
 from pydantic import StringConstraints, TypeAdapter, ValidationError
 
-from progress_tracking.db import Cursor, defer, one_row
-from progress_tracking.errors import ConcurrentChange, IdempotencyKeyReused, InvalidRequest
-from progress_tracking.models.log import LogCreate, ProgressLog
-from progress_tracking.store.statements import statement
-from progress_tracking.store.streams import UserLock
+from progress_tracking.errors import InvalidRequest
+from progress_tracking.models.log import LogCreate
 
 HEADER = "Idempotency-Key"
 MAX_LENGTH = 255
 RULE = f"1 to {MAX_LENGTH} visible ASCII characters"
 Key = Annotated[str, StringConstraints(min_length=1, max_length=MAX_LENGTH, pattern=r"^[\x21-\x7e]+$")]
-# Kept this long after their first use; the scheduled recompute expires older ones.
+# Kept this long after their first use; the scheduled recompute expires older ones (store.idempotency_keys).
 LIFETIME = timedelta(hours=24)
 
 
@@ -51,55 +51,3 @@ class Claim:
     @classmethod
     def of(cls, principal: str, key: str, entry: LogCreate) -> Claim:
         return cls(principal, key, hashlib.sha256(entry.model_dump_json().encode()).hexdigest())
-
-
-def replay(cursor: Cursor, claim: Claim) -> ProgressLog | None:
-    """The response stored under the caller's key (IdempotencyKeyReused for another body); None for a new key."""
-    cursor.execute(statement("replay_key"), {"principal": claim.principal, "key": claim.key})
-    row = cursor.fetchone()
-    if row is None:
-        return None
-    if row[0] != claim.request_hash:
-        raise IdempotencyKeyReused()
-    return ProgressLog.model_validate(row[1])
-
-
-@dataclass(frozen=True)
-class Started:
-    """A keyed POST's first statement: the user's lock and a log id with the key claimed, or a response to replay."""
-
-    locked: tuple[UserLock, int] | None  # (the user's lock, the new log id) when this request owns the key
-    replayed: ProgressLog | None
-
-
-def claim_new_log(cursor: Cursor, claim: Claim, user_id: str) -> Started:
-    """The user's lock, then the key claimed with a new log id, in one statement (`progress_claim_key`); or the
-    response of the request that claimed the key first, read after the lock (a request with the same key in flight
-    holds the user's lock, so this waited for it to commit)."""
-    cursor.execute(
-        statement("claim_key"),
-        {"principal": claim.principal, "key": claim.key, "user_id": user_id, "request_hash": claim.request_hash},
-    )
-    at, release_tx, log_id, request_hash, response = one_row(cursor)
-    if log_id is not None:
-        return Started((UserLock(at, release_tx), log_id), None)
-    if request_hash is None:  # its key vanished (expired or erased) while this waited
-        raise ConcurrentChange(f"A request with this {HEADER} was being processed; try again")
-    if request_hash != claim.request_hash:
-        raise IdempotencyKeyReused()
-    return Started(None, ProgressLog.model_validate(response))
-
-
-def complete(cursor: Cursor, claim: Claim, log: ProgressLog) -> None:
-    """Store the response with the claimed key, in the transaction that wrote the log (sent with its COMMIT)."""
-    defer(
-        cursor,
-        statement("complete_key"),
-        {"response": Json(log.model_dump(mode="json")), "principal": claim.principal, "key": claim.key},
-    )
-
-
-def expire(cursor: Cursor, now: datetime) -> int:
-    """Forget the keys older than their lifetime; the number forgotten."""
-    cursor.execute(statement("expire_keys"), {"before": now - LIFETIME})
-    return cursor.rowcount

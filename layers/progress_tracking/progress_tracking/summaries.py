@@ -1,4 +1,5 @@
-"""The summary projection: kept current by the scheduled recompute, and never served stale."""
+"""The summary projection: read (never stale: a reader brings it up to date first) and kept current by the scheduled
+recompute, which follows the users' streams. What a summary says is summary_figures'."""
 
 from __future__ import annotations
 
@@ -7,18 +8,18 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from functools import partial
 from typing import Any
 
-from progress_tracking import goals, idempotency
+from progress_tracking import authz
+from progress_tracking.authz import Identity
 from progress_tracking.db import Cursor, Database, one_row
-from progress_tracking.models.fields import rounded
-from progress_tracking.models.summary import MAX_WORKOUT_KINDS, Summary
+from progress_tracking.models.summary import Summary, SummaryQuery
 from progress_tracking.observability import logger
-from progress_tracking.store import checkpoints, lag, summary_facts
+from progress_tracking.store import checkpoints, idempotency_keys, lag, summary_facts
 from progress_tracking.store.statements import statement
-from progress_tracking.store.summary_facts import SummaryFacts
+from progress_tracking.summary_figures import summary_from_facts
 
 CHECKPOINT = "summaries"
 # A run holds this lock for as long as it works, in a transaction of its own that reads no table: a second run at the
@@ -36,41 +37,19 @@ CHUNK_USERS = 1000
 SAFETY_MARGIN_MS = 40_000
 
 
-def summary_from_facts(user_id: str, facts: SummaryFacts, today: date) -> Summary:
-    weight_change = None
-    if facts.first_weight is not None and facts.latest_weight is not None:
-        weight_change = facts.latest_weight - facts.first_weight
-    # A streak is current while its last day is today or yesterday: today's log may simply not be in yet.
-    current = facts.last_streak if facts.last_date and facts.last_date >= today - timedelta(days=1) else 0
-    kinds = sorted(facts.workouts.items(), key=lambda kind: (-kind[1], kind[0]))  # the most logged first
-    return Summary(
-        user_id=user_id,
-        log_count=facts.log_count,
-        first_date=facts.first_date,
-        last_date=facts.last_date,
-        average_weight=_round(facts.average_weight),
-        latest_weight_kg=facts.latest_weight,
-        weight_change_kg=_round(weight_change),
-        min_weight_kg=facts.min_weight,
-        max_weight_kg=facts.max_weight,
-        average_calories_burned=_round(facts.average_calories),
-        total_calories_burned=rounded(facts.total_calories, 2),
-        workouts=dict(kinds[:MAX_WORKOUT_KINDS]),
-        workout_kinds=len(kinds),
-        other_workouts=sum(count for _, count in kinds[MAX_WORKOUT_KINDS:]),
-        current_streak_days=current,
-        longest_streak_days=facts.longest_streak,
-        goals=None if facts.goals is None else goals.progress(facts.goals, today),
-    )
-
-
-def _round(value: float | None) -> float | None:
-    return None if value is None else rounded(value, 2)
-
-
-def current_facts(cursor: Cursor, user_id: str) -> SummaryFacts:
-    """The stored summary if it reflects the user's latest event, else fresh facts, stored on the way: one statement."""
-    return summary_facts.current_or_fresh(cursor, user_id, datetime.now(UTC))
+def summarize(
+    database: Database, caller: Identity, user_id: str, query: SummaryQuery, today: date | None = None
+) -> Summary:
+    """A user's summary: the stored one if it reflects the user's latest event, else facts folded afresh and stored
+    on the way; over a date range, computed from its logs and never stored. One round trip either way."""
+    authz.ensure_may_act_for(caller, user_id)
+    if query.date_from or query.date_to:
+        facts = database.single(
+            lambda cursor: summary_facts.facts_in_range(cursor, user_id, query.date_from, query.date_to)
+        )
+    else:
+        facts = database.single(lambda cursor: summary_facts.current_or_fresh(cursor, user_id, datetime.now(UTC)))
+    return summary_from_facts(user_id, facts, today or datetime.now(UTC).date())
 
 
 @dataclass
@@ -128,7 +107,7 @@ def recompute(
                 break
     if report.finished:
         now = datetime.now(UTC)
-        report.expired_idempotency_keys = database.run(lambda cursor: idempotency.expire(cursor, now))
+        report.expired_idempotency_keys = database.run(lambda cursor: idempotency_keys.expire(cursor, now))
     logger.info("Summaries recomputed", extra=report.as_dict())
     return report
 

@@ -1,4 +1,4 @@
-"""The goals' event stream and projection, and the facts about a user's logs that goal progress is computed from.
+"""The goals' event stream and its projection: a goals write, the goals, and their events.
 
 A goal write is one statement, a function of migration 0014: the user's lock first (their stream created for a first
 write), then the current goals read under it, the event appended with the lock's time and the projection updated. The
@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from psycopg2.extras import Json
-from pydantic import BaseModel
 
 from progress_tracking.db import Cursor, rows_by_name
 from progress_tracking.models.goal import GOAL_FIELDS, Goals
@@ -65,27 +64,3 @@ def events(cursor: Cursor, user_id: str, after: int = 0, limit: int | None = Non
     a range of the (user_id, version) key."""
     cursor.execute(statement("goal_events"), {"user_id": user_id, "after": after, "limit": limit})
     return [GoalEvent(**row) for row in rows_by_name(cursor)]
-
-
-class GoalFacts(BaseModel):
-    """A user's goals and what their logs say about them, independent of today (stored with the summary)."""
-
-    version: int
-    target_weight_kg: float | None
-    target_date: date | None
-    target_weight_set_at: datetime | None
-    weekly_workouts: int | None
-    weekly_calories_burned: float | None
-    start_weight: float | None = None  # latest weight log on or before the day the weight goal was set (else first)
-    start_date: date | None = None
-    current_weight: float | None = None  # latest weight log
-    current_date: date | None = None
-    trend_slope_per_day: float | None = None  # least squares over the trend window; None below 3 points
-    trend_points: int = 0
-    # (Monday, workouts, calories) of the ISO weeks with logs from `weeks_from` on (the week before the one the facts
-    # were computed in), and how many weeks in a row before `weeks_from` met each weekly target: this week and the
-    # streak for any day from then on, whatever the length of the history. `weeks_from` None: every week with logs.
-    weeks: list[tuple[date, int, float]] = []
-    weeks_from: date | None = None
-    workouts_weeks_met_before: int = 0
-    calories_weeks_met_before: int = 0

@@ -4,43 +4,11 @@ store are functions of migration 0016, written once and called by the statements
 
 from __future__ import annotations
 
-import math
 from datetime import date, datetime
 
-from pydantic import BaseModel
-
 from progress_tracking.db import Cursor, one_row
-from progress_tracking.store.goal_events import GoalFacts
+from progress_tracking.models.facts import SummaryFacts
 from progress_tracking.store.statements import statement
-
-
-class SummaryFacts(BaseModel):
-    """What the database knows about a user's logs; the API's summary is derived from it (with today's date)."""
-
-    log_count: int
-    first_date: date | None
-    last_date: date | None
-    average_weight: float | None
-    min_weight: float | None
-    max_weight: float | None
-    first_weight: float | None
-    latest_weight: float | None
-    average_calories: float | None
-    total_calories: float
-    workouts: dict[str, int]
-    longest_streak: int
-    last_streak: int
-    goals: GoalFacts | None = None  # the user's goals and what the logs say about them (store.goals)
-
-    def agrees_with(self, other: SummaryFacts) -> bool:
-        """Equal, but for the last bits of the averages and the total calories: sums of floats depend on the order
-        they were added in, and a summary folded from months' sums adds them in another order than one from the logs."""
-        mine, theirs = self.model_dump(), other.model_dump()
-        for name in ("average_weight", "average_calories", "total_calories"):
-            a, b = mine.pop(name), theirs.pop(name)
-            if (a is None) != (b is None) or (a is not None and not math.isclose(a, b, rel_tol=1e-9)):
-                return False
-        return mine == theirs
 
 
 def facts_in_range(
