@@ -14,9 +14,8 @@ import pytest
 import requests
 
 from localdev.databases import scratch_database
-from tests.browser import Browser, Page
-from tests.integration.test_local_app import App
-from tests.unit.test_template_routes import API
+from tests.helpers import API, App
+from tests.helpers.browser import Browser, Page
 
 ROOT = Path(__file__).resolve().parents[2]
 SET_VALUE = """(selector, value) => {

@@ -25,8 +25,8 @@ from progress_tracking import tokens as token_verification
 from progress_tracking.db import Database
 from progress_tracking.observability import metrics
 from progress_tracking.store import appending, checkpoints, summary_facts
-from tests.events import load_event
 from tests.helpers import FUNCTIONS
+from tests.helpers.events import load_event
 
 SERVICE = {"service": "progress-tracking"}
 BACKDATED_SECONDS = 600

@@ -21,7 +21,7 @@ from moto import mock_aws
 from progress_tracking import logs, outbox
 from progress_tracking.db import Database
 from progress_tracking.store import appending, checkpoints, erasure, relay_log
-from tests.helpers import MACHINE
+from tests.helpers import MACHINE, tombstones
 
 BUS = "default"
 # The cluster-wide horizon may be held back for a while by other databases' open transactions (a shared CI
@@ -338,14 +338,6 @@ def test_the_checkpoint_never_passes_an_entry_put_events_keeps_refusing(database
 
 def erase(database: Database, user_id: str) -> dict[str, int]:
     return logs.erase_user(database, MACHINE, user_id)
-
-
-def tombstones(database: Database, user_id: str) -> int:
-    def work(cursor):
-        cursor.execute("SELECT count(*) FROM erasure_tombstones WHERE user_id = %s", (user_id,))
-        return cursor.fetchone()[0]
-
-    return database.run(work)
 
 
 def test_erasure_publishes_user_progress_erased_and_nothing_of_the_user_after_it(database, bus, relay_name):

@@ -3,6 +3,7 @@ module changes nothing in the process (hooks and callbacks are installed by expl
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -101,3 +102,27 @@ def test_importing_the_layer_installs_nothing_and_the_entry_point_and_the_databa
         tmp_path,
     )
     assert found == [[[], False], [["before", "after"], True]]
+
+
+def imports_of_the_tests(root: Path) -> dict[str, set[str]]:
+    """Each test module's and conftest's imports of modules under `tests`."""
+    found: dict[str, set[str]] = {}
+    for path in [*root.rglob("test_*.py"), *root.rglob("conftest.py")]:
+        names = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
+            elif isinstance(node, ast.Import):
+                names |= {alias.name for alias in node.names}
+        found[str(path.relative_to(root))] = {name for name in names if name.split(".")[0] == "tests"}
+    return found
+
+
+def test_test_modules_import_only_the_helpers_never_each_other():
+    found = imports_of_the_tests(ROOT / "tests")
+    assert "tests.helpers" in found["conftest.py"]  # the control: imports are found
+    strays = {
+        module: sorted(name for name in names if not name.startswith("tests.helpers"))
+        for module, names in found.items()
+    }
+    assert {module: names for module, names in strays.items() if names} == {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import socket
@@ -19,7 +20,12 @@ from progress_tracking.authz import Identity
 if TYPE_CHECKING:
     from progress_tracking.db import Database
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
+# The pooler pass (`make test` runs it after the direct one): the database suites again, every connection through
+# PgBouncer in transaction mode, as Neon's pooled endpoint serves the functions.
+VIA_POOLER = os.environ.get("TEST_VIA_POOLER") == "1"
+TEST_ISSUER = "https://tenant.test.invalid/"
+TEST_AUDIENCE = "https://progress-api.test.invalid"
 API = load_api(ROOT / "template.yaml")
 FUNCTIONS = {spec.code_dir.name: spec for spec in API.functions.values()}  # by folder name, e.g. "log_progress"
 MACHINE = Identity(principal="tester@clients", scopes=frozenset({"admin:progress"}), user_id=None, is_client=True)
@@ -254,3 +260,27 @@ def wait_for_the_horizon(database: Database, seconds: float = 30) -> None:
     while not database.run(lambda cursor: passed(cursor, tx)):
         assert time.monotonic() < deadline, f"a transaction on the server has been open for {seconds} s"
         time.sleep(0.05)
+
+
+def reset_layer_singletons() -> None:
+    """Forget the layer's per-container objects (settings, databases, verifier, client): the environment changed."""
+    from progress_tracking import config, db, tokens, user_service
+
+    for cached in (
+        config.get_settings,
+        db.get_database,
+        db.get_batch_database,
+        tokens.cached_verifier,
+        user_service.get_user_service,
+    ):
+        cached.cache_clear()
+
+
+def tombstones(database: Database, user_id: str) -> int:
+    """How many erasure tombstones name the user (until the relay has published the erasure)."""
+
+    def work(cursor):
+        cursor.execute("SELECT count(*) FROM erasure_tombstones WHERE user_id = %s", (user_id,))
+        return cursor.fetchone()[0]
+
+    return database.run(work)
