@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -284,3 +285,25 @@ def tombstones(database: Database, user_id: str) -> int:
         return cursor.fetchone()[0]
 
     return database.run(work)
+
+
+def blocked_by(database_url: str, holder_pid: int) -> bool:
+    """Whether some backend waits for a lock the holder's backend holds."""
+    import psycopg2
+
+    connection = psycopg2.connect(database_url)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))", (holder_pid,))
+            return bool(cursor.fetchone()[0])
+    finally:
+        connection.close()
+
+
+def wait_until(condition: Callable[[], bool], attempts: int = 1000) -> bool:
+    """Polls until the condition holds (a bound, not a timing assertion: the outcome is asserted afterwards)."""
+    for _ in range(attempts):
+        if condition():
+            return True
+        time.sleep(0.01)
+    return False

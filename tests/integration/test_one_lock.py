@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import ast
 import re
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
@@ -21,7 +20,7 @@ from progress_tracking.models.goal import GoalsPut
 from progress_tracking.models.log import ListQuery, LogCreate, LogUpdate
 from progress_tracking.store import appending, goal_events
 from progress_tracking.user_service import UserServiceClient
-from tests.helpers import MACHINE, ROOT
+from tests.helpers import MACHINE, ROOT, blocked_by, wait_until
 
 LAYER = ROOT / "layers" / "progress_tracking" / "progress_tracking"
 # A statement that locks a user's stream row, or creates one (which holds it until the transaction ends).
@@ -88,24 +87,6 @@ def entry(user: str, day: int = 1) -> LogCreate:
     return LogCreate.model_validate({"user_id": user, "date": date(2026, 3, day), "weight_kg": 70.0})
 
 
-def blocked_by(database_url: str, holder_pid: int) -> bool:
-    """Whether some backend waits for a lock the holder's backend holds."""
-    connection = psycopg2.connect(database_url)
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))", (holder_pid,))
-            return bool(cursor.fetchone()[0])
-    finally:
-        connection.close()
-
-
-def wait_until(condition: Callable[[], bool], seconds: float = 10) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "the condition did not come about"
-        time.sleep(0.01)
-
-
 @pytest.fixture
 def users(user_profile) -> UserServiceClient:
     return UserServiceClient(user_profile.base_url)
@@ -146,7 +127,7 @@ def test_every_write_waits_for_the_users_lock(database, database_url, users, new
             assert len(page.progress_logs) == 1
             # When: the write starts, it waits for the lock...
             write = pool.submit(writes(database, users, user, log_id)[kind])
-            wait_until(lambda: blocked_by(database_url, holder.get_backend_pid()))
+            assert wait_until(lambda: blocked_by(database_url, holder.get_backend_pid()))
             assert not write.done()
             # ...and goes on once the lock is released.
             holder.commit()
@@ -172,7 +153,7 @@ def counted_while_another_write_commits(
             counted.single(lambda cursor: cursor.execute("SELECT 1"))  # connected: only the work's trips count
             with counter.counting() as round_trips:
                 working = pool.submit(work, counted)
-                wait_until(lambda: blocked_by(database_url, holder.get_backend_pid()))
+                assert wait_until(lambda: blocked_by(database_url, holder.get_backend_pid()))
                 holder.commit()
                 result = working.result(timeout=10)
             pool.submit(counted.close).result()

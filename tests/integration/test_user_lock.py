@@ -27,7 +27,7 @@ from progress_tracking.models.log import HistoryQuery, ListQuery, LogCreate, Log
 from progress_tracking.models.summary import SummaryQuery
 from progress_tracking.store import appending, checkpoints, erasure, rebuild, summary_facts
 from progress_tracking.user_service import UserServiceClient
-from tests.helpers import MACHINE, count_rows, stream_version
+from tests.helpers import MACHINE, blocked_by, count_rows, stream_version, wait_until
 
 ROUNDS = 25
 
@@ -56,26 +56,6 @@ def waiting_on_locks(database_url: str) -> int:
             return int(cursor.fetchone()[0])
     finally:
         connection.close()
-
-
-def blocked_by(database_url: str, holder_pid: int) -> bool:
-    """Whether some backend waits for a lock the holder's backend holds."""
-    connection = psycopg2.connect(database_url)
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))", (holder_pid,))
-            return bool(cursor.fetchone()[0])
-    finally:
-        connection.close()
-
-
-def wait_until(condition: Callable[[], bool], attempts: int = 1000) -> bool:
-    """Polls until the condition holds (a bound, not a timing assertion: the outcome is asserted afterwards)."""
-    for _ in range(attempts):
-        if condition():
-            return True
-        time.sleep(0.01)
-    return False
 
 
 def attempt(work: Callable[[], object]) -> str:
