@@ -122,7 +122,7 @@ def reset(cursor: Cursor) -> None:
     """Drop the summary projection and its checkpoint (the next run recomputes every user), once a run in progress
     has finished: a run that read its window before the reset would otherwise move the checkpoint past the users the
     reset left without a summary. Waits for the run's lock (within the unit of work's lock timeout)."""
-    # Imported here: every API function loads this module (through service), none of them resets.
+    # Imported here: the summary's GET loads this module, and never resets.
     from progress_tracking.store import rebuild
 
     cursor.execute(statement("advisory_lock"), {"key": RECOMPUTE_LOCK_KEY})

@@ -4,7 +4,7 @@
 -- plpgsql), a ranged summary's, and the recompute's, which folds a thousand users in one set-based statement.
 --
 -- What a summary stores is its facts: what the database knows about a user's logs and goals, independent of today
--- (store.summaries.SummaryFacts). The API's summary is derived from them with today's date.
+-- (models.facts.SummaryFacts). The API's summary is derived from them with today's date.
 
 
 -- A summary's facts as the one jsonb stored, from its parts, whichever rows they were read from. The averages are
@@ -161,7 +161,7 @@ CREATE FUNCTION progress_weeks_met_before(p_user text, p_weeks_from date, p_week
                          AND r @> p_weeks_from - 7) AS run ON TRUE
 $$;
 
--- A user's goals and what their logs say about them at a moment (store.goals.GoalFacts): no row without goals.
+-- A user's goals and what their logs say about them at a moment (models.facts.GoalFacts): no row without goals.
 --   start_weight   the latest weight on or before the day the weight goal was set (else the first one after it);
 --   current_weight the latest weight; the trend is fitted to the weights of the 28 days ending at it;
 --   weeks          (Monday, workouts, calories) of the ISO weeks with logs from weeks_from on (the week before the

@@ -2,7 +2,7 @@
 
 The lock is one database function, `progress_lock_user` (migration 0014), every write's first call: writers lock the
 user's stream row `FOR NO KEY UPDATE` and queue behind each other and behind an erasure, which locks it `FOR UPDATE`
-and deletes it. A summary being stored holds it `FOR KEY SHARE`, which waits for an erasure only (store.summaries).
+and deletes it. A summary being stored holds it `FOR KEY SHARE`, which waits for an erasure only (migration 0016).
 A stream's version comes from one sequence for all users, taken under the lock, and is its latest event's stream
 position: per user, positions are commit order (migration 0013).
 """
