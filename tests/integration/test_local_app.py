@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import time
@@ -178,6 +179,26 @@ def test_the_app_publishes_domain_events_to_its_local_sink_and_delivers_user_del
     finally:
         output = app.stop()
     assert 'Domain event ProgressLogged {"event_id"' in output and "Domain event UserProgressErased" in output
+
+
+def test_a_port_in_use_is_one_line_naming_the_port_flag_and_starts_nothing(tmp_path, clean_env, database_url):
+    with socket.socket() as held:  # another app (a second `make run`) on the port
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        refused = run_command(clean_env, tmp_path, "--port", str(port))
+        assert refused.returncode == 1
+        assert refused.stdout == ""
+        assert refused.stderr.count("\n") == 1 and "Traceback" not in refused.stderr, refused.stderr
+        assert f"127.0.0.1:{port}" in refused.stderr and "--port" in refused.stderr
+        assert not (tmp_path / "pgdata").exists()  # refused before the embedded database was started
+    # The control: the same port, once free, is served
+    app = App(tmp_path, {**clean_env, "DATABASE_URL": database_url}, port=port)
+    try:
+        assert app.url == f"http://127.0.0.1:{port}"
+        assert requests.get(f"{app.url}/openapi.json", timeout=10).status_code == 200
+    finally:
+        app.stop()
 
 
 def test_a_malformed_user_deleted_fails_the_command(tmp_path, clean_env, database_url):
