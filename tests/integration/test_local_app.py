@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import psycopg2
 import requests
 
 from progress_tracking_app import answers
@@ -179,6 +180,75 @@ def test_the_app_publishes_domain_events_to_its_local_sink_and_delivers_user_del
     finally:
         output = app.stop()
     assert 'Domain event ProgressLogged {"event_id"' in output and "Domain event UserProgressErased" in output
+
+
+def warnings_in(printed: str) -> list[str]:
+    """The lines of the app's output (after its banner) that warn: a log line at WARNING or above, and any line that is
+    neither a JSON line (logs, metrics) nor one the app prints on purpose: a Python warning, a library's bare message, a
+    traceback."""
+    found = []
+    for line in printed.splitlines():
+        if line.startswith(("Domain event ", "Stopped.")):
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            found.append(line)
+            continue
+        if not isinstance(record, dict) or str(record.get("level", "INFO")).upper() not in ("DEBUG", "INFO"):
+            found.append(line)
+    return found
+
+
+def a_session(app: App) -> None:
+    """What a newcomer does: log, set goals, then read everything the API and the app serve."""
+    headers = {"Authorization": f"Bearer {app.token_from_banner()}"}
+    body = {"user_id": "dev-user-1", "date": "2026-11-01", "weight_kg": 80.5, "workout_done": "run"}
+    created = requests.post(f"{app.url}/api/progress/log", json=body, headers=headers, timeout=10)
+    assert created.status_code == 201, created.text
+    goals = {"target_weight_kg": 76, "weekly_workouts": 3}
+    assert requests.put(f"{app.url}/api/progress/goals/dev-user-1", json=goals, headers=headers, timeout=10).ok
+    reads = [
+        "/api/progress/dev-user-1",
+        "/api/progress/summary/dev-user-1",
+        "/api/progress/summary/dev-user-1?from=2026-11-01&to=2026-11-30",
+        "/api/progress/series/dev-user-1?bucket=week",
+        "/api/progress/goals/dev-user-1",
+        "/api/progress/goals/dev-user-1/history",
+        f"/api/progress/log/{created.json()['id']}/history",
+        "/local/events",
+        "/",
+        "/docs",
+        "/openapi.json",
+    ]
+    for path in reads * 2:  # twice: a warning Python shows once per place would show on the first
+        response = requests.get(f"{app.url}{path}", headers=headers, timeout=10)
+        assert response.status_code == 200, (path, response.text)
+
+
+def test_a_session_of_a_newcomer_prints_no_warning(tmp_path, clean_env, database_url):
+    app = App(tmp_path / "embedded", clean_env)  # as `make run` starts: the embedded Postgres
+    try:
+        a_session(app)
+    finally:
+        printed = app.stop()
+    assert '"Requests"' in printed  # the reads were printed (their metrics), and nothing among them warns:
+    assert warnings_in(printed) == []
+
+    # The control: a read after the database closed the app's idle connections warns that it retries, and is seen
+    app = App(tmp_path / "external", {**clean_env, "DATABASE_URL": database_url})
+    try:
+        a_session(app)
+        with psycopg2.connect(database_url) as admin, admin.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        headers = {"Authorization": f"Bearer {app.token_from_banner()}"}
+        assert requests.get(f"{app.url}/api/progress/dev-user-1", headers=headers, timeout=10).status_code == 200
+    finally:
+        printed = app.stop()
+    assert any("closed while idle" in line for line in warnings_in(printed)), printed[-2000:]
 
 
 def test_a_port_in_use_is_one_line_naming_the_port_flag_and_starts_nothing(tmp_path, clean_env, database_url):
