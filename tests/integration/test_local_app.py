@@ -6,6 +6,7 @@ import json
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -227,11 +228,16 @@ def a_session(app: App) -> None:
 
 
 def test_a_session_of_a_newcomer_prints_no_warning(tmp_path, clean_env, database_url):
-    app = App(tmp_path / "embedded", clean_env)  # as `make run` starts: the embedded Postgres
-    try:
-        a_session(app)
-    finally:
-        printed = app.stop()
+    # As `make run` starts: the embedded Postgres. Its data outside pytest's folder, which another pytest run of the
+    # machine's user makes private (0700) again while the embedded server's own user reads it.
+    with tempfile.TemporaryDirectory(prefix="newcomer-") as data_dir:
+        app = App(Path(data_dir), clean_env)
+        try:
+            a_session(app)
+        finally:
+            printed = app.stop()
+    startup = app.banner.split("Progress Tracking Service on", 1)[0]
+    assert "Applied migrations" in startup and warnings_in(startup) == []
     assert '"Requests"' in printed  # the reads were printed (their metrics), and nothing among them warns:
     assert warnings_in(printed) == []
 
