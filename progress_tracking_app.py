@@ -344,10 +344,11 @@ def serve(args: argparse.Namespace) -> int:
             local_routes["/.well-known/jwks.json"] = lambda: (200, signing_key.jwks())
             # The home page reads with a token of its own only here: this app is the development issuer.
             local_routes["/"] = lambda: home_page(
-                signing_key.access_token(user_id=DEV_USER, scope="read:progress", user_id_claim=user_id_claim())
+                signing_key.access_token(user_id=DEV_USER, scope="read:progress", user_id_claim=user_id_claim()),
+                user_id_claim(),
             )
         else:
-            local_routes["/"] = lambda: home_page(None)
+            local_routes["/"] = lambda: home_page(None, user_id_claim())
         # The outbox relay follows the log in the background and publishes into a local sink (a line per event).
         from localdev.event_sink import LocalEventSink, run_relay_in_background
 
@@ -410,7 +411,7 @@ def user_id_claim() -> str:
 def print_banner(url: str, notes: list[str], dev_key: SigningKey | None) -> None:
     lines = [
         f"Progress Tracking Service on {url}",
-        f"  Home page (your progress as a chart): {url}/",
+        f"  Home page (your progress, goals and charts): {url}/",
         f"  API docs (Swagger UI, Authorize with a token, Try it out): {url}/docs   OpenAPI: {url}/openapi.json",
         *(f"  {note}" for note in notes),
     ]
