@@ -1,0 +1,73 @@
+"""The data set the capacity and derived-table benches run on: the schema as `migrate` makes it, then users and their
+daily logs written set-based with SQL (bench/scale.py's build: events, the projection, the logs' states in time and
+the streams; the projection's triggers keep the month and week facts), then `VACUUM ANALYZE` as autovacuum would.
+
+The schema comes from the app's own command line (`progress_tracking_app.py migrate`), so nothing here depends on how
+the layer is laid out.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg2
+
+from bench.scale import build_dataset, vacuum
+
+ROOT = Path(__file__).resolve().parent.parent
+# Users are named scale-user-1 … scale-user-N (bench/scale.py), so a script picks one with `scale-user-:user_n`.
+USER_NAME = "scale-user-{}"
+# Their n-th log is dated this many days before 2026-11-28 (bench/scale.py), one a day.
+LAST_DAY_LOGGED = "2026-11-27"
+
+
+def migrate(url: str) -> None:
+    environment = {**os.environ, "DATABASE_URL": url, "POWERTOOLS_LOG_LEVEL": "WARNING"}
+    subprocess.run(
+        [sys.executable, "progress_tracking_app.py", "migrate"],
+        cwd=ROOT,
+        env=environment,
+        check=True,
+        capture_output=True,
+    )
+
+
+def build(url: str, users: int, logs_per_user: int, single_users: dict[str, int] | None = None) -> float:
+    """Migrate, then `users` users with `logs_per_user` daily logs each (one transaction), then each of
+    `single_users` (name: logs) in a transaction of its own, in order; the seconds it took."""
+    started = time.perf_counter()
+    migrate(url)
+    connection = psycopg2.connect(url)
+    try:
+        with connection, connection.cursor() as cursor:
+            build_dataset(cursor, users, logs_per_user, {})
+        for name, logs in (single_users or {}).items():
+            with connection, connection.cursor() as cursor:
+                build_dataset(cursor, 0, 0, {name: logs})
+    finally:
+        connection.close()
+    vacuum(url)
+    return time.perf_counter() - started
+
+
+def server_settings(url: str) -> str:
+    """What the numbers depend on, to print beside them."""
+    connection = psycopg2.connect(url)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT current_setting('server_version'), current_setting('fsync'),"
+                " current_setting('synchronous_commit'), current_setting('shared_buffers')"
+            )
+            version, fsync, synchronous_commit, shared_buffers = cursor.fetchone()
+    finally:
+        connection.close()
+    warning = "  (fsync=off: commits cost less than on a durable server)" if fsync == "off" else ""
+    return (
+        f"Postgres {version}, fsync={fsync}, synchronous_commit={synchronous_commit}, "
+        f"shared_buffers={shared_buffers}{warning}"
+    )
