@@ -1,9 +1,10 @@
 """Where a transaction's database time goes, statement by statement: a script (bench/scripts.py) run through psycopg2
 with auto_explain loaded for the session, which reports every statement's duration as a NOTICE, the statements that
-triggers run included; averaged over many transactions.
+triggers run included; averaged over many transactions on one connection.
 
-The durations are the executor's (a statement's run, its triggers inside it), not parsing, planning, the commit or
-the protocol: the server's CPU per transaction from a pgbench run minus their sum is those.
+A duration is the executor's, wall-clock: a statement's run with its triggers inside it, and so, for a statement that
+calls a PL/pgSQL function, the planning of the function's own statements (run it again with generic plans to see how
+much that is); not the parsing and planning of the top-level statement, nor the commit.
 """
 
 from __future__ import annotations
@@ -67,7 +68,10 @@ def _label(text: str, writes: tuple[str, ...]) -> str:
     return f"{first}… (writes {', '.join(dict.fromkeys(writes))})" if writes else f"{first}…"
 
 
-def measure(url: str, script: Script, transactions: int, variables: dict[str, Any], seed: int = 1) -> Breakdown:
+def measure(
+    url: str, script: Script, transactions: int, variables: dict[str, Any], settings: str = "", seed: int = 1
+) -> Breakdown:
+    """`transactions` of `script` on one connection (with `settings` for its session), each statement's time."""
     result = Breakdown(script.name, transactions)
     index: dict[tuple[int, int, str, bool], Statement] = {}
     connection = psycopg2.connect(url)
@@ -76,6 +80,8 @@ def measure(url: str, script: Script, transactions: int, variables: dict[str, An
     try:
         with connection.cursor() as cursor:
             cursor.execute(AUTO_EXPLAIN)
+            if settings:
+                cursor.execute(settings)
             connection.notices.clear()
 
             def collect(n: int, text: str) -> None:
@@ -112,17 +118,21 @@ def measure(url: str, script: Script, transactions: int, variables: dict[str, An
     return result
 
 
-def print_breakdown(breakdown: Breakdown, server_us: float | None) -> None:
-    n = breakdown.transactions
-    print(f"\n{breakdown.script}: where the database time goes (auto_explain, {n} transactions, mean per transaction)")
-    for statement in breakdown.statements:
+def print_breakdowns(usual: Breakdown, generic: Breakdown) -> None:
+    """Both runs of a script, statement by statement: as the service runs it, and with generic plans."""
+    n = usual.transactions
+    print(
+        f"\n{usual.script}: each statement's executor time (auto_explain; mean per transaction of {n}, on one"
+        " connection; wall-clock, so compare the rows with each other, not with the CPU above)"
+    )
+    print(f"{'':<118} {'as it runs':>10} {'generic plans':>14}")
+    theirs = {(s.round_trip, s.label, s.nested): s for s in generic.statements}
+    for statement in usual.statements:
         indent = "      in a trigger: " if statement.nested else f"  round trip {statement.round_trip}: "
-        print(f"{indent}{statement.label:<96.96} {statement.mean_ms(n) * 1000:8.0f} µs")
-    executed = breakdown.executed_ms() * 1000
-    print(f"  {'statements executed (the top-level ones above, their triggers inside)':<110} {executed:8.0f} µs")
-    if server_us is not None:
-        rest = server_us - executed
-        print(
-            f"  {'server CPU per transaction in the pgbench run; the rest is parse, plan, commit, protocol':<110}"
-            f" {server_us:8.0f} µs (rest {rest:.0f} µs)"
-        )
+        other = theirs.get((statement.round_trip, statement.label, statement.nested))
+        generic_us = f"{other.mean_ms(generic.transactions) * 1000:11.0f} µs" if other else ""
+        print(f"{indent}{statement.label:<96.96} {statement.mean_ms(n) * 1000:8.0f} µs {generic_us}")
+    print(
+        f"  {'the statements in all (the top-level ones: their triggers run inside them)':<116}"
+        f" {usual.executed_ms() * 1000:8.0f} µs {generic.executed_ms() * 1000:11.0f} µs"
+    )

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import psycopg2
+from psycopg2 import sql
 
 from bench.scale import build_dataset, vacuum
 
@@ -54,6 +55,19 @@ def build(url: str, users: int, logs_per_user: int, single_users: dict[str, int]
     return time.perf_counter() - started
 
 
+def autovacuum_off(url: str) -> None:
+    """No autovacuum on the data set's tables while the runs measure: its work (an ANALYZE reads thousands of pages)
+    would land in whichever run it happened in. The data set was vacuumed and analyzed after its build."""
+    connection = psycopg2.connect(url)
+    try:
+        with connection, connection.cursor() as cursor:
+            cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+            for (table,) in cursor.fetchall():
+                cursor.execute(sql.SQL("ALTER TABLE {} SET (autovacuum_enabled = false)").format(sql.Identifier(table)))
+    finally:
+        connection.close()
+
+
 def server_settings(url: str) -> str:
     """What the numbers depend on, to print beside them."""
     connection = psycopg2.connect(url)
@@ -66,8 +80,8 @@ def server_settings(url: str) -> str:
             version, fsync, synchronous_commit, shared_buffers = cursor.fetchone()
     finally:
         connection.close()
-    warning = "  (fsync=off: commits cost less than on a durable server)" if fsync == "off" else ""
+    warning = " (fsync=off: commits cost less than on a durable server)" if fsync == "off" else ""
     return (
-        f"Postgres {version}, fsync={fsync}, synchronous_commit={synchronous_commit}, "
-        f"shared_buffers={shared_buffers}{warning}"
+        f"Postgres {version}, fsync={fsync}{warning}, synchronous_commit={synchronous_commit}, "
+        f"shared_buffers={shared_buffers}; autovacuum off on the data set while the runs measure"
     )

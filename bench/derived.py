@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import random
 import statistics
 import tempfile
 import time
@@ -40,14 +39,15 @@ from psycopg2 import sql
 
 from bench import breakdown, dataset, pgbench
 from bench.capacity import log_ids
-from bench.endpoints import capacity_scripts, goals_read, per_user_reads
+from bench.endpoints import FLOOR_INSERT, capacity_scripts, create_floor, goals_read, per_user_reads
 from bench.recording import AppRecorder
-from bench.scripts import Script
+from bench.scripts import Script, statements
 from bench.server_cpu import ServerCpu
 from localdev.databases import postgres_server, scratch_database
 
 KEEP_RATIO = 2.0
-Make = Callable[[str], Callable[[], object]]  # user id → a call that reads for that user
+ReadText = Callable[[str], str]  # user id → the read's SQL for that user, as sent
+Before = Callable[[str], Callable[[], object]]  # user id → what to do, untimed, before each read
 
 # --- The reads without their derived table -------------------------------------------------------------------------
 
@@ -166,23 +166,26 @@ LEFT JOIN LATERAL (SELECT lower(r) AS run_from
 """
 
 # Without progress_log_week_runs: the same facts from the weeks alone, read back from last week until one falls short
-# or does not follow on (a gap ends a run): a backward index scan that stops there, as the run's does.
+# or does not follow on (a gap ends a run), or the weeks end: one backward index scan that stops there, as the run's
+# does (the first row past the streak, or the user's first week).
 STREAK_FROM_WEEKS = """
 WITH since AS (SELECT date_trunc('week', now() AT TIME ZONE 'UTC')::date - 7 AS week)
 SELECT (SELECT jsonb_agg(jsonb_build_array(w.week, w.workouts, w.calories) ORDER BY w.week)
         FROM progress_log_weeks AS w
         WHERE w.user_id = %(user)s AND w.week >= since.week) AS weeks,
        coalesce(
-           (SELECT back.n - 1
-            FROM (SELECT w.week, w.workouts, row_number() OVER (ORDER BY w.week DESC) AS n
+           (SELECT CASE WHEN back.week <> since.week - 7 * back.n::int OR back.workouts < %(target)s
+                        THEN back.n - 1 ELSE back.n END
+            FROM (SELECT w.week, w.workouts, row_number() OVER latest_first AS n,
+                         lead(w.week) OVER latest_first AS earlier
                   FROM progress_log_weeks AS w
                   WHERE w.user_id = %(user)s AND w.week <= since.week - 7
+                  WINDOW latest_first AS (ORDER BY w.week DESC)
                   ORDER BY w.week DESC) AS back
-            WHERE back.week <> since.week - 7 * back.n::int OR back.workouts < %(target)s
+            WHERE back.week <> since.week - 7 * back.n::int OR back.workouts < %(target)s OR back.earlier IS NULL
             ORDER BY back.week DESC
             LIMIT 1),
-           (SELECT count(*) FROM progress_log_weeks AS w WHERE w.user_id = %(user)s AND w.week <= since.week - 7))
-           AS met_before
+           0) AS met_before
 FROM since
 """
 
@@ -288,43 +291,70 @@ class Maintenance:
     name: str
     switch: dict[str, tuple[str, ...]]
     writes: tuple[str, ...] = ("POST log", "PUT log")
-    cost: dict[str, float] = field(default_factory=dict)  # script: server µs per write it adds
     done: str = ""
 
 
+VERSIONS, FACTS, CHANGED_TX, PROJECTION, ALL = (
+    "progress_log_versions",
+    "the facts (migration 0011's triggers)",
+    "user_streams.changed_tx",
+    "the projection, its facts aside",
+    "all of them (events, projection and the lock alone)",
+)
 MAINTENANCE = [
-    Maintenance("progress_log_versions", {"skip_rows": ("progress_log_versions",)}),
-    Maintenance("facts (migration 0011's triggers)", {"triggers_of": ("progress_logs",)}),
-    Maintenance("user_streams.changed_tx", {"triggers_of": ("user_streams",), "indexes_of": ("user_streams",)}),
+    Maintenance(VERSIONS, {"skip_rows": ("progress_log_versions",)}),
+    Maintenance(FACTS, {"triggers_of": ("progress_logs",)}),
+    Maintenance(CHANGED_TX, {"triggers_of": ("user_streams",), "indexes_of": ("user_streams",)}),
     # A PUT reads the projection back: with its rows skipped, two PUTs of one log would write one version twice.
+    Maintenance(PROJECTION, {"skip_rows": ("progress_logs",), "triggers_of": ("progress_logs",)}, ("POST log",)),
     Maintenance(
-        "projection and facts", {"skip_rows": ("progress_logs",), "triggers_of": ("progress_logs",)}, ("POST log",)
+        ALL,
+        {
+            "skip_rows": ("progress_log_versions",),
+            "triggers_of": ("progress_logs", "user_streams"),
+            "indexes_of": ("user_streams",),
+        },
     ),
 ]
 
 
 @dataclass
 class WriteCosts:
-    """Server µs per write of each script, per variant ('full', or a maintenance switched off), one per round."""
+    """Each script's pgbench runs per variant ('full', or a maintenance switched off), one per round."""
 
-    samples: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    samples: dict[str, dict[str, list[pgbench.Run]]] = field(default_factory=dict)
+
+    def runs(self, variant: str, name: str) -> list[pgbench.Run]:
+        return self.samples.get(variant, {}).get(name, [])
 
     def full(self, name: str) -> float:
-        return statistics.median(self.samples["full"][name])
+        return statistics.median(run.server_us or 0.0 for run in self.runs("full", name))
 
     def added(self, name: str, without: str, base: str = "full") -> tuple[float, float, float] | None:
-        """What the maintenance adds to a write: `base` minus `without`, paired round by round (both ran within
-        seconds of each other); the median and the range over the rounds."""
-        if name not in self.samples.get(without, {}):
+        """The server µs a maintenance adds to a write: `base` minus `without`, paired round by round (both ran
+        within seconds of each other); the median and the range over the rounds."""
+        if not self.runs(without, name):
             return None
-        deltas = [b - w for b, w in zip(self.samples[base][name], self.samples[without][name], strict=True)]
+        deltas = [
+            (b.server_us or 0.0) - (w.server_us or 0.0)
+            for b, w in zip(self.runs(base, name), self.runs(without, name), strict=True)
+        ]
         return statistics.median(deltas), min(deltas), max(deltas)
+
+    def wal_records(self, name: str, without: str, base: str = "full") -> float:
+        """WAL records per write the maintenance adds (medians over the rounds): a count, the same on any machine.
+        (Buffers are not: a short run's connections read the catalogs on their first statements.)"""
+
+        def each(variant: str) -> float:
+            return statistics.median(run.per_transaction(run.counts.wal_records) for run in self.runs(variant, name))
+
+        return each(base) - each(without)
 
 
 def write_costs(
     url: str, scripts: dict[str, Script], defines: dict[str, object], args: argparse.Namespace
 ) -> WriteCosts:
-    """Each write's server CPU with everything on and with each maintenance switched off, in alternating rounds."""
+    """Each write with everything on and with each maintenance switched off, in alternating rounds."""
     connection = psycopg2.connect(url)
     with connection, connection.cursor() as cursor:
         cursor.execute(SKIP_ROW_FUNCTION)
@@ -333,24 +363,25 @@ def write_costs(
     if cpu is None:
         raise RuntimeError("the server's processes are not visible here: its CPU per write cannot be measured")
     costs = WriteCosts()
-
     runs = itertools.count(1)
+
+    texts = {name: script.pgbench() for name, script in scripts.items()} | {"floor": FLOOR_INSERT}
 
     def measure(variant: str, names: tuple[str, ...]) -> None:
         for name in names:
             # A nonce per run: the Idempotency-Keys of a run are new (k restarts at 0), as a new key's POST is.
             result = pgbench.run(
                 url,
-                scripts[name].pgbench(),
+                texts[name],
                 **({"transactions": args.transactions} if args.transactions else {"seconds": args.seconds}),
                 clients=args.clients,
                 defines={**defines, "nonce": next(runs)},
                 cpu=cpu,
             )
-            costs.samples.setdefault(variant, {}).setdefault(name, []).append(result.server_us or 0.0)
+            costs.samples.setdefault(variant, {}).setdefault(name, []).append(result)
 
     for _ in range(args.rounds):
-        measure("full", ("POST log", "PUT log", "POST log, Idempotency-Key"))
+        measure("full", ("floor", "POST log", "PUT log", "POST log, Idempotency-Key"))
         for maintenance in MAINTENANCE:
             with Switch(url, **maintenance.switch) as switch:
                 maintenance.done = switch.describe()
@@ -373,12 +404,24 @@ def median_ms(runs: int, call: Callable[[], object], before: Callable[[], object
     return statistics.median(samples)
 
 
+EXPLAIN = sql.SQL("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ")
+
+
+def buffers(cursor: Any, text: str) -> int:
+    """The shared buffers a read's statement touches (hit or read; its functions' included), by EXPLAIN's count."""
+    cursor.execute(sql.Composed([EXPLAIN, sql.SQL(statements(text)[-1])]))
+    plan = cursor.fetchone()[0][0]["Plan"]
+    return int(plan.get("Shared Hit Blocks", 0)) + int(plan.get("Shared Read Blocks", 0))
+
+
 @dataclass
 class Read:
     table: str
     serves: str
     with_ms: list[float]
     without_ms: list[float]
+    with_buffers: list[int]
+    without_buffers: list[int]
     without: str  # how the answer is computed without it
     fold: str = ""  # where it would fold, when it does not pay
 
@@ -415,17 +458,16 @@ def reads(url: str, recorder: AppRecorder, users: dict[int, str], runs: int) -> 
     connection = psycopg2.connect(url)
     connection.autocommit = True
     cursor = connection.cursor()
-    rng = random.Random(1)
 
-    def script(name: str) -> Make:
-        return lambda user: lambda: recorded[name].run_once(cursor, {"user_id": user}, rng)
+    def script(read: Script) -> ReadText:
+        return lambda user: read.text({"user_id": user})
 
-    def statement(text: str, **params: object) -> Make:
-        return lambda user: lambda: cursor.execute(text, {"user": user, **params})
+    def statement(text: str, **params: object) -> ReadText:
+        return lambda user: cursor.mogrify(text, {"user": user, **params}).decode()
 
-    def since_checkpoint(text: str) -> Make:
+    def since_checkpoint(text: str) -> ReadText:
         # The recompute's checkpoint just before the user's own transaction (the data set wrote each user in one).
-        def make(user: str) -> Callable[[], object]:
+        def make(user: str) -> str:
             cursor.execute("SELECT min(tx_id)::text::bigint - 1 FROM progress_events WHERE user_id = %s", (user,))
             return statement(text, tx_id=str(cursor.fetchone()[0]))(user)
 
@@ -434,44 +476,50 @@ def reads(url: str, recorder: AppRecorder, users: dict[int, str], runs: int) -> 
     def stale(user: str) -> Callable[[], object]:
         return lambda: cursor.execute(MAKE_STALE, {"user": user})
 
+    def costs(make: ReadText, before: Before | None) -> tuple[list[float], list[int]]:
+        timed, touched = [], []
+        for user in names:
+            text = make(user)
+            ahead = before(user) if before else None
+            timed.append(median_ms(runs, lambda text=text: cursor.execute(text), ahead))
+            if ahead:
+                ahead()
+            touched.append(buffers(cursor, text))
+        return timed, touched
+
     def measured(
-        table: str, serves: str, with_it: Make, without_it: Make, how: str, *, fold: str = "",
-        same: Callable[[Any, Any], bool] = lambda a, b: a == b, before: Make | None = None,
+        table: str, serves: str, with_it: ReadText, without_it: ReadText, how: str, *, fold: str = "",
+        same: Callable[[Any, Any], bool] = lambda a, b: a == b, before: Before | None = None,
+        stored_first: bool = False,
     ) -> Read:  # fmt: skip
         for user in names:
-            with_it(user)()
+            cursor.execute(with_it(user))
             mine = cursor.fetchall()
-            without_it(user)()
+            cursor.execute(without_it(user))
             theirs = cursor.fetchall()
             if not same(mine, theirs):
                 raise RuntimeError(
                     f"{table}: without it, {serves} answers otherwise for {user}:\n{mine[:2]}\n{theirs[:2]}"
                 )
-        timed = [median_ms(runs, with_it(user), before(user) if before else None) for user in names]
-        without = [median_ms(runs, without_it(user), before(user) if before else None) for user in names]
-        return Read(table, serves, timed, without, how, fold)
+        with_ms, with_buffers = costs(with_it, None if stored_first else before)
+        without_ms, without_buffers = costs(without_it, before)
+        return Read(table, serves, with_ms, without_ms, with_buffers, without_buffers, how, fold)
 
+    summary = script(recorded["summary"])
     found = [
-        measured("progress_logs", "list page (first 100)", script("list page"), statement(LIST_FROM_EVENTS),
+        measured("progress_logs", "list page (first 100)", script(recorded["list page"]), statement(LIST_FROM_EVENTS),
                  "folded from the events (STATE_FROM_EVENTS)"),
-        measured("progress_log_versions", "as_of page (first 100)", script("as_of page"),
+        measured("progress_log_versions", "as_of page (first 100)", script(recorded["as_of page"]),
                  statement(AS_OF_FROM_EVENTS, as_of=as_of), "folded from the events up to as_of (before 0006)"),
         measured("user_streams.changed_tx", "recompute: the users changed since a checkpoint",
                  since_checkpoint(CHANGED_FROM_STREAMS), since_checkpoint(CHANGED_FROM_EVENTS),
                  "the users of the events since (WINDOW before 0008)", same=_same_users),
-    ]  # fmt: skip
-    # Stored and current, against folded again on every read (made stale, untimed, before each).
-    summary = script("summary")
-    current = [median_ms(runs, summary(user)) for user in names]
-    folded = [median_ms(runs, summary(user), stale(user)) for user in names]
-    found.append(
-        Read("progress_summaries", "summary, stored and current", current, folded,
-             "folded again on every read (what a stale one costs)",
-             "drop (the fold on read is the summary; no recompute to schedule)")
-    )  # fmt: skip
-    found += [
+        # Stored and current, against folded again on every read (made stale, untimed, before each).
+        measured("progress_summaries", "summary, stored and current", summary, summary,
+                 "folded again on every read (what a stale one costs)", before=stale, stored_first=True,
+                 fold="drop (the fold on read is the summary; no recompute to schedule)"),
         measured("progress_log_months (+ workout counts)", "summary, stale (folded)", summary,
-                 script("summary from every log"), "from every log (the ranged summary's facts over all dates)",
+                 script(recorded["summary from every log"]), "from every log (the ranged summary's facts)",
                  same=_same_summary, before=stale),
         measured("progress_workout_counts", "the summary's workouts per kind", statement(WORKOUTS_FROM_COUNTS),
                  statement(WORKOUTS_FROM_LOGS), "from the logs (the ranged summary's part)",
@@ -480,14 +528,13 @@ def reads(url: str, recorder: AppRecorder, users: dict[int, str], runs: int) -> 
     # Weekly goals, met every week of the history: the longest streak, the worst case for both.
     for user in names:
         recorder.call("PUT", f"/api/progress/goals/{user}", body={"weekly_workouts": 3, "weekly_calories_burned": 1000})
-    goals = goals_read(recorder, (names[0], names[1]))
     found += [
         measured("progress_log_weeks", "weekly goal: this week and the streak", statement(STREAK_FROM_RUNS, target=3),
                  statement(WEEKS_FROM_LOGS), "every week grouped from the logs (before 0011)", same=_same_weeks),
         measured("progress_log_week_runs", "weekly goal: the streak", statement(STREAK_FROM_RUNS, target=3),
                  statement(STREAK_FROM_WEEKS, target=3), "the weeks read back until one falls short or a gap",
                  fold="drop (the weeks' own backward scan finds the run's start)"),
-        measured("user_goals", "GET goals", lambda user: lambda: goals.run_once(cursor, {"user_id": user}, rng),
+        measured("user_goals", "GET goals", script(goals_read(recorder, (names[0], names[1]))),
                  statement(GOALS_FROM_EVENTS), "the latest goal event",
                  fold="fold (the latest goal event holds the goals)", same=lambda a, b: len(a) == len(b) == 1),
     ]  # fmt: skip
@@ -512,9 +559,11 @@ def run(args: argparse.Namespace) -> None:
             f"daily logs; built in {built:.0f} s) =="
         )
         print(dataset.server_settings(url))
+        create_floor(url)
         with AppRecorder(url, Path(scratch) / "app") as recorder:
             scripts = capacity_scripts(recorder, url)
             found = reads(url, recorder, users, args.runs)
+        dataset.autovacuum_off(url)
         first_log, last_log = log_ids(url)
         defines = {"users": args.users, "first_log": first_log, "last_log": last_log, "k": 0, "nonce": 1}
         costs = write_costs(url, scripts, defines, args)
@@ -530,7 +579,11 @@ def _cost(costs: WriteCosts, name: str, without: str, base: str = "full") -> str
     if added is None:
         return f"{name.split()[0]} n/a"
     median, low, high = added
-    return f"{name.split()[0]} {median:+.0f} µs ({median / costs.full(name) * 100:.0f} %; {low:+.0f}..{high:+.0f})"
+    records = costs.wal_records(name, without, base)
+    return (
+        f"{name.split()[0]} {median:+.0f} µs ({median / costs.full(name) * 100:.0f} %; {low:+.0f}..{high:+.0f}),"
+        f" {records:+.1f} WAL records"
+    )
 
 
 def print_tables(
@@ -548,8 +601,18 @@ def print_tables(
     )
     added: dict[str, str] = {}
     for maintenance in MAINTENANCE:
-        added[maintenance.name] = " / ".join(_cost(costs, name, maintenance.name) for name in ("POST log", "PUT log"))
-        print(f"  {maintenance.name}: {added[maintenance.name]}  [off: {maintenance.done}]")
+        base = FACTS if maintenance.name == PROJECTION else "full"
+        added[maintenance.name] = " / ".join(
+            _cost(costs, name, maintenance.name, base) for name in ("POST log", "PUT log")
+        )
+        print(f"  {maintenance.name}: {added[maintenance.name]}\n      [off: {maintenance.done}]")
+    floor = costs.full("floor")
+    bare = costs.full("POST log") - (costs.added("POST log", ALL) or (0.0, 0.0, 0.0))[0]
+    as_it_runs = floor / costs.full("POST log") * 100
+    print(
+        f"  POST with all of them off: {bare:.0f} µs, {floor / bare * 100:.1f} % of the floor per core (the floor,"
+        f" one INSERT with one index: {floor:.0f} µs); as the service runs it: {as_it_runs:.1f} %"
+    )
     tables = ("progress_log_months", "progress_log_weeks", "progress_log_week_runs", "progress_workout_counts")
     facts_line = " / ".join(
         f"{name.split()[0]} "
@@ -558,15 +621,14 @@ def print_tables(
         for name in ("POST log", "PUT log")
     )
     print(f"  the facts' statements, executor time per write (auto_explain, {args.breakdown} writes): {facts_line}")
-    projection = _cost(costs, "POST log", "projection and facts", base=MAINTENANCE[1].name)
     keyed = costs.full("POST log, Idempotency-Key") - costs.full("POST log")
     write = {
-        "progress_logs": f"{projection} (its row and indexes, the facts aside) / PUT n/a",
-        "progress_log_versions": added["progress_log_versions"],
-        "user_streams.changed_tx": added["user_streams.changed_tx"],
+        "progress_logs": added[PROJECTION] + " (its row and indexes; PUT reads it back, so not switched off)",
+        "progress_log_versions": added[VERSIONS],
+        "user_streams.changed_tx": added[CHANGED_TX],
         "progress_summaries": "none: written by reads and the scheduled recompute",
-        "progress_log_months (+ workout counts)": f"the four facts tables together: {added[MAINTENANCE[1].name]}",
-        "progress_workout_counts": "part of the facts (executor times above)",
+        "progress_log_months (+ workout counts)": f"the four facts tables together: {added[FACTS]}",
+        "progress_workout_counts": "part of the facts (the executor times above)",
         "progress_log_weeks": "part of the facts",
         "progress_log_week_runs": "part of the facts",
         "user_goals": "goal writes only",
@@ -574,19 +636,28 @@ def print_tables(
     middle = min(1, len(sizes) - 1)
     sizes_text = " / ".join(f"{s:,}" for s in sizes)
     print(
-        f"\n| derived table | write cost (server CPU per write) | read it serves | with, ms at {sizes_text} logs |"
-        f" without, ms | verdict |"
+        f"\n| derived table | what it adds to a write (server CPU; counts) | read it serves |"
+        f" with it, at {sizes_text} logs | without it | verdict |"
     )
     print("|---|---|---|---|---|---|")
     for read in found:
-        with_text = " / ".join(f"{ms:.2f}" for ms in read.with_ms)
-        without_text = " / ".join(f"{ms:.2f}" for ms in read.without_ms) + f" ({read.without})"
+        with_text = (
+            f"{' / '.join(f'{ms:.2f}' for ms in read.with_ms)} ms; {' / '.join(map(str, read.with_buffers))} buffers"
+        )
+        without_text = (
+            f"{' / '.join(f'{ms:.2f}' for ms in read.without_ms)} ms;"
+            f" {' / '.join(map(str, read.without_buffers))} buffers ({read.without})"
+        )
         print(
             f"| {read.table} | {write.get(read.table, '')} | {read.serves} | {with_text} | {without_text} |"
             f" {read.verdict(middle)} |"
         )
+    keyed_records = statistics.median(
+        run.per_transaction(run.counts.wal_records) for run in costs.runs("full", "POST log, Idempotency-Key")
+    ) - statistics.median(run.per_transaction(run.counts.wal_records) for run in costs.runs("full", "POST log"))
     print(
-        f"| idempotency_keys | keyed POST {keyed:+.0f} µs ({keyed / costs.full('POST log') * 100:.0f} %) |"
+        f"| idempotency_keys | keyed POST {keyed:+.0f} µs ({keyed / costs.full('POST log') * 100:.0f} %),"
+        f" {keyed_records:+.1f} WAL records |"
         " a retry's replay | — | — | keep: not derived, the Idempotency-Key contract (a retry is answered once) |"
     )
     print(

@@ -156,7 +156,7 @@ def per_user_reads(recorder: AppRecorder, users: tuple[str, str], as_of: str) ->
         "list page": ("/api/progress/{}", {"limit": "100"}),
         "as_of page": ("/api/progress/{}", {"limit": "100", "as_of": as_of}),
         "summary": ("/api/progress/summary/{}", None),
-        "summary from every log": ("/api/progress/summary/{}", {"from": "1900-01-01", "to": "2100-12-31"}),
+        "summary from every log": ("/api/progress/summary/{}", {"from": "0001-01-01", "to": "9999-12-31"}),
     }
     return {name: _per_user(recorder, users, name, path, params) for name, (path, params) in requests.items()}
 

@@ -3,7 +3,9 @@
 pgbench (it ships with Postgres) runs the script in `clients` connections, `-M simple` (a round trip's statements
 joined by `\\;` go as one message, as psycopg2 sends them) and `-n` (no vacuum of pgbench's own tables). The server's
 CPU seconds over the run come from /proc (bench/server_cpu.py), so `per_core` is transactions per second of one
-fully used core, whatever else the machine ran meanwhile; pgbench's own CPU is reported beside it.
+fully used core; pgbench's own CPU is reported beside it. A CPU second is worth less while other work shares the
+core, so each run also counts what it did whatever the machine's speed (bench/counters.py): rows written, buffers
+touched, WAL records and bytes.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ import resource
 import shutil
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench import counters
 from bench.server_cpu import ServerCpu
 
 
@@ -26,6 +30,10 @@ class Run:
     seconds: float  # pgbench's measured time, without its connections' set-up
     server_cpu: float | None  # CPU seconds the server spent over the run (None: not measurable here)
     client_cpu: float  # pgbench's own CPU seconds
+    counts: counters.Counts  # rows written, buffers, WAL over the run
+
+    def per_transaction(self, count: int) -> float:
+        return count / self.transactions
 
     @property
     def tps(self) -> float:
@@ -80,18 +88,21 @@ def run(
     if pin:
         command = ["taskset", "-c", pin, *command]
     before = cpu.children() if cpu else set()
+    counts_before = counters.read(url)
     server_start = cpu.seconds() if cpu else 0.0
     client_start = resource.getrusage(resource.RUSAGE_CHILDREN)
     try:
-        result = subprocess.run(
-            [*command, url], capture_output=True, text=True, env={**os.environ, "PGAPPNAME": "bench"}
-        )
+        environment = {**os.environ, "PGAPPNAME": "bench", "PGOPTIONS": options}
+        result = subprocess.run([*command, url], capture_output=True, text=True, env=environment)
     finally:
         os.unlink(file.name)
     client_end = resource.getrusage(resource.RUSAGE_CHILDREN)
     if cpu:
         cpu.settle(before)
+    else:
+        time.sleep(0.5)  # the run's backends report their statistics as they exit
     server_cpu = cpu.seconds() - server_start if cpu else None
+    counts = counters.read(url) - counts_before
     output = result.stdout + result.stderr
     processed = re.search(r"number of transactions actually processed: (\d+)", output)
     failed = re.search(r"number of failed transactions: (\d+)", output)
@@ -104,4 +115,5 @@ def run(
         seconds=count / float(tps.group(1)),
         server_cpu=server_cpu,
         client_cpu=(client_end.ru_utime + client_end.ru_stime) - (client_start.ru_utime + client_start.ru_stime),
+        counts=counts,
     )

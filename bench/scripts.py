@@ -140,6 +140,12 @@ class Script:
             lines += [f"\\set {name} :{name.removesuffix('_next')} + 1" for name in round_trip.increments]
         return "\n".join(lines) + "\n"
 
+    def text(self, variables: dict[str, Any]) -> str:
+        """A one-round-trip script's text with `variables` in it, as it is sent."""
+        if len(self.round_trips) != 1 or self.round_trips[0].gset:
+            raise ValueError(f"{self.name} is not one round trip")
+        return fill("\n;\n".join(self.round_trips[0].statements), variables)
+
     def run_once(
         self,
         cursor: Any,
