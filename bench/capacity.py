@@ -73,6 +73,11 @@ def header(args: argparse.Namespace, url: str, built: float) -> None:
         f"({args.users:,} users x {args.logs_per_user} daily logs, built in {built:.0f} s) =="
     )
     print(dataset.server_settings(url))
+    logs, total = dataset.size(url)
+    print(
+        f"data set: {logs:,} logs, {total / 1e6:.0f} MB with their events, states, facts and indexes"
+        f" ({total / logs:.0f} bytes a log)"
+    )
     pinned = f", pgbench pinned to CPUs {args.pin_client}" if args.pin_client else ""
     length = f"{args.transactions} transactions a client" if args.transactions else f"{args.seconds:g} s"
     print(

@@ -55,6 +55,22 @@ def build(url: str, users: int, logs_per_user: int, single_users: dict[str, int]
     return time.perf_counter() - started
 
 
+def size(url: str) -> tuple[int, int]:
+    """The data set's logs, and the bytes of every table of the schema with its indexes."""
+    connection = psycopg2.connect(url)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT (SELECT count(*) FROM progress_logs),"
+                " (SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class AS c"
+                "  JOIN pg_namespace AS n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'r')"
+            )
+            logs, total = cursor.fetchone()
+            return int(logs), int(total)
+    finally:
+        connection.close()
+
+
 def autovacuum_off(url: str) -> None:
     """No autovacuum on the data set's tables while the runs measure: its work (an ANALYZE reads thousands of pages)
     would land in whichever run it happened in. The data set was vacuumed and analyzed after its build."""

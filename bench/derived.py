@@ -536,7 +536,8 @@ def reads(url: str, recorder: AppRecorder, users: dict[int, str], runs: int) -> 
                  fold="drop (the weeks' own backward scan finds the run's start)"),
         measured("user_goals", "GET goals", script(goals_read(recorder, (names[0], names[1]))),
                  statement(GOALS_FROM_EVENTS), "the latest goal event",
-                 fold="fold (the latest goal event holds the goals)", same=lambda a, b: len(a) == len(b) == 1),
+                 fold="fold (the latest goal event holds the goals; it would carry when the weight target was set)",
+                 same=lambda a, b: len(a) == len(b) == 1),
     ]  # fmt: skip
     connection.close()
     return found
