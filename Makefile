@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# `make run` installs only what the app runs with (requirements-run.txt); the development set includes it.
+RUN_STAMP := $(VENV)/.installed-run
 # sam build needs a working python3.12 on PATH for the python3.12 runtime: the first that answers, on PATH or under
 # pyenv (a pyenv shim on PATH may not answer).
 PY312_DIR := $(shell for p in $$(command -v python3.12) $$(ls -d $$HOME/.pyenv/versions/3.12.*/bin/python3.12 2>/dev/null | sort -rV); do "$$p" -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null && dirname "$$p" && break; done)
@@ -10,15 +12,21 @@ SAM_PATH := $(if $(PY312_DIR),$(PY312_DIR):,)$(PATH)
 
 .PHONY: install pgbouncer browser run test lint format validate build deploy bench clean openapi postman
 
-$(STAMP): requirements-dev.txt layers/progress_tracking/requirements.txt
+$(STAMP): requirements-dev.txt requirements-run.txt layers/progress_tracking/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
-	touch $(STAMP)
+	touch $(STAMP) $(RUN_STAMP)
+
+$(RUN_STAMP): requirements-run.txt layers/progress_tracking/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-run.txt
+	touch $(RUN_STAMP)
 
 install: $(STAMP)
 
-run: $(STAMP)
+run: $(RUN_STAMP)
 	$(BIN)/python progress_tracking_app.py $(ARGS)
 
 # PgBouncer (Debian's package) for the pooler pass; installed when missing if we may (root), else a clear message.

@@ -14,6 +14,7 @@ development token issuer; with no User Profile service answering it serves a sta
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import signal
@@ -247,7 +248,42 @@ def answers(url: str) -> bool:
         return False
 
 
+def cannot_listen(host: str, port: int) -> str | None:
+    """Why the app cannot listen on host:port, as one line that says what to do; None when it can. Asked before
+    anything starts, so that a second `make run` says so at once rather than after starting a database."""
+    from waitress.adjustments import Adjustments
+
+    try:
+        addresses = Adjustments(host=host, port=port).listen  # what waitress will bind, resolved as it resolves
+    except ValueError:
+        return f"Cannot listen on {host}:{port}: not an address of this machine; choose another with --host"
+    for family, socktype, proto, address in addresses:
+        with socket.socket(family, socktype, proto) as probe:
+            if family == socket.AF_INET6:
+                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as waitress binds
+            try:
+                probe.bind(address)
+            except OSError as error:
+                return listen_failure(host, port, error)
+    return None
+
+
+def listen_failure(host: str, port: int, error: OSError) -> str:
+    where = f"{reached_at(host)}:{port}"
+    if error.errno == errno.EADDRINUSE:
+        return (
+            f"Port {port} is in use at {where} (another `make run`?): stop that one, or choose another port with "
+            f'--port, e.g. --port {port + 1} (make run ARGS="--port {port + 1}")'
+        )
+    return f"Cannot listen on {where} ({error.strerror}): choose another address or port with --host or --port"
+
+
 def serve(args: argparse.Namespace) -> int:
+    problem = cannot_listen(args.host, args.port)
+    if problem:
+        sys.stderr.write(problem + "\n")
+        return 1
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "INFO")
     with ExitStack() as stack:
@@ -305,10 +341,11 @@ def serve(args: argparse.Namespace) -> int:
             local_routes["/.well-known/jwks.json"] = lambda: (200, signing_key.jwks())
             # The home page reads with a token of its own only here: this app is the development issuer.
             local_routes["/"] = lambda: home_page(
-                signing_key.access_token(user_id=DEV_USER, scope="read:progress", user_id_claim=user_id_claim())
+                signing_key.access_token(user_id=DEV_USER, scope="read:progress", user_id_claim=user_id_claim()),
+                user_id_claim(),
             )
         else:
-            local_routes["/"] = lambda: home_page(None)
+            local_routes["/"] = lambda: home_page(None, user_id_claim())
         # The outbox relay follows the log in the background and publishes into a local sink (a line per event).
         from localdev.event_sink import LocalEventSink, run_relay_in_background
 
@@ -325,15 +362,19 @@ def serve(args: argparse.Namespace) -> int:
         gateway = LocalGateway(
             load_api(ROOT / "template.yaml"), local_routes=local_routes, admin_routes={"/local/events": sink.page}
         )
-        server = create_server(
-            gateway,
-            host=args.host,
-            port=args.port,
-            threads=args.threads,
-            connection_limit=connection_limit(),
-            channel_timeout=IDLE_SECONDS,
-            cleanup_interval=1,
-        )
+        try:
+            server = create_server(
+                gateway,
+                host=args.host,
+                port=args.port,
+                threads=args.threads,
+                connection_limit=connection_limit(),
+                channel_timeout=IDLE_SECONDS,
+                cleanup_interval=1,
+            )
+        except OSError as error:  # taken since cannot_listen asked
+            sys.stderr.write(listen_failure(args.host, args.port, error) + "\n")
+            return 1
         stack.callback(server.close)
         # Only a Host naming an address the server listens on is answered (DNS rebinding; localdev/hosts.py).
         gateway.addresses = listening_addresses(server)
@@ -367,7 +408,7 @@ def user_id_claim() -> str:
 def print_banner(url: str, notes: list[str], dev_key: SigningKey | None) -> None:
     lines = [
         f"Progress Tracking Service on {url}",
-        f"  Home page (your progress as a chart): {url}/",
+        f"  Home page (your progress, goals and charts): {url}/",
         f"  API docs (Swagger UI, Authorize with a token, Try it out): {url}/docs   OpenAPI: {url}/openapi.json",
         *(f"  {note}" for note in notes),
     ]

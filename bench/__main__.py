@@ -5,6 +5,8 @@
     python -m bench round-trips   (database round trips per endpoint, counted at the wire)
     python -m bench distance [N]   (latency with the database, JWKS and User Profile at production's distance)
     python -m bench soak [--minutes 10] [--clients 4] [--users 6]
+    python -m bench capacity [--users 2000] [--logs-per-user 100] [--seconds 10] …   (see bench/capacity.py)
+    python -m bench derived [--sizes 10,10000,100000] [--rounds 5] …   (see bench/derived.py)
 
 1. Cold start: each function built by `sam build`, its size, and the time its handler module takes to import under
    Python 3.12 with only its artifact and the layer importable (median of 15 fresh processes).
@@ -14,6 +16,11 @@
 4. The summary recompute: events per second.
 5. Round trips per endpoint at the wire, then latency at production's distance (`distance`): this design on a warm
    container vs one that downloads the JWKS, connects and asks the User Profile service on every request.
+
+6. Database capacity (`capacity`): pgbench on each endpoint's own statements, recorded from the service at the wire,
+   in transactions per second per database core, beside the floor of one plain INSERT; where a write's time goes.
+7. Derived tables (`derived`): what each table a write keeps costs the write, and what it saves the read it serves at
+   10, 10,000 and 100,000 logs for one user, with a verdict.
 
 `scale` builds a large data set with SQL and prints the ratios that must stay flat or linear (bench/scale.py).
 `soak` runs the resilience suite's mixed load (every endpoint, several clients and users) against the local app as a
@@ -598,6 +605,16 @@ def main() -> None:
 
         scale.main(sys.argv[2:])
         return
+    if sys.argv[1:2] == ["capacity"]:
+        from bench import capacity
+
+        capacity.main(sys.argv[2:])
+        return
+    if sys.argv[1:2] == ["derived"]:
+        from bench import derived
+
+        derived.main(sys.argv[2:])
+        return
     if sys.argv[1:2] == ["round-trips"]:
         with (
             tempfile.TemporaryDirectory() as scratch,
@@ -639,6 +656,10 @@ def main() -> None:
                 round_trip_table(url)
             with scratch_database(server, "progress_distance") as url:
                 at_a_distance(url, 40)
+    from bench import capacity, derived
+
+    capacity.main([])
+    derived.main([])
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl, unquote
 from localdev.hosts import ListeningAddresses
 from localdev.lambda_context import LocalLambdaContext
 from localdev.template import ApiDefinition, FunctionSpec, LambdaHandler, Route
+from progress_tracking.response_size import body_text
 
 REGION = "us-east-1"
 ACCOUNT_ID = "000000000000"
@@ -297,7 +298,8 @@ def _request_headers(environ: dict[str, Any]) -> dict[str, str]:
 
 
 def _json(status: int, payload: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
-    return status, {"Content-Type": "application/json"}, json.dumps(payload).encode()
+    """JSON as the handlers write it (one style for every body the app answers)."""
+    return status, {"Content-Type": "application/json"}, body_text(payload).encode()
 
 
 def _gateway_error(status: int, message: str, code: str, request_id: str) -> tuple[int, dict[str, str], bytes]:

@@ -10,6 +10,8 @@ from string import Template
 
 from swagger_ui_bundle import swagger_ui_path
 
+from progress_tracking.response_size import body_text
+
 HERE = Path(__file__).resolve().parent
 ASSETS = {"swagger-ui.css": "text/css; charset=utf-8", "swagger-ui-bundle.js": "text/javascript; charset=utf-8"}
 # The assets are named relative to the page's own URL, so they resolve under any stage or base path: from /docs to
@@ -57,7 +59,7 @@ def lambda_handler(event: dict, context: object) -> dict:
         assets = "" if str(event.get("path") or "").endswith("/") else "docs/"
         return _answer(200, "text/html; charset=utf-8", PAGE.substitute(assets=assets))
     if asset == "openapi.json":
-        return _answer(200, "application/json", json.dumps(_document(event)))
+        return _answer(200, "application/json", body_text(_document(event)))
     if asset in ASSETS:
         return _answer(200, ASSETS[asset], (swagger_ui_path / asset).read_text(), "public, max-age=86400")
-    return _answer(404, "application/json", json.dumps({"message": "Route not found", "code": "route_not_found"}))
+    return _answer(404, "application/json", body_text({"message": "Route not found", "code": "route_not_found"}))

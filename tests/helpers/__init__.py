@@ -84,11 +84,13 @@ def free_port() -> int:
 
 
 class App:
-    """`progress_tracking_app.py` as a process on a free port, bound to `host` (reached at 127.0.0.1 when that is a
-    wildcard)."""
+    """`progress_tracking_app.py` as a process on `port` (a free one by default), bound to `host` (reached at
+    127.0.0.1 when that is a wildcard)."""
 
-    def __init__(self, data_dir: Path, env: dict[str, str], *args: str, host: str = "127.0.0.1") -> None:
-        self.port = free_port()
+    def __init__(
+        self, data_dir: Path, env: dict[str, str], *args: str, host: str = "127.0.0.1", port: int | None = None
+    ) -> None:
+        self.port = port or free_port()
         reached = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host, f"[{host}]" if ":" in host else host)
         self.url = f"http://{reached}:{self.port}"
         self.data_dir = data_dir

@@ -7,6 +7,7 @@ import base64
 import contextlib
 import itertools
 import json
+import math
 import os
 import shutil
 import signal
@@ -79,6 +80,22 @@ class Page:
 
     def screenshot(self, path: Path) -> bytes:
         png = base64.b64decode(self.send("Page.captureScreenshot", format="png")["data"])
+        path.write_bytes(png)
+        return png
+
+    def set_width(self, width: int, height: int = 900) -> None:
+        """Lays the page out `width` CSS pixels wide: as a phone under 600 (its viewport meta tag applies), else as a
+        desktop browser's window."""
+        self.send(
+            "Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=width < 600
+        )
+
+    def full_page_screenshot(self, path: Path) -> bytes:
+        """The whole page, top to bottom, at the width it is laid out at."""
+        size = self.send("Page.getLayoutMetrics")["cssContentSize"]
+        clip = {"x": 0, "y": 0, "width": math.ceil(size["width"]), "height": math.ceil(size["height"]), "scale": 1}
+        shot = self.send("Page.captureScreenshot", format="png", captureBeyondViewport=True, clip=clip)
+        png = base64.b64decode(shot["data"])
         path.write_bytes(png)
         return png
 

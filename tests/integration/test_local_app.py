@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
+import psycopg2
 import requests
 
 from progress_tracking_app import answers
@@ -177,6 +180,100 @@ def test_the_app_publishes_domain_events_to_its_local_sink_and_delivers_user_del
     finally:
         output = app.stop()
     assert 'Domain event ProgressLogged {"event_id"' in output and "Domain event UserProgressErased" in output
+
+
+def warnings_in(printed: str) -> list[str]:
+    """The lines of the app's output (after its banner) that warn: a log line at WARNING or above, and any line that is
+    neither a JSON line (logs, metrics) nor one the app prints on purpose: a Python warning, a library's bare message, a
+    traceback."""
+    found = []
+    for line in printed.splitlines():
+        if line.startswith(("Domain event ", "Stopped.")):
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            found.append(line)
+            continue
+        if not isinstance(record, dict) or str(record.get("level", "INFO")).upper() not in ("DEBUG", "INFO"):
+            found.append(line)
+    return found
+
+
+def a_session(app: App) -> None:
+    """What a newcomer does: log, set goals, then read everything the API and the app serve."""
+    headers = {"Authorization": f"Bearer {app.token_from_banner()}"}
+    body = {"user_id": "dev-user-1", "date": "2026-11-01", "weight_kg": 80.5, "workout_done": "run"}
+    created = requests.post(f"{app.url}/api/progress/log", json=body, headers=headers, timeout=10)
+    assert created.status_code == 201, created.text
+    goals = {"target_weight_kg": 76, "weekly_workouts": 3}
+    assert requests.put(f"{app.url}/api/progress/goals/dev-user-1", json=goals, headers=headers, timeout=10).ok
+    reads = [
+        "/api/progress/dev-user-1",
+        "/api/progress/summary/dev-user-1",
+        "/api/progress/summary/dev-user-1?from=2026-11-01&to=2026-11-30",
+        "/api/progress/series/dev-user-1?bucket=week",
+        "/api/progress/goals/dev-user-1",
+        "/api/progress/goals/dev-user-1/history",
+        f"/api/progress/log/{created.json()['id']}/history",
+        "/local/events",
+        "/",
+        "/docs",
+        "/openapi.json",
+    ]
+    for path in reads * 2:  # twice: a warning Python shows once per place would show on the first
+        response = requests.get(f"{app.url}{path}", headers=headers, timeout=10)
+        assert response.status_code == 200, (path, response.text)
+
+
+def test_a_session_of_a_newcomer_prints_no_warning(tmp_path, clean_env, database_url):
+    # As `make run` starts: the embedded Postgres. Its data outside pytest's folder, which another pytest run of the
+    # machine's user makes private (0700) again while the embedded server's own user reads it.
+    with tempfile.TemporaryDirectory(prefix="newcomer-") as data_dir:
+        app = App(Path(data_dir), clean_env)
+        try:
+            a_session(app)
+        finally:
+            printed = app.stop()
+    startup = app.banner.split("Progress Tracking Service on", 1)[0]
+    assert "Applied migrations" in startup and warnings_in(startup) == []
+    assert '"Requests"' in printed  # the reads were printed (their metrics), and nothing among them warns:
+    assert warnings_in(printed) == []
+
+    # The control: a read after the database closed the app's idle connections warns that it retries, and is seen
+    app = App(tmp_path / "external", {**clean_env, "DATABASE_URL": database_url})
+    try:
+        a_session(app)
+        with psycopg2.connect(database_url) as admin, admin.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        headers = {"Authorization": f"Bearer {app.token_from_banner()}"}
+        assert requests.get(f"{app.url}/api/progress/dev-user-1", headers=headers, timeout=10).status_code == 200
+    finally:
+        printed = app.stop()
+    assert any("closed while idle" in line for line in warnings_in(printed)), printed[-2000:]
+
+
+def test_a_port_in_use_is_one_line_naming_the_port_flag_and_starts_nothing(tmp_path, clean_env, database_url):
+    with socket.socket() as held:  # another app (a second `make run`) on the port
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        refused = run_command(clean_env, tmp_path, "--port", str(port))
+        assert refused.returncode == 1
+        assert refused.stdout == ""
+        assert refused.stderr.count("\n") == 1 and "Traceback" not in refused.stderr, refused.stderr
+        assert f"127.0.0.1:{port}" in refused.stderr and "--port" in refused.stderr
+        assert not (tmp_path / "pgdata").exists()  # refused before the embedded database was started
+    # The control: the same port, once free, is served
+    app = App(tmp_path, {**clean_env, "DATABASE_URL": database_url}, port=port)
+    try:
+        assert app.url == f"http://127.0.0.1:{port}"
+        assert requests.get(f"{app.url}/openapi.json", timeout=10).status_code == 200
+    finally:
+        app.stop()
 
 
 def test_a_malformed_user_deleted_fails_the_command(tmp_path, clean_env, database_url):

@@ -276,6 +276,8 @@ def test_cors_is_on_only_with_an_origin_and_then_on_every_answer_of_the_gateway(
             "UNAUTHORIZED",
             "ACCESS_DENIED",
             "MISSING_AUTHENTICATION_TOKEN",
+            "REQUEST_TOO_LARGE",
+            "INTEGRATION_TIMEOUT",
             "DEFAULT_4XX",
             "DEFAULT_5XX",
         }

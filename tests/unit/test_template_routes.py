@@ -62,6 +62,8 @@ def test_api_gateways_own_answers_have_the_services_error_shape_and_request_id()
     responses = api["GatewayResponses"]  # one map; only the CORS header varies (tests/packaging: with CORS on and off)
     expected = {"UNAUTHORIZED": ("401", "unauthorized"), "ACCESS_DENIED": ("403", "access_denied")}
     expected["MISSING_AUTHENTICATION_TOKEN"] = ("404", "route_not_found")
+    expected["REQUEST_TOO_LARGE"] = ("413", "request_too_long")
+    expected["INTEGRATION_TIMEOUT"] = ("504", "gateway_timeout")
     for response_type, (status, code) in expected.items():
         response = responses[response_type]
         assert str(response["StatusCode"]) == status
@@ -73,4 +75,9 @@ def test_api_gateways_own_answers_have_the_services_error_shape_and_request_id()
             "X-Request-Id": "context.requestId",
             "Access-Control-Allow-Origin": origin,
         }, response_type
-    assert set(responses) == set(expected) | {"DEFAULT_4XX", "DEFAULT_5XX"}
+    # The rest keep API Gateway's statuses, with a code of their own (a 502 is what the local gateway answers).
+    defaults = {"DEFAULT_4XX": "request_refused", "DEFAULT_5XX": "bad_gateway"}
+    for response_type, code in defaults.items():
+        assert "StatusCode" not in responses[response_type]
+        assert f'"code":"{code}"' in responses[response_type]["ResponseTemplates"]["application/json"]
+    assert set(responses) == set(expected) | set(defaults)

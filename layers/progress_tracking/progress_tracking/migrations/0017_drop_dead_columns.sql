@@ -4,14 +4,16 @@
 --
 -- progress_summaries.last_position  written by the summaries of 0009 and 0010 to extend a stored summary by the
 --                                   events since; no code has read or written it since 0011 folded the months.
--- progress_events.tx_id,            each event's transaction id, which the relay ordered by until 0013 gave events
--- erasure_tombstones.tx_id,         their release_tx; since then nothing reads them, and inserts leave them to their
--- goal_events.tx_id                 default. goal_events_tx_idx, on (tx_id, position), goes with its column: every
---                                   goals write paid for an index no query used.
+-- erasure_tombstones.tx_id,         the transaction id the relay ordered tombstones and goal events by until 0013
+-- goal_events.tx_id                 gave them their stream positions (and the tombstones their release_tx); since
+--                                   then nothing reads them, and inserts leave them to their default.
+--                                   goal_events_tx_idx, on (tx_id, position), goes with its column: every goals
+--                                   write paid for an index no query used.
+--
+-- progress_events.tx_id stays for now: the service no longer reads it, but `python -m bench derived` does, to time
+-- the recompute as it followed the event log before migration 0008.
 ALTER TABLE progress_summaries
     DROP COLUMN last_position;
-ALTER TABLE progress_events
-    DROP COLUMN tx_id;
 ALTER TABLE erasure_tombstones
     DROP COLUMN tx_id;
 ALTER TABLE goal_events
