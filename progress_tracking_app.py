@@ -2,7 +2,7 @@
 
     python progress_tracking_app.py [--port 5000] [--host 127.0.0.1] [--user_svc_base_url URL] [--data-dir DIR]
     python progress_tracking_app.py token [--user-id ID] [--sub SUB] [--scope "…"] [--client] [--ttl S]
-    python progress_tracking_app.py migrate | rebuild [--apply] | recompute | openapi | summary-read-function
+    python progress_tracking_app.py migrate | rebuild [--apply] | recompute | openapi
     python progress_tracking_app.py user-deleted USER_ID
 
 Every flag takes both spellings: --user_svc_base_url or --user-svc-base-url, --data-dir or --data_dir, and so on.
@@ -92,9 +92,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     rebuild.add_argument("--apply", action="store_true", help="replace the projections with the rebuilt ones")
     commands.add_parser("recompute", help="bring the summary projection up to date now (what the schedule runs)")
     commands.add_parser("openapi", help="print the API's OpenAPI 3.1 description (also served at /openapi.json)")
-    commands.add_parser(
-        "summary-read-function", help="print the migration that creates the summary read function from the code"
-    )
     deleted = commands.add_parser(
         "user-deleted", help="deliver a UserDeleted event for USER_ID to the consumer, as EventBridge would"
     )
@@ -443,11 +440,6 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault(name, value)
     if args.command == "token":
         return mint_token(args)
-    if args.command == "summary-read-function":
-        from localdev.summary_read_function import render
-
-        sys.stdout.write(render())
-        return 0
     if args.command == "openapi":
         from localdev.openapi import build_openapi
         from localdev.openapi_docs import enrich

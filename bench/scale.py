@@ -84,12 +84,12 @@ def vacuum(url: str, table: str = "") -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from progress_tracking import service, summaries
+    from progress_tracking import logs, summaries
     from progress_tracking.authz import Identity
     from progress_tracking.config import get_settings
     from progress_tracking.db import BATCH_STATEMENT_TIMEOUT_MS, Database
     from progress_tracking.migrations import migrate
-    from progress_tracking.models.logs import ListQuery
+    from progress_tracking.models.log import ListQuery
     from progress_tracking.models.summary import SummaryQuery
 
     sizes = {TINY_USER: 10, SMALL_USER: 1000, MEDIUM_USER: 10_000, BIG_USER: args.big}
@@ -162,7 +162,7 @@ def run(args: argparse.Namespace) -> None:
 
         def as_of_page(user: str) -> Callable[[], object]:
             query = ListQuery.model_validate({"limit": 100, "as_of": datetime.now(UTC).isoformat()})
-            return lambda: service.list_progress(database, caller, user, query)
+            return lambda: logs.list_progress(database, caller, user, query)
 
         small = p50(timed_ms(args.runs, as_of_page(SMALL_USER)))
         big = p50(timed_ms(args.runs, as_of_page(BIG_USER)))
@@ -178,7 +178,7 @@ def run(args: argparse.Namespace) -> None:
                 params["cursor"] = cursor_token
             query = ListQuery.model_validate(params)
             started = time.perf_counter()
-            page = service.list_progress(database, caller, MEDIUM_USER, query)
+            page = logs.list_progress(database, caller, MEDIUM_USER, query)
             page_ms.append((time.perf_counter() - started) * 1000)
             cursor_token = page.next_cursor
             if not cursor_token:
@@ -191,7 +191,7 @@ def run(args: argparse.Namespace) -> None:
         # A stale summary read right after a write (one more day's log, or an edit of an old log): only the read is
         # timed, the write before it is not.
         def summary(user: str) -> Callable[[], object]:
-            return lambda: service.summarize(database, caller, user, SummaryQuery.model_validate({}))
+            return lambda: summaries.summarize(database, caller, user, SummaryQuery.model_validate({}))
 
         def new_day(user: str) -> Callable[[int], object]:
             return lambda n: database.run(
@@ -230,11 +230,11 @@ def run(args: argparse.Namespace) -> None:
             line("  the write itself, 10 vs 10,000 logs", f"{tiny:8.1f} vs {medium:8.1f} ms: {medium / tiny:.2f}x")
 
         # The same with weekly goals met every week of the users' history: a streak as long as it gets.
-        from progress_tracking.store import goals as goal_store
+        from progress_tracking.store import goal_events
 
         weekly = {"target_weight_kg": 65.0, "weekly_workouts": 3, "weekly_calories_burned": 1000.0}
         for user in (TINY_USER, MEDIUM_USER):
-            database.run(lambda cursor, user=user: goal_store.write(cursor, user, weekly, "bench", None))
+            database.run(lambda cursor, user=user: goal_events.write(cursor, user, weekly, "bench", None))
         tiny = p50(timed_ms(args.runs, summary(TINY_USER), old_edited(TINY_USER)))
         medium = p50(timed_ms(args.runs, summary(MEDIUM_USER), old_edited(MEDIUM_USER)))
         line(
@@ -245,7 +245,7 @@ def run(args: argparse.Namespace) -> None:
         month = {"from": (date(2026, 11, 28) - timedelta(days=30)).isoformat(), "to": "2026-11-28"}
 
         def ranged(user: str) -> Callable[[], object]:
-            return lambda: service.summarize(database, caller, user, SummaryQuery.model_validate(month))
+            return lambda: summaries.summarize(database, caller, user, SummaryQuery.model_validate(month))
 
         small = p50(timed_ms(args.runs, ranged(SMALL_USER)))
         big = p50(timed_ms(args.runs, ranged(BIG_USER)))

@@ -357,8 +357,7 @@ def verify(database_url: str, ledger: Ledger, users: list[str]) -> Verdict:
     events' fold); unacknowledged ones are whole or absent; the stored summaries equal a recompute."""
     from progress_tracking import summaries
     from progress_tracking.db import Cursor, Database
-    from progress_tracking.store import rebuild
-    from progress_tracking.store import summaries as summary_store
+    from progress_tracking.store import rebuild, summary_facts
 
     database = Database(database_url, statement_timeout_ms=60_000)
     lost: list[str] = []
@@ -420,8 +419,8 @@ def verify(database_url: str, ledger: Ledger, users: list[str]) -> Verdict:
     def summary_drift(cursor: Cursor) -> list[str]:
         different = []
         for user in users:
-            stored = summary_store.stored_summary(cursor, user)
-            fresh = summary_store.summary_facts(cursor, user)
+            stored = summary_facts.stored_summary(cursor, user)
+            fresh = summary_facts.facts_in_range(cursor, user)
             if stored is not None and not stored[1].agrees_with(fresh):
                 different.append(user)
         return different

@@ -70,7 +70,7 @@ def _success_models(operation: Any) -> tuple[type[BaseModel], ...]:
 
 
 def build_openapi(api: ApiDefinition) -> dict[str, Any]:
-    from progress_tracking.models.errors import ErrorBody
+    from progress_tracking.models.error_body import ErrorBody
 
     operations = [(route, route.function.load_module().OPERATION) for route in api.routes]
     models: list[tuple[type[BaseModel], JsonSchemaMode]] = [(ErrorBody, "serialization")]

@@ -18,7 +18,7 @@ from localdev.dev_issuer import SigningKey
 from localdev.pgbouncer import pgbouncer, pooled_url
 from localdev.stubs import JwksStub, UserProfileStub
 from localdev.template import fixed_environment
-from tests.helpers import ROOT
+from tests.helpers import ROOT, TEST_AUDIENCE, TEST_ISSUER, VIA_POOLER, reset_layer_singletons
 
 # Every function's environment as the template sets it (POWERTOOLS_* …), before any layer module is imported.
 for _name, _value in fixed_environment(ROOT / "template.yaml").items():
@@ -29,11 +29,6 @@ for _name, _value in fixed_environment(ROOT / "template.yaml").items():
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
-# The pooler pass (`make test` runs it after the direct one): the database suites again, every connection through
-# PgBouncer in transaction mode, as Neon's pooled endpoint serves the functions.
-VIA_POOLER = os.environ.get("TEST_VIA_POOLER") == "1"
-TEST_ISSUER = "https://tenant.test.invalid/"
-TEST_AUDIENCE = "https://progress-api.test.invalid"
 
 
 @pytest.fixture(scope="session")
@@ -128,27 +123,14 @@ def service_env(database_url: str, jwks_server: JwksStub, user_profile: UserProf
     }
     saved = {name: os.environ.get(name) for name in environment}
     os.environ.update(environment)
-    _reset_layer_singletons()
+    reset_layer_singletons()
     yield environment
     for name, value in saved.items():
         if value is None:
             os.environ.pop(name, None)
         else:
             os.environ[name] = value
-    _reset_layer_singletons()
-
-
-def _reset_layer_singletons() -> None:
-    from progress_tracking import config, db, tokens, user_service
-
-    for cached in (
-        config.get_settings,
-        db.get_database,
-        db.get_batch_database,
-        tokens.cached_verifier,
-        user_service.get_user_service,
-    ):
-        cached.cache_clear()
+    reset_layer_singletons()
 
 
 class Tokens:

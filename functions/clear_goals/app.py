@@ -5,7 +5,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from progress_tracking import api_edge, authz, errors, goals
 from progress_tracking.db import get_database
 from progress_tracking.gateway_events import ProxyEvent
-from progress_tracking.models.goals import GoalsCleared
+from progress_tracking.models.goal import GoalsCleared
 from progress_tracking.observability import logger
 from progress_tracking.openapi import Operation
 
@@ -22,6 +22,6 @@ OPERATION = Operation(
 def lambda_handler(event: ProxyEvent, context: LambdaContext) -> dict:
     caller = api_edge.authorize(event, OPERATION.scope)
     user_id = api_edge.path_user_id(event)
-    cleared = goals.clear_goals(get_database(), caller, user_id, api_edge.request_id(event), api_edge.if_match(event))
+    cleared = goals.clear_goals(get_database(), caller, user_id, event.request_id, api_edge.if_match(event))
     logger.info("Goals cleared", extra={"version": cleared.version})
     return api_edge.model_response(200, GoalsCleared(user_id=user_id, version=cleared.version))

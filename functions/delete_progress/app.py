@@ -2,10 +2,10 @@
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from progress_tracking import api_edge, authz, errors, service
+from progress_tracking import api_edge, authz, errors, logs
 from progress_tracking.db import get_database
 from progress_tracking.gateway_events import ProxyEvent
-from progress_tracking.models.logs import LogDeleted
+from progress_tracking.models.log import LogDeleted
 from progress_tracking.observability import logger
 from progress_tracking.openapi import Operation
 
@@ -23,6 +23,6 @@ def lambda_handler(event: ProxyEvent, context: LambdaContext) -> dict:
     caller = api_edge.authorize(event, OPERATION.scope)
     log_id = api_edge.path_log_id(event)
     logger.thread_safe_append_keys(log_id=log_id)
-    service.delete_log(get_database(), caller, log_id, api_edge.request_id(event), api_edge.if_match(event))
+    logs.delete_log(get_database(), caller, log_id, event.request_id, api_edge.if_match(event))
     logger.info("Progress log deleted")
     return api_edge.model_response(200, LogDeleted(deleted_log_id=log_id))

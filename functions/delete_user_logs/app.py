@@ -5,10 +5,10 @@ With ?erase=true and admin:progress: erase every event and projection of the use
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from progress_tracking import api_edge, authz, errors, service
+from progress_tracking import api_edge, authz, errors, logs
 from progress_tracking.db import get_database
 from progress_tracking.gateway_events import ProxyEvent
-from progress_tracking.models.logs import DeleteUserLogsQuery, UserErased, UserLogsDeleted
+from progress_tracking.models.log import DeleteUserLogsQuery, UserErased, UserLogsDeleted
 from progress_tracking.observability import logger
 from progress_tracking.openapi import Operation
 
@@ -27,9 +27,9 @@ def lambda_handler(event: ProxyEvent, context: LambdaContext) -> dict:
     user_id = api_edge.path_user_id(event)
     query = api_edge.parse_query(event, DeleteUserLogsQuery)
     if query.erase:
-        erased = service.erase_user(get_database(), caller, user_id)
+        erased = logs.erase_user(get_database(), caller, user_id)
         logger.info("All progress data of a user erased", extra={"erased": erased})
         return api_edge.model_response(200, UserErased(erased=erased))
-    deleted = service.delete_user_logs(get_database(), caller, user_id, api_edge.request_id(event))
+    deleted = logs.delete_user_logs(get_database(), caller, user_id, event.request_id)
     logger.info("All progress logs of a user deleted", extra={"deleted_log_count": deleted})
     return api_edge.model_response(200, UserLogsDeleted(deleted_log_count=deleted))

@@ -5,8 +5,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from progress_tracking import api_edge, authz, errors, goals
 from progress_tracking.db import get_database
 from progress_tracking.gateway_events import ProxyEvent
-from progress_tracking.models.goals import GoalHistory
-from progress_tracking.models.logs import HistoryQuery
+from progress_tracking.models.goal import GoalHistory
+from progress_tracking.models.log import HistoryQuery
 from progress_tracking.openapi import Operation
 
 OPERATION = Operation(

@@ -5,7 +5,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from progress_tracking import api_edge, authz, errors, goals
 from progress_tracking.db import get_database
 from progress_tracking.gateway_events import ProxyEvent
-from progress_tracking.models.goals import Goals
+from progress_tracking.models.goal import Goals
 from progress_tracking.openapi import Operation
 
 OPERATION = Operation(

@@ -2,10 +2,10 @@
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from progress_tracking import api_edge, authz, errors, service
+from progress_tracking import api_edge, authz, errors, logs
 from progress_tracking.db import get_database
 from progress_tracking.gateway_events import ProxyEvent
-from progress_tracking.models.logs import HistoryQuery, LogHistory
+from progress_tracking.models.log import HistoryQuery, LogHistory
 from progress_tracking.openapi import Operation
 
 OPERATION = Operation(
@@ -22,4 +22,4 @@ def lambda_handler(event: ProxyEvent, context: LambdaContext) -> dict:
     caller = api_edge.authorize(event, OPERATION.scope)
     log_id = api_edge.path_log_id(event)
     query = api_edge.parse_query(event, HistoryQuery)
-    return api_edge.model_response(200, service.log_history(get_database(), caller, log_id, query))
+    return api_edge.model_response(200, logs.log_history(get_database(), caller, log_id, query))

@@ -2,7 +2,7 @@
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from progress_tracking import api_edge, authz, errors, service
+from progress_tracking import api_edge, authz, errors, summaries
 from progress_tracking.db import get_database
 from progress_tracking.gateway_events import ProxyEvent
 from progress_tracking.models.summary import Summary, SummaryQuery
@@ -22,5 +22,5 @@ def lambda_handler(event: ProxyEvent, context: LambdaContext) -> dict:
     caller = api_edge.authorize(event, OPERATION.scope)
     user_id = api_edge.path_user_id(event)
     query = api_edge.parse_query(event, SummaryQuery)
-    summary = service.summarize(get_database(), caller, user_id, query)
+    summary = summaries.summarize(get_database(), caller, user_id, query)
     return api_edge.model_response(200, summary)

@@ -2,10 +2,10 @@
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from progress_tracking import api_edge, authz, errors, metric_catalog, service
+from progress_tracking import api_edge, authz, errors, logs, metric_catalog
 from progress_tracking.db import get_database
 from progress_tracking.gateway_events import ProxyEvent
-from progress_tracking.models.logs import LogCreate, LogCreated
+from progress_tracking.models.log import LogCreate, LogCreated
 from progress_tracking.observability import logger
 from progress_tracking.openapi import Operation
 from progress_tracking.user_service import get_user_service
@@ -32,7 +32,7 @@ def lambda_handler(event: ProxyEvent, context: LambdaContext) -> dict:
     caller = api_edge.authorize(event, OPERATION.scope)
     entry = api_edge.parse_body(event, LogCreate)
     key = api_edge.idempotency_key(event)
-    logged = service.log_progress(get_database(), get_user_service(), caller, entry, api_edge.request_id(event), key)
+    logged = logs.log_progress(get_database(), get_user_service(), caller, entry, event.request_id, key)
     log = logged.log
     logger.thread_safe_append_keys(log_id=log.log_id)
     headers = {"Location": f"/api/progress/log/{log.log_id}", **api_edge.etag(log)}

@@ -2,10 +2,10 @@
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from progress_tracking import api_edge, authz, errors, service
+from progress_tracking import api_edge, authz, errors, logs
 from progress_tracking.db import get_database
 from progress_tracking.gateway_events import ProxyEvent
-from progress_tracking.models.logs import LogRolledBack, RollbackRequest
+from progress_tracking.models.log import LogRolledBack, RollbackRequest
 from progress_tracking.observability import logger
 from progress_tracking.openapi import Operation
 
@@ -26,9 +26,7 @@ def lambda_handler(event: ProxyEvent, context: LambdaContext) -> dict:
     log_id = api_edge.path_log_id(event)
     logger.thread_safe_append_keys(log_id=log_id)
     request = api_edge.parse_body(event, RollbackRequest)
-    log = service.rollback(
-        get_database(), caller, log_id, request.to_version, api_edge.request_id(event), api_edge.if_match(event)
-    )
+    log = logs.rollback(get_database(), caller, log_id, request.to_version, event.request_id, api_edge.if_match(event))
     logger.info("Progress log rolled back", extra={"to_version": request.to_version, "version": log.version})
     message = f"Progress log rolled back to version {request.to_version}"
     return api_edge.model_response(200, LogRolledBack(message=message, log=log), api_edge.etag(log))

@@ -5,7 +5,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from progress_tracking import api_edge, authz, errors, goals
 from progress_tracking.db import get_database
 from progress_tracking.gateway_events import ProxyEvent
-from progress_tracking.models.goals import GoalsPut, GoalsSet
+from progress_tracking.models.goal import GoalsPut, GoalsSet
 from progress_tracking.observability import logger
 from progress_tracking.openapi import Operation
 from progress_tracking.user_service import get_user_service
@@ -32,7 +32,7 @@ def lambda_handler(event: ProxyEvent, context: LambdaContext) -> dict:
     user_id = api_edge.path_user_id(event)
     body = api_edge.parse_body(event, GoalsPut)
     written = goals.set_goals(
-        get_database(), get_user_service(), caller, user_id, body, api_edge.request_id(event), api_edge.if_match(event)
+        get_database(), get_user_service(), caller, user_id, body, event.request_id, api_edge.if_match(event)
     )
     logger.info("Goals set", extra={"version": written.version})
     return api_edge.model_response(200, GoalsSet(goals=written), api_edge.etag(written))

@@ -2,10 +2,10 @@
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from progress_tracking import api_edge, authz, errors, service
+from progress_tracking import api_edge, authz, errors, logs
 from progress_tracking.db import get_database
 from progress_tracking.gateway_events import ProxyEvent
-from progress_tracking.models.logs import LogUpdate, LogUpdated
+from progress_tracking.models.log import LogUpdate, LogUpdated
 from progress_tracking.observability import logger
 from progress_tracking.openapi import Operation
 
@@ -26,8 +26,6 @@ def lambda_handler(event: ProxyEvent, context: LambdaContext) -> dict:
     log_id = api_edge.path_log_id(event)
     logger.thread_safe_append_keys(log_id=log_id)
     update = api_edge.parse_body(event, LogUpdate)
-    log = service.update_log(
-        get_database(), caller, log_id, update, api_edge.request_id(event), api_edge.if_match(event)
-    )
+    log = logs.update_log(get_database(), caller, log_id, update, event.request_id, api_edge.if_match(event))
     logger.info("Progress log updated", extra={"version": log.version})
     return api_edge.model_response(200, LogUpdated(updated_log=log), api_edge.etag(log))

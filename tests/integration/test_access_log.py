@@ -15,9 +15,9 @@ import pytest
 
 from localdev.lambda_context import LocalLambdaContext
 from progress_tracking.observability import logger
-from tests.events import load_event
 from tests.helpers import FUNCTIONS
-from tests.unit.test_template_operations import access_log_format, created
+from tests.helpers.events import load_event
+from tests.helpers.template import access_log_format, created
 
 _VARIABLE = re.compile(r"\$context\.([A-Za-z]+(?:\.[A-Za-z]+)*)")
 

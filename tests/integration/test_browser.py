@@ -3,7 +3,7 @@ app as a real process: every operation is rendered, "Try it out" answers 401 bef
 home page's chart has one point per logged day, it shows the goals (the goal line, the projected date, the weekly
 goals' progress bars), units and periods on every number and labelled axes at a phone's width (390 px) and a
 desktop's (1280 px), and a machine token picks any user. `UPDATE_SCREENSHOTS=1` also writes the screenshots into
-docs/ (the home page's from tests/demo_progress.py's demo user)."""
+docs/ (the home page's from tests/helpers/demo_progress.py's demo user)."""
 
 from __future__ import annotations
 
@@ -17,10 +17,9 @@ import pytest
 import requests
 
 from localdev.databases import scratch_database
-from tests.browser import Browser, Page
-from tests.demo_progress import seed_demo
-from tests.integration.test_local_app import App
-from tests.unit.test_template_routes import API
+from tests.helpers import API, App
+from tests.helpers.browser import Browser, Page
+from tests.helpers.demo_progress import seed_demo
 
 ROOT = Path(__file__).resolve().parents[2]
 SET_VALUE = """(selector, value) => {

@@ -13,8 +13,7 @@ from psycopg2.extensions import parse_dsn
 from progress_tracking import db
 from progress_tracking.db import Database
 from progress_tracking.errors import DatabaseBusy
-from tests.conftest import VIA_POOLER
-from tests.integration.test_api import ALL, assert_error, log
+from tests.helpers import ALL, VIA_POOLER, assert_error, log
 
 
 def assert_503(response, code: str) -> None:

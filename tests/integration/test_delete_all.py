@@ -11,9 +11,9 @@ import psycopg2
 
 from bench.scale import build_dataset
 from localdev.wire import RoundTripCounter
-from progress_tracking import service
+from progress_tracking import logs
 from progress_tracking.db import Database
-from progress_tracking.models.logs import LogCreate
+from progress_tracking.models.log import LogCreate
 from progress_tracking.store import appending, erasure
 from progress_tracking.user_service import UserServiceClient
 from tests.helpers import MACHINE, count_rows
@@ -45,7 +45,7 @@ def test_a_log_written_while_delete_all_waits_for_the_users_lock_is_deleted_and_
     user = new_user("recount")
     for day in (1, 2):
         entry = LogCreate.model_validate({"user_id": user, "date": date(2026, 1, day), "weight_kg": 70.0})
-        service.log_progress(database, users, MACHINE, entry, None)
+        logs.log_progress(database, users, MACHINE, entry, None)
     writer = psycopg2.connect(database_url)
     change = appending.Change(actor="writer", request_id=None)
     appending.log_new(writer.cursor(), user, {"date": date(2026, 1, 3), "weight_kg": 71.0, "notes": "late"}, change)
@@ -54,7 +54,7 @@ def test_a_log_written_while_delete_all_waits_for_the_users_lock_is_deleted_and_
         counted = Database(counter.url(database_url))
         counted.single(lambda cursor: cursor.execute("SELECT 1"))  # connected: only the delete-all's trips count
         with counter.counting() as round_trips:
-            deleting = pool.submit(service.delete_user_logs, counted, MACHINE, user, None)
+            deleting = pool.submit(logs.delete_user_logs, counted, MACHINE, user, None)
             deadline = time.monotonic() + 10
             while not waiting_for_a_lock(database_url, "progress-tracking"):
                 assert time.monotonic() < deadline and not deleting.done()

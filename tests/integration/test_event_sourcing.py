@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from progress_tracking import outbox
 from progress_tracking.db import Database
-from progress_tracking.models.logs import MUTABLE_FIELDS
+from progress_tracking.models.log import MUTABLE_FIELDS
 from progress_tracking.store import appending, checkpoints, rebuild
 from tests.helpers import (
     FIRST_VERSION_BODY,

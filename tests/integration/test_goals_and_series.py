@@ -11,19 +11,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from progress_tracking import goals, series
+from progress_tracking import goal_progress, series
 from progress_tracking.models.summary import SeriesQuery
-from progress_tracking.store import appending, rebuild, streams
-from progress_tracking.store import goals as goal_store
-from progress_tracking.store import summaries as summary_store
+from progress_tracking.store import appending, goal_events, rebuild, summary_facts
 from progress_tracking.tokens import Identity
 from tests.helpers import (
     ALL,
     FIRST_VERSION_BODY,
     assert_error,
     assert_weekly_progress_is_that_of_every_week,
+    goal_facts,
     log,
     rows_read_by_a_summary_read,
+    stream_version,
 )
 
 MACHINE = Identity(principal="tester@clients", scopes=frozenset(), user_id=None, is_client=True)
@@ -133,14 +133,14 @@ def test_if_match_guards_goal_changes_and_a_refusal_writes_nothing(api, tokens, 
     )
     assert put_goals(api, token, user, {"weekly_workouts": 3}).status_code == 200
     assert put_goals(api, token, user, {"weekly_workouts": 4}).status_code == 200
-    stream_version = database.run(lambda cursor: streams.stream_versions(cursor, [user]))[user]
+    version_before = stream_version(database, user)
 
     stale = put_goals(api, token, user, {"weekly_workouts": 9}, headers={"If-Match": '"1"'})
     assert_error(stale, 412, "precondition_failed")
     assert_error(api.call("DELETE", goals_path(user), token, headers={"If-Match": '"1"'}), 412, "precondition_failed")
     assert api.call("GET", goals_path(user), token).json()["weekly_workouts"] == 4
     assert len(api.call("GET", f"{goals_path(user)}/history", token).json()["events"]) == 2
-    assert database.run(lambda cursor: streams.stream_versions(cursor, [user]))[user] == stream_version
+    assert stream_version(database, user) == version_before
 
     fresh = put_goals(api, token, user, {"weekly_workouts": 5}, headers={"If-Match": '"1", "2"'})
     assert fresh.status_code == 200 and fresh.headers["ETag"] == '"3"'
@@ -152,13 +152,13 @@ def test_every_goal_write_bumps_the_users_stream_so_a_stored_summary_turns_stale
     token = tokens.user(user)
     log(api, token, user, date=TODAY.isoformat(), weight_kg=80)
     assert api.call("GET", f"/api/progress/summary/{user}", token).json()["goals"] is None  # stored now
-    before = database.run(lambda cursor: streams.stream_versions(cursor, [user]))[user]
+    before = stream_version(database, user)
     put_goals(api, token, user, {"target_weight_kg": 70})
-    assert database.run(lambda cursor: streams.stream_versions(cursor, [user]))[user] == before + 1
+    assert stream_version(database, user) == before + 1
     goals = api.call("GET", f"/api/progress/summary/{user}", token).json()["goals"]
     assert goals["version"] == 1 and goals["weight"]["current_weight_kg"] == 80
     api.call("DELETE", goals_path(user), token)
-    assert database.run(lambda cursor: streams.stream_versions(cursor, [user]))[user] == before + 2
+    assert stream_version(database, user) == before + 2
     assert api.call("GET", f"/api/progress/summary/{user}", token).json()["goals"] is None
 
 
@@ -318,7 +318,7 @@ def test_goal_facts_pick_the_start_the_current_weight_and_the_trend(api, tokens,
     log(api, token, user, date="2026-01-11", weight_kg=None, workout_done="yoga")
     put_goals(api, token, user, {"target_weight_kg": 80})
     _set_goal_on(database, user, date(2026, 1, 12))
-    facts = database.run(lambda cursor: goal_store.goal_facts_of_users(cursor, [user], datetime.now(UTC)))[user]
+    facts = goal_facts(database, user, datetime.now(UTC))
     # Start: the latest weight on or before Jan 12 (Jan 10); current: Jan 30.
     assert (facts.start_weight, facts.start_date) == (88.0, date(2026, 1, 10))
     assert (facts.current_weight, facts.current_date) == (84.0, date(2026, 1, 30))
@@ -332,7 +332,7 @@ def test_goal_facts_pick_the_start_the_current_weight_and_the_trend(api, tokens,
 
     # A goal set before any log: the start is the first weight logged after it.
     _set_goal_on(database, user, date(2025, 12, 1))
-    facts = database.run(lambda cursor: goal_store.goal_facts_of_users(cursor, [user], datetime.now(UTC)))[user]
+    facts = goal_facts(database, user, datetime.now(UTC))
     assert (facts.start_weight, facts.start_date) == (90.0, date(2026, 1, 1))
 
 
@@ -350,20 +350,20 @@ def test_a_weight_goal_reads_two_months_of_logs_at_most_whoever_stopped_weighing
         appending.log_new(cursor, user, {"date": date(2025, 11, 20), "weight_kg": 80.0}, change)
 
     database.run(write)
-    database.run(lambda cursor: goal_store.write(cursor, user, {"target_weight_kg": 75.0}, "t", None))
+    database.run(lambda cursor: goal_events.write(cursor, user, {"target_weight_kg": 75.0}, "t", None))
     _set_goal_on(database, user, date(2024, 6, 15))
     # ...the start is the weight before the goal, the current one the latest, each found through the months...
-    facts = database.run(lambda cursor: goal_store.goal_facts_of_users(cursor, [user], datetime.now(UTC)))[user]
+    facts = goal_facts(database, user, datetime.now(UTC))
     assert (facts.start_weight, facts.start_date) == (90.0, date(2022, 3, 10))
     assert (facts.current_weight, facts.current_date) == (80.0, date(2025, 11, 20))
     # ...and a stale summary reads the logs of a few months, not the 1,302.
     assert rows_read_by_a_summary_read(database, user)["progress_logs"] < 130
     # The control: set before every log, the start is the first weight after it.
     _set_goal_on(database, user, date(2021, 1, 1))
-    facts = database.run(lambda cursor: goal_store.goal_facts_of_users(cursor, [user], datetime.now(UTC)))[user]
+    facts = goal_facts(database, user, datetime.now(UTC))
     assert (facts.start_weight, facts.start_date) == (90.0, date(2022, 3, 10))
     _set_goal_on(database, user, date(2022, 3, 11))  # the day after the first weight: still it
-    facts = database.run(lambda cursor: goal_store.goal_facts_of_users(cursor, [user], datetime.now(UTC)))[user]
+    facts = goal_facts(database, user, datetime.now(UTC))
     assert facts.start_date == date(2022, 3, 10)
 
 
@@ -374,8 +374,8 @@ def test_the_readme_worked_example_from_the_database(api, tokens, new_user, data
         log(api, token, user, date=f"2026-{day}", weight_kg=weight)
     put_goals(api, token, user, {"target_weight_kg": 80, "target_date": (TODAY + timedelta(days=1)).isoformat()})
     _set_goal_on(database, user, date(2026, 1, 10))
-    facts = database.run(lambda cursor: goal_store.goal_facts_of_users(cursor, [user], datetime.now(UTC)))[user]
-    weight = goals.weight_progress(facts.model_copy(update={"target_date": date(2026, 3, 31)}))
+    facts = goal_facts(database, user, datetime.now(UTC))
+    weight = goal_progress.weight_progress(facts.model_copy(update={"target_date": date(2026, 3, 31)}))
     assert (weight.start_weight_kg, weight.current_weight_kg, weight.remaining_kg) == (90.0, 86.5, -6.5)
     assert (weight.fraction_done, weight.trend_kg_per_week, weight.trend_points) == (0.35, -1.252, 5)
     assert (weight.projected_date, weight.on_track) == (date(2026, 3, 8), True)
@@ -446,18 +446,18 @@ def test_a_weekly_goal_reads_the_weeks_back_only_as_far_as_its_streak_goes(datab
     # Given 39 weeks of daily workouts before this one but for a gap 10 weeks ago, and a goal of 3 workouts a week...
     user = new_user()
     weekly_logs(database, user, [week for week in range(40) if week != 10])
-    database.run(lambda cursor: goal_store.write(cursor, user, {"weekly_workouts": 3}, "t", None))
+    database.run(lambda cursor: goal_events.write(cursor, user, {"weekly_workouts": 3}, "t", None))
     # ...the streak is the 9 weeks since the gap, and the read stops there: the 2 weeks from last week on, and the
     # 8 before them up to the gap, plus the one that showed it.
     read = rows_read_by_a_summary_read(database, user)
     assert read["progress_log_weeks"] <= 12 and read.get("progress_logs", 0) < 40
-    facts = database.run(lambda cursor: summary_store.current_or_fresh(cursor, user, datetime.now(UTC)))
-    assert goals.progress(facts.goals, TODAY).weekly_workouts.streak_weeks == 9
+    facts = database.run(lambda cursor: summary_facts.current_or_fresh(cursor, user, datetime.now(UTC)))
+    assert goal_progress.progress(facts.goals, TODAY).weekly_workouts.streak_weeks == 9
     # The control: with the gap filled, the streak, and the weeks read, go back 39 weeks.
     weekly_logs(database, user, [10])
     assert rows_read_by_a_summary_read(database, user)["progress_log_weeks"] >= 39
-    facts = database.run(lambda cursor: summary_store.current_or_fresh(cursor, user, datetime.now(UTC)))
-    assert goals.progress(facts.goals, TODAY).weekly_workouts.streak_weeks == 39
+    facts = database.run(lambda cursor: summary_facts.current_or_fresh(cursor, user, datetime.now(UTC)))
+    assert goal_progress.progress(facts.goals, TODAY).weekly_workouts.streak_weeks == 39
     # And a week emptied again splits the run: the streak is the 4 weeks since.
     monday = TODAY - timedelta(days=TODAY.weekday())
 
@@ -470,8 +470,8 @@ def test_a_weekly_goal_reads_the_weeks_back_only_as_far_as_its_streak_goes(datab
             appending.delete(cursor, appending.lock_log(cursor, log_id), appending.Change(actor="t", request_id=None))
 
     database.run(empty_week)
-    facts = database.run(lambda cursor: summary_store.current_or_fresh(cursor, user, datetime.now(UTC)))
-    assert goals.progress(facts.goals, TODAY).weekly_workouts.streak_weeks == 4
+    facts = database.run(lambda cursor: summary_facts.current_or_fresh(cursor, user, datetime.now(UTC)))
+    assert goal_progress.progress(facts.goals, TODAY).weekly_workouts.streak_weeks == 4
     assert database.run(rebuild.compare_projection).consistent
 
 
@@ -486,7 +486,7 @@ def test_weekly_progress_from_the_stored_facts_equals_that_from_every_week_on_an
     short_week = TODAY - timedelta(days=TODAY.weekday(), weeks=15)  # within a run
     database.run(lambda cursor: appending.log_new(cursor, user, {"date": short_week, "workout_done": "Run"}, one))
     database.run(
-        lambda cursor: goal_store.write(cursor, user, {"weekly_workouts": 5, "weekly_calories_burned": 600}, "t", None)
+        lambda cursor: goal_events.write(cursor, user, {"weekly_workouts": 5, "weekly_calories_burned": 600}, "t", None)
     )
     assert_weekly_progress_is_that_of_every_week(
         database, user, datetime.now(UTC) - timedelta(weeks=computed_weeks_ago)

@@ -105,8 +105,7 @@ def run_command(env: dict[str, str], tmp_path: Path, *args: str) -> subprocess.C
 def test_the_operations_commands_migrate_rebuild_and_recompute(tmp_path, clean_env, database_url, database, new_user):
     from datetime import date
 
-    from progress_tracking.store import appending
-    from progress_tracking.store import summaries as summary_store
+    from progress_tracking.store import appending, summary_facts
 
     env = {**clean_env, "DATABASE_URL": database_url}
     migrated = run_command(env, tmp_path, "migrate")
@@ -143,7 +142,7 @@ def test_the_operations_commands_migrate_rebuild_and_recompute(tmp_path, clean_e
 
     recomputed = run_command(env, tmp_path, "recompute")
     assert recomputed.returncode == 0 and "'finished': True" in recomputed.stdout
-    assert database.run(lambda c: summary_store.stored_summary(c, user)) is not None
+    assert database.run(lambda c: summary_facts.stored_summary(c, user)) is not None
 
 
 def test_the_app_publishes_domain_events_to_its_local_sink_and_delivers_user_deleted(

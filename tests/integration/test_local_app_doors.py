@@ -11,8 +11,7 @@ from dataclasses import dataclass
 import pytest
 import requests
 
-from tests.conftest import TEST_AUDIENCE, TEST_ISSUER
-from tests.helpers import App, assert_error
+from tests.helpers import TEST_AUDIENCE, TEST_ISSUER, App, assert_error
 
 ALL_BUT_ADMIN = "read:progress write:progress delete:progress"
 EVERY_SCOPE = f"{ALL_BUT_ADMIN} admin:progress"

@@ -20,13 +20,13 @@ from moto import mock_aws
 
 from localdev.lambda_context import LocalLambdaContext
 from localdev.stubs import StubServer
-from progress_tracking import config, db, eventbridge, metric_catalog, outbox, service, summaries
+from progress_tracking import config, db, eventbridge, logs, metric_catalog, outbox, summaries
 from progress_tracking import tokens as token_verification
 from progress_tracking.db import Database
 from progress_tracking.observability import metrics
-from progress_tracking.store import appending, checkpoints
-from tests.events import load_event
+from progress_tracking.store import appending, checkpoints, summary_facts
 from tests.helpers import FUNCTIONS
+from tests.helpers.events import load_event
 
 SERVICE = {"service": "progress-tracking"}
 BACKDATED_SECONDS = 600
@@ -277,7 +277,7 @@ def backdate(database: Database) -> Iterator[Callable[..., None]]:
 
     yield make_old
     for user_id in backdated:
-        service.erase_deleted_user(database, user_id)
+        logs.erase_deleted_user(database, user_id)
 
 
 @contextlib.contextmanager
@@ -358,13 +358,13 @@ def test_the_recompute_lag_is_the_age_of_the_oldest_change_no_summary_reflects(
     assert BACKDATED_SECONDS <= summaries.seconds_behind(database, follower_name) < BACKDATED_SECONDS + 60
     # Brought up to date (by a run, or by a reader): no summary is stale any more, though the stream is after the
     # checkpoint.
-    database.run(lambda cursor: summaries.refresh(cursor, [user_id], datetime.now(UTC)))
+    database.run(lambda cursor: summary_facts.refresh_stale(cursor, [user_id], datetime.now(UTC)))
     assert summaries.seconds_behind(database, follower_name) == 0
 
     # Goals change a summary too: stale since the goals were set, not since the user's last log a month before.
     goals_user = new_user("lag-goals")
     add_log(database, goals_user)
-    database.run(lambda cursor: summaries.refresh(cursor, [goals_user], datetime.now(UTC)))
+    database.run(lambda cursor: summary_facts.refresh_stale(cursor, [goals_user], datetime.now(UTC)))
     backdate(goals_user, 30 * 86400)
     event = for_user(load_event("set_goals"), goals_user)
     assert invoke("set_goals", event)["statusCode"] == 200

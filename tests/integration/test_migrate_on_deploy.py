@@ -17,8 +17,8 @@ from localdev.lambda_context import LocalLambdaContext
 from localdev.stubs import StubServer
 from progress_tracking import config, db, migrations
 from progress_tracking.migrations import MIGRATION_LOCK_KEY, available_migrations
-from tests.events import load_event
 from tests.helpers import FUNCTIONS
+from tests.helpers.events import load_event
 
 
 @pytest.fixture

@@ -18,11 +18,10 @@ import psycopg2
 import pytest
 from moto import mock_aws
 
-from progress_tracking import outbox, service
+from progress_tracking import logs, outbox
 from progress_tracking.db import Database
-from progress_tracking.store import appending, checkpoints, erasure
-from progress_tracking.store import outbox as store_outbox
-from tests.helpers import MACHINE
+from progress_tracking.store import appending, checkpoints, erasure, relay_log
+from tests.helpers import MACHINE, tombstones
 
 BUS = "default"
 # The cluster-wide horizon may be held back for a while by other databases' open transactions (a shared CI
@@ -338,15 +337,7 @@ def test_the_checkpoint_never_passes_an_entry_put_events_keeps_refusing(database
 
 
 def erase(database: Database, user_id: str) -> dict[str, int]:
-    return service.erase_user(database, MACHINE, user_id)
-
-
-def tombstones(database: Database, user_id: str) -> int:
-    def work(cursor):
-        cursor.execute("SELECT count(*) FROM erasure_tombstones WHERE user_id = %s", (user_id,))
-        return cursor.fetchone()[0]
-
-    return database.run(work)
+    return logs.erase_user(database, MACHINE, user_id)
 
 
 def test_erasure_publishes_user_progress_erased_and_nothing_of_the_user_after_it(database, bus, relay_name):
@@ -404,7 +395,7 @@ def relay_waits_for_a_gate(database: Database) -> bool:
         cursor.execute(
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND classid = %s"
             " AND objsubid = 2",
-            (store_outbox.ERASURE_GATE_CLASS,),
+            (relay_log.ERASURE_GATE_CLASS,),
         )
         return cursor.fetchone()[0] > 0
 

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.test_local_app import App
-from tests.unit.test_template_routes import API
+from tests.helpers import API, App
 
 ROOT = Path(__file__).resolve().parents[2]
 COLLECTION = ROOT / "postman" / "progress-tracking.postman_collection.json"

@@ -7,8 +7,9 @@ order at all, whatever the size of the test database's tables.
 
 from __future__ import annotations
 
-from progress_tracking.store import checkpoints
-from progress_tracking.store import outbox as store_outbox
+from datetime import UTC, date, datetime
+
+from progress_tracking.store.statements import statement
 
 PARAMS = {"tx_id": "0", "position": 0, "user_id": "", "limit": 100}
 # The trap the relay's query avoids: ORDER BY bound to an output column `release_tx::text::bigint`, which no index
@@ -20,22 +21,24 @@ OUTPUT_ORDERED_EVENTS_AFTER = (
 )
 
 
-def plan(database, query: str) -> str:
+def plan(database, query: str, params: dict | None = None) -> str:
     def explain(cursor):
-        cursor.execute("SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off; EXPLAIN " + query, PARAMS)
+        cursor.execute(
+            "SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off; EXPLAIN " + query, params or PARAMS
+        )
         return "\n".join(row[0] for row in cursor.fetchall())
 
     return database.run(explain)
 
 
 def test_the_recompute_reads_the_moved_streams_from_their_index(database):
-    found = plan(database, checkpoints.CHANGED_STREAMS)
+    found = plan(database, statement("changed_streams"))
     # A range of the index from the checkpoint on, in its order: never a sort of the streams.
     assert "using user_streams_changed_tx_idx" in found and "Sort" not in found
 
 
 def test_the_outbox_relay_merges_the_log_and_the_tombstones_in_index_order(database):
-    found = plan(database, store_outbox.AFTER)
+    found = plan(database, statement("relay_events_after"))
     assert "Index Scan using progress_events_release_idx" in found
     assert "Index Scan using erasure_tombstones_release_idx" in found
     assert "Merge Append" in found and "Sort Key: (((" not in found
@@ -45,3 +48,39 @@ def test_a_follower_query_ordered_by_an_output_column_sorts_the_log(database):
     # Positive control: the check above tells an index-ordered read from a sort.
     found = plan(database, OUTPUT_ORDERED_EVENTS_AFTER)
     assert "Scan using progress_events_release_idx" in found and "Sort Key: (((release_tx)::text)::bigint)" in found
+
+
+# A page of the list with a keyset and an upper bound and no lower one, written with only the bounds it has.
+LIST_PAGE_WITH_ITS_BOUNDS = """
+SELECT log_id, user_id, date, weight_kg, workout_done, calories_burned, notes, version, created_at, updated_at
+FROM progress_logs
+WHERE user_id = %(user_id)s
+  AND (date, log_id) > (%(after_date)s, %(after_log_id)s)
+  AND date <= %(to)s
+ORDER BY date, log_id
+LIMIT %(limit)s
+"""
+
+
+def test_a_list_page_without_a_bound_is_planned_as_if_the_bound_were_not_written(database):
+    # The page's statement names every bound; the planner folds away those that are NULL (here `from`).
+    bounds = {"user_id": "u", "after_date": date(2026, 1, 1), "after_log_id": 5, "from": None, "to": date(2026, 6, 1)}
+    found = plan(database, statement("list_page"), {**bounds, "limit": 101})
+    assert found == plan(database, LIST_PAGE_WITH_ITS_BOUNDS, {**bounds, "limit": 101})
+    assert "progress_logs_user_date" in found  # the control: an index range, not a scan of the table
+
+
+def test_the_recompute_folds_its_chunk_of_users_in_one_plan_with_the_fold_inlined(database):
+    # The fold and the goal facts are SQL functions (migration 0016): inlined, their tables are in the chunk's plan,
+    # read per user in one statement; not called row by row as opaque functions.
+    found = plan(database, statement("refresh_stale_summaries"), {"user_ids": ["a", "b"], "at": datetime.now(UTC)})
+    assert "Function Scan on progress_" not in found
+    assert "progress_log_months" in found and "user_goals" in found  # the control: what the functions read
+    # The control: a plpgsql function, which the planner cannot inline, shows as a scan of its own.
+    assert "Function Scan on progress_lock_user" in plan(database, "SELECT * FROM progress_lock_user('u')")
+
+
+def test_a_ranged_summary_reads_the_logs_in_its_own_plan(database):
+    params = {"user_id": "u", "from": date(2026, 1, 1), "to": date(2026, 1, 31)}
+    found = plan(database, statement("ranged_summary"), params)
+    assert "Function Scan on progress_" not in found and "progress_logs_user_date" in found

@@ -20,8 +20,7 @@ import requests
 
 from localdev.gateway import invoke_response_bytes
 from progress_tracking.response_size import FRAME_ALLOWANCE_BYTES, RESPONSE_BUDGET_BYTES
-from progress_tracking.store import appending
-from progress_tracking.store import goals as goal_store
+from progress_tracking.store import appending, goal_events
 from progress_tracking.store.appending import Change
 from tests.helpers import ALL, API, FUNCTIONS
 
@@ -150,7 +149,7 @@ def test_a_goals_history_is_paged_by_count_like_the_list(api, tokens, database):
                 "weekly_workouts": 100,
                 "weekly_calories_burned": 700000,
             }
-            goal_store.write(cursor, user, goals, ACTOR, str(uuid.uuid4()))
+            goal_events.write(cursor, user, goals, ACTOR, str(uuid.uuid4()))
 
     database.run(work)
     path = f"/api/progress/goals/{quote(user, safe='')}/history"

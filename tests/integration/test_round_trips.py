@@ -12,8 +12,7 @@ from localdev.gateway import LocalGateway
 from localdev.round_trips import in_process, measure
 from localdev.template import load_api
 from localdev.wire import RoundTripCounter
-from tests.conftest import _reset_layer_singletons
-from tests.helpers import ROOT
+from tests.helpers import ROOT, reset_layer_singletons
 
 EXPECTED = {
     "POST log": 2,
@@ -43,7 +42,7 @@ def counted_gateway(service_env, database_url, tokens) -> Iterator[tuple[RoundTr
     """The template's handlers in this process, their database reached through the counting proxy."""
     with RoundTripCounter(database_url) as counter:
         os.environ["DATABASE_URL"] = counter.url(database_url)
-        _reset_layer_singletons()
+        reset_layer_singletons()
         try:
             yield counter, in_process(LocalGateway(load_api(ROOT / "template.yaml")), tokens.client())
         finally:
@@ -51,7 +50,7 @@ def counted_gateway(service_env, database_url, tokens) -> Iterator[tuple[RoundTr
 
             get_database().close()
             os.environ["DATABASE_URL"] = service_env["DATABASE_URL"]
-            _reset_layer_singletons()
+            reset_layer_singletons()
 
 
 def test_every_read_is_one_round_trip_and_every_write_at_most_two(counted_gateway, new_user):

@@ -9,8 +9,8 @@ import jwt
 import pytest
 
 from localdev.lambda_context import LocalLambdaContext
-from tests.events import EVENTS_DIR, load_event
 from tests.helpers import FUNCTIONS
+from tests.helpers.events import EVENTS_DIR, load_event
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,7 @@ from localdev.databases import scratch_database
 from progress_tracking.db import Database
 from progress_tracking.errors import DatabaseUnavailable, LogNotFound
 from progress_tracking.migrations import available_migrations, migrate
-from progress_tracking.store import appending, listing
-from progress_tracking.store import summaries as summary_store
+from progress_tracking.store import appending, listing, summary_facts
 
 
 def change(actor: str = "tester") -> appending.Change:
@@ -151,7 +150,7 @@ def test_summary_facts_aggregate_the_live_logs(database):
     user = f"u-{uuid.uuid4().hex[:8]}"
     for day, weight, workout in [(1, 90.0, "Row"), (2, 89.0, "row"), (3, None, "bike"), (5, 88.0, None)]:
         new_log(database, user, date(2026, 4, day), weight_kg=weight, workout_done=workout, calories_burned=100.0)
-    facts = database.run(lambda cursor: summary_store.summary_facts(cursor, user))
+    facts = database.run(lambda cursor: summary_facts.facts_in_range(cursor, user))
     assert (facts.log_count, facts.first_weight, facts.latest_weight, facts.min_weight, facts.max_weight) == (
         4,
         90.0,

@@ -18,9 +18,8 @@ from hypothesis import strategies as st
 
 from progress_tracking import summaries
 from progress_tracking.db import Database, one_row
-from progress_tracking.store import appending, checkpoints
-from progress_tracking.store import goals as goals_store
-from progress_tracking.store import summaries as summary_store
+from progress_tracking.models.facts import SummaryFacts
+from progress_tracking.store import appending, checkpoints, goal_events, summary_facts
 from tests.helpers import (
     MACHINE,
     assert_weekly_progress_is_that_of_every_week,
@@ -37,7 +36,7 @@ def add_log(database: Database, user_id: str, day: int, weight: float = 70.0) ->
 
 
 def stored(database: Database, user_id: str):
-    return database.run(lambda cursor: summary_store.stored_summary(cursor, user_id))
+    return database.run(lambda cursor: summary_facts.stored_summary(cursor, user_id))
 
 
 def plenty_of_time() -> int:
@@ -105,7 +104,7 @@ def test_a_run_killed_half_way_resumes_where_it_stopped(database, monkeypatch):
     checkpoint_before = database.run(lambda c: checkpoints.read_checkpoint(c, summaries.CHECKPOINT))
 
     # Given a run that dies in its third chunk of users, after computing their summaries, before moving the checkpoint.
-    real_refresh = summaries.refresh
+    real_refresh = summary_facts.refresh_stale
     calls = {"n": 0}
 
     def dying_refresh(cursor, user_ids, at):
@@ -115,10 +114,10 @@ def test_a_run_killed_half_way_resumes_where_it_stopped(database, monkeypatch):
             raise RuntimeError("the Lambda was killed here")
         return facts
 
-    monkeypatch.setattr(summaries, "refresh", dying_refresh)
+    monkeypatch.setattr(summary_facts, "refresh_stale", dying_refresh)
     with pytest.raises(RuntimeError):
         summaries.recompute(database, plenty_of_time, chunk_users=2)
-    monkeypatch.setattr(summaries, "refresh", real_refresh)
+    monkeypatch.setattr(summary_facts, "refresh_stale", real_refresh)
 
     done = [user for user in users if stored(database, user) is not None]
     assert sorted(done) == sorted(users)[:4]  # two whole chunks committed; the third rolled back with its summaries
@@ -152,7 +151,7 @@ def test_a_chunk_failing_on_one_connection_leaves_the_checkpoint_for_the_next_ru
     for user in users:
         add_log(database, user, 1)
     checkpoint_before = database.run(lambda c: checkpoints.read_checkpoint(c, summaries.CHECKPOINT))
-    real_refresh = summaries.refresh
+    real_refresh = summary_facts.refresh_stale
     doomed = sorted(users)[4:6]  # the third chunk of two, whichever connection takes it
 
     def dying_refresh(cursor, user_ids, at):
@@ -161,10 +160,10 @@ def test_a_chunk_failing_on_one_connection_leaves_the_checkpoint_for_the_next_ru
             raise RuntimeError("this chunk's transaction failed")
         return facts
 
-    monkeypatch.setattr(summaries, "refresh", dying_refresh)
+    monkeypatch.setattr(summary_facts, "refresh_stale", dying_refresh)
     with pytest.raises(RuntimeError):
         summaries.recompute(database, plenty_of_time, chunk_users=2, connections=2)
-    monkeypatch.setattr(summaries, "refresh", real_refresh)
+    monkeypatch.setattr(summary_facts, "refresh_stale", real_refresh)
 
     assert all(stored(database, user) is None for user in doomed)  # rolled back with its transaction
     assert database.run(lambda c: checkpoints.read_checkpoint(c, summaries.CHECKPOINT)) == checkpoint_before
@@ -182,7 +181,7 @@ def test_a_second_run_finds_the_lock_taken_while_the_first_one_recomputes_on_oth
     for user in users:
         add_log(database, user, 1)
     # Given a run whose chunks are all under way on their own connections (and held there)...
-    real_refresh = summaries.refresh
+    real_refresh = summary_facts.refresh_stale
     started, release = threading.Barrier(3), threading.Event()
 
     def held_refresh(cursor, user_ids, at):
@@ -190,7 +189,7 @@ def test_a_second_run_finds_the_lock_taken_while_the_first_one_recomputes_on_oth
         release.wait(timeout=10)
         return real_refresh(cursor, user_ids, at)
 
-    monkeypatch.setattr(summaries, "refresh", held_refresh)
+    monkeypatch.setattr(summary_facts, "refresh_stale", held_refresh)
     first_database = Database(database_url)
     with ThreadPoolExecutor(1) as pool:
         first = pool.submit(summaries.recompute, first_database, plenty_of_time, chunk_users=2, connections=2)
@@ -201,7 +200,7 @@ def test_a_second_run_finds_the_lock_taken_while_the_first_one_recomputes_on_oth
         release.set()
         report = first.result(timeout=30)
         pool.submit(first_database.close).result()  # its lock's connection lives on the pool's thread
-    monkeypatch.setattr(summaries, "refresh", real_refresh)
+    monkeypatch.setattr(summary_facts, "refresh_stale", real_refresh)
     assert (second.busy, second.users, second.changed) == (True, 0, 0)
     assert (report.busy, report.finished, report.users) == (False, True, 4)
     # The control: once the first run is done, the lock is free and a run goes through.
@@ -410,18 +409,6 @@ def test_a_run_holds_its_lock_without_holding_up_a_migration(database, database_
         pool.submit(run_database.close).result()
 
 
-def test_the_database_reads_summaries_with_the_statement_of_this_code(database):
-    # The function the migrations left is the code's statement (a change to the statement needs a new migration:
-    # `python progress_tracking_app.py summary-read-function`).
-    def body(cursor):
-        cursor.execute("SELECT prosrc FROM pg_proc WHERE proname = %s", (summary_store.READ_FUNCTION,))
-        return [row[0] for row in cursor.fetchall()]
-
-    assert database.run(body) == [summary_store.read_function_body()]
-    # The control: the body holds the statement itself, with the function's parameters in place of the driver's.
-    assert "WHERE user_id = p_user" in summary_store.read_function_body()
-
-
 # --- a summary folded from the months' facts ---------------------------------------------------------------------
 
 # Sums of floats depend on the order they are added in: a summary folded from the months' sums may differ from one
@@ -430,7 +417,7 @@ def test_the_database_reads_summaries_with_the_statement_of_this_code(database):
 FLOAT_FACTS = {"average_weight", "average_calories", "total_calories"}
 
 
-def assert_same_facts(folded: summary_store.SummaryFacts, from_logs: summary_store.SummaryFacts) -> None:
+def assert_same_facts(folded: SummaryFacts, from_logs: SummaryFacts) -> None:
     mine, theirs = folded.model_dump(exclude={"goals"}), from_logs.model_dump(exclude={"goals"})
     for key in mine:
         if key in FLOAT_FACTS and mine[key] is not None and theirs[key] is not None:
@@ -439,11 +426,11 @@ def assert_same_facts(folded: summary_store.SummaryFacts, from_logs: summary_sto
             assert mine[key] == theirs[key], key
 
 
-def folded_and_from_logs(database: Database, user: str) -> tuple[summary_store.SummaryFacts, ...]:
+def folded_and_from_logs(database: Database, user: str) -> tuple[SummaryFacts, ...]:
     """The facts a summary read answers (folded from the months, and stored), and the facts of every log read from
     the logs themselves (what a ranged summary computes)."""
-    folded = database.run(lambda cursor: summary_store.current_or_fresh(cursor, user, datetime.now(UTC)))
-    return folded, database.run(lambda cursor: summary_store.summary_facts(cursor, user))
+    folded = database.run(lambda cursor: summary_facts.current_or_fresh(cursor, user, datetime.now(UTC)))
+    return folded, database.run(lambda cursor: summary_facts.facts_in_range(cursor, user))
 
 
 def months_rewritten_by(database: Database, write) -> list[date]:
@@ -492,7 +479,7 @@ def test_a_stale_summary_reads_the_months_and_no_log_whatever_the_change(databas
     assert (folded.first_weight, folded.latest_weight, folded.workouts) == (60.0, 62.0, {"run": 300})
     # The control: reads of progress_logs are counted; a weight goal's facts read a few (its start, the latest weight
     # and the trend's window), still not every log.
-    database.run(lambda cursor: goals_store.write(cursor, user, {"target_weight_kg": 70.0}, "t", None))
+    database.run(lambda cursor: goal_events.write(cursor, user, {"target_weight_kg": 70.0}, "t", None))
     assert 0 < rows_read_by_a_summary_read(database, user)["progress_logs"] < 100
 
 
@@ -529,7 +516,7 @@ summary_steps = st.lists(
 @given(steps=summary_steps)
 def test_a_summary_folded_from_the_months_equals_one_from_every_log(database, user_profile, steps):
     from progress_tracking import goals
-    from progress_tracking.models.goals import GoalsPut
+    from progress_tracking.models.goal import GoalsPut
     from progress_tracking.user_service import UserServiceClient
 
     user = f"mergeprop-{uuid.uuid4().hex[:10]}"
@@ -555,7 +542,7 @@ def test_a_summary_folded_from_the_months_equals_one_from_every_log(database, us
     # The weeks kept for weekly goals, and their runs, against every week of the logs, computed as of days within
     # and after the weeks logged.
     weekly = {"weekly_workouts": 1, "weekly_calories_burned": 100.0}
-    database.run(lambda cursor: goals_store.write(cursor, user, weekly, "t", None))
+    database.run(lambda cursor: goal_events.write(cursor, user, weekly, "t", None))
     for week in range((last_day - first_day).days // 7 + 3):
         day = first_day + timedelta(weeks=week)
         at = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
@@ -570,7 +557,7 @@ def test_a_summary_of_the_smallest_numbers_a_float_holds_is_answered(database):
     for day, calories in ((1, 5e-324), (2, 0.0), (3, 0.0)):  # an average of a third of the smallest: zero
         entry = {"date": date(2026, 2, day), "weight_kg": 70.0, "calories_burned": calories}
         database.run(lambda cursor, entry=entry: appending.log_new(cursor, user, entry, change))
-    facts = database.run(lambda cursor: summary_store.current_or_fresh(cursor, user, datetime.now(UTC)))
+    facts = database.run(lambda cursor: summary_facts.current_or_fresh(cursor, user, datetime.now(UTC)))
     assert facts.total_calories == 5e-324 and facts.average_calories == pytest.approx(0, abs=1e-300)
     # The control: ordinary numbers are averaged as before.
     assert (facts.log_count, facts.average_weight) == (3, 70.0)
@@ -580,11 +567,11 @@ def test_a_summary_left_without_a_stream_is_never_served(database):
     # Given a stored summary whose user has no stream (what a race with an erasure could leave behind)...
     user = f"orphan-{uuid.uuid4().hex[:8]}"
     add_log(database, user, 1, weight=100.0)
-    database.run(lambda cursor: summary_store.current_or_fresh(cursor, user, datetime.now(UTC)))
+    database.run(lambda cursor: summary_facts.current_or_fresh(cursor, user, datetime.now(UTC)))
     for table in ("progress_events", "progress_logs", "progress_log_versions", "user_streams"):  # all but the summary
         database.run(lambda cursor, table=table: cursor.execute(f"DELETE FROM {table} WHERE user_id = %s", (user,)))
     # ...it is not what a read answers: the user has no logs.
-    facts = database.run(lambda cursor: summary_store.current_or_fresh(cursor, user, datetime.now(UTC)))
+    facts = database.run(lambda cursor: summary_facts.current_or_fresh(cursor, user, datetime.now(UTC)))
     assert (facts.log_count, facts.average_weight) == (0, None)
     assert stored(database, user)[1].log_count == 1  # the control: the leftover is there
     database.run(lambda cursor: cursor.execute("DELETE FROM progress_summaries WHERE user_id = %s", (user,)))
@@ -594,5 +581,5 @@ def test_a_summary_left_without_a_stream_is_never_served(database):
 def test_an_average_keeps_every_digit_of_its_sum(database):
     user = f"digits-{uuid.uuid4().hex[:8]}"
     add_log(database, user, 1, weight=70.12345678901234)
-    facts = database.run(lambda cursor: summary_store.current_or_fresh(cursor, user, datetime.now(UTC)))
+    facts = database.run(lambda cursor: summary_facts.current_or_fresh(cursor, user, datetime.now(UTC)))
     assert facts.average_weight == facts.min_weight == 70.12345678901234

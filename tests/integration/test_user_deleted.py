@@ -15,8 +15,8 @@ from localdev.lambda_context import LocalLambdaContext
 from localdev.template import load_api
 from progress_tracking import user_deleted
 from progress_tracking.store import appending
-from tests.events import load_event
-from tests.integration.test_outbox import tombstones
+from tests.helpers import tombstones
+from tests.helpers.events import load_event
 
 ROOT = Path(__file__).resolve().parents[2]
 CONSUMER = load_api(ROOT / "template.yaml").functions["UserDeletedFunction"]

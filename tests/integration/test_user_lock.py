@@ -18,17 +18,16 @@ import psycopg2
 import pytest
 
 from localdev.databases import scratch_database
-from progress_tracking import goals, service, summaries
+from progress_tracking import goals, logs, summaries
 from progress_tracking.db import Database, one_row
 from progress_tracking.errors import ProgressError
 from progress_tracking.migrations import migrate
-from progress_tracking.models.goals import GoalsPut
-from progress_tracking.models.logs import HistoryQuery, ListQuery, LogCreate, LogUpdate
+from progress_tracking.models.goal import GoalsPut
+from progress_tracking.models.log import HistoryQuery, ListQuery, LogCreate, LogUpdate
 from progress_tracking.models.summary import SummaryQuery
-from progress_tracking.store import appending, checkpoints, erasure, rebuild, streams
-from progress_tracking.store import summaries as summary_store
+from progress_tracking.store import appending, checkpoints, erasure, rebuild, summary_facts
 from progress_tracking.user_service import UserServiceClient
-from tests.helpers import MACHINE, count_rows
+from tests.helpers import MACHINE, blocked_by, count_rows, stream_version, wait_until
 
 ROUNDS = 25
 
@@ -41,8 +40,8 @@ def logged_with_history(database: Database, users: UserServiceClient, user: str,
     """`count` logs of `user`, each at version 2 (so a rollback to 1 is possible)."""
     ids = []
     for n in range(count):
-        log_id = service.log_progress(database, users, MACHINE, entry(user, n + 1), None).log.log_id
-        service.update_log(database, MACHINE, log_id, LogUpdate(notes=f"private note {n}"), None)
+        log_id = logs.log_progress(database, users, MACHINE, entry(user, n + 1), None).log.log_id
+        logs.update_log(database, MACHINE, log_id, LogUpdate(notes=f"private note {n}"), None)
         ids.append(log_id)
     return ids
 
@@ -57,15 +56,6 @@ def waiting_on_locks(database_url: str) -> int:
             return int(cursor.fetchone()[0])
     finally:
         connection.close()
-
-
-def wait_until(condition: Callable[[], bool], attempts: int = 1000) -> bool:
-    """Polls until the condition holds (a bound, not a timing assertion: the outcome is asserted afterwards)."""
-    for _ in range(attempts):
-        if condition():
-            return True
-        time.sleep(0.01)
-    return False
 
 
 def attempt(work: Callable[[], object]) -> str:
@@ -95,11 +85,11 @@ WRITES = ["post", "put", "delete", "rollback", "delete_all"]
 
 def write(kind: str, database: Database, users: UserServiceClient, user: str, log_id: int) -> Callable[[], object]:
     return {
-        "post": lambda: service.log_progress(database, users, MACHINE, entry(user, 9, 99.0), None),
-        "put": lambda: service.update_log(database, MACHINE, log_id, LogUpdate(notes="written during erasure"), None),
-        "delete": lambda: service.delete_log(database, MACHINE, log_id, None),
-        "rollback": lambda: service.rollback(database, MACHINE, log_id, 1, None),
-        "delete_all": lambda: service.delete_user_logs(database, MACHINE, user, None),
+        "post": lambda: logs.log_progress(database, users, MACHINE, entry(user, 9, 99.0), None),
+        "put": lambda: logs.update_log(database, MACHINE, log_id, LogUpdate(notes="written during erasure"), None),
+        "delete": lambda: logs.delete_log(database, MACHINE, log_id, None),
+        "rollback": lambda: logs.rollback(database, MACHINE, log_id, 1, None),
+        "delete_all": lambda: logs.delete_user_logs(database, MACHINE, user, None),
     }[kind]
 
 
@@ -121,7 +111,7 @@ def test_a_write_in_flight_when_the_erasure_starts_is_erased_with_everything_els
         writer = pool.submit(attempt, write(kind, database, users, user, log_ids[0]))
         assert wait_until(lambda: waiting_on_locks(database_url) > waiting_before)
         # When: the erasure starts while the write is in flight, and then the write is let go.
-        eraser = pool.submit(service.erase_user, database, MACHINE, user)
+        eraser = pool.submit(logs.erase_user, database, MACHINE, user)
         wait_until(lambda: eraser.done() or waiting_on_locks(database_url) > waiting_before + 1)
         holder.commit()
         holder.close()
@@ -160,20 +150,20 @@ def test_a_write_that_waits_for_an_erasure_finds_nothing(database, database_url,
 def test_an_erased_user_is_named_in_no_table_not_even_by_the_recompute_checkpoint(database, users, new_user):
     # Given a recompute run that read the user's stream, the last one to move...
     user = new_user("named")
-    service.log_progress(database, users, MACHINE, entry(user), None)
+    logs.log_progress(database, users, MACHINE, entry(user), None)
     # (Streams are read only below the horizon, which a transaction anywhere on the server holds back: wait for it.)
     deadline = time.monotonic() + 30
-    while database.run(lambda cursor: summary_store.stored_summary(cursor, user)) is None:  # the control: it did
+    while database.run(lambda cursor: summary_facts.stored_summary(cursor, user)) is None:  # the control: it did
         assert time.monotonic() < deadline
         summaries.recompute(database, lambda: 600_000)
     # ...the user's erasure leaves no row naming them.
-    service.erase_user(database, MACHINE, user)
+    logs.erase_user(database, MACHINE, user)
     assert set(count_rows(database, user).values()) == {0}
 
     # Given a run that stopped for time after a full window, whose place is the last user it read (within a
     # transaction that moved more streams than a window holds)...
     other = new_user("stopped-at")
-    service.log_progress(database, users, MACHINE, entry(other), None)
+    logs.log_progress(database, users, MACHINE, entry(other), None)
 
     def stop_at_other(cursor):
         cursor.execute("SELECT pg_current_xact_id()::text::bigint")  # a place after everything so far
@@ -183,7 +173,7 @@ def test_an_erased_user_is_named_in_no_table_not_even_by_the_recompute_checkpoin
     database.run(stop_at_other)
     assert count_rows(database, other)["projector_checkpoints"] == 1  # the control: the place names them
     # ...the erasure takes the name out of it too...
-    service.erase_user(database, MACHINE, other)
+    logs.erase_user(database, MACHINE, other)
     assert set(count_rows(database, other).values()) == {0}
     # ...and a run that read the stream before the erasure and saves its place after it names nobody.
     database.run(stop_at_other)
@@ -196,19 +186,19 @@ def erasure_race_round(database: Database, users: UserServiceClient, user: str) 
     posted: set[int] = set()
 
     def post() -> None:
-        posted.add(service.log_progress(database, users, MACHINE, entry(user, 20, 50.0), None).log.log_id)
+        posted.add(logs.log_progress(database, users, MACHINE, entry(user, 20, 50.0), None).log.log_id)
 
     work: list[Callable[[], object]] = [post, post]
     for log_id in log_ids:
         work += [
-            lambda log_id=log_id: service.update_log(database, MACHINE, log_id, LogUpdate(notes="racing"), None),
-            lambda log_id=log_id: service.rollback(database, MACHINE, log_id, 1, None),
-            lambda log_id=log_id: service.delete_log(database, MACHINE, log_id, None),
+            lambda log_id=log_id: logs.update_log(database, MACHINE, log_id, LogUpdate(notes="racing"), None),
+            lambda log_id=log_id: logs.rollback(database, MACHINE, log_id, 1, None),
+            lambda log_id=log_id: logs.delete_log(database, MACHINE, log_id, None),
         ]
     work += [
-        lambda: service.delete_user_logs(database, MACHINE, user, None),
-        lambda: service.summarize(database, MACHINE, user, SummaryQuery()),
-        lambda: service.erase_user(database, MACHINE, user),
+        lambda: logs.delete_user_logs(database, MACHINE, user, None),
+        lambda: summaries.summarize(database, MACHINE, user, SummaryQuery()),
+        lambda: logs.erase_user(database, MACHINE, user),
     ]
     start = threading.Barrier(len(work))
 
@@ -244,7 +234,7 @@ def test_nothing_written_before_or_during_an_erasure_survives_it(database, users
             assert {(version, kind) for _, version, kind in events} <= {(1, "logged"), (2, "deleted")}
             assert rows["user_streams"] == 1
             outcomes["fresh start only"] += 1
-            service.erase_user(database, MACHINE, user)
+            logs.erase_user(database, MACHINE, user)
         else:
             outcomes["nothing left"] += 1
         assert set(user_rows(database, user).values()) == {0}
@@ -259,46 +249,48 @@ def test_a_first_log_racing_the_erasure_of_a_user_who_had_none_is_written_whole_
     database, database_url, users, new_user
 ):
     # Given an erasure of a user with no stream (nothing logged yet, or erased before: the UserDeleted event, say),
-    # held just after it deleted the user's events...
+    # held just after its first statement, the user's lock...
     user = new_user()
-    deleted_events, go_on = threading.Event(), threading.Event()
+    locked, go_on = threading.Event(), threading.Event()
 
-    class Pausing:  # the erasure's cursor, stopping after the statement that deletes the events
+    class Pausing:  # the erasure's cursor, stopping after the statement that takes the user's lock
         def __init__(self, cursor):
             self._cursor = cursor
 
         def execute(self, query, params=None):
             self._cursor.execute(query, params)
-            if query.startswith("DELETE FROM progress_events"):
-                deleted_events.set()
+            if "progress_lock_user" in query:
+                locked.set()
                 go_on.wait(timeout=10)
 
         def __getattr__(self, name):
             return getattr(self._cursor, name)
 
-    def erase():
-        connection = psycopg2.connect(database_url)
-        try:
-            erasure.erase_user(Pausing(connection.cursor()), user)
-            connection.commit()
-        finally:
-            connection.close()
+    eraser = psycopg2.connect(database_url)
 
-    with ThreadPoolExecutor(2) as pool:
-        erasing = pool.submit(erase)
-        assert deleted_events.wait(timeout=10)
-        # ...a first log for that user, in flight meanwhile.
-        logging = pool.submit(lambda: service.log_progress(database, users, MACHINE, entry(user), None))
-        time.sleep(0.5)  # it commits at once if nothing holds it back (the defect); else it waits for the erasure
-        go_on.set()
-        erasing.result(timeout=10)
-        logging.result(timeout=10)
-    # Then: the log is there whole, written after the erasure, or not at all; never an event without its log.
+    def erase():
+        erasure.erase_user(Pausing(eraser.cursor()), user)
+        eraser.commit()
+
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            erasing = pool.submit(erase)
+            assert locked.wait(timeout=10)
+            # ...a first log for that user, in flight meanwhile, waits for the erasure (without a stream to lock, it
+            # would commit at once, and the erasure would then take it).
+            logging = pool.submit(lambda: logs.log_progress(database, users, MACHINE, entry(user), None))
+            assert wait_until(lambda: blocked_by(database_url, eraser.get_backend_pid()))
+            go_on.set()
+            erasing.result(timeout=10)
+            logging.result(timeout=10)
+    finally:
+        eraser.close()
+    # Then: the log is there whole, written after the erasure; never an event without its log.
     counts = count_rows(database, user)
-    assert (counts["progress_events"], counts["progress_logs"], counts["user_streams"]) in ((1, 1, 1), (0, 0, 0))
+    assert (counts["progress_events"], counts["progress_logs"], counts["user_streams"]) == (1, 1, 1)
     # The control: the same first log without an erasure writes all three.
     other = new_user()
-    service.log_progress(database, users, MACHINE, entry(other), None)
+    logs.log_progress(database, users, MACHINE, entry(other), None)
     other_counts = count_rows(database, other)
     assert (other_counts["progress_events"], other_counts["progress_logs"], other_counts["user_streams"]) == (1, 1, 1)
 
@@ -308,16 +300,16 @@ def test_a_summary_computed_while_the_user_is_erased_is_erased_too_and_never_ser
 ):
     user = new_user("summary")
     for day, weight in enumerate((90.0, 91.0, 92.0, 93.0), start=1):
-        service.log_progress(database, users, MACHINE, entry(user, day, weight), None)
-    version_before = database.run(lambda cursor: streams.stream_versions(cursor, [user]))[user]
+        logs.log_progress(database, users, MACHINE, entry(user, day, weight), None)
+    version_before = stream_version(database, user)
     # Given: a summary read in its transaction, having computed the user's facts, not yet committed.
     reader = psycopg2.connect(database_url)
     with reader.cursor() as cursor:
-        summaries.refresh(cursor, [user], datetime.now(UTC))
+        summary_facts.refresh_stale(cursor, [user], datetime.now(UTC))
     waiting_before = waiting_on_locks(database_url)
     with ThreadPoolExecutor(1) as pool:
         # When: the user is erased meanwhile, and the summary read commits.
-        eraser = pool.submit(service.erase_user, database, MACHINE, user)
+        eraser = pool.submit(logs.erase_user, database, MACHINE, user)
         wait_until(lambda: eraser.done() or waiting_on_locks(database_url) > waiting_before)
         reader.commit()
         reader.close()
@@ -326,9 +318,9 @@ def test_a_summary_computed_while_the_user_is_erased_is_erased_too_and_never_ser
     assert set(user_rows(database, user).values()) == {0}
     # And: after as many new logs as before, the summary is of the new logs, and the version has moved on.
     for day in range(1, 5):
-        service.log_progress(database, users, MACHINE, entry(user, day, 60.0), None)
-    assert database.run(lambda cursor: streams.stream_versions(cursor, [user]))[user] > version_before
-    summary = service.summarize(database, MACHINE, user, SummaryQuery())
+        logs.log_progress(database, users, MACHINE, entry(user, day, 60.0), None)
+    assert stream_version(database, user) > version_before
+    summary = summaries.summarize(database, MACHINE, user, SummaryQuery())
     assert (summary.log_count, summary.average_weight, summary.max_weight_kg) == (4, 60.0, 60.0)
 
 
@@ -342,14 +334,14 @@ def test_a_summary_read_holds_no_lock_a_writer_needs_only_erasure_waits_for_it(
     (log_id,) = logged_with_history(database, users, user, 1)
     reader = psycopg2.connect(database_url)
     with reader.cursor() as cursor:
-        assert summary_store.current_or_fresh(cursor, user, datetime.now(UTC)).log_count == 1
+        assert summary_facts.current_or_fresh(cursor, user, datetime.now(UTC)).log_count == 1
         cursor.execute("SELECT count(*) FROM progress_summaries WHERE user_id = %s", (user,))
         assert cursor.fetchone()[0] == 1  # stored, uncommitted
     jobs: dict[str, Callable[[], object]] = {
-        "post": lambda: service.log_progress(database, users, MACHINE, entry(user, 9), None),
-        "put": lambda: service.update_log(database, MACHINE, log_id, LogUpdate(notes="while read"), None),
+        "post": lambda: logs.log_progress(database, users, MACHINE, entry(user, 9), None),
+        "put": lambda: logs.update_log(database, MACHINE, log_id, LogUpdate(notes="while read"), None),
         "goals": lambda: goals.set_goals(database, users, MACHINE, user, GoalsPut(weekly_workouts=3), None),
-        "erasure": lambda: service.erase_user(database, MACHINE, user),
+        "erasure": lambda: logs.erase_user(database, MACHINE, user),
     }
     waiting_before = waiting_on_locks(database_url)
     with ThreadPoolExecutor(1) as pool:
@@ -371,11 +363,11 @@ def test_a_summary_read_holds_no_lock_a_writer_needs_only_erasure_waits_for_it(
 def test_a_stale_summary_left_from_before_an_erasure_never_matches_the_new_stream(database, users, new_user):
     user = new_user("stale")
     for day in range(1, 4):
-        service.log_progress(database, users, MACHINE, entry(user, day, 80.0), None)
-    service.summarize(database, MACHINE, user, SummaryQuery())
-    old_summary = database.run(lambda cursor: summary_store.stored_summary(cursor, user))
+        logs.log_progress(database, users, MACHINE, entry(user, day, 80.0), None)
+    summaries.summarize(database, MACHINE, user, SummaryQuery())
+    old_summary = database.run(lambda cursor: summary_facts.stored_summary(cursor, user))
     assert old_summary is not None
-    service.erase_user(database, MACHINE, user)
+    logs.erase_user(database, MACHINE, user)
 
     def put_back(cursor):  # what a summary read racing an erasure left behind before the per-user lock
         cursor.execute(
@@ -385,8 +377,8 @@ def test_a_stale_summary_left_from_before_an_erasure_never_matches_the_new_strea
 
     database.run(put_back)
     for day in range(1, 4):
-        service.log_progress(database, users, MACHINE, entry(user, day, 50.0), None)
-    summary = service.summarize(database, MACHINE, user, SummaryQuery())
+        logs.log_progress(database, users, MACHINE, entry(user, day, 50.0), None)
+    summary = summaries.summarize(database, MACHINE, user, SummaryQuery())
     assert (summary.log_count, summary.average_weight) == (3, 50.0)
 
 
@@ -449,8 +441,8 @@ def test_an_event_is_never_earlier_than_the_streams_latest_whichever_clock_wrote
     # Given: the user's latest event written an hour ahead of this server's clock (a clock that ran ahead, then a
     # failover): its stream's last_at is in the future.
     user = new_user("clock")
-    log_id = service.log_progress(database, users, MACHINE, entry(user), None).log.log_id
-    service.update_log(database, MACHINE, log_id, LogUpdate(weight_kg=71.0), None)
+    log_id = logs.log_progress(database, users, MACHINE, entry(user), None).log.log_id
+    logs.update_log(database, MACHINE, log_id, LogUpdate(weight_kg=71.0), None)
     ahead = stream_written_by_a_clock_ahead(database, user, log_id, timedelta(hours=1))
     assert ahead > datetime.now(UTC) + timedelta(minutes=59)  # the control: the stream's time is ahead of the clock
     # When: the user writes again.
@@ -466,18 +458,18 @@ def test_an_event_is_never_earlier_than_the_streams_latest_whichever_clock_wrote
     assert times == sorted(times) and times[-1] >= ahead
     if kind in ("put", "rollback"):  # time travel to the new version's moment shows it
         version = history_times(database, log_id)[-1]
-        page = service.list_progress(database, MACHINE, user, ListQuery(as_of=version))
+        page = logs.list_progress(database, MACHINE, user, ListQuery(as_of=version))
         assert [log.version for log in page.progress_logs] == [3]
 
 
 def test_versions_of_a_log_never_go_back_in_time_when_delete_all_races_updates(database, users, new_user):
     for _ in range(ROUNDS):
         user = new_user("times")
-        log_id = service.log_progress(database, users, MACHINE, entry(user), None).log.log_id
+        log_id = logs.log_progress(database, users, MACHINE, entry(user), None).log.log_id
         work: list[Callable[[], object]] = [
-            lambda n=n: service.update_log(database, MACHINE, log_id, LogUpdate(notes=str(n)), None) for n in range(4)
+            lambda n=n: logs.update_log(database, MACHINE, log_id, LogUpdate(notes=str(n)), None) for n in range(4)
         ]
-        work.insert(2, lambda: service.delete_user_logs(database, MACHINE, user, None))
+        work.insert(2, lambda: logs.delete_user_logs(database, MACHINE, user, None))
         with ThreadPoolExecutor(len(work)) as pool:
             list(pool.map(attempt, work))
         times = history_times(database, log_id)
@@ -518,20 +510,20 @@ def test_concurrent_first_goal_writes_of_a_user_all_succeed_one_after_another(da
 
 def test_rollback_finds_the_version_by_number_when_history_does_not_start_at_one(database, users, new_user):
     user = new_user("sparse")
-    log_id = service.log_progress(database, users, MACHINE, entry(user, 1, 70.0), None).log.log_id
+    log_id = logs.log_progress(database, users, MACHINE, entry(user, 1, 70.0), None).log.log_id
     for weight in (71.0, 72.0):
-        service.update_log(database, MACHINE, log_id, LogUpdate(weight_kg=weight), None)
+        logs.update_log(database, MACHINE, log_id, LogUpdate(weight_kg=weight), None)
 
     def drop_first_version(cursor):  # a history that starts at 2 (imported, or trimmed)
         cursor.execute("DELETE FROM progress_events WHERE log_id = %s AND version = 1", (log_id,))
 
     database.run(drop_first_version)
-    restored = service.rollback(database, MACHINE, log_id, 2, None)
+    restored = logs.rollback(database, MACHINE, log_id, 2, None)
     assert (restored.version, restored.weight_kg) == (4, 71.0)
     with pytest.raises(ProgressError):
-        service.rollback(database, MACHINE, log_id, 1, None)  # no such version: refused, nothing written
+        logs.rollback(database, MACHINE, log_id, 1, None)  # no such version: refused, nothing written
     assert [e.version for e in database.run(lambda cursor: appending.log_events(cursor, log_id))] == [2, 3, 4]
-    service.erase_user(database, MACHINE, user)  # its trimmed history would not rebuild to the same created_at
+    logs.erase_user(database, MACHINE, user)  # its trimmed history would not rebuild to the same created_at
 
 
 # --- defect 8: expected conflicts never reach the database server's log -------------------------------------------
@@ -577,12 +569,12 @@ def test_the_database_server_log_names_no_user_after_conflicts_and_races(private
     user = f"pii-{uuid.uuid4().hex[:10]}"
     user_profile.known.add(user)
     named.append(user)
-    log_id = service.log_progress(database, users, MACHINE, entry(user), None).log.log_id
-    service.delete_log(database, MACHINE, log_id, None)
+    log_id = logs.log_progress(database, users, MACHINE, entry(user), None).log.log_id
+    logs.delete_log(database, MACHINE, log_id, None)
     with ThreadPoolExecutor(8) as pool:
         outcomes = list(
             pool.map(
-                lambda _: attempt(lambda: service.rollback(database, MACHINE, log_id, 1, None, frozenset({2}))),
+                lambda _: attempt(lambda: logs.rollback(database, MACHINE, log_id, 1, None, frozenset({2}))),
                 range(8),
             )
         )
@@ -590,7 +582,7 @@ def test_the_database_server_log_names_no_user_after_conflicts_and_races(private
         list(
             pool.map(
                 lambda n: attempt(
-                    lambda: service.update_log(
+                    lambda: logs.update_log(
                         database, MACHINE, log_id, LogUpdate(notes=str(n)), None, expected_versions=frozenset({3})
                     )
                 ),
@@ -599,7 +591,7 @@ def test_the_database_server_log_names_no_user_after_conflicts_and_races(private
         )
         list(
             pool.map(
-                lambda _: attempt(lambda: service.log_progress(database, users, MACHINE, entry(user), None, "one-key")),
+                lambda _: attempt(lambda: logs.log_progress(database, users, MACHINE, entry(user), None, "one-key")),
                 range(8),
             )
         )

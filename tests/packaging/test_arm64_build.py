@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.packaging.conftest import LAMBDA_ARCHITECTURE, ROOT, sam_build
+from tests.helpers.packaging import LAMBDA_ARCHITECTURE, ROOT, sam_build
 
 pytestmark = pytest.mark.packaging
 

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from localdev.stubs import StubServer
-from tests.events import EVENTS_DIR, load_event
+from tests.helpers.events import EVENTS_DIR, load_event
 
 pytestmark = pytest.mark.packaging
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from tests.packaging import rehearsal
-from tests.packaging.rehearsal import (
+from tests.helpers import rehearsal
+from tests.helpers.rehearsal import (
     ACCOUNT,
     EVERYTHING_ON,
     GUIDED_ANSWERS,

@@ -14,7 +14,7 @@ import pytest
 
 from localdev.dev_issuer import SigningKey
 from localdev.load import server_errors, undocumented, verify, wait_until_answering_normally
-from tests.resilience.conftest import APP_ROLE, World
+from tests.helpers.resilience import APP_ROLE, World
 
 pytestmark = pytest.mark.resilience
 

@@ -19,8 +19,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from progress_tracking import api_edge, metric_catalog
 from progress_tracking.metric_catalog import Metric
-from tests.packaging.rehearsal import EVERYTHING_ON, as_created, deploy_parameters, source_template, translate
-from tests.unit.test_template_deployment import FUNCTIONS, _is_api_function
+from tests.helpers.rehearsal import EVERYTHING_ON, as_created, deploy_parameters, source_template, translate
+from tests.helpers.template import FUNCTION_RESOURCES, is_api_function
 
 ROOT = Path(__file__).resolve().parents[2]
 GLOBAL_ENVIRONMENT = source_template()["Globals"]["Function"]["Environment"]["Variables"]
@@ -364,8 +364,8 @@ def test_every_metric_of_the_catalog_is_recorded_somewhere():
 def test_the_catalog_knows_every_route_of_the_template_and_every_503_code():
     routes = {
         f"{event['Properties']['Method'].upper()} {event['Properties']['Path']}"
-        for spec in FUNCTIONS.values()
-        if _is_api_function(spec)
+        for spec in FUNCTION_RESOURCES.values()
+        if is_api_function(spec)
         for event in spec["Properties"]["Events"].values()
     }
     assert set(metric_catalog.ROUTE_GROUPS) == routes and len(routes) == 13

@@ -6,10 +6,10 @@ from datetime import date
 
 import pytest
 
-from progress_tracking import summaries
+from progress_tracking import summary_figures
 from progress_tracking.config import DEFAULT_USER_SVC_BASE_URL, Settings
 from progress_tracking.database_url import dsn_from_secret
-from progress_tracking.store.summaries import SummaryFacts
+from progress_tracking.models.facts import SummaryFacts
 
 
 def test_auth0_domain_gives_issuer_and_jwks_url_and_audiences_split_on_commas():
@@ -105,19 +105,19 @@ def facts(**overrides) -> SummaryFacts:
 
 @pytest.mark.parametrize(("today", "current"), [(date(2026, 1, 10), 2), (date(2026, 1, 11), 2), (date(2026, 1, 12), 0)])
 def test_the_current_streak_lives_while_its_last_day_is_today_or_yesterday(today, current):
-    summary = summaries.summary_from_facts("u", facts(), today)
+    summary = summary_figures.summary_from_facts("u", facts(), today)
     assert summary.current_streak_days == current
     assert summary.longest_streak_days == 4
     assert summary.average_weight == 80.12 and summary.weight_change_kg == -2.0
 
 
 def test_weight_change_needs_a_weight():
-    summary = summaries.summary_from_facts("u", facts(first_weight=None, latest_weight=None), date(2026, 1, 10))
+    summary = summary_figures.summary_from_facts("u", facts(first_weight=None, latest_weight=None), date(2026, 1, 10))
     assert summary.weight_change_kg is None
 
 
 def test_summary_facts_agree_but_for_the_last_bits_of_their_float_sums():
-    from progress_tracking.store.summaries import SummaryFacts
+    from progress_tracking.models.facts import SummaryFacts
 
     facts = SummaryFacts(
         log_count=3,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from progress_tracking import goals
-from progress_tracking.store.goals import GoalFacts
+from progress_tracking import goal_progress
+from progress_tracking.models.facts import GoalFacts
 
 SET_AT = datetime(2026, 1, 10, 9, 30, tzinfo=UTC)
 
@@ -24,7 +24,7 @@ def facts(**changes) -> GoalFacts:
 
 def test_on_the_way_down_with_a_trend_that_arrives_in_time():
     # 90 → 85 of 90 → 80: half-way. -0.1 kg a day = -0.7 a week; 5 kg to go = 50 days after Jan 31 = Mar 22.
-    progress = goals.weight_progress(
+    progress = goal_progress.weight_progress(
         facts(
             start_weight=90.0,
             start_date=date(2026, 1, 9),
@@ -39,7 +39,7 @@ def test_on_the_way_down_with_a_trend_that_arrives_in_time():
     assert progress.trend_kg_per_week == -0.7
     assert progress.projected_date == date(2026, 3, 22)
     assert progress.on_track is False  # Mar 22 is after the target date, Mar 1
-    later = goals.weight_progress(
+    later = goal_progress.weight_progress(
         facts(
             target_date=date(2026, 3, 22),
             start_weight=90.0,
@@ -53,7 +53,7 @@ def test_on_the_way_down_with_a_trend_that_arrives_in_time():
 
 
 def test_a_plateau_projects_nothing_and_is_not_on_track():
-    progress = goals.weight_progress(
+    progress = goal_progress.weight_progress(
         facts(start_weight=90.0, current_weight=88.0, current_date=date(2026, 2, 1), trend_slope_per_day=0.0)
     )
     assert progress.fraction_done == 0.2 and progress.trend_kg_per_week == 0.0
@@ -61,7 +61,7 @@ def test_a_plateau_projects_nothing_and_is_not_on_track():
 
 
 def test_gaining_when_losing_is_the_goal_goes_backwards():
-    progress = goals.weight_progress(
+    progress = goal_progress.weight_progress(
         facts(start_weight=90.0, current_weight=92.0, current_date=date(2026, 2, 1), trend_slope_per_day=0.05)
     )
     assert progress.fraction_done == -0.2 and progress.reached is False
@@ -70,7 +70,7 @@ def test_gaining_when_losing_is_the_goal_goes_backwards():
 
 
 def test_a_reached_target_is_on_track_and_needs_no_projection():
-    progress = goals.weight_progress(
+    progress = goal_progress.weight_progress(
         facts(start_weight=90.0, current_weight=79.5, current_date=date(2026, 2, 1), trend_slope_per_day=-0.2)
     )
     assert progress.reached is True and progress.fraction_done == 1.05
@@ -78,7 +78,7 @@ def test_a_reached_target_is_on_track_and_needs_no_projection():
 
 
 def test_a_gaining_goal_counts_upwards():
-    progress = goals.weight_progress(
+    progress = goal_progress.weight_progress(
         facts(
             target_weight_kg=70.0,
             start_weight=60.0,
@@ -93,7 +93,7 @@ def test_a_gaining_goal_counts_upwards():
 
 
 def test_no_weight_logs_leave_every_number_empty():
-    progress = goals.weight_progress(facts())
+    progress = goal_progress.weight_progress(facts())
     assert progress.start_weight_kg is None and progress.current_weight_kg is None
     assert progress.fraction_done is None and progress.reached is None and progress.remaining_kg is None
     assert progress.trend_kg_per_week is None and progress.trend_points == 0
@@ -102,7 +102,7 @@ def test_no_weight_logs_leave_every_number_empty():
 
 def test_one_log_is_both_start_and_current_with_no_trend():
     one = {"start_weight": 88.0, "start_date": date(2026, 1, 12), "current_weight": 88.0}
-    progress = goals.weight_progress(facts(**one, current_date=date(2026, 1, 12), trend_points=1))
+    progress = goal_progress.weight_progress(facts(**one, current_date=date(2026, 1, 12), trend_points=1))
     assert progress.fraction_done == 0.0 and progress.reached is False
     assert progress.trend_kg_per_week is None and progress.projected_date is None
     assert progress.on_track is None  # unknown without a trend
@@ -110,7 +110,7 @@ def test_one_log_is_both_start_and_current_with_no_trend():
 
 def test_a_goal_set_before_any_log_starts_from_the_first_log():
     # The database gives the first weight after the set day as the start when none is on or before it.
-    progress = goals.weight_progress(
+    progress = goal_progress.weight_progress(
         facts(
             start_weight=86.0,
             start_date=date(2026, 1, 15),
@@ -126,22 +126,22 @@ def test_a_goal_set_before_any_log_starts_from_the_first_log():
 
 
 def test_without_a_target_date_on_track_is_null():
-    progress = goals.weight_progress(facts(target_date=None, start_weight=90.0, current_weight=85.0))
+    progress = goal_progress.weight_progress(facts(target_date=None, start_weight=90.0, current_weight=85.0))
     assert progress.on_track is None
 
 
 def test_weekly_goals_count_this_week_and_the_completed_weeks_up_to_last_week():
     # Today is Wednesday 2026-02-18; its ISO week starts Monday 2026-02-16.
     weeks = {date(2026, 1, 26): 3, date(2026, 2, 2): 4, date(2026, 2, 9): 3, date(2026, 2, 16): 1, date(2026, 1, 12): 5}
-    progress = goals.weekly_progress(3, weeks, date(2026, 2, 16))
+    progress = goal_progress.weekly_progress(3, weeks, date(2026, 2, 16))
     # Feb 9, Feb 2 and Jan 26 are complete; Jan 19 has no logs, so the streak is 3 (Jan 12 is not counted).
     assert progress.streak_weeks == 3 and progress.this_week == 1 and progress.completed_this_week is False
-    assert goals.weekly_progress(4, weeks, date(2026, 2, 16)).streak_weeks == 0  # last week fell short
-    assert goals.weekly_progress(1, weeks, date(2026, 2, 16)).completed_this_week is True
+    assert goal_progress.weekly_progress(4, weeks, date(2026, 2, 16)).streak_weeks == 0  # last week fell short
+    assert goal_progress.weekly_progress(1, weeks, date(2026, 2, 16)).completed_this_week is True
 
 
 def test_the_summary_section_holds_only_the_goals_that_are_set():
-    section = goals.progress(
+    section = goal_progress.progress(
         facts(target_weight_kg=None, target_weight_set_at=None, weekly_calories_burned=1500.0, weeks=[]),
         date(2026, 2, 18),
     )

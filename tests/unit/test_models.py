@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from progress_tracking.models.logs import ListQuery, LogCreate, LogUpdate
+from progress_tracking.models.log import ListQuery, LogCreate, LogUpdate
 
 
 def create(body: dict) -> LogCreate:

@@ -13,7 +13,7 @@ from openapi_spec_validator import validate
 
 from localdev.openapi import build_openapi
 from localdev.openapi_docs import DESCRIPTIONS, TAGS, enrich
-from tests.unit.test_template_routes import API
+from tests.helpers import API
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,11 +9,11 @@ from hypothesis import strategies as st
 
 from localdev.gateway import invoke_response_bytes
 from localdev.template import read_template
-from progress_tracking import summaries
+from progress_tracking import summary_figures
 from progress_tracking.api_edge import model_response
+from progress_tracking.models.facts import SummaryFacts
 from progress_tracking.models.summary import MAX_WORKOUT_KINDS
 from progress_tracking.response_size import RESPONSE_BUDGET_BYTES, body_text, invoke_bytes
-from progress_tracking.store.summaries import SummaryFacts
 from tests.helpers import ROOT
 
 EMPTY = invoke_response_bytes({"body": ""})
@@ -62,7 +62,7 @@ def test_a_summary_names_the_most_logged_workouts_however_many_kinds_were_logged
         longest_streak=1,
         last_streak=1,
     )
-    summary = summaries.summary_from_facts("u", facts, date(2026, 1, 2))
+    summary = summary_figures.summary_from_facts("u", facts, date(2026, 1, 2))
     most = sorted(kinds.items(), key=lambda kind: (-kind[1], kind[0]))[:MAX_WORKOUT_KINDS]
     assert summary.workouts == dict(most) and all(count == 7 for _, count in most)
     assert summary.workout_kinds == 100_000
@@ -89,6 +89,6 @@ def test_a_summary_with_few_kinds_names_them_all():
         longest_streak=3,
         last_streak=3,
     )
-    summary = summaries.summary_from_facts("u", facts, date(2026, 1, 3))
+    summary = summary_figures.summary_from_facts("u", facts, date(2026, 1, 3))
     assert summary.workouts == {"run": 2, "yoga": 1}
     assert (summary.workout_kinds, summary.other_workouts) == (2, 0)

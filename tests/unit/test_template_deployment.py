@@ -5,23 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from localdev.template import read_template
+from tests.helpers.template import FUNCTION_RESOURCES, RESOURCES, is_api_function
 
 ROOT = Path(__file__).resolve().parents[2]
-RESOURCES = read_template(ROOT / "template.yaml")["Resources"]
 GLOBALS = read_template(ROOT / "template.yaml")["Globals"]["Function"]
-FUNCTIONS = {name: spec for name, spec in RESOURCES.items() if spec["Type"] == "AWS::Serverless::Function"}
 
 
 def _uses_the_database(spec: dict) -> bool:
     return {"Ref": "DatabaseSecretReadPolicy"} in spec["Properties"].get("Policies", [])
-
-
-def _is_api_function(spec: dict) -> bool:
-    """Behind the authorizer (the docs page's public routes are not the API's)."""
-    return any(
-        event["Type"] == "Api" and (event["Properties"].get("Auth") or {}).get("Authorizer") != "NONE"
-        for event in spec["Properties"].get("Events", {}).values()
-    )
 
 
 def _depends_on(spec: dict) -> list[str]:
@@ -30,25 +21,29 @@ def _depends_on(spec: dict) -> list[str]:
 
 
 def test_every_function_that_touches_the_database_is_updated_only_after_the_migration():
-    database_functions = {name for name, spec in FUNCTIONS.items() if _uses_the_database(spec)} - {"MigrateFunction"}
+    database_functions = {name for name, spec in FUNCTION_RESOURCES.items() if _uses_the_database(spec)} - {
+        "MigrateFunction"
+    }
     assert len(database_functions) >= 9  # the eight API functions and the recompute, at least
-    waiting = {name for name in database_functions if "SchemaMigration" in _depends_on(FUNCTIONS[name])}
+    waiting = {name for name in database_functions if "SchemaMigration" in _depends_on(FUNCTION_RESOURCES[name])}
     assert waiting == database_functions
 
 
 def test_the_migration_itself_does_not_wait_for_the_migration():
-    assert "SchemaMigration" not in _depends_on(FUNCTIONS["MigrateFunction"])
+    assert "SchemaMigration" not in _depends_on(FUNCTION_RESOURCES["MigrateFunction"])
 
 
 def test_reserved_concurrency_is_a_parameter_of_the_api_functions_and_the_followers_only():
     assert "ReservedConcurrentExecutions" not in GLOBALS
-    api_functions = {name for name, spec in FUNCTIONS.items() if _is_api_function(spec)}
+    api_functions = {name for name, spec in FUNCTION_RESOURCES.items() if is_api_function(spec)}
     assert len(api_functions) >= 8
-    reserved = {name for name, spec in FUNCTIONS.items() if "ReservedConcurrentExecutions" in spec["Properties"]}
+    reserved = {
+        name for name, spec in FUNCTION_RESOURCES.items() if "ReservedConcurrentExecutions" in spec["Properties"]
+    }
     # The two followers of the event log may be reserved one each; the UserDeleted consumer needs no reservation.
     assert reserved == api_functions | {"RecomputeSummariesFunction", "PublishEventsFunction"}
     for name in api_functions:
-        assert FUNCTIONS[name]["Properties"]["ReservedConcurrentExecutions"] == {
+        assert FUNCTION_RESOURCES[name]["Properties"]["ReservedConcurrentExecutions"] == {
             "Fn::If": ["HasReservedConcurrency", {"Ref": "ApiReservedConcurrency"}, {"Ref": "AWS::NoValue"}]
         }, name
 
@@ -63,21 +58,21 @@ def test_the_followers_reserve_concurrency_only_when_asked_and_by_default_not():
         "Fn::Equals": [{"Ref": "FollowerReservedConcurrency"}, 1]
     }
     for name in ("RecomputeSummariesFunction", "PublishEventsFunction"):
-        assert FUNCTIONS[name]["Properties"]["ReservedConcurrentExecutions"] == {
+        assert FUNCTION_RESOURCES[name]["Properties"]["ReservedConcurrentExecutions"] == {
             "Fn::If": ["HasFollowerReservedConcurrency", 1, {"Ref": "AWS::NoValue"}]
         }, name
     assert template["Parameters"]["ApiReservedConcurrency"]["Default"] == 0
 
 
 def test_the_outbox_relay_may_only_put_events_on_its_bus():
-    relay = FUNCTIONS["PublishEventsFunction"]["Properties"]
+    relay = FUNCTION_RESOURCES["PublishEventsFunction"]["Properties"]
     assert {"EventBridgePutEventsPolicy": {"EventBusName": {"Ref": "EventBusName"}}} in relay["Policies"]
     assert relay["Environment"]["Variables"]["EVENT_BUS_NAME"] == {"Ref": "EventBusName"}
     assert relay["Events"]["Schedule"]["Properties"]["Schedule"] == {"Ref": "DomainEventScheduleRate"}
 
 
 def test_the_user_deleted_consumer_is_triggered_by_its_rule_and_fails_to_an_alarmed_queue():
-    consumer = FUNCTIONS["UserDeletedFunction"]["Properties"]
+    consumer = FUNCTION_RESOURCES["UserDeletedFunction"]["Properties"]
     rule = consumer["Events"]["UserDeleted"]
     assert rule["Type"] == "EventBridgeRule"
     assert rule["Properties"]["Pattern"] == {
@@ -97,11 +92,11 @@ def test_the_docs_page_is_public_optional_and_off_by_default():
     template = read_template(ROOT / "template.yaml")
     assert template["Parameters"]["ApiDocs"]["Default"] == "false"
     assert template["Conditions"]["HasApiDocs"] == {"Fn::Equals": [{"Ref": "ApiDocs"}, "true"]}
-    docs = FUNCTIONS["ApiDocsFunction"]
+    docs = FUNCTION_RESOURCES["ApiDocsFunction"]
     assert docs["Condition"] == "HasApiDocs"
-    assert not _uses_the_database(docs) and not _is_api_function(docs)
+    assert not _uses_the_database(docs) and not is_api_function(docs)
     routes = {(e["Properties"]["Method"], e["Properties"]["Path"]) for e in docs["Properties"]["Events"].values()}
     assert routes == {("GET", "/docs"), ("GET", "/docs/{asset}")}
     # Negative control: every other API function stays behind the authorizer.
-    guarded = [name for name, spec in FUNCTIONS.items() if _is_api_function(spec)]
+    guarded = [name for name, spec in FUNCTION_RESOURCES.items() if is_api_function(spec)]
     assert len(guarded) >= 13 and "ApiDocsFunction" not in guarded

@@ -5,52 +5,32 @@ service's tag, every parameter refuses a typo, and docs/operations.md has a sect
 
 from __future__ import annotations
 
-import json
 import re
 import tomllib
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from progress_tracking import metric_catalog
-from tests.packaging.rehearsal import (
-    EVERYTHING_ON,
+from tests.helpers.rehearsal import (
     GUIDED_ANSWERS,
-    as_created,
-    deploy_parameters,
     parameter_problems,
     source_template,
-    translate,
 )
-from tests.unit.test_template_deployment import FUNCTIONS, _is_api_function
+from tests.helpers.template import (
+    ENVIRONMENTS,
+    FUNCTION_RESOURCES,
+    access_log_format,
+    created,
+    is_api_function,
+    of_type,
+    translated,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
-API_FUNCTIONS = sorted(name for name, spec in FUNCTIONS.items() if _is_api_function(spec))
+API_FUNCTIONS = sorted(name for name, spec in FUNCTION_RESOURCES.items() if is_api_function(spec))
 FOLLOWERS = ("RecomputeSummariesFunction", "PublishEventsFunction")
-ENVIRONMENTS = {
-    "default": deploy_parameters("default"),
-    "prod": deploy_parameters("prod"),
-    "prod, every option on": {**deploy_parameters("prod"), **EVERYTHING_ON, "LogRetentionDays": "90"},
-}
-
-
-@cache
-def _translated(environment: str) -> str:
-    return json.dumps(translate(source_template(), ENVIRONMENTS[environment]))
-
-
-def translated(environment: str = "default") -> dict[str, Any]:
-    return json.loads(_translated(environment))
-
-
-def created(environment: str = "default") -> dict[str, Any]:
-    return as_created(translated(environment), ENVIRONMENTS[environment])
-
-
-def of_type(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
-    return {name: r for name, r in template["Resources"].items() if r["Type"] == resource_type}
 
 
 def test_the_stack_stays_well_under_cloudformations_500_resources():
@@ -100,13 +80,6 @@ def test_the_log_level_stays_at_or_below_info_so_lambda_keeps_the_metrics_lines(
     ]
 
 
-def access_log_format(template: dict[str, Any]) -> str:
-    (stage,) = of_type(template, "AWS::ApiGateway::Stage").values()
-    setting = stage["Properties"]["AccessLogSetting"]
-    assert setting["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
-    return setting["Format"]
-
-
 def test_the_api_writes_one_json_access_line_per_request_with_what_an_operator_needs():
     text = access_log_format(created())
     variables = set(re.findall(r"\$context\.([A-Za-z.]+)", text))
@@ -146,7 +119,7 @@ def test_the_api_functions_and_the_authorizer_deploy_through_codedeploy_rolled_b
     routes = {
         name: f"{event['Properties']['Method'].upper()} {event['Properties']['Path']}"
         for name in API_FUNCTIONS
-        for event in FUNCTIONS[name]["Properties"]["Events"].values()
+        for event in FUNCTION_RESOURCES[name]["Properties"]["Events"].values()
     }
     for name, group in groups.items():
         assert group["DeploymentConfigName"] == {
@@ -195,7 +168,7 @@ def test_each_function_has_its_errors_and_throttles_alarms_but_where_they_fire_b
         if properties.get("Namespace") == "AWS/Lambda":
             (dimension,) = properties["Dimensions"]
             watched.setdefault(properties["MetricName"], set()).add(dimension["Value"]["Ref"])
-    functions = set(FUNCTIONS)
+    functions = set(FUNCTION_RESOURCES)
     # The authorizer fails every refused token (AuthorizerErrorsAlarm watches its own failures); the followers'
     # overlapping runs are throttled by design (their "not running" alarms watch them).
     assert watched == {"Errors": functions - {"AuthorizerFunction"}, "Throttles": functions - set(FOLLOWERS)}

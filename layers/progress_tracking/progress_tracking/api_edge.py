@@ -20,7 +20,7 @@ from progress_tracking import authz, errors, idempotency, metric_catalog
 from progress_tracking.authz import Identity
 from progress_tracking.config import get_settings
 from progress_tracking.gateway_events import ProxyEvent
-from progress_tracking.models.errors import ErrorBody
+from progress_tracking.models.error_body import ErrorBody
 from progress_tracking.models.fields import (
     LOG_ID_RULE,
     RESERVED_USER_IDS,
@@ -29,8 +29,8 @@ from progress_tracking.models.fields import (
     reserved_word,
     user_id_adapter,
 )
-from progress_tracking.models.goals import Goals
-from progress_tracking.models.logs import ProgressLog
+from progress_tracking.models.goal import Goals
+from progress_tracking.models.log import ProgressLog
 from progress_tracking.observability import instrumented, logger
 from progress_tracking.response_size import body_text
 
@@ -158,10 +158,6 @@ def authorize(event: ProxyEvent, scope: str) -> Identity:
     authz.ensure_unexpired(identity, time.time())
     authz.require_scope(identity, scope)
     return identity
-
-
-def request_id(event: ProxyEvent) -> str | None:
-    return event.request_id
 
 
 def parse_body(event: ProxyEvent, model: type[M]) -> M:

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from progress_tracking import snapstart
+
 DEFAULT_USER_SVC_BASE_URL = "http://127.0.0.1:5001/api/users"
 DEFAULT_USER_SVC_CACHE_SECONDS = 60.0
 # Postgres's own default for a parallel query (max_parallel_workers_per_gather): the recompute's users side by side.
@@ -117,5 +119,7 @@ def aws_session_token() -> str:
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The container's settings; tests and the local gateway call `get_settings.cache_clear()` after changing env."""
+    """The container's settings; tests and the local gateway call `get_settings.cache_clear()` after changing env, and a
+    SnapStart restore forgets them (its environment is the restored one's)."""
+    snapstart.forget_after_restore(get_settings.cache_clear)
     return Settings.from_env(os.environ)

@@ -11,6 +11,7 @@ from functools import lru_cache
 from psycopg2 import ProgrammingError
 from psycopg2.extensions import make_dsn, parse_dsn
 
+from progress_tracking import snapstart
 from progress_tracking.config import aws_session_token, get_settings
 from progress_tracking.errors import DatabaseUnavailable
 from progress_tracking.observability import logger
@@ -80,6 +81,7 @@ def _secret_dsn(secret_arn: str) -> str:
         return cached[1]
     dsn = dsn_from_secret(read_secret(secret_arn, get_settings().secrets_extension_port))
     _secret_cache[secret_arn] = (time.monotonic(), dsn)
+    snapstart.forget_after_restore(forget_secret)  # a restored copy reads the secret again: it may have been rotated
     return dsn
 
 

@@ -16,11 +16,19 @@ import psycopg2
 import psycopg2.errors
 import psycopg2.extensions
 
-from progress_tracking import database_url
-from progress_tracking.cursor import LOCK_TIMEOUT_MS, STATEMENT_TIMEOUT_MS, Cursor, TransactionCursor, defer, one_row
+from progress_tracking import database_url, deadline, snapstart
 from progress_tracking.deadline import CLIENT_MARGIN_SECONDS, ClientTimeout, Deadline
 from progress_tracking.errors import DatabaseBusy, DatabaseUnavailable
 from progress_tracking.observability import logger
+from progress_tracking.transaction_cursor import (
+    LOCK_TIMEOUT_MS,
+    STATEMENT_TIMEOUT_MS,
+    Cursor,
+    TransactionCursor,
+    defer,
+    one_row,
+    rows_by_name,
+)
 
 __all__ = [
     "CLIENT_MARGIN_SECONDS",
@@ -31,6 +39,7 @@ __all__ = [
     "Database",
     "defer",
     "one_row",
+    "rows_by_name",
 ]
 
 T = TypeVar("T")
@@ -59,12 +68,13 @@ class Database:
         statement_timeout_ms: int = STATEMENT_TIMEOUT_MS,
         lock_timeout_ms: int = LOCK_TIMEOUT_MS,
     ) -> None:
+        deadline.install()  # the client-side deadline of every connection below
         self._dsn = dsn
         self._local = threading.local()
-        self._limits = (
-            f"SET LOCAL statement_timeout = {int(statement_timeout_ms)};"
-            f" SET LOCAL lock_timeout = {int(lock_timeout_ms)}; "
-        )
+        self._time_limits = {
+            "statement_timeout_ms": str(int(statement_timeout_ms)),
+            "lock_timeout_ms": str(int(lock_timeout_ms)),
+        }
         self._client_timeout = statement_timeout_ms / 1000 + CLIENT_MARGIN_SECONDS
 
     def single(self, work: Callable[[Cursor], T]) -> T:
@@ -91,7 +101,7 @@ class Database:
             committing = False
             try:
                 with cast(TransactionCursor, connection.cursor()) as cursor:
-                    cursor.opening = self._limits if single else "BEGIN; " + self._limits
+                    cursor.time_limits = self._time_limits
                     cursor.single = single
                     cursor.client_timeout = self._client_timeout
                     result = work(cursor)
@@ -180,7 +190,10 @@ class Database:
 
 @lru_cache(maxsize=1)
 def get_database() -> Database:
-    return Database(database_url.resolve)
+    """The container's database: its connection closed before a SnapStart snapshot and after each restore."""
+    database = Database(database_url.resolve)
+    snapstart.close_before_snapshot(database.close)
+    return database
 
 
 # The scheduled recompute's batches have a 300 s function and read up to a thousand users' logs at once.
@@ -189,7 +202,9 @@ BATCH_STATEMENT_TIMEOUT_MS = 30_000
 
 @lru_cache(maxsize=1)
 def get_batch_database() -> Database:
-    return Database(database_url.resolve, statement_timeout_ms=BATCH_STATEMENT_TIMEOUT_MS)
+    database = Database(database_url.resolve, statement_timeout_ms=BATCH_STATEMENT_TIMEOUT_MS)
+    snapstart.close_before_snapshot(database.close)
+    return database
 
 
 # An operator's `rebuild` compares and replaces whole tables (about 30 s a million logs to compare here).

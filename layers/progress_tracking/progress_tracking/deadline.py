@@ -1,4 +1,8 @@
-"""The client-side deadline: psycopg2's wait callback gives up on a database or pooler that does not answer in time."""
+"""The client-side deadline: psycopg2's wait callback gives up on a database or pooler that does not answer in time.
+
+The callback is process-wide (psycopg2 has one): `install` puts it in place, and every Database does so when it is
+created, before its first connection.
+"""
 
 from __future__ import annotations
 
@@ -40,7 +44,10 @@ def _wait(connection: psycopg2.extensions.connection) -> None:
             raise ClientTimeout("the database did not answer in time")
 
 
-psycopg2.extensions.set_wait_callback(_wait)
+def install() -> None:
+    """psycopg2 waits for every connection's socket through `_wait` from now on (every connection of the process)."""
+    if psycopg2.extensions.get_wait_callback() is not _wait:
+        psycopg2.extensions.set_wait_callback(_wait)
 
 
 class Deadline:

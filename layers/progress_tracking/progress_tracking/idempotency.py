@@ -1,25 +1,27 @@
-"""Idempotency keys: their rules, their storage beside the response they replay, and their expiry."""
+"""The Idempotency-Key rule: what a key may be, how long it is kept, and what a retry must repeat to be replayed.
+
+The keys are stored beside the response they replay, in the transaction of the log they produced
+(store.idempotency_keys).
+"""
 
 from __future__ import annotations
 
 import functools
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 
-from psycopg2.extras import Json
 from pydantic import StringConstraints, TypeAdapter, ValidationError
 
-from progress_tracking.db import Cursor, defer, one_row
-from progress_tracking.errors import ConcurrentChange, IdempotencyKeyReused, InvalidRequest
-from progress_tracking.models.logs import LogCreate, ProgressLog
+from progress_tracking.errors import InvalidRequest
+from progress_tracking.models.log import LogCreate
 
 HEADER = "Idempotency-Key"
 MAX_LENGTH = 255
 RULE = f"1 to {MAX_LENGTH} visible ASCII characters"
 Key = Annotated[str, StringConstraints(min_length=1, max_length=MAX_LENGTH, pattern=r"^[\x21-\x7e]+$")]
-# Kept this long after their first use; the scheduled recompute expires older ones.
+# Kept this long after their first use; the scheduled recompute expires older ones (store.idempotency_keys).
 LIFETIME = timedelta(hours=24)
 
 
@@ -49,91 +51,3 @@ class Claim:
     @classmethod
     def of(cls, principal: str, key: str, entry: LogCreate) -> Claim:
         return cls(principal, key, hashlib.sha256(entry.model_dump_json().encode()).hexdigest())
-
-
-def replay(cursor: Cursor, claim: Claim) -> ProgressLog | None:
-    """The response stored under the caller's key (IdempotencyKeyReused for another body); None for a new key."""
-    # A key is committed together with its response, so every key another transaction can see has one.
-    cursor.execute(
-        "SELECT request_hash, response FROM idempotency_keys"
-        " WHERE principal = %s AND key = %s AND response IS NOT NULL",
-        (claim.principal, claim.key),
-    )
-    row = cursor.fetchone()
-    if row is None:
-        return None
-    if row[0] != claim.request_hash:
-        raise IdempotencyKeyReused()
-    return ProgressLog.model_validate(row[1])
-
-
-@dataclass(frozen=True)
-class Started:
-    """A keyed POST's first statement: the key claimed with the user's lock and a log id, or a response to replay."""
-
-    locked: tuple[datetime, int] | None  # (time to stamp the event with, new log id) when this request owns the key
-    replayed: ProgressLog | None
-
-
-def claim_new_log(cursor: Cursor, claim: Claim, user_id: str) -> Started:
-    """Claim the key, and with it take the user's lock and a log id, in one statement; or replay the stored response.
-
-    A request with the same key still in flight makes the claim wait for it; its response is then read in a second
-    statement (the first one's snapshot predates that commit).
-    """
-    cursor.execute(
-        "WITH claimed AS (INSERT INTO idempotency_keys (principal, key, user_id, request_hash)"
-        "  VALUES (%(principal)s, %(key)s, %(user_id)s, %(hash)s) ON CONFLICT DO NOTHING RETURNING 1),"
-        " locked AS (INSERT INTO user_streams (user_id, version)"
-        "  SELECT %(user_id)s, 0 WHERE EXISTS (SELECT FROM claimed)"
-        "  ON CONFLICT (user_id) DO UPDATE SET version = user_streams.version RETURNING last_at)"
-        " SELECT (SELECT greatest(clock_timestamp(), last_at) FROM locked),"
-        "  CASE WHEN EXISTS (SELECT FROM claimed) THEN nextval('progress_log_id_seq') END, k.request_hash, k.response"
-        " FROM (SELECT) AS one LEFT JOIN idempotency_keys AS k"
-        "  ON k.principal = %(principal)s AND k.key = %(key)s AND k.response IS NOT NULL",
-        {"principal": claim.principal, "key": claim.key, "user_id": user_id, "hash": claim.request_hash},
-    )
-    at, log_id, request_hash, response = one_row(cursor)
-    if log_id is not None:
-        return Started((at, log_id), None)
-    if request_hash is None:  # the other request committed while this waited: read its response now
-        replayed = replay(cursor, claim)
-        if replayed is None:  # its key vanished (expired or erased) between claim and read
-            raise ConcurrentChange(f"A request with this {HEADER} was being processed; try again")
-        return Started(None, replayed)
-    if request_hash != claim.request_hash:
-        raise IdempotencyKeyReused()
-    return Started(None, ProgressLog.model_validate(response))
-
-
-def claim_or_replay(cursor: Cursor, claim: Claim, user_id: str) -> ProgressLog | None:
-    """None when this transaction now owns the key; else the response of the request that committed it first.
-
-    A concurrent claimer waits here until the owner commits, then replays its response.
-    """
-    cursor.execute(
-        "INSERT INTO idempotency_keys (principal, key, user_id, request_hash) VALUES (%s, %s, %s, %s)"
-        " ON CONFLICT DO NOTHING RETURNING 1",
-        (claim.principal, claim.key, user_id, claim.request_hash),
-    )
-    if cursor.fetchone() is not None:
-        return None
-    replayed = replay(cursor, claim)
-    if replayed is None:  # the other request's key vanished (expired or erased) between claim and read
-        raise ConcurrentChange(f"A request with this {HEADER} was being processed; try again")
-    return replayed
-
-
-def complete(cursor: Cursor, claim: Claim, log: ProgressLog) -> None:
-    """Store the response with the claimed key, in the transaction that wrote the log (sent with its COMMIT)."""
-    defer(
-        cursor,
-        "UPDATE idempotency_keys SET response = %s WHERE principal = %s AND key = %s",
-        (Json(log.model_dump(mode="json")), claim.principal, claim.key),
-    )
-
-
-def expire(cursor: Cursor, now: datetime) -> int:
-    """Forget the keys older than their lifetime; the number forgotten."""
-    cursor.execute("DELETE FROM idempotency_keys WHERE created_at < %s", (now - LIFETIME,))
-    return cursor.rowcount

@@ -5,10 +5,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from progress_tracking.cursor import TransactionCursor
 from progress_tracking.db import CLIENT_MARGIN_SECONDS, Cursor, Database
 from progress_tracking.errors import DatabaseBusy, DatabaseUnavailable
 from progress_tracking.observability import logger
+from progress_tracking.store.statements import statement
+from progress_tracking.transaction_cursor import TransactionCursor
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 # Transaction-level lock: works through Neon's transaction-mode pooler, released by commit or rollback.
@@ -16,9 +17,6 @@ MIGRATION_LOCK_KEY = 7_146_251_001
 # How long a migration run by hand or by the local app may take, waiting for the lock and for the API's locks
 # included. On deploy the migrate function gives it what is left of its invocation instead (custom_resource.py).
 MIGRATION_SECONDS = 240.0
-# The time limits of the statement about to run: what is left of the run's time, for the statement and for each
-# lock it waits for. set_config(…, true) is SET LOCAL with the values bound.
-_LIMIT_NEXT_STATEMENT = "SELECT set_config('statement_timeout', %s, true), set_config('lock_timeout', %s, true)"
 
 
 class MigrationTimedOut(DatabaseBusy):
@@ -52,16 +50,16 @@ def migrate(database: Database, seconds: float = MIGRATION_SECONDS) -> list[int]
         milliseconds = str(max(1, int(left * 1000)))
         if isinstance(cursor, TransactionCursor):  # the client stops waiting when the server should have answered
             cursor.client_timeout = left + CLIENT_MARGIN_SECONDS
-        cursor.execute(_LIMIT_NEXT_STATEMENT, (milliseconds, milliseconds))
+        # What is left of the run's time, for the statement about to run and for each lock it waits for.
+        cursor.execute(
+            statement("time_limits"), {"statement_timeout_ms": milliseconds, "lock_timeout_ms": milliseconds}
+        )
 
     def work(cursor: Cursor) -> list[int]:
         limit_next_statement(cursor)
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
-        cursor.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations ("
-            " version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
-        )
-        cursor.execute("SELECT version FROM schema_migrations")
+        cursor.execute(statement("advisory_lock"), {"key": MIGRATION_LOCK_KEY})
+        cursor.execute(statement("create_schema_migrations"))
+        cursor.execute(statement("applied_migrations"))
         done = {row[0] for row in cursor.fetchall()}
         applied = []
         for version, name, path in available_migrations():
@@ -69,7 +67,7 @@ def migrate(database: Database, seconds: float = MIGRATION_SECONDS) -> list[int]
                 continue
             limit_next_statement(cursor)
             cursor.execute(path.read_text())
-            cursor.execute("INSERT INTO schema_migrations (version, name) VALUES (%s, %s)", (version, name))
+            cursor.execute(statement("record_migration"), {"version": version, "name": name})
             applied.append(version)
         return applied
 

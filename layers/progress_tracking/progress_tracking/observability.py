@@ -28,8 +28,6 @@ if TYPE_CHECKING:
 
 logger = Logger()
 metrics = Metrics()
-# Every function imports this module during its init: the place to give SnapStart its hooks (when it runs).
-snapstart.register()
 
 H = TypeVar("H", bound=Callable[..., Any])
 
@@ -65,7 +63,10 @@ def logged(handler: H, correlation_id_path: str | None = None) -> H:
     `inject_lambda_context` and `append_keys` keep keys shared by every thread of the process; Lambda runs one
     invocation at a time, but the local gateway runs handlers on request threads, where a request's lines then carried
     another request's function name, correlation id and log_id (and the relay's thread those of the last request).
+
+    Every function's entry point goes through here during its init, so this is where SnapStart gets its hooks.
     """
+    snapstart.register()
     first_invocation = [True]
 
     @functools.wraps(handler)

@@ -30,8 +30,8 @@ from typing import Any, Protocol
 from progress_tracking import domain_events
 from progress_tracking.db import Cursor, Database, one_row
 from progress_tracking.observability import logger
-from progress_tracking.store import checkpoints, lag
-from progress_tracking.store import outbox as store_outbox
+from progress_tracking.store import checkpoints, lag, relay_log
+from progress_tracking.store.statements import statement
 
 CHECKPOINT = "outbox"
 # Tombstones are deleted once every checkpoint named like this has passed them.
@@ -81,7 +81,7 @@ def events_after(cursor: Cursor, checkpoint: checkpoints.Checkpoint, limit: int)
         data,
         request_id,
         occurred_at,
-    ) in store_outbox.rows_after(cursor, checkpoint, limit):
+    ) in relay_log.rows_after(cursor, checkpoint, limit):
         if event_type == "erased":
             detail_type = domain_events.USER_PROGRESS_ERASED
             detail = domain_events.erased_detail(position=position, user_id=user_id, stream_position=stream_position)
@@ -225,16 +225,14 @@ def relay(
 def _batch(
     cursor: Cursor, client: PutEventsClient, bus_name: str, name: str, batch_size: int, sleep: Callable[[float], None]
 ) -> _Batch | None:
-    cursor.execute("SELECT pg_try_advisory_xact_lock(%s, hashtext(%s))", (RELAY_LOCK_CLASS, name))
+    cursor.execute(statement("try_relay_lock"), {"lock_class": RELAY_LOCK_CLASS, "name": name})
     if not one_row(cursor)[0]:
         return None
-    # A relay container killed while its transaction is open must not hold the gates (and so an erasure) for long.
-    cursor.execute("SET LOCAL idle_in_transaction_session_timeout = '120s'")
     checkpoint = checkpoints.read_checkpoint(cursor, name)
     read = events_after(cursor, checkpoint, batch_size)
     if not read:
         return _Batch(0, 0, 0, 0)
-    gone = store_outbox.erased_meanwhile(cursor, [(event.user_id, event.position) for event in read if event.from_log])
+    gone = relay_log.erased_meanwhile(cursor, [(event.user_id, event.position) for event in read if event.from_log])
     kept = [event for event in read if not (event.from_log and event.position in gone)]
     entries = [domain_events.entry(event.detail_type, event.detail, bus_name) for event in kept]
     published = publish(client, entries, sleep)
@@ -246,7 +244,7 @@ def _batch(
         new_checkpoint = read[-1].checkpoint
     if new_checkpoint != checkpoint:
         checkpoints.save_checkpoint(cursor, name, new_checkpoint, datetime.now(UTC))
-        store_outbox.forget_published_tombstones(cursor, CHECKPOINT_PREFIX)
+        relay_log.forget_published_tombstones(cursor, CHECKPOINT_PREFIX)
     return _Batch(len(read), published, len(read) - len(kept), len(kept) - published)
 
 
@@ -261,7 +259,7 @@ def start_at_end(database: Database, name: str, *, restart: bool = False) -> che
     so it publishes only what happens from now on (the local app's sink, tests). Never used for the deployed relay."""
 
     def work(cursor: Cursor) -> checkpoints.Checkpoint:
-        cursor.execute("SELECT 1 FROM projector_checkpoints WHERE name = %s", (name,))
+        cursor.execute(statement("checkpoint_exists"), {"name": name})
         if restart or cursor.fetchone() is None:
             end = checkpoints.START
             while batch := events_after(cursor, end, 10_000):

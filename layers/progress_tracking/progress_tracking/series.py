@@ -10,7 +10,7 @@ from progress_tracking.db import Database
 from progress_tracking.errors import InvalidRequest
 from progress_tracking.models.fields import rounded
 from progress_tracking.models.summary import Series, SeriesEntry, SeriesQuery
-from progress_tracking.store import series as store_series
+from progress_tracking.store import buckets
 
 MAX_BUCKETS = 400
 DEFAULT_BUCKETS = 30
@@ -61,9 +61,7 @@ def series(database: Database, caller: Identity, user_id: str, query: SeriesQuer
             details=[{"field": "from", "message": f"at most {MAX_BUCKETS} buckets per call"}],
         )
     end = shift(last, bucket, 1) - timedelta(days=1)
-    rows = database.single(
-        lambda cursor: store_series.bucket_rows(cursor, user_id, bucket, first, last, end, query.as_of)
-    )
+    rows = database.single(lambda cursor: buckets.bucket_rows(cursor, user_id, bucket, first, last, end, query.as_of))
     entries = [
         SeriesEntry(
             start=start,

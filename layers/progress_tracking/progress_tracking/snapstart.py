@@ -2,11 +2,13 @@
 not share. The runtime's `snapshot_restore_py` module exists only where SnapStart runs; elsewhere nothing is
 registered.
 
-Before the snapshot: no open socket may be frozen into it (the database connection). After each restore: the
-connection again (in case one was opened), the database URL read from the secret (it may have been rotated since
-the snapshot), the settings (the environment is the restored one's), the User Profile client (its remembered users
-and its keep-alive connection), and the random module's state (every restored copy would otherwise draw the same
-numbers). The authorizer's JWKS keys are kept: public, the same for every copy, and refetched on an unknown kid.
+Each module that keeps something per container says what to drop, when it first keeps it: the database connections
+are closed before the snapshot (no open socket may be frozen into it) and after each restore; the database URL read
+from the secret (it may have been rotated since the snapshot), the settings (the environment is the restored one's)
+and the User Profile client (its remembered users and its keep-alive connection) are forgotten after each restore;
+and so is the random module's state (every restored copy would otherwise draw the same numbers). The authorizer's
+JWKS keys are kept: public, the same for every copy, and refetched on an unknown kid. The functions' shared entry point
+(observability.logged) gives the runtime these hooks during the function's init.
 """
 
 from __future__ import annotations
@@ -14,45 +16,49 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
+from collections.abc import Callable
 from types import ModuleType
 
-from progress_tracking import config
+_closers: list[Callable[[], None]] = []  # before the snapshot and after each restore
+_forgetters: list[Callable[[], None]] = []  # after each restore
+_registered_with: list[ModuleType] = []
+
+
+def close_before_snapshot(close: Callable[[], None]) -> None:
+    """`close` runs before the snapshot is taken and after each restore (an open connection)."""
+    if close not in _closers:
+        _closers.append(close)
+
+
+def forget_after_restore(forget: Callable[[], None]) -> None:
+    """`forget` runs after each restore (something this container kept that a restored copy must not share)."""
+    if forget not in _forgetters:
+        _forgetters.append(forget)
 
 
 def register() -> bool:
-    """Registers the hooks with the runtime when it offers them; True if it did."""
+    """Registers the hooks with the runtime when it offers them (once); True if it does."""
     runtime = _runtime_hooks()
     if runtime is None:
         return False
-    runtime.register_before_snapshot(before_snapshot)
-    runtime.register_after_restore(after_restore)
+    if runtime not in _registered_with:
+        runtime.register_before_snapshot(before_snapshot)
+        runtime.register_after_restore(after_restore)
+        _registered_with.append(runtime)
     return True
 
 
 def before_snapshot() -> None:
-    _close_database_connections()
+    for close in _closers:
+        close()
 
 
 def after_restore() -> None:
-    _close_database_connections()
-    database_url = sys.modules.get("progress_tracking.database_url")
-    if database_url is not None:
-        database_url.forget_secret()
-    config.get_settings.cache_clear()
-    user_service = sys.modules.get("progress_tracking.user_service")
-    if user_service is not None:
-        user_service.get_user_service.cache_clear()
+    for drop in (*_closers, *_forgetters):
+        drop()
+    # A library module, reseeded (from os.urandom: unique to this restored environment) when something loaded it.
     if "random" in sys.modules:
-        sys.modules["random"].seed()  # from os.urandom: unique to this restored environment
-
-
-def _close_database_connections() -> None:
-    db = sys.modules.get("progress_tracking.db")
-    if db is None:
-        return
-    for get in (db.get_database, db.get_batch_database):
-        if get.cache_info().currsize:
-            get().close()
+        sys.modules["random"].seed()
 
 
 def _runtime_hooks() -> ModuleType | None:

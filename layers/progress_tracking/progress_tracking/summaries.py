@@ -1,4 +1,5 @@
-"""The summary projection: kept current by the scheduled recompute, and never served stale."""
+"""The summary projection: read (never stale: a reader brings it up to date first) and kept current by the scheduled
+recompute, which follows the users' streams. What a summary says is summary_figures'."""
 
 from __future__ import annotations
 
@@ -7,18 +8,18 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from functools import partial
 from typing import Any
 
-from progress_tracking import goals, idempotency
+from progress_tracking import authz
+from progress_tracking.authz import Identity
 from progress_tracking.db import Cursor, Database, one_row
-from progress_tracking.models.fields import rounded
-from progress_tracking.models.summary import MAX_WORKOUT_KINDS, Summary
+from progress_tracking.models.summary import Summary, SummaryQuery
 from progress_tracking.observability import logger
-from progress_tracking.store import checkpoints, lag
-from progress_tracking.store import summaries as summary_store
-from progress_tracking.store.summaries import SummaryFacts
+from progress_tracking.store import checkpoints, idempotency_keys, lag, summary_facts
+from progress_tracking.store.statements import statement
+from progress_tracking.summary_figures import summary_from_facts
 
 CHECKPOINT = "summaries"
 # A run holds this lock for as long as it works, in a transaction of its own that reads no table: a second run at the
@@ -36,48 +37,19 @@ CHUNK_USERS = 1000
 SAFETY_MARGIN_MS = 40_000
 
 
-def summary_from_facts(user_id: str, facts: SummaryFacts, today: date) -> Summary:
-    weight_change = None
-    if facts.first_weight is not None and facts.latest_weight is not None:
-        weight_change = facts.latest_weight - facts.first_weight
-    # A streak is current while its last day is today or yesterday: today's log may simply not be in yet.
-    current = facts.last_streak if facts.last_date and facts.last_date >= today - timedelta(days=1) else 0
-    kinds = sorted(facts.workouts.items(), key=lambda kind: (-kind[1], kind[0]))  # the most logged first
-    return Summary(
-        user_id=user_id,
-        log_count=facts.log_count,
-        first_date=facts.first_date,
-        last_date=facts.last_date,
-        average_weight=_round(facts.average_weight),
-        latest_weight_kg=facts.latest_weight,
-        weight_change_kg=_round(weight_change),
-        min_weight_kg=facts.min_weight,
-        max_weight_kg=facts.max_weight,
-        average_calories_burned=_round(facts.average_calories),
-        total_calories_burned=rounded(facts.total_calories, 2),
-        workouts=dict(kinds[:MAX_WORKOUT_KINDS]),
-        workout_kinds=len(kinds),
-        other_workouts=sum(count for _, count in kinds[MAX_WORKOUT_KINDS:]),
-        current_streak_days=current,
-        longest_streak_days=facts.longest_streak,
-        goals=None if facts.goals is None else goals.progress(facts.goals, today),
-    )
-
-
-def _round(value: float | None) -> float | None:
-    return None if value is None else rounded(value, 2)
-
-
-def refresh(cursor: Cursor, user_ids: list[str], at: datetime) -> int:
-    """Recompute and store the summaries of those users whose stored one is behind their stream, set-based, in one
-    statement; how many were recomputed. Stored only at the version computed at, never for an erased user, and
-    without making a writer wait (store.summaries)."""
-    return summary_store.refresh_stale(cursor, user_ids, at)
-
-
-def current_facts(cursor: Cursor, user_id: str) -> SummaryFacts:
-    """The stored summary if it reflects the user's latest event, else fresh facts, stored on the way: one statement."""
-    return summary_store.current_or_fresh(cursor, user_id, datetime.now(UTC))
+def summarize(
+    database: Database, caller: Identity, user_id: str, query: SummaryQuery, today: date | None = None
+) -> Summary:
+    """A user's summary: the stored one if it reflects the user's latest event, else facts folded afresh and stored
+    on the way; over a date range, computed from its logs and never stored. One round trip either way."""
+    authz.ensure_may_act_for(caller, user_id)
+    if query.date_from or query.date_to:
+        facts = database.single(
+            lambda cursor: summary_facts.facts_in_range(cursor, user_id, query.date_from, query.date_to)
+        )
+    else:
+        facts = database.single(lambda cursor: summary_facts.current_or_fresh(cursor, user_id, datetime.now(UTC)))
+    return summary_from_facts(user_id, facts, today or datetime.now(UTC).date())
 
 
 @dataclass
@@ -135,7 +107,7 @@ def recompute(
                 break
     if report.finished:
         now = datetime.now(UTC)
-        report.expired_idempotency_keys = database.run(lambda cursor: idempotency.expire(cursor, now))
+        report.expired_idempotency_keys = database.run(lambda cursor: idempotency_keys.expire(cursor, now))
     logger.info("Summaries recomputed", extra=report.as_dict())
     return report
 
@@ -150,10 +122,10 @@ def reset(cursor: Cursor) -> None:
     """Drop the summary projection and its checkpoint (the next run recomputes every user), once a run in progress
     has finished: a run that read its window before the reset would otherwise move the checkpoint past the users the
     reset left without a summary. Waits for the run's lock (within the unit of work's lock timeout)."""
-    # Imported here: every API function loads this module (through service), none of them resets.
+    # Imported here: the summary's GET loads this module, and never resets.
     from progress_tracking.store import rebuild
 
-    cursor.execute("SELECT pg_advisory_xact_lock(%s)", (RECOMPUTE_LOCK_KEY,))
+    cursor.execute(statement("advisory_lock"), {"key": RECOMPUTE_LOCK_KEY})
     rebuild.reset_summaries(cursor, CHECKPOINT)
 
 
@@ -174,9 +146,7 @@ def _run_lock(database: Database, remaining_ms: Callable[[], int]) -> Iterator[b
 
     def hold(cursor: Cursor) -> None:
         cursor.execute(
-            f"SET LOCAL idle_in_transaction_session_timeout = {int(idle_limit_ms)};"
-            " SELECT pg_try_advisory_xact_lock(%s)",
-            (RECOMPUTE_LOCK_KEY,),
+            statement("try_recompute_lock"), {"key": RECOMPUTE_LOCK_KEY, "idle_limit_ms": str(int(idle_limit_ms))}
         )
         outcome["locked"] = bool(one_row(cursor)[0])
         answered.set()
@@ -217,6 +187,9 @@ def _recompute_chunks(
     pending = deque(chunks)
     recomputed: list[int] = []
 
+    def refresh(chunk: list[str]) -> int:
+        return database.run(lambda cursor: summary_facts.refresh_stale(cursor, chunk, datetime.now(UTC)))
+
     def next_chunk() -> list[str] | None:
         try:
             chunk = pending.popleft()
@@ -226,7 +199,7 @@ def _recompute_chunks(
 
     if connections == 1 or len(chunks) == 1:
         while (chunk := next_chunk()) is not None:
-            recomputed.append(database.run(lambda cursor: refresh(cursor, chunk, datetime.now(UTC))))
+            recomputed.append(refresh(chunk))
         return recomputed
 
     failures: list[BaseException] = []
@@ -235,7 +208,7 @@ def _recompute_chunks(
     def work() -> None:
         try:
             while not stop.is_set() and (chunk := next_chunk()) is not None:
-                recomputed.append(database.run(lambda cursor: refresh(cursor, chunk, datetime.now(UTC))))
+                recomputed.append(refresh(chunk))
         except BaseException as exc:  # handed to the caller's thread
             failures.append(exc)
         finally:

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
-from progress_tracking import service
+from progress_tracking import logs
 from progress_tracking.db import Database
 
 # Any id the User Profile service may use; ids this service could never have stored are simply not found. NUL cannot
@@ -39,4 +39,4 @@ def deleted_user_id(event: dict[str, Any]) -> str:
 
 def erase_deleted_user(database: Database, event: dict[str, Any]) -> dict[str, int]:
     """Erase the deleted user's progress exactly as the admin erasure does; how much was erased (all 0: a no-op)."""
-    return service.erase_deleted_user(database, deleted_user_id(event))
+    return logs.erase_deleted_user(database, deleted_user_id(event))

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from urllib.parse import quote, urlsplit
 
-from progress_tracking import metric_catalog
+from progress_tracking import metric_catalog, snapstart
 from progress_tracking.config import get_settings
 from progress_tracking.errors import UserServiceUnavailable
 from progress_tracking.observability import logger
@@ -129,5 +129,7 @@ def _valid_flag(body: bytes) -> bool | None:
 
 @lru_cache(maxsize=1)
 def get_user_service() -> UserServiceClient:
+    """The container's client, forgotten after a SnapStart restore (its remembered users, its connection)."""
+    snapstart.forget_after_restore(get_user_service.cache_clear)
     settings = get_settings()
     return UserServiceClient(settings.user_svc_base_url, cache_seconds=settings.user_svc_cache_seconds)

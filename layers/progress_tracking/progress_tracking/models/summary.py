@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from progress_tracking.models.fields import AsOf, IsoDate, SeriesDate, UtcDateTime, check_range
-from progress_tracking.models.goals import GoalsProgress
+from progress_tracking.models.goal import GoalsProgress
 
 MAX_WORKOUT_KINDS = 100  # at the bound of 200 characters, in the costliest characters: 81 KB of a summary
 

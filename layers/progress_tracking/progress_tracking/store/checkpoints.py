@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from progress_tracking.db import Cursor
+from progress_tracking.store.statements import statement
 
 
 @dataclass(frozen=True, order=True)
@@ -22,10 +23,7 @@ START = Checkpoint(0, 0)
 
 
 def read_checkpoint(cursor: Cursor, name: str) -> Checkpoint:
-    cursor.execute(
-        "SELECT tx_id::text::bigint, position, user_id FROM projector_checkpoints WHERE name = %s",
-        (name,),
-    )
+    cursor.execute(statement("read_checkpoint"), {"name": name})
     row = cursor.fetchone()
     return Checkpoint(*row) if row else START
 
@@ -38,12 +36,7 @@ def save_checkpoint(cursor: Cursor, name: str, checkpoint: Checkpoint, at: datet
     either comes after and finds this one, or came before and this one names nobody (its transaction's streams are
     read again, from the first)."""
     cursor.execute(
-        "INSERT INTO projector_checkpoints AS c (name, tx_id, position, user_id, updated_at)"
-        " VALUES (%(name)s, %(tx_id)s::text::xid8, %(position)s, coalesce((SELECT user_id FROM user_streams"
-        "  WHERE user_id = %(user_id)s AND %(user_id)s <> '' FOR KEY SHARE), ''), %(at)s)"
-        " ON CONFLICT (name) DO UPDATE SET tx_id = EXCLUDED.tx_id, position = EXCLUDED.position,"
-        "  user_id = EXCLUDED.user_id, updated_at = EXCLUDED.updated_at"
-        " WHERE (c.tx_id, c.position, c.user_id) < (EXCLUDED.tx_id, EXCLUDED.position, EXCLUDED.user_id)",
+        statement("save_checkpoint"),
         {
             "name": name,
             "tx_id": str(checkpoint.tx_id),
@@ -57,7 +50,7 @@ def save_checkpoint(cursor: Cursor, name: str, checkpoint: Checkpoint, at: datet
 def forget_user(cursor: Cursor, user_id: str) -> None:
     """Take an erased user's name out of the checkpoints that stopped at their stream: the place moves back to the
     start of that transaction's streams, which the follower reads again (each user recomputed at most once more)."""
-    cursor.execute("UPDATE projector_checkpoints SET user_id = '' WHERE user_id = %s", (user_id,))
+    cursor.execute(statement("forget_user_in_checkpoints"), {"user_id": user_id})
 
 
 @dataclass(frozen=True)
@@ -70,25 +63,14 @@ class ChangedStreams:
     full: bool
 
 
-# Streams moved by transactions older than every transaction still running, after the checkpoint in the order of
-# `user_streams_changed_tx_idx`. As with the events: a transaction still running, or one that starts later, has an id
-# at or above the horizon, above any checkpoint taken now, so the streams it moves are read by a later call (a stream
-# only gets the id of the transaction moving it, while it runs). A transaction's streams may span windows: once it is
-# below the horizon, no stream can be moved by it any more.
-CHANGED_STREAMS = (
-    "SELECT h.horizon::text::bigint, s.user_id, s.changed_tx::text::bigint"
-    " FROM (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS horizon) AS h"
-    " LEFT JOIN LATERAL (SELECT s.user_id, s.changed_tx FROM user_streams AS s"
-    "  WHERE (s.changed_tx, s.user_id) > (%(tx_id)s::text::xid8, %(user_id)s) AND s.changed_tx < h.horizon"
-    "  ORDER BY s.changed_tx, s.user_id LIMIT %(limit)s) AS s ON TRUE"
-)
-
-
 def changed_streams(cursor: Cursor, checkpoint: Checkpoint, limit: int) -> ChangedStreams:
     """A window that holds every moved stream below the horizon ends at the horizon itself, naming no user (every
     stream moved later sorts after it); only a full one ends at its last stream, whose user's name the checkpoint
     then holds until the next window (or the user's erasure) replaces it."""
-    cursor.execute(CHANGED_STREAMS, {"tx_id": str(checkpoint.tx_id), "user_id": checkpoint.user_id, "limit": limit})
+    cursor.execute(
+        statement("changed_streams"),
+        {"tx_id": str(checkpoint.tx_id), "user_id": checkpoint.user_id, "limit": limit},
+    )
     found = cursor.fetchall()  # one row at least: the horizon's (with no stream when none moved)
     rows = [(user_id, changed_tx) for _, user_id, changed_tx in found if user_id is not None]
     full = len(rows) == limit

@@ -3,28 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 
-from progress_tracking.db import Cursor
-from progress_tracking.models.logs import ProgressLog
-from progress_tracking.store.columns import LOG_COLUMNS, log_from_row
-
-
-def _page_conditions(
-    after: tuple[date, int] | None, date_from: date | None, date_to: date | None
-) -> tuple[list[str], list[Any]]:
-    conditions: list[str] = []
-    params: list[Any] = []
-    if after is not None:
-        conditions.append("(date, log_id) > (%s, %s)")
-        params.extend(after)
-    if date_from is not None:
-        conditions.append("date >= %s")
-        params.append(date_from)
-    if date_to is not None:
-        conditions.append("date <= %s")
-        params.append(date_to)
-    return conditions, params
+from progress_tracking.db import Cursor, rows_by_name
+from progress_tracking.models.log import ProgressLog
+from progress_tracking.store.statements import statement
 
 
 def list_logs(
@@ -41,17 +23,17 @@ def list_logs(
 
     With `as_of`, the logs as they stood at that moment (`progress_log_versions`).
     """
-    conditions, params = _page_conditions(after, date_from, date_to)
-    source_params: list[Any]
-    if as_of is None:
-        source, source_params = "progress_logs WHERE user_id = %s", [user_id]
-    else:  # the state each log was in at that moment: a keyset scan like the live page's, whatever the history
-        source = "progress_log_versions WHERE user_id = %s AND valid_from <= %s AND valid_to > %s"
-        source_params = [user_id, as_of, as_of]
-    where = "".join(f" AND {condition}" for condition in conditions)
-    columns = LOG_COLUMNS if as_of is None else [*LOG_COLUMNS[:-1], "valid_from"]
+    after_date, after_log_id = after or (None, None)
     cursor.execute(
-        f"SELECT {', '.join(columns)} FROM {source}{where} ORDER BY date, log_id LIMIT %s",
-        [*source_params, *params, limit],
+        statement("list_page" if as_of is None else "list_page_as_of"),
+        {
+            "user_id": user_id,
+            "as_of": as_of,
+            "after_date": after_date,
+            "after_log_id": after_log_id,
+            "from": date_from,
+            "to": date_to,
+            "limit": limit,
+        },
     )
-    return [log_from_row(row) for row in cursor.fetchall()]
+    return [ProgressLog(**row) for row in rows_by_name(cursor)]

@@ -14,7 +14,7 @@ from progress_tracking.models.fields import (
     WeeklyWorkouts,
     WeightKg,
 )
-from progress_tracking.models.logs import HistoryEntry
+from progress_tracking.models.log import HistoryEntry
 
 GOAL_FIELDS = ("target_weight_kg", "target_date", "weekly_workouts", "weekly_calories_burned")
 

@@ -1,12 +1,12 @@
-"""The service's operations: each applies the ownership rules, then runs one transaction on the store."""
+"""The operations on a user's logs (and the erasure of all their data, which the logs' endpoint serves): each applies
+the ownership rules, then runs one transaction on the store. A summary is summaries', goals are goals'."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
-from progress_tracking import authz, idempotency, paging, summaries
+from progress_tracking import authz, idempotency, paging
 from progress_tracking.authz import Identity
 from progress_tracking.db import Cursor, Database
 from progress_tracking.errors import (
@@ -16,7 +16,7 @@ from progress_tracking.errors import (
     UnknownUser,
     UserServiceUnavailable,
 )
-from progress_tracking.models.logs import (
+from progress_tracking.models.log import (
     MEASUREMENT_FIELDS,
     HistoryEntry,
     HistoryQuery,
@@ -27,9 +27,7 @@ from progress_tracking.models.logs import (
     ProgressLog,
     ProgressPage,
 )
-from progress_tracking.models.summary import Summary, SummaryQuery
-from progress_tracking.store import appending, erasure, listing
-from progress_tracking.store import summaries as summary_store
+from progress_tracking.store import appending, erasure, idempotency_keys, listing
 from progress_tracking.store.appending import Change
 
 if TYPE_CHECKING:
@@ -70,7 +68,7 @@ def log_progress(
         exists = users.user_exists(entry.user_id)
     except UserServiceUnavailable:
         # A retry of a request that was answered needs no User Profile service: replay it if it is stored.
-        replayed = database.single(lambda cursor: idempotency.replay(cursor, claim)) if claim else None
+        replayed = database.single(lambda cursor: idempotency_keys.replay(cursor, claim)) if claim else None
         if replayed is None:
             raise
         return Logged(replayed, replayed=True)
@@ -81,13 +79,13 @@ def log_progress(
     def work(cursor: Cursor) -> Logged:
         locked = None
         if claim is not None:
-            started = idempotency.claim_new_log(cursor, claim, entry.user_id)
+            started = idempotency_keys.claim_new_log(cursor, claim, entry.user_id)
             if started.replayed is not None:
                 return Logged(started.replayed, replayed=True)
             locked = started.locked
         log = appending.log_new(cursor, entry.user_id, fields, _change(caller, request_id), locked)
         if claim is not None:
-            idempotency.complete(cursor, claim, log)
+            idempotency_keys.complete(cursor, claim, log)
         return Logged(log, replayed=False)
 
     return database.run(work)
@@ -221,16 +219,3 @@ def list_progress(database: Database, caller: Identity, user_id: str, query: Lis
     page, more = paging.fit(logs, query.limit)
     next_cursor = paging.list_cursor(page[-1].date, page[-1].log_id) if more else None
     return ProgressPage(user_id=user_id, progress_logs=page, next_cursor=next_cursor)
-
-
-def summarize(
-    database: Database, caller: Identity, user_id: str, query: SummaryQuery, today: date | None = None
-) -> Summary:
-    authz.ensure_may_act_for(caller, user_id)
-    if query.date_from or query.date_to:  # a date range is computed on demand, never stored
-        facts = database.single(
-            lambda cursor: summary_store.summary_facts(cursor, user_id, query.date_from, query.date_to)
-        )
-    else:
-        facts = database.single(lambda cursor: summaries.current_facts(cursor, user_id))
-    return summaries.summary_from_facts(user_id, facts, today or datetime.now(UTC).date())

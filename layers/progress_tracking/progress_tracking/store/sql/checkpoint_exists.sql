@@ -1,0 +1,4 @@
+-- Whether a follower has a checkpoint.
+SELECT 1
+FROM projector_checkpoints
+WHERE name = %(name)s

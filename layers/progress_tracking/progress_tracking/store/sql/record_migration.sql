@@ -1,0 +1,2 @@
+INSERT INTO schema_migrations (version, name)
+VALUES (%(version)s, %(name)s)
