@@ -189,7 +189,10 @@ def _operate(args: argparse.Namespace, where: str, database: Database, batch: Da
         try:
             live = database.run(replace)
         except DatabaseBusy:
-            sys.stdout.write("A summary recompute is running; nothing was changed. Try again when it has ended.\n")
+            sys.stdout.write(
+                "A summary recompute or the writes in flight held the tables past the time limit; nothing was"
+                " changed. Try again.\n"
+            )
             return 1
         recomputed = summaries.recompute(batch, lambda: 10**9, connections=connections)
         sys.stdout.write(

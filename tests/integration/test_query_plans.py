@@ -84,3 +84,22 @@ def test_a_ranged_summary_reads_the_logs_in_its_own_plan(database):
     params = {"user_id": "u", "from": date(2026, 1, 1), "to": date(2026, 1, 31)}
     found = plan(database, statement("ranged_summary"), params)
     assert "Function Scan on progress_" not in found and "progress_logs_user_date" in found
+
+
+FUNCTION_SETTINGS = """
+SELECT p.proname, coalesce(p.proconfig, '{}') AS settings
+FROM pg_proc AS p
+WHERE p.proname IN ('progress_log_facts_changed', 'progress_logs_changed')
+"""
+
+
+def test_the_facts_function_is_declared_to_plan_its_statements_once(database):
+    # Migration 0023: replanning on every call was about half a write's database CPU (docs/performance.md). The
+    # trigger function that calls it keeps the server's default (the control: the declaration is per function).
+    def read(cursor):
+        cursor.execute(FUNCTION_SETTINGS)
+        return dict(cursor.fetchall())
+
+    settings = database.run(read)
+    assert settings["progress_log_facts_changed"] == ["plan_cache_mode=force_generic_plan"]
+    assert settings["progress_logs_changed"] == []
