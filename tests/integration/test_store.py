@@ -234,3 +234,18 @@ def test_migrations_apply_once_even_when_run_concurrently(empty_database_url):
     everything = [version for version, _, _ in available_migrations()]
     assert sorted(results, key=len) == [[], [], [], everything]
     assert migrate(Database(empty_database_url)) == []
+
+
+def test_a_deferred_statement_that_ends_in_a_comment_does_not_swallow_the_next_one(database):
+    # Deferred statements go out joined into one round trip: a statement file whose last line is a comment with no
+    # newline after it must not comment out the statement joined after it (it did with a "; " join).
+    from progress_tracking.db import defer
+
+    def work(cursor):
+        cursor.execute("CREATE TEMP TABLE joined (n int) ON COMMIT DROP")
+        defer(cursor, "INSERT INTO joined VALUES (1) -- the last line of a file, a comment")
+        defer(cursor, "INSERT INTO joined VALUES (2)")
+        cursor.execute("SELECT array_agg(n ORDER BY n) FROM joined")
+        return cursor.fetchone()[0]
+
+    assert database.run(work) == [1, 2]  # each value is read back: the control is the first, without a comment
