@@ -76,8 +76,9 @@ DESCRIPTIONS = {
         "Honours `If-Match`."
     ),
     "SetGoals": (
-        "Sets or replaces the user's goals (fields left out are not set). Answers the goals with their version as "
-        "`ETag`; `If-Match` makes it conditional."
+        "Sets or replaces all the user's goals: a goal left out is not set, so a PUT of one goal clears the others "
+        "(PATCH changes one and keeps the rest). Answers the goals with their version as `ETag`; `If-Match` makes it "
+        "conditional."
     ),
     "PatchGoals": (
         "Changes some of the user's goals and leaves the rest: a JSON Merge Patch (RFC 7396; "
