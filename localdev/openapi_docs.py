@@ -76,8 +76,16 @@ DESCRIPTIONS = {
         "Honours `If-Match`."
     ),
     "SetGoals": (
-        "Sets or replaces the user's goals (fields left out are not set). Answers the goals with their version as "
-        "`ETag`; `If-Match` makes it conditional."
+        "Sets or replaces all the user's goals: a goal left out is not set, so a PUT of one goal clears the others "
+        "(PATCH changes one and keeps the rest). Answers the goals with their version as `ETag`; `If-Match` makes it "
+        "conditional."
+    ),
+    "PatchGoals": (
+        "Changes some of the user's goals and leaves the rest: a JSON Merge Patch (RFC 7396; "
+        "`application/merge-patch+json`, and `application/json` is taken too). A member with a value sets that goal, "
+        "`null` clears it, a member left out keeps its goal. The goals after the merge keep PUT's rules (at least one "
+        "goal; `target_date` only with `target_weight_kg`), else 400 and nothing written. Answers the goals with "
+        "their version as `ETag`; `If-Match` makes it conditional."
     ),
     "GetGoals": "The user's goals with their version as `ETag`; 404 `goals_not_found` when none are set.",
     "ClearGoals": "Clears the user's goals (a `cleared` event; their history stays).",
@@ -145,6 +153,7 @@ REQUEST_EXAMPLES: dict[str, Any] = {
         "weekly_workouts": 3,
         "weekly_calories_burned": 1500,
     },
+    "PatchGoals": {"target_weight_kg": 75, "weekly_calories_burned": None},
 }
 
 SUCCESS_EXAMPLES: dict[str, Any] = {
@@ -200,6 +209,17 @@ SUCCESS_EXAMPLES: dict[str, Any] = {
         "log": {**_LOG, "version": 3, "updated_at": "2026-11-29T05:15:14.278707Z"},
     },
     "SetGoals": {"message": "Goals set", "goals": _GOALS},
+    "PatchGoals": {
+        "message": "Goals set",
+        "goals": {
+            **_GOALS,
+            "target_weight_kg": 75.0,
+            "target_weight_set_at": "2026-11-30T07:02:41.118302Z",
+            "weekly_calories_burned": None,
+            "version": 2,
+            "updated_at": "2026-11-30T07:02:41.118302Z",
+        },
+    },
     "GetGoals": _GOALS,
     "ClearGoals": {"message": "Goals cleared", "user_id": "dev-user-1", "version": 2},
     "GetGoalHistory": {
@@ -275,7 +295,7 @@ GOALS_NOT_FOUND = {"message": "The user has no goals", "code": "goals_not_found"
 
 
 def _error_example(operation_id: str, status: int) -> dict[str, Any] | None:
-    if status == 404 and operation_id in ("GetGoals", "ClearGoals", "GetGoalHistory", "SetGoals"):
+    if status == 404 and operation_id in ("GetGoals", "ClearGoals", "GetGoalHistory", "SetGoals", "PatchGoals"):
         return GOALS_NOT_FOUND
     return ERROR_EXAMPLES.get(status)
 
@@ -288,7 +308,8 @@ def enrich(document: dict[str, Any], server_url: str = "http://127.0.0.1:5000") 
     enriched["info"]["description"] = (
         "Records, summarises and keeps the full history of users' progress logs. Every call needs an Auth0 access "
         "token (`Authorization: Bearer …`) with the scope each operation names; the local app prints a development "
-        "token at start and mints more with `python progress_tracking_app.py token`."
+        "token at start and mints more with `.venv/bin/python progress_tracking_app.py token` (from the project's "
+        "root)."
     )
     for path, item in enriched["paths"].items():
         for operation in item.values():
@@ -296,9 +317,9 @@ def enrich(document: dict[str, Any], server_url: str = "http://127.0.0.1:5000") 
             operation["tags"] = [_tag(path)]
             if operation_id in DESCRIPTIONS:
                 operation["description"] = f"{DESCRIPTIONS[operation_id]}\n\n{operation.get('description', '')}".strip()
-            body = operation.get("requestBody", {}).get("content", {}).get("application/json")
-            if body is not None and operation_id in REQUEST_EXAMPLES:
-                body["example"] = REQUEST_EXAMPLES[operation_id]
+            for body in operation.get("requestBody", {}).get("content", {}).values():
+                if operation_id in REQUEST_EXAMPLES:
+                    body["example"] = REQUEST_EXAMPLES[operation_id]
             for status, response in operation["responses"].items():
                 content = response.get("content", {}).get("application/json")
                 if content is None:

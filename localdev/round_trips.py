@@ -81,6 +81,7 @@ def measure(call: Call, counter: RoundTripCounter, user_id: str) -> dict[str, in
     count("GET summary, from-to", "GET", summary, params={"from": "2026-01-01", "to": "2026-01-31"})
     goals = f"/api/progress/goals/{user_id}"
     count("PUT goals", "PUT", goals, body={"target_weight_kg": 75, "weekly_workouts": 3})
+    count("PATCH goals", "PATCH", goals, body={"weekly_workouts": 4, "target_weight_kg": None})
     count("GET goals", "GET", goals)
     count("GET goals history", "GET", f"{goals}/history")
     count("DELETE goals", "DELETE", goals)

@@ -11,7 +11,7 @@ from progress_tracking.openapi import Operation
 from progress_tracking.user_service import get_user_service
 
 OPERATION = Operation(
-    summary="Set or replace a user's goals (fields left out are not set)",
+    summary="Set or replace all of a user's goals (a goal left out is not set; PATCH changes some)",
     scope=authz.WRITE_PROGRESS,
     body=GoalsPut,
     success=(200, GoalsSet),

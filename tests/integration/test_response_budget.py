@@ -220,6 +220,7 @@ def test_the_routes_that_answer_one_log_or_the_goals_stay_within_the_budget_at_t
         "weekly_calories_burned": 699999.9999999999,
     }
     within_budget(api.call("PUT", f"/api/progress/goals/{in_path}", token, json=goals))
+    within_budget(api.call("PATCH", f"/api/progress/goals/{in_path}", token, json={"weekly_workouts": 99}))
     within_budget(api.call("GET", f"/api/progress/goals/{in_path}", token))
     within_budget(api.call("DELETE", f"/api/progress/goals/{in_path}", token))
     within_budget(api.call("DELETE", f"/api/progress/user/{in_path}/logs", token, params={"erase": "true"}))
@@ -278,6 +279,7 @@ WORST_CASES = {
             ("POST", "/api/progress/log/{log_id}/rollback"),
             ("DELETE", "/api/progress/user/{user_id}/logs"),
             ("PUT", "/api/progress/goals/{user_id}"),
+            ("PATCH", "/api/progress/goals/{user_id}"),
             ("GET", "/api/progress/goals/{user_id}"),
             ("DELETE", "/api/progress/goals/{user_id}"),
         ],

@@ -28,6 +28,7 @@ EXPECTED = {
     "GET summary, current": 1,
     "GET summary, from-to": 1,
     "PUT goals": 2,
+    "PATCH goals": 2,
     "GET goals": 1,
     "GET goals history": 1,
     "DELETE goals": 2,

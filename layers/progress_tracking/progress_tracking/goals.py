@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 from progress_tracking import authz, paging
 from progress_tracking.authz import Identity
 from progress_tracking.db import Cursor, Database
-from progress_tracking.errors import GoalsNotFound, PreconditionFailed, UnknownUser
-from progress_tracking.models.goal import GoalHistory, Goals, GoalsPut
+from progress_tracking.errors import GoalsNotFound, InvalidRequest, PreconditionFailed, UnknownUser
+from progress_tracking.models.goal import GoalHistory, Goals, GoalsPatch, GoalsPut, broken_goal_rule
 from progress_tracking.models.log import HistoryEntry, HistoryQuery
 from progress_tracking.store import goal_events
 
@@ -48,6 +48,42 @@ def set_goals(
         return written.goals
 
     return database.run(work)
+
+
+def patch_goals(
+    database: Database,
+    users: UserServiceClient,
+    caller: Identity,
+    user_id: str,
+    body: GoalsPatch,
+    request_id: str | None,
+    expected_versions: frozenset[int] | None = None,
+) -> Goals:
+    """Change the goals `body` names and leave the others (JSON Merge Patch), merged under the user's lock."""
+    authz.ensure_may_act_for(caller, user_id)
+    if not users.user_exists(user_id):
+        raise UnknownUser()
+
+    def work(cursor: Cursor) -> Goals:
+        written = goal_events.patch(cursor, user_id, body.members(), caller.principal, request_id)
+        _check_version(expected_versions, written)
+        _check_merged(written.goals)
+        return written.goals
+
+    return database.run(work)
+
+
+def _check_merged(goals: Goals) -> None:
+    """The goals a patch leaves keep PUT's rules; raising rolls the write back."""
+    broken = broken_goal_rule(
+        goals.target_weight_kg, goals.target_date, goals.weekly_workouts, goals.weekly_calories_burned
+    )
+    if broken is not None:
+        field, rule = broken
+        raise InvalidRequest(
+            f"The goals after this patch would break a rule: {rule}; nothing was written",
+            details=[{"field": field, "message": rule, "type": "value_error"}],
+        )
 
 
 def clear_goals(

@@ -38,6 +38,7 @@ ROUTE_GROUPS: Mapping[str, str] = {
     "DELETE /api/progress/user/{user_id}/logs": "write",
     "POST /api/progress/log/{log_id}/rollback": "write",
     "PUT /api/progress/goals/{user_id}": "write",
+    "PATCH /api/progress/goals/{user_id}": "write",
     "DELETE /api/progress/goals/{user_id}": "write",
 }
 ROUTE_GROUP_NAMES = ("read", "summary", "write")

@@ -1,4 +1,4 @@
-"""The goals' models: what PUT accepts, the goals answered, and the progress toward them a summary carries."""
+"""The goals' models: what PUT and PATCH accept, the goals answered, and the progress toward them a summary carries."""
 
 from __future__ import annotations
 
@@ -17,6 +17,23 @@ from progress_tracking.models.fields import (
 from progress_tracking.models.log import HistoryEntry
 
 GOAL_FIELDS = ("target_weight_kg", "target_date", "weekly_workouts", "weekly_calories_burned")
+NO_GOAL = "give at least one of target_weight_kg, weekly_workouts, weekly_calories_burned"
+DATE_WITHOUT_WEIGHT = "target_date needs target_weight_kg"
+
+
+def broken_goal_rule(
+    target_weight_kg: float | None,
+    target_date: date | None,
+    weekly_workouts: int | None,
+    weekly_calories_burned: float | None,
+) -> tuple[str | None, str] | None:
+    """The rule whole goals break, as (the field to name, the message); None when they keep every rule. A PUT's body
+    is checked with it, and a PATCH's goals once merged."""
+    if target_weight_kg is None and weekly_workouts is None and weekly_calories_burned is None:
+        return None, NO_GOAL
+    if target_date is not None and target_weight_kg is None:
+        return "target_date", DATE_WITHOUT_WEIGHT
+    return None
 
 
 class GoalsPut(BaseModel):
@@ -31,11 +48,34 @@ class GoalsPut(BaseModel):
 
     @model_validator(mode="after")
     def _is_a_goal(self) -> GoalsPut:
-        if self.target_weight_kg is None and self.weekly_workouts is None and self.weekly_calories_burned is None:
-            raise ValueError("give at least one of target_weight_kg, weekly_workouts, weekly_calories_burned")
-        if self.target_date is not None and self.target_weight_kg is None:
-            raise ValueError("target_date needs target_weight_kg")
+        broken = broken_goal_rule(
+            self.target_weight_kg, self.target_date, self.weekly_workouts, self.weekly_calories_burned
+        )
+        if broken is not None:
+            raise ValueError(broken[1])
         return self
+
+
+class GoalsPatch(BaseModel):
+    """Body of PATCH /api/progress/goals/{user_id}, a JSON Merge Patch (RFC 7396) of the goals: a member present sets
+    its goal, null clears it, an absent one is left as it is. The goals after the merge keep PUT's rules."""
+
+    model_config = BODY_CONFIG
+
+    target_weight_kg: WeightKg | None = None
+    target_date: TargetDate | None = None
+    weekly_workouts: WeeklyWorkouts | None = None
+    weekly_calories_burned: WeeklyCalories | None = None
+
+    @model_validator(mode="after")
+    def _changes_a_goal(self) -> GoalsPatch:
+        if not self.model_fields_set:
+            raise ValueError("give at least one of " + ", ".join(GOAL_FIELDS) + " (null clears it)")
+        return self
+
+    def members(self) -> dict[str, object]:
+        """The members sent, as JSON values (a date as YYYY-MM-DD)."""
+        return self.model_dump(mode="json", include=self.model_fields_set)
 
 
 class Goals(BaseModel):
