@@ -43,7 +43,7 @@ def set_goals(
         raise UnknownUser()
 
     def work(cursor: Cursor) -> Goals:
-        written = goal_events.write(cursor, user_id, body.model_dump(), caller.principal, request_id)
+        written = goal_events.write(cursor, user_id, body.goals(), caller.principal, request_id)
         _check_version(expected_versions, written)
         return written.goals
 

@@ -3,7 +3,8 @@
 A page ends at `limit` items, or earlier, before the item that would take its items past the byte budget
 (response_size): an answer never passes Lambda's limit, whatever the items hold. It always holds its first item
 (the largest item is ~10 KB). The next page starts after an opaque cursor: base64url of a small JSON array that
-names where the page ended, `[date, log_id]` for a list (the form list cursors have always had) and
+names where the page ended, `[date, log_id]` for a list (the form list cursors have always had; a list filtered by
+source adds the source, `[date, log_id, source]`, and a cursor answers only the filter it was issued for) and
 `["log_history", version]` or `["goal_history", version]` for a history. Anything else, a cursor of another kind
 included, is InvalidCursor.
 """
@@ -39,17 +40,21 @@ def fit(items: Sequence[Item], limit: int) -> tuple[list[Item], bool]:
     return list(items[:limit]), len(items) > limit
 
 
-def list_cursor(last_date: date, last_log_id: int) -> str:
-    return _encode([last_date.isoformat(), last_log_id])
+def list_cursor(last_date: date, last_log_id: int, source: str | None = None) -> str:
+    position: list[Any] = [last_date.isoformat(), last_log_id]
+    return _encode(position if source is None else [*position, source])
 
 
-def after_in_list(cursor: str) -> tuple[date, int]:
-    """The (date, log_id) a list cursor names."""
+def after_in_list(cursor: str, source: str | None = None) -> tuple[date, int]:
+    """The (date, log_id) a list cursor names; InvalidCursor unless it was issued for the same source filter."""
     try:
-        last_date, last_log_id = _decode(cursor)
-        return date.fromisoformat(last_date), log_id_adapter.validate_python(last_log_id, strict=True)
+        last_date, last_log_id, *filtered = _decode(cursor)
+        after = date.fromisoformat(last_date), log_id_adapter.validate_python(last_log_id, strict=True)
     except (ValueError, TypeError) as exc:  # pydantic's ValidationError included
         raise InvalidCursor() from exc
+    if filtered != ([] if source is None else [source]):
+        raise InvalidCursor("The cursor belongs to a list with another source filter; start again from the first page")
+    return after
 
 
 def history_cursor(history: History, last_version: int) -> str:

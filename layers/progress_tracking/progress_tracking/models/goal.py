@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from pydantic import BaseModel, model_validator
 
@@ -13,8 +14,10 @@ from progress_tracking.models.fields import (
     WeeklyCalories,
     WeeklyWorkouts,
     WeightKg,
+    WeightLb,
 )
 from progress_tracking.models.log import HistoryEntry
+from progress_tracking.units import kilograms
 
 GOAL_FIELDS = ("target_weight_kg", "target_date", "weekly_workouts", "weekly_calories_burned")
 
@@ -25,17 +28,30 @@ class GoalsPut(BaseModel):
     model_config = BODY_CONFIG
 
     target_weight_kg: WeightKg | None = None
-    target_date: TargetDate | None = None  # only with target_weight_kg
+    # Instead of target_weight_kg. Stored in kg: answered in pounds rounded to 2 decimals, which gives back any target
+    # given with at most 2 decimals exactly.
+    target_weight_lb: WeightLb | None = None
+    target_date: TargetDate | None = None  # only with a target weight
     weekly_workouts: WeeklyWorkouts | None = None  # workouts logged per ISO week
     weekly_calories_burned: WeeklyCalories | None = None  # calories burned per ISO week
 
     @model_validator(mode="after")
     def _is_a_goal(self) -> GoalsPut:
-        if self.target_weight_kg is None and self.weekly_workouts is None and self.weekly_calories_burned is None:
+        if {"target_weight_kg", "target_weight_lb"} <= self.model_fields_set:
+            raise ValueError("give the target weight as target_weight_kg or target_weight_lb, not both")
+        weight = self.target_weight_kg is not None or self.target_weight_lb is not None
+        if not weight and self.weekly_workouts is None and self.weekly_calories_burned is None:
             raise ValueError("give at least one of target_weight_kg, weekly_workouts, weekly_calories_burned")
-        if self.target_date is not None and self.target_weight_kg is None:
+        if self.target_date is not None and not weight:
             raise ValueError("target_date needs target_weight_kg")
         return self
+
+    def goals(self) -> dict[str, Any]:
+        """The goals as stored: the target weight in kg whichever unit it was given in."""
+        goals = self.model_dump(exclude={"target_weight_lb"})
+        if self.target_weight_lb is not None:
+            goals["target_weight_kg"] = kilograms(self.target_weight_lb)
+        return goals
 
 
 class Goals(BaseModel):
