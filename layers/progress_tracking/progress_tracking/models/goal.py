@@ -56,7 +56,7 @@ class GoalsPut(BaseModel):
 
 class Goals(BaseModel):
     user_id: str
-    target_weight_kg: float | None
+    target_weight_kg: float | None = None  # absent from an answer in imperial units, which has target_weight_lb
     target_date: date | None
     target_weight_set_at: UtcDateTime | None
     weekly_workouts: int | None
@@ -83,17 +83,19 @@ class GoalHistory(BaseModel):
 
 
 class WeightGoalProgress(BaseModel):
-    target_weight_kg: float
+    """The *_kg fields are absent from an answer in imperial units, which has the same fields in *_lb instead."""
+
+    target_weight_kg: float | None = None
     target_date: date | None
     set_on: date  # the UTC day target_weight_kg took its present value
-    start_weight_kg: float | None
+    start_weight_kg: float | None = None
     start_date: date | None
-    current_weight_kg: float | None
+    current_weight_kg: float | None = None
     current_date: date | None
-    remaining_kg: float | None  # target − current
+    remaining_kg: float | None = None  # target − current
     fraction_done: float | None  # (current − start) / (target − start): 0 at the start, 1 at the target
     reached: bool | None
-    trend_kg_per_week: float | None  # least squares over the 28 days ending at the latest weight log
+    trend_kg_per_week: float | None = None  # least squares over the 28 days ending at the latest weight log
     trend_points: int
     projected_date: date | None
     on_track: bool | None

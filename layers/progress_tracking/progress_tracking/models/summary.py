@@ -68,9 +68,10 @@ class SeriesEntry(BaseModel):
     logs: int
     workouts: int
     total_calories_burned: float
-    average_weight_kg: float | None
-    min_weight_kg: float | None
-    max_weight_kg: float | None
+    # Absent from an answer in imperial units, which has average_weight_lb, min_weight_lb, max_weight_lb instead.
+    average_weight_kg: float | None = None
+    min_weight_kg: float | None = None
+    max_weight_kg: float | None = None
 
 
 class Series(BaseModel):
