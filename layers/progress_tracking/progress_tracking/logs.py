@@ -147,7 +147,7 @@ def log_history(database: Database, caller: Identity, log_id: int, query: Histor
         return events
 
     events = database.single(work)
-    page, more = paging.fit([HistoryEntry.model_validate(event) for event in events], query.limit)
+    page, more = paging.fit([HistoryEntry.model_validate(event) for event in events], query.limit, query.units)
     next_cursor = paging.history_cursor("log_history", page[-1].version) if more else None
     return LogHistory(log_id=log_id, user_id=events[0].user_id, events=page, next_cursor=next_cursor)
 
@@ -218,6 +218,6 @@ def list_progress(database: Database, caller: Identity, user_id: str, query: Lis
             source=query.source,
         )
     )
-    page, more = paging.fit(logs, query.limit)
+    page, more = paging.fit(logs, query.limit, query.units)
     next_cursor = paging.list_cursor(page[-1].date, page[-1].log_id, query.source) if more else None
     return ProgressPage(user_id=user_id, progress_logs=page, next_cursor=next_cursor)

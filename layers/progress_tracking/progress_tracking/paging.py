@@ -23,18 +23,21 @@ from pydantic import BaseModel
 from progress_tracking.errors import InvalidCursor
 from progress_tracking.models.fields import log_id_adapter
 from progress_tracking.response_size import ITEMS_BUDGET_BYTES, body_text, invoke_bytes
+from progress_tracking.units import Units, in_units
 
 Item = TypeVar("Item", bound=BaseModel)
 History = Literal["log_history", "goal_history"]
 MAX_VERSION = 2**31 - 1  # versions are Postgres integers
 
 
-def fit(items: Sequence[Item], limit: int) -> tuple[list[Item], bool]:
+def fit(items: Sequence[Item], limit: int, units: Units = "metric") -> tuple[list[Item], bool]:
     """The page out of `items`, the rows of a query for `limit + 1`: the first `limit` of them, or fewer where the
-    next one would take the page's items past the budget; and whether more follow it."""
+    next one would take the page's items past the budget (each measured as answered, in `units`); and whether more
+    follow it."""
     used = 0
     for count, item in enumerate(items[:limit]):
-        used += invoke_bytes(body_text(item.model_dump(mode="json"))) + (1 if count else 0)  # and the comma before it
+        answered = in_units(item.model_dump(mode="json"), units)
+        used += invoke_bytes(body_text(answered)) + (1 if count else 0)  # and the comma before it
         if count and used > ITEMS_BUDGET_BYTES:
             return list(items[:count]), True
     return list(items[:limit]), len(items) > limit
