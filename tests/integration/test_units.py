@@ -3,13 +3,17 @@ lb in, lb out, exactly; reads in either units; bounds per unit; summaries, serie
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
+import psycopg2
 import pytest
 
 from progress_tracking import domain_events
+from progress_tracking.models.log import LogUpdate
+from progress_tracking.store import appending
 from progress_tracking.units import KG_PER_POUND
-from tests.helpers import FIRST_VERSION_BODY, assert_error, log
+from tests.helpers import FIRST_VERSION_BODY, assert_error, blocked_by, log, wait_until
 
 # Decimals as a scale or an app sends them. 170.2 is the one a conversion there and back breaks (the positive control
 # below); 170.123 and 155.5555 would not survive rounding to 2 decimals either.
@@ -240,3 +244,38 @@ def _stored_weight(cursor, log_id):
 def _first_event_data(cursor, log_id):
     cursor.execute("SELECT data FROM progress_events WHERE log_id = %s AND version = 1", (log_id,))
     return cursor.fetchone()[0]
+
+
+def test_a_put_that_waits_for_the_users_lock_applies_its_unit_to_the_state_it_finds_there(
+    api, tokens, new_user, database_url
+):
+    # Each round: a change in one unit holds the user's lock, uncommitted; a PUT in the other unit waits for it; the
+    # held change commits. The PUT's unit rule (pounds kept, or replaced by kg) is applied to the state it finds under
+    # the lock, so the last writer's unit and value stand, whichever order the units come in.
+    user = new_user()
+    token = tokens.user(user)
+    log_id = log(api, token, user)["log_id"]
+    path = f"/api/progress/log/{log_id}"
+    change = appending.Change(actor="holder", request_id=None)
+    for round_number in range(6):
+        held_in_pounds = round_number % 2 == 0
+        held = LogUpdate.model_validate({"weight_lb": 181.3} if held_in_pounds else {"weight_kg": 82.4})
+        waiting = {"weight_kg": 80.1} if held_in_pounds else {"weight_lb": 176.6}
+        holder = psycopg2.connect(database_url)
+        try:
+            cursor = holder.cursor()
+            appending.update(cursor, appending.lock_log(cursor, log_id), held.changes(), change)
+            with ThreadPoolExecutor(1) as pool:
+                put = pool.submit(api.call, "PUT", path, token, json=waiting)
+                assert wait_until(lambda: blocked_by(database_url, holder.get_backend_pid()))
+                holder.commit()
+                answered = put.result(timeout=30)
+        finally:
+            holder.close()
+        assert answered.status_code == 200, answered.text
+        stored = api.call("GET", f"/api/progress/{user}", token, params={"units": "imperial"}).json()
+        (listed,) = stored["progress_logs"]
+        if held_in_pounds:  # kg came last: the pounds held are gone
+            assert (listed["weight_unit"], listed["weight_lb"]) == ("kg", round(80.1 / KG_PER_POUND, 2))
+        else:  # pounds came last: as entered
+            assert (listed["weight_unit"], listed["weight_lb"]) == ("lb", 176.6)

@@ -31,7 +31,7 @@ DETAIL_TYPES = {
     "restored": PROGRESS_RESTORED,
 }
 # A log's fields in an event's detail: its weight in kg, and the unit and pounds it was entered in (migration 0018).
-LOG_FIELDS = ("date", "weight_kg", "workout_done", "calories_burned", "notes", "weight_lb", "device")
+LOG_FIELDS = ("date", "weight_kg", "workout_done", "calories_burned", "notes", "weight_lb")
 
 
 def _time(value: datetime) -> str:
@@ -63,6 +63,7 @@ def progress_detail(
         | {
             "weight_unit": unit_of(data.get("weight_kg"), data.get("weight_lb")),
             "source": data.get("source", DEFAULT_SOURCE),
+            "device": data.get("device"),
         },
     }
 
