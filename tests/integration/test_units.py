@@ -247,7 +247,7 @@ def _first_event_data(cursor, log_id):
 
 
 def test_a_put_that_waits_for_the_users_lock_applies_its_unit_to_the_state_it_finds_there(
-    api, tokens, new_user, database_url
+    api, tokens, new_user, direct_database_url
 ):
     # Each round: a change in one unit holds the user's lock, uncommitted; a PUT in the other unit waits for it; the
     # held change commits. The PUT's unit rule (pounds kept, or replaced by kg) is applied to the state it finds under
@@ -261,13 +261,13 @@ def test_a_put_that_waits_for_the_users_lock_applies_its_unit_to_the_state_it_fi
         held_in_pounds = round_number % 2 == 0
         held = LogUpdate.model_validate({"weight_lb": 181.3} if held_in_pounds else {"weight_kg": 82.4})
         waiting = {"weight_kg": 80.1} if held_in_pounds else {"weight_lb": 176.6}
-        holder = psycopg2.connect(database_url)
+        holder = psycopg2.connect(direct_database_url)  # its backend is its own, in the pooler pass too
         try:
             cursor = holder.cursor()
             appending.update(cursor, appending.lock_log(cursor, log_id), held.changes(), change)
             with ThreadPoolExecutor(1) as pool:
                 put = pool.submit(api.call, "PUT", path, token, json=waiting)
-                assert wait_until(lambda: blocked_by(database_url, holder.get_backend_pid()))
+                assert wait_until(lambda: blocked_by(direct_database_url, holder.get_backend_pid()))
                 holder.commit()
                 answered = put.result(timeout=30)
         finally:
