@@ -45,22 +45,29 @@ DESCRIPTIONS = {
     "GetProgress": (
         "The user's live logs, oldest first. Page with `limit` (≤ 1000, default 100) and `cursor` (the previous "
         "page's `next_cursor`; null on the last page); a page may hold fewer than `limit` logs, to stay within 4 MiB. "
-        "Narrow with `from`/`to` dates. `as_of` (RFC 3339 with an offset) answers the logs as they stood at that "
-        "moment, from the events."
+        "Narrow with `from`/`to` dates and `source` (a cursor answers only the source filter it was issued with). "
+        "`as_of` (RFC 3339 with an offset) answers the logs as they stood at that moment, from the events. "
+        "`units=imperial` answers each weight as `weight_lb` (exactly as entered for a log entered in pounds)."
     ),
     "GetSummary": (
         "Counts, first and last dates, weights, calories, workouts by kind (the 100 most logged kinds; "
         "`workout_kinds` and `other_workouts` count them all), streaks and progress toward the user's goals. With "
-        "`from`/`to` the summary of that date range is computed on demand. A user without logs gets an empty summary."
+        "`from`/`to` the summary of that date range is computed on demand. A user without logs gets an empty summary. "
+        "`units=imperial` answers the weights in pounds (`*_lb` fields; `average_weight` in lb), whatever units the "
+        "logs were entered in."
     ),
     "LogProgress": (
         "Records a log for a user the User Profile service knows. First-version clients send numbers as strings "
         '(`"weight_kg": "71"`): a plain decimal string is accepted and answered as a number. An `Idempotency-Key` '
-        "makes retries safe: the same key and body replay the first 201."
+        "makes retries safe: the same key and body replay the first 201. The weight is `weight_kg` or `weight_lb` "
+        "(exactly one; a log entered in pounds is answered in pounds, exactly as entered). `source` names where the "
+        "log came from (`manual` when left out) and `device` optionally the device."
     ),
     "UpdateProgress": (
-        "Changes any non-empty subset of `date`, `weight_kg`, `workout_done`, `calories_burned`, `notes` (null "
-        'clears a field). `If-Match: "<version>"` writes only if the log is still at that version (else 412).'
+        "Changes any non-empty subset of `date`, `weight_kg` (or `weight_lb`), `workout_done`, `calories_burned`, "
+        "`notes` (null clears a field); `source` and `device` stay as POST set them. The log is answered in the units "
+        'its weight was entered in. `If-Match: "<version>"` writes only if the log is still at that version (else '
+        "412)."
     ),
     "DeleteProgress": "Deletes one log (a `deleted` event: the log's history stays, and rollback restores it).",
     "DeleteUserLogs": (
@@ -111,15 +118,29 @@ _LOG = {
     "version": 1,
     "created_at": _AT,
     "updated_at": _AT,
+    "source": "withings",
+    "device": "Body+ scale",
+    "weight_unit": "kg",
 }
+# Changed with a weight in pounds: answered in pounds, as entered.
 _UPDATED = {
-    **_LOG,
-    "weight_kg": 80.1,
+    **{("weight_lb" if key == "weight_kg" else key): value for key, value in _LOG.items()},
+    "weight_lb": 176.6,
     "notes": "felt strong",
     "version": 2,
     "updated_at": "2026-11-29T05:15:14.259228Z",
+    "weight_unit": "lb",
 }
-_STATE = {"date": "2026-11-01", "notes": None, "weight_kg": 80.5, "workout_done": "running", "calories_burned": 420.0}
+_STATE = {
+    "date": "2026-11-01",
+    "notes": None,
+    "weight_kg": 80.5,
+    "workout_done": "running",
+    "calories_burned": 420.0,
+    "source": "withings",
+    "device": "Body+ scale",
+    "weight_unit": "kg",
+}
 _GOALS = {
     "user_id": "dev-user-1",
     "target_weight_kg": 76.0,
@@ -144,8 +165,10 @@ REQUEST_EXAMPLES: dict[str, Any] = {
         "weight_kg": 80.5,
         "workout_done": "running",
         "calories_burned": 420,
+        "source": "withings",
+        "device": "Body+ scale",
     },
-    "UpdateProgress": {"weight_kg": 80.1, "notes": "felt strong"},
+    "UpdateProgress": {"weight_lb": 176.6, "notes": "felt strong"},
     "RollbackProgress": {"to_version": 1},
     "SetGoals": {
         "target_weight_kg": 76,
@@ -196,7 +219,7 @@ SUCCESS_EXAMPLES: dict[str, Any] = {
             {
                 "version": 2,
                 "type": "updated",
-                "state": {**_STATE, "weight_kg": 80.1, "notes": "felt strong"},
+                "state": {**_STATE, "weight_kg": 80.1, "weight_unit": "lb", "notes": "felt strong"},
                 "actor": "dev-user-1",
                 "request_id": "bdf72aef-f143-43c2-b757-3bb534b86c17",
                 "occurred_at": "2026-11-29T05:15:14.259228Z",

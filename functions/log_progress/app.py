@@ -2,7 +2,7 @@
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from progress_tracking import api_edge, authz, errors, logs, metric_catalog
+from progress_tracking import api_edge, authz, errors, logs, metric_catalog, units
 from progress_tracking.db import get_database
 from progress_tracking.gateway_events import ProxyEvent
 from progress_tracking.models.log import LogCreate, LogCreated
@@ -42,4 +42,5 @@ def lambda_handler(event: ProxyEvent, context: LambdaContext) -> dict:
     else:
         logger.info("Progress logged")
         metric_catalog.PROGRESS_LOGGED.record(1)
-    return api_edge.model_response(201, LogCreated(id=log.log_id, log=log), headers)
+    answer = LogCreated(id=log.log_id, log=log)
+    return api_edge.model_response(201, answer, headers, units=units.entered_in(log.weight_unit))

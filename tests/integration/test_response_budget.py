@@ -43,6 +43,8 @@ def worst_log(day: int = 0) -> dict:
         "workout_done": worst_text(200),
         "calories_burned": 99999.99999999999,
         "notes": worst_text(2000),
+        "source": "s" * 40,
+        "device": worst_text(100),
     }
 
 

@@ -65,6 +65,7 @@ def test_each_change_appends_an_event_with_the_full_state_and_updates_the_projec
         (3, "deleted", "remover"),
     ]
     state = {"date": "2026-01-01", "weight_kg": 79.5, "workout_done": None, "calories_burned": None, "notes": "first"}
+    state |= {"weight_lb": None, "weight_unit": "kg", "source": "manual", "device": None}
     assert events[1][2] == state and events[2][2] == state  # the deletion keeps the last state
     assert all(request_id.startswith("req-") for *_, request_id in events)
     assert updated.version == 2 and projection_of(database, created.log_id) is None
@@ -143,6 +144,10 @@ def test_delete_all_for_user_appends_one_deletion_event_per_live_log(database):
             "workout_done": "swim",
             "calories_burned": None,
             "notes": None,
+            "weight_lb": None,
+            "weight_unit": "kg",
+            "source": "manual",
+            "device": None,
         }
 
 

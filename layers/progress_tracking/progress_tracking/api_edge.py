@@ -33,6 +33,7 @@ from progress_tracking.models.goal import Goals
 from progress_tracking.models.log import ProgressLog
 from progress_tracking.observability import instrumented, logger
 from progress_tracking.response_size import body_text
+from progress_tracking.units import Units, in_units
 
 M = TypeVar("M", bound=BaseModel)
 Handler = Callable[[ProxyEvent, LambdaContext], dict[str, Any]]
@@ -72,8 +73,11 @@ def json_response(status: int, payload: Any, headers: dict[str, str] | None = No
     }
 
 
-def model_response(status: int, model: BaseModel, headers: dict[str, str] | None = None) -> dict[str, Any]:
-    return json_response(status, model.model_dump(mode="json"), headers)
+def model_response(
+    status: int, model: BaseModel, headers: dict[str, str] | None = None, units: Units = "metric"
+) -> dict[str, Any]:
+    """The model as JSON, its weights in `units` (a log's stored `weight_lb` is never answered as such)."""
+    return json_response(status, in_units(model.model_dump(mode="json"), units), headers)
 
 
 def status_and_code(error: type[errors.ProgressError]) -> tuple[int, str]:

@@ -43,7 +43,7 @@ def set_goals(
         raise UnknownUser()
 
     def work(cursor: Cursor) -> Goals:
-        written = goal_events.write(cursor, user_id, body.model_dump(), caller.principal, request_id)
+        written = goal_events.write(cursor, user_id, body.goals(), caller.principal, request_id)
         _check_version(expected_versions, written)
         return written.goals
 
@@ -121,6 +121,6 @@ def goal_history(database: Database, caller: Identity, user_id: str, query: Hist
     events = database.single(lambda cursor: goal_events.events(cursor, user_id, after, query.limit + 1))
     if not events:
         raise GoalsNotFound("The user never had goals")
-    page, more = paging.fit([HistoryEntry.model_validate(event) for event in events], query.limit)
+    page, more = paging.fit([HistoryEntry.model_validate(event) for event in events], query.limit, query.units)
     next_cursor = paging.history_cursor("goal_history", page[-1].version) if more else None
     return GoalHistory(user_id=user_id, events=page, next_cursor=next_cursor)

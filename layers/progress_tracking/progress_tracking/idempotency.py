@@ -15,6 +15,7 @@ from typing import Annotated
 from pydantic import StringConstraints, TypeAdapter, ValidationError
 
 from progress_tracking.errors import InvalidRequest
+from progress_tracking.models.fields import DEFAULT_SOURCE
 from progress_tracking.models.log import LogCreate
 
 HEADER = "Idempotency-Key"
@@ -40,6 +41,9 @@ def parse_key(value: str) -> str:
         raise InvalidRequest(f"{HEADER} must be {RULE}", details=[{"field": HEADER, "message": RULE}]) from None
 
 
+NEW_FIELD_DEFAULTS = {"weight_lb": None, "source": DEFAULT_SOURCE, "device": None}
+
+
 @dataclass(frozen=True)
 class Claim:
     """One caller's key and the request it came with: a retry with the same key must carry the same body."""
@@ -50,4 +54,7 @@ class Claim:
 
     @classmethod
     def of(cls, principal: str, key: str, entry: LogCreate) -> Claim:
-        return cls(principal, key, hashlib.sha256(entry.model_dump_json().encode()).hexdigest())
+        # The fields of migration 0018 count only when they differ from their defaults: a retry sent across that
+        # deploy carries the same hash as its first attempt.
+        unchanged = {name for name, default in NEW_FIELD_DEFAULTS.items() if getattr(entry, name) == default}
+        return cls(principal, key, hashlib.sha256(entry.model_dump_json(exclude=unchanged).encode()).hexdigest())

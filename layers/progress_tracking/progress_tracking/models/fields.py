@@ -134,18 +134,26 @@ _LOG_ID_DIGITS = re.compile(r"[1-9][0-9]{0,18}")  # no sign, leading zero, space
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 LogDate = Annotated[IsoDate, AfterValidator(_not_after_tomorrow)]
 # Plausible human body weights, in kilograms: from a newborn's (about 2 kg) to just above the heaviest person on record
-# (about 635 kg). A value outside is a typo or a unit mistake (grams, tonnes, 5e-324), never a body. One rule for every
-# unit a weight can be given in: a unit's bounds are these, converted (`body_weight_bounds(KG_PER_POUND)` for pounds).
+# (about 635 kg). A value outside is a typo or a unit mistake (grams, tonnes, 5e-324), never a body. In pounds, the same
+# bounds converted and rounded inward to 2 decimals (4.41 lb = 2.0003 kg, 1433 lb = 649.998 kg), so that every weight
+# accepted in pounds is one accepted in kilograms too; the errors name these round bounds.
 MIN_BODY_WEIGHT_KG = 2.0
 MAX_BODY_WEIGHT_KG = 650.0
+MIN_BODY_WEIGHT_LB = 4.41
+MAX_BODY_WEIGHT_LB = 1433.0
 
-
-def body_weight_bounds(kg_per_unit: float = 1.0) -> Any:
-    """The bounds of a body weight given in a unit of `kg_per_unit` kilograms."""
-    return Field(ge=MIN_BODY_WEIGHT_KG / kg_per_unit, le=MAX_BODY_WEIGHT_KG / kg_per_unit)
-
-
-WeightKg = Annotated[float, body_weight_bounds(), BeforeValidator(_decimal_string)]
+WeightKg = Annotated[float, Field(ge=MIN_BODY_WEIGHT_KG, le=MAX_BODY_WEIGHT_KG), BeforeValidator(_decimal_string)]
+WeightLb = Annotated[float, Field(ge=MIN_BODY_WEIGHT_LB, le=MAX_BODY_WEIGHT_LB), BeforeValidator(_decimal_string)]
+# Where a log came from: a short name the client chooses (`manual`, `health-connect`, `apple-health`, `withings`), and
+# optionally the device, free text. A log that names no source is `manual`.
+DEFAULT_SOURCE = "manual"
+SOURCE_RULE = "1 to 40 lowercase letters, digits or '-', starting with a letter or digit"
+Source = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")]
+Device = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f-\x9f]+$"),
+    AfterValidator(_has_a_visible_character),
+]
 CaloriesBurned = Annotated[
     float, Field(ge=0, le=100_000), BeforeValidator(_decimal_string), AfterValidator(_unsigned_zero)
 ]

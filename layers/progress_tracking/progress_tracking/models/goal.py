@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from pydantic import BaseModel, model_validator
 
@@ -13,8 +14,10 @@ from progress_tracking.models.fields import (
     WeeklyCalories,
     WeeklyWorkouts,
     WeightKg,
+    WeightLb,
 )
 from progress_tracking.models.log import HistoryEntry
+from progress_tracking.units import kilograms
 
 GOAL_FIELDS = ("target_weight_kg", "target_date", "weekly_workouts", "weekly_calories_burned")
 NO_GOAL = "give at least one of target_weight_kg, weekly_workouts, weekly_calories_burned"
@@ -42,18 +45,29 @@ class GoalsPut(BaseModel):
     model_config = BODY_CONFIG
 
     target_weight_kg: WeightKg | None = None
-    target_date: TargetDate | None = None  # only with target_weight_kg
+    # Instead of target_weight_kg. Stored in kg: answered in pounds rounded to 2 decimals, which gives back any target
+    # given with at most 2 decimals exactly.
+    target_weight_lb: WeightLb | None = None
+    target_date: TargetDate | None = None  # only with a target weight
     weekly_workouts: WeeklyWorkouts | None = None  # workouts logged per ISO week
     weekly_calories_burned: WeeklyCalories | None = None  # calories burned per ISO week
 
     @model_validator(mode="after")
     def _is_a_goal(self) -> GoalsPut:
-        broken = broken_goal_rule(
-            self.target_weight_kg, self.target_date, self.weekly_workouts, self.weekly_calories_burned
-        )
+        if {"target_weight_kg", "target_weight_lb"} <= self.model_fields_set:
+            raise ValueError("give the target weight as target_weight_kg or target_weight_lb, not both")
+        weight = self.target_weight_kg if self.target_weight_kg is not None else self.target_weight_lb
+        broken = broken_goal_rule(weight, self.target_date, self.weekly_workouts, self.weekly_calories_burned)
         if broken is not None:
             raise ValueError(broken[1])
         return self
+
+    def goals(self) -> dict[str, Any]:
+        """The goals as stored: the target weight in kg whichever unit it was given in."""
+        goals = self.model_dump(exclude={"target_weight_lb"})
+        if self.target_weight_lb is not None:
+            goals["target_weight_kg"] = kilograms(self.target_weight_lb)
+        return goals
 
 
 class GoalsPatch(BaseModel):
@@ -80,7 +94,7 @@ class GoalsPatch(BaseModel):
 
 class Goals(BaseModel):
     user_id: str
-    target_weight_kg: float | None
+    target_weight_kg: float | None = None  # absent from an answer in imperial units, which has target_weight_lb
     target_date: date | None
     target_weight_set_at: UtcDateTime | None
     weekly_workouts: int | None
@@ -107,17 +121,19 @@ class GoalHistory(BaseModel):
 
 
 class WeightGoalProgress(BaseModel):
-    target_weight_kg: float
+    """The *_kg fields are absent from an answer in imperial units, which has the same fields in *_lb instead."""
+
+    target_weight_kg: float | None = None
     target_date: date | None
     set_on: date  # the UTC day target_weight_kg took its present value
-    start_weight_kg: float | None
+    start_weight_kg: float | None = None
     start_date: date | None
-    current_weight_kg: float | None
+    current_weight_kg: float | None = None
     current_date: date | None
-    remaining_kg: float | None  # target − current
+    remaining_kg: float | None = None  # target − current
     fraction_done: float | None  # (current − start) / (target − start): 0 at the start, 1 at the target
     reached: bool | None
-    trend_kg_per_week: float | None  # least squares over the 28 days ending at the latest weight log
+    trend_kg_per_week: float | None = None  # least squares over the 28 days ending at the latest weight log
     trend_points: int
     projected_date: date | None
     on_track: bool | None
