@@ -1,5 +1,5 @@
-"""The change feed (GET /api/progress/changes/{user_id}): every committed change of a user exactly once, in stream order,
-a late commit included; its token tamper-evident and bound to the user; an erasure since answers 410."""
+"""The change feed (GET /api/progress/changes/{user_id}): every committed change of a user exactly once, in stream
+order, a late commit included; its token tamper-evident and bound to the user; an erasure since answers 410."""
 
 from __future__ import annotations
 

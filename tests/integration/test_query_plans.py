@@ -84,3 +84,13 @@ def test_a_ranged_summary_reads_the_logs_in_its_own_plan(database):
     params = {"user_id": "u", "from": date(2026, 1, 1), "to": date(2026, 1, 31)}
     found = plan(database, statement("ranged_summary"), params)
     assert "Function Scan on progress_" not in found and "progress_logs_user_date" in found
+
+
+def test_a_change_feed_page_reads_ranges_of_the_users_streams_merged_in_index_order(database):
+    found = plan(database, statement("change_feed_page"), {"user_id": "u", "after": 5, "limit": 101})
+    # Each stream a range of its (user_id, stream_position) index, merged without sorting either; each log's first
+    # event (its created_at) one lookup of the (log_id, version) key. The page itself (≤ limit rows) may be sorted.
+    assert "Index Scan using progress_events_user_stream_idx on progress_events e" in found
+    assert "Index Scan using goal_events_user_stream_idx on goal_events g" in found
+    assert "Merge Append" in found
+    assert "Index Scan using progress_events_log_id_version_key on progress_events born" in found
