@@ -177,6 +177,8 @@ def test_a_change_whose_transaction_commits_late_is_read_once_after_it_commits(d
         )
         second.start()
         assert wait_until(lambda: blocked_by(database_url, holder_pid))
+        # And another user's write commits meanwhile, with a position above the open one's (one sequence serves all).
+        logs.log_progress(database, users, MACHINE, entry(fresh_user(user_profile)), None)
         # When: the client reads while the first is open, it gets nothing new (the control: it reads at all).
         before = page(database, user, token)
         assert before.changes == []
