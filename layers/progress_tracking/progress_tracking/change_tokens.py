@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 
 from progress_tracking import paging
@@ -20,6 +21,7 @@ from progress_tracking.errors import InvalidChangeToken, InvalidCursor, ResyncRe
 
 MAX_POSITION = 2**63 - 1  # stream positions are Postgres bigints
 DOMAIN = b"progress-tracking change feed v1"  # a MAC made for anything else never verifies here
+SIGNATURE = re.compile(r"[A-Za-z0-9_-]{43}")  # 32 bytes of HMAC-SHA256, unpadded base64url
 
 
 @dataclass(frozen=True)
@@ -43,12 +45,14 @@ def issue(key: bytes, user_id: str, place: FeedPlace) -> str:
 
 def read(token: str) -> tuple[FeedPlace, str]:
     """The place a token claims and its signature, unverified (the key comes with the page: `verify`)."""
-    body, dot, signature = token.partition(".")
+    body, _, signature = token.partition(".")
     try:
         epoch, position = paging.decode_position(body)
     except (InvalidCursor, ValueError, TypeError) as exc:
         raise InvalidChangeToken() from exc
-    if not dot or not all(type(value) is int and 0 <= value <= MAX_POSITION for value in (epoch, position)):
+    if not SIGNATURE.fullmatch(signature) or not all(
+        type(value) is int and 0 <= value <= MAX_POSITION for value in (epoch, position)
+    ):
         raise InvalidChangeToken()
     return FeedPlace(epoch=epoch, position=position), signature
 
@@ -56,7 +60,7 @@ def read(token: str) -> tuple[FeedPlace, str]:
 def verify(key: bytes, user_id: str, place: FeedPlace, signature: str) -> None:
     """InvalidChangeToken unless the signature is this user's for this place."""
     expected = base64.urlsafe_b64encode(_signature(key, user_id, place)).decode().rstrip("=")
-    if not hmac.compare_digest(expected.encode(), signature.encode()):
+    if not hmac.compare_digest(expected, signature):  # both ASCII (read checked it)
         raise InvalidChangeToken()
 
 
