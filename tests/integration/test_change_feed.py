@@ -340,11 +340,13 @@ class Follower:
 
 
 def assert_a_consistent_history(held: list[Change]) -> None:
-    """In stream order, nothing twice, and every log's versions one after another from 1 (a change skipped would
-    leave a gap): what a client that started from the beginning of a stream must hold."""
+    """In stream order, nothing twice, and every log's versions and the goals' one after another from 1 (a change
+    skipped would leave a gap): what a client that started from the beginning of a stream must hold."""
     positions = [c.stream_position for c in held]
     assert positions == sorted(set(positions))
     versions: dict[int, int] = {}
+    goals_versions = [c.goals.version for c in held if c.goals is not None]
+    assert goals_versions == list(range(1, len(goals_versions) + 1))
     for change in held:
         if change.log_id is None:
             continue
