@@ -31,17 +31,23 @@ def change(user_id: str, event: FeedEvent) -> Change:
     log: ProgressLog | DeletedLog | None = None
     goals = None
     if event.stream == "goals":
-        goals = GoalsState(user_id=user_id, version=event.version, updated_at=event.occurred_at, **event.data)
+        goals = GoalsState.model_validate(
+            {**event.data, "user_id": user_id, "version": event.version, "updated_at": event.occurred_at}
+        )
     elif kind == "log_deleted":
         log = DeletedLog(log_id=event.log_id)
     else:
-        log = ProgressLog(
-            **event.data,
-            log_id=event.log_id,
-            user_id=user_id,
-            version=event.version,
-            created_at=event.created_at,
-            updated_at=event.occurred_at,
+        # The event's data is the log's fields (whatever fields a log has: those a log answers are kept); the rest
+        # is the event's own.
+        log = ProgressLog.model_validate(
+            {
+                **event.data,
+                "log_id": event.log_id,
+                "user_id": user_id,
+                "version": event.version,
+                "created_at": event.created_at,
+                "updated_at": event.occurred_at,
+            }
         )
     return Change(
         kind=kind,
