@@ -26,6 +26,7 @@ TAGS = [
     {"name": "Summary and series", "description": "Summaries and time series for charts, computed from the logs."},
     {"name": "Goals", "description": "A user's goals, and their history (their own stream of events)."},
     {"name": "Erasure", "description": "Deleting all of a user's logs, or erasing their data for good."},
+    {"name": "Sync", "description": "The change feed: a user's changes after a token, for clients that sync."},
 ]
 
 
@@ -38,6 +39,8 @@ def _tag(path: str) -> str:
         return "Summary and series"
     if path.startswith("/api/progress/user/"):
         return "Erasure"
+    if path.startswith("/api/progress/changes/"):
+        return "Sync"
     return "Logs"
 
 
@@ -99,6 +102,15 @@ DESCRIPTIONS = {
     "GetGoalHistory": (
         "The events of the user's goals, oldest first, paged like the list: `limit` (≤ 1000, default 100), `cursor` "
         "(the previous page's `next_cursor`; null on the last page)."
+    ),
+    "GetChanges": (
+        "The user's changes after `since`, oldest first, in their stream order: each log created, updated, deleted "
+        "(a tombstone `{log_id, deleted: true}`) or restored with the log as of that change, and each goals change "
+        "with the goals. Without `since`, from the beginning. Follow `next_token` (also when caught up, to ask again "
+        "later); `more` says whether more follow now. A page ends at `limit` (≤ 1000, default 100) or earlier, to "
+        "stay within 4 MiB. A change committed late is never skipped. The token is signed and bound to the user: "
+        "another user's or an altered one is a 400 `invalid_change_token`; after the user's data was erased, a "
+        "token issued before is a 410 `resync_required` (drop what you hold and follow again without `since`)."
     ),
     "GetSeries": (
         "The logs folded into buckets of a `day` (default), ISO `week` or `month` for charts, empty buckets "
@@ -259,6 +271,45 @@ SUCCESS_EXAMPLES: dict[str, Any] = {
         ],
         "next_cursor": None,
     },
+    "GetChanges": {
+        "user_id": "dev-user-1",
+        "changes": [
+            {
+                "kind": "log_created",
+                "stream_position": 5210,
+                "occurred_at": _AT,
+                "log_id": 1,
+                "log": _LOG,
+                "goals": None,
+            },
+            {
+                "kind": "log_deleted",
+                "stream_position": 5388,
+                "occurred_at": "2026-11-29T05:15:14.259228Z",
+                "log_id": 1,
+                "log": {"log_id": 1, "deleted": True},
+                "goals": None,
+            },
+            {
+                "kind": "goals_set",
+                "stream_position": 5390,
+                "occurred_at": "2026-11-29T05:15:14.297876Z",
+                "log_id": None,
+                "log": None,
+                "goals": {
+                    "user_id": "dev-user-1",
+                    "target_weight_kg": 76.0,
+                    "target_date": "2030-06-30",
+                    "weekly_workouts": 3,
+                    "weekly_calories_burned": 1500.0,
+                    "version": 1,
+                    "updated_at": "2026-11-29T05:15:14.297876Z",
+                },
+            },
+        ],
+        "next_token": "WzUyMTAsNTM5MF0.2mYl0cJXo4A1b0sQk6M2Zl3oR5n1rQ0u6fH1bYV9cWs",
+        "more": False,
+    },
     "GetSeries": {
         "user_id": "dev-user-1",
         "bucket": "week",
@@ -307,6 +358,13 @@ ERROR_EXAMPLES: dict[int, dict[str, Any]] = {
     404: {"message": "No such progress log", "code": "log_not_found"},
     409: {"message": "The log cannot be rolled back to that version", "code": "invalid_rollback"},
     412: {"message": "The log's version does not match If-Match; nothing was written", "code": "precondition_failed"},
+    410: {
+        "message": (
+            "The user's data was erased after this token was issued; resync: drop what you hold and follow the "
+            "changes again without since"
+        ),
+        "code": "resync_required",
+    },
     413: {"message": "The request body is too large", "code": "payload_too_large"},
     422: {
         "message": "This Idempotency-Key was already used with a different request body",

@@ -93,6 +93,9 @@ def measure(call: Call, counter: RoundTripCounter, user_id: str) -> dict[str, in
     window = {"bucket": "week", "from": "2026-01-01", "to": "2026-02-28"}
     count("GET series", "GET", series, params=window)
     count("GET series as_of", "GET", series, params={**window, "as_of": datetime.now(UTC).isoformat()})
+    changes = f"/api/progress/changes/{user_id}"
+    first = count("GET changes", "GET", changes, params={"limit": "3"})
+    count("GET changes, since", "GET", changes, params={"since": first["next_token"]})
     count("DELETE all of a user's logs", "DELETE", f"/api/progress/user/{user_id}/logs")
     return trips
 

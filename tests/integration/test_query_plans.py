@@ -112,3 +112,13 @@ def test_the_facts_function_is_declared_to_plan_its_statements_once(database):
     settings = database.run(read)
     assert settings["progress_log_facts_changed"] == ["plan_cache_mode=force_generic_plan"]
     assert settings["progress_logs_changed"] == []
+
+
+def test_a_change_feed_page_reads_ranges_of_the_users_streams_merged_in_index_order(database):
+    found = plan(database, statement("change_feed_page"), {"user_id": "u", "after": 5, "limit": 101})
+    # Each stream a range of its (user_id, stream_position) index, merged without sorting either; each log's first
+    # event (its created_at) one lookup of the (log_id, version) key. The page itself (≤ limit rows) may be sorted.
+    assert "Index Scan using progress_events_user_stream_idx on progress_events e" in found
+    assert "Index Scan using goal_events_user_stream_idx on goal_events g" in found
+    assert "Merge Append" in found
+    assert "Index Scan using progress_events_log_id_version_key on progress_events born" in found

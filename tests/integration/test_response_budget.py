@@ -127,6 +127,26 @@ def test_a_list_of_logs_at_every_bound_ends_its_pages_by_bytes_and_pages_through
     assert all(size > RESPONSE_BUDGET_BYTES - FRAME_ALLOWANCE_BYTES - 10_000 for size in sizes[:-1])
 
 
+def test_a_change_feed_of_1000_logs_at_every_bound_ends_its_pages_by_bytes_and_follows_through_all(
+    api, tokens, heavy_user
+):
+    user, ids = heavy_user
+    path = f"/api/progress/changes/{quote(user, safe='')}"
+    seen, sizes, since = [], [], None
+    while True:
+        response = api.call("GET", path, tokens.client(), params={"limit": 1000, **({"since": since} if since else {})})
+        body = within_budget(response)
+        assert body["changes"], "a page always holds at least one change"
+        seen += [change["log"]["log_id"] for change in body["changes"]]
+        sizes.append(invoke_size(response))
+        since = body["next_token"]
+        if not body["more"]:
+            break
+    assert seen == ids  # every log's creation once, in order
+    assert len(sizes) == 3
+    assert all(size > RESPONSE_BUDGET_BYTES - FRAME_ALLOWANCE_BYTES - 10_000 for size in sizes[:-1])
+
+
 def test_a_log_history_of_800_updates_at_every_bound_ends_its_pages_by_bytes(api, tokens, database):
     user = worst_user()
     (log_id,) = seed_logs(database, user, 1)
@@ -273,6 +293,10 @@ WORST_CASES = {
     ("GET", "/api/progress/goals/{user_id}/history"): test_a_goals_history_is_paged_by_count_like_the_list,
     ("GET", "/api/progress/summary/{user_id}"): test_a_summary_names_the_100_most_logged_of_150_workouts_at_their_bound,
     ("GET", "/api/progress/series/{user_id}"): test_a_series_of_400_buckets_stays_within_the_budget,
+    (
+        "GET",
+        "/api/progress/changes/{user_id}",
+    ): test_a_change_feed_of_1000_logs_at_every_bound_ends_its_pages_by_bytes_and_follows_through_all,
     **dict.fromkeys(
         [
             ("POST", "/api/progress/log"),

@@ -37,6 +37,8 @@ EXPECTED = {
     "DELETE goals": 2,
     "GET series": 1,
     "GET series as_of": 1,
+    "GET changes": 1,
+    "GET changes, since": 1,
     "DELETE all of a user's logs": 2,
 }
 

@@ -108,6 +108,10 @@ def test_the_goal_and_series_events_drive_their_handlers(invoke, user_profile):
     assert cleared == {"message": "Goals cleared", "user_id": "dev-user-1", "version": version + 2}
     series = json.loads(invoke("get_series", load_event("get_series"))["body"])
     assert [entry["start"] for entry in series["series"]] == ["2026-11-02", "2026-11-09", "2026-11-16", "2026-11-23"]
+    changes = json.loads(invoke("get_changes", load_event("get_changes"))["body"])
+    assert changes["user_id"] == "dev-user-1" and changes["next_token"]
+    positions = [change["stream_position"] for change in changes["changes"]]
+    assert positions and positions == sorted(positions)  # the goals' events just written, at least
 
 
 def test_the_schedule_event_drives_the_recompute(invoke):

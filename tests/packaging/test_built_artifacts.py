@@ -107,6 +107,9 @@ def test_the_goal_and_series_functions_answer_their_sample_events(build, lambda_
     assert json.loads(cleared["body"])["version"] == version + 2
     (series,) = invoke(build, lambda_env, tmp_path, "get_series", load_event("get_series"))
     assert len(json.loads(series["body"])["series"]) == 4
+    (changes,) = invoke(build, lambda_env, tmp_path, "get_changes", load_event("get_changes"))
+    assert changes["statusCode"] == 200, changes
+    assert json.loads(changes["body"])["next_token"]
 
 
 def test_the_built_authorizer_allows_a_valid_token_and_refuses_the_placeholder(build, lambda_env, tmp_path, tokens):

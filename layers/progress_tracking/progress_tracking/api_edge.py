@@ -45,6 +45,7 @@ _STRONG_ETAG = re.compile(r'"([1-9][0-9]{0,9})"')
 ERROR_RESPONSES: dict[type[errors.ProgressError], tuple[int, str]] = {
     errors.MalformedJson: (400, "malformed_json"),
     errors.InvalidCursor: (400, "invalid_cursor"),
+    errors.InvalidChangeToken: (400, "invalid_change_token"),
     errors.InvalidRequest: (400, "validation_error"),
     errors.UnknownUser: (400, "unknown_user"),
     errors.TokenExpired: (401, "token_expired"),
@@ -54,6 +55,7 @@ ERROR_RESPONSES: dict[type[errors.ProgressError], tuple[int, str]] = {
     errors.GoalsNotFound: (404, "goals_not_found"),
     errors.InvalidRollback: (409, "invalid_rollback"),
     errors.ConcurrentChange: (409, "concurrent_change"),
+    errors.ResyncRequired: (410, "resync_required"),
     errors.PreconditionFailed: (412, "precondition_failed"),
     errors.PayloadTooLarge: (413, "payload_too_large"),
     errors.IdempotencyKeyReused: (422, "idempotency_key_reused"),

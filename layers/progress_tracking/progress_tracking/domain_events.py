@@ -12,8 +12,8 @@ import json
 from datetime import datetime
 from typing import Any
 
-from progress_tracking.models.fields import DEFAULT_SOURCE
 from progress_tracking.units import unit_of
+from progress_tracking.values import DEFAULT_SOURCE
 
 SOURCE = "progress-tracking"
 

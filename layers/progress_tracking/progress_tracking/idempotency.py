@@ -15,8 +15,8 @@ from typing import Annotated
 from pydantic import StringConstraints, TypeAdapter, ValidationError
 
 from progress_tracking.errors import InvalidRequest
-from progress_tracking.models.fields import DEFAULT_SOURCE
 from progress_tracking.models.log import LogCreate
+from progress_tracking.values import DEFAULT_SOURCE
 
 HEADER = "Idempotency-Key"
 MAX_LENGTH = 255

@@ -30,6 +30,7 @@ ROUTE_GROUPS: Mapping[str, str] = {
     "GET /api/progress/log/{log_id}/history": "read",
     "GET /api/progress/goals/{user_id}": "read",
     "GET /api/progress/goals/{user_id}/history": "read",
+    "GET /api/progress/changes/{user_id}": "read",
     "GET /api/progress/summary/{user_id}": "summary",
     "GET /api/progress/series/{user_id}": "summary",
     "POST /api/progress/log": "write",

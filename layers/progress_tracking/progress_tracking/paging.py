@@ -45,13 +45,13 @@ def fit(items: Sequence[Item], limit: int, units: Units = "metric") -> tuple[lis
 
 def list_cursor(last_date: date, last_log_id: int, source: str | None = None) -> str:
     position: list[Any] = [last_date.isoformat(), last_log_id]
-    return _encode(position if source is None else [*position, source])
+    return encode_position(position if source is None else [*position, source])
 
 
 def after_in_list(cursor: str, source: str | None = None) -> tuple[date, int]:
     """The (date, log_id) a list cursor names; InvalidCursor unless it was issued for the same source filter."""
     try:
-        last_date, last_log_id, *filtered = _decode(cursor)
+        last_date, last_log_id, *filtered = decode_position(cursor)
         after = date.fromisoformat(last_date), log_id_adapter.validate_python(last_log_id, strict=True)
     except (ValueError, TypeError) as exc:  # pydantic's ValidationError included
         raise InvalidCursor() from exc
@@ -61,13 +61,13 @@ def after_in_list(cursor: str, source: str | None = None) -> tuple[date, int]:
 
 
 def history_cursor(history: History, last_version: int) -> str:
-    return _encode([history, last_version])
+    return encode_position([history, last_version])
 
 
 def after_in_history(history: History, cursor: str) -> int:
     """The version a cursor of this history names."""
     try:
-        kind, last_version = _decode(cursor)
+        kind, last_version = decode_position(cursor)
     except (ValueError, TypeError) as exc:
         raise InvalidCursor() from exc
     if kind != history or type(last_version) is not int or not 1 <= last_version <= MAX_VERSION:
@@ -75,12 +75,14 @@ def after_in_history(history: History, cursor: str) -> int:
     return last_version
 
 
-def _encode(position: list[Any]) -> str:
+def encode_position(position: list[Any]) -> str:
+    """base64url of the position as compact JSON (also the body of the change feed's signed token)."""
     raw = json.dumps(position, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode(cursor: str) -> Any:
+def decode_position(cursor: str) -> Any:
+    """The JSON value `encode_position` wrote; InvalidCursor for anything else."""
     try:
         return json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (binascii.Error, ValueError, UnicodeDecodeError) as exc:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from progress_tracking.models.fields import rounded
+from progress_tracking.values import rounded
 
 Units = Literal["metric", "imperial"]
 KG_PER_POUND = 0.45359237  # exact, by the international yard and pound agreement of 1959

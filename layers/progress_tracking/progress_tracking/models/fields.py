@@ -10,7 +10,7 @@ from pydantic import AfterValidator, AwareDatetime, BeforeValidator, ConfigDict,
 
 EARLIEST_DATE = date(1900, 1, 1)
 # The literal path words that win over {user_id} in the routes (as in API Gateway): such a user could never list.
-RESERVED_USER_IDS = frozenset({"log", "summary", "user", "goals", "series"})
+RESERVED_USER_IDS = frozenset({"log", "summary", "user", "goals", "series", "changes"})
 # A target date may be a day behind UTC (users west of UTC) and at most about ten years ahead.
 TARGET_DATE_HORIZON = timedelta(days=3660)
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -40,12 +40,6 @@ def _decimal_string(value: Any) -> Any:
 
 def _unsigned_zero(value: float) -> float:
     return 0.0 if value == 0 else value  # -0.0 is stored and answered as 0
-
-
-def rounded(value: float, digits: int) -> float:
-    """A computed number as answered: rounded, and never a negative zero (-0.004 rounds to -0.0, which JSON writes
-    as `-0.0`; adding +0.0 turns it into 0.0 and leaves every other value as it is)."""
-    return round(value, digits) + 0.0
 
 
 def _has_a_visible_character(value: str) -> str:
@@ -145,8 +139,7 @@ MAX_BODY_WEIGHT_LB = 1433.0
 WeightKg = Annotated[float, Field(ge=MIN_BODY_WEIGHT_KG, le=MAX_BODY_WEIGHT_KG), BeforeValidator(_decimal_string)]
 WeightLb = Annotated[float, Field(ge=MIN_BODY_WEIGHT_LB, le=MAX_BODY_WEIGHT_LB), BeforeValidator(_decimal_string)]
 # Where a log came from: a short name the client chooses (`manual`, `health-connect`, `apple-health`, `withings`), and
-# optionally the device, free text. A log that names no source is `manual`.
-DEFAULT_SOURCE = "manual"
+# optionally the device, free text. A log that names no source is `manual` (values.DEFAULT_SOURCE).
 SOURCE_RULE = "1 to 40 lowercase letters, digits or '-', starting with a letter or digit"
 Source = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")]
 Device = Annotated[

@@ -9,7 +9,6 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_f
 
 from progress_tracking.models.fields import (
     BODY_CONFIG,
-    DEFAULT_SOURCE,
     AsOf,
     CaloriesBurned,
     Device,
@@ -26,6 +25,7 @@ from progress_tracking.models.fields import (
     check_range,
 )
 from progress_tracking.units import Units, kilograms, unit_of
+from progress_tracking.values import DEFAULT_SOURCE
 
 MEASUREMENT_FIELDS = ("weight_kg", "workout_done", "calories_burned")
 MUTABLE_FIELDS = ("date", "weight_kg", "workout_done", "calories_burned", "notes")
