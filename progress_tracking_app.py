@@ -276,9 +276,10 @@ def cannot_listen(host: str, port: int) -> str | None:
 def listen_failure(host: str, port: int, error: OSError) -> str:
     where = f"{reached_at(host)}:{port}"
     if error.errno == errno.EADDRINUSE:
+        other = 8001 if port != 8001 else 8002  # not port + 1: 5001 is the User Profile service's default
         return (
             f"Port {port} is in use at {where} (another `make run`?): stop that one, or choose another port with "
-            f'--port, e.g. --port {port + 1} (make run ARGS="--port {port + 1}")'
+            f'--port, e.g. --port {other} (make run ARGS="--port {other}")'
         )
     return f"Cannot listen on {where} ({error.strerror}): choose another address or port with --host or --port"
 
