@@ -160,7 +160,7 @@ def authorize(event: ProxyEvent, scope: str) -> Identity:
     return identity
 
 
-def parse_body(event: ProxyEvent, model: type[M]) -> M:
+def parse_body(event: ProxyEvent, model: type[M], max_bytes: int = MAX_BODY_BYTES) -> M:
     raw = event.body or ""
     if event.is_base64_encoded:
         try:
@@ -169,8 +169,8 @@ def parse_body(event: ProxyEvent, model: type[M]) -> M:
             raise errors.MalformedJson() from exc
     else:
         data = raw.encode("utf-8", "surrogatepass")
-    if len(data) > MAX_BODY_BYTES:
-        raise errors.PayloadTooLarge(f"The request body must not exceed {MAX_BODY_BYTES} bytes")
+    if len(data) > max_bytes:
+        raise errors.PayloadTooLarge(f"The request body must not exceed {max_bytes} bytes")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
