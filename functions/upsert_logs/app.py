@@ -31,7 +31,7 @@ OPERATION = Operation(
 @api_edge.endpoint
 def lambda_handler(event: ProxyEvent, context: LambdaContext) -> dict:
     caller = api_edge.authorize(event, OPERATION.scope)
-    batch = api_edge.parse_body(event, LogsBatch, BATCH_MAX_BODY_BYTES)
+    batch = api_edge.parse_body(event, LogsBatch, BATCH_MAX_BODY_BYTES, items=True)
     key = api_edge.idempotency_key(event)
     result = upserts.upsert_batch(
         get_database(), get_user_service(), caller, batch.user_id, batch.logs, event.request_id, key
