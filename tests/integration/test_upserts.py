@@ -111,6 +111,16 @@ def test_two_sources_with_the_same_id_are_two_logs(database, users, new_user):
     assert (again.outcome, again.log.log_id) == ("unchanged", scale.log.log_id)
 
 
+def test_erasure_forgets_the_ids_and_a_later_post_creates_a_new_log(database, users, new_user):
+    user = new_user("erased-ids")
+    first = logs.log_progress(database, users, MACHINE, post(user, "hc-e", 5), None)
+    erased = logs.erase_user(database, MACHINE, user)
+    assert erased["client_records"] == 1
+    # The control of the rule before: the same id at version 5 would have been unchanged.
+    again = logs.log_progress(database, users, MACHINE, post(user, "hc-e", 5), None)
+    assert (again.outcome, again.log.version) == ("created", 1) and again.log.log_id != first.log.log_id
+
+
 def test_the_same_id_of_another_user_is_another_record(database, users, new_user):
     one, other = new_user("owner"), new_user("owner")
     mine = logs.log_progress(database, users, MACHINE, post(one, "shared", 1), None)
@@ -459,11 +469,3 @@ def test_a_batch_with_an_idempotency_key_replays_its_answer(api, tokens, new_use
     assert len(events_of(database, user)) == 1
     other = api.call("POST", BATCH, token, json={**body, "logs": body["logs"] * 2}, headers=key)
     assert (other.status_code, other.json()["code"]) == (422, "idempotency_key_reused")
-
-
-def test_logs_is_a_reserved_word_of_the_paths(api, tokens, user_profile):
-    user_profile.known.add("logs")
-    body = {"user_id": "logs", "date": "2026-03-01", "weight_kg": 70.0}
-    refused = api.call("POST", "/api/progress/log", tokens.client(), json=body)
-    assert (refused.status_code, refused.json()["code"]) == (400, "validation_error")
-    assert "reserved word" in refused.text
