@@ -129,7 +129,10 @@ def build_openapi(api: ApiDefinition) -> dict[str, Any]:
         if operation.body is not None:
             spec["requestBody"] = {
                 "required": True,
-                "content": {"application/json": {"schema": ref(operation.body, "validation")}},
+                "content": {
+                    media_type: {"schema": ref(operation.body, "validation")}
+                    for media_type in operation.body_media_types
+                },
             }
         paths.setdefault(route.path, {})[route.method.lower()] = spec
     return {
