@@ -69,6 +69,19 @@ def measure(call: Call, counter: RoundTripCounter, user_id: str) -> dict[str, in
     count("POST log, replay", "POST", "/api/progress/log", body=entry("2026-01-03"), headers=key)
     in_pounds = {"user_id": user_id, "date": "2026-01-04", "weight_lb": 177.4, "source": "withings"}
     count("POST log, lb and source", "POST", "/api/progress/log", body=in_pounds)
+    record = {**entry("2026-01-04"), "source": "health-connect", "client_record_id": "rt-1", "client_version": 1}
+    count("POST log, client record id", "POST", "/api/progress/log", body=record)
+    count("POST log, client record id, same version", "POST", "/api/progress/log", body=record)
+    batch = [
+        {
+            "date": f"2026-02-{1 + n % 28:02d}",
+            "weight_kg": 80 + n / 100,
+            "client_record_id": f"b-{n}",
+            "client_version": 1,
+        }
+        for n in range(500)
+    ]
+    count("POST logs batch, 500 logs", "POST", "/api/progress/logs/batch", body={"user_id": user_id, "logs": batch})
     path = f"/api/progress/log/{log['id']}"
     count("PUT log", "PUT", path, body={"weight_kg": 79.9})
     count("DELETE log", "DELETE", path)

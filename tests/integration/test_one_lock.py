@@ -14,10 +14,10 @@ import psycopg2
 import pytest
 
 from localdev.wire import RoundTripCounter
-from progress_tracking import goals, logs
+from progress_tracking import goals, logs, upserts
 from progress_tracking.db import Database
 from progress_tracking.models.goal import GoalsPatch, GoalsPut
-from progress_tracking.models.log import ListQuery, LogCreate, LogUpdate
+from progress_tracking.models.log import ListQuery, LogCreate, LogItem, LogUpdate
 from progress_tracking.store import appending, goal_events
 from progress_tracking.user_service import UserServiceClient
 from tests.helpers import MACHINE, ROOT, blocked_by, wait_until
@@ -96,6 +96,16 @@ def writes(database: Database, users: UserServiceClient, user: str, log_id: int)
     return {
         "post": lambda: logs.log_progress(database, users, MACHINE, entry(user, 9), None),
         "post with a key": lambda: logs.log_progress(database, users, MACHINE, entry(user, 8), None, "lock-key"),
+        "post with a client record id": lambda: logs.log_progress(
+            database,
+            users,
+            MACHINE,
+            entry(user, 7).model_copy(update={"client_record_id": "r", "client_version": 1}),
+            None,
+        ),
+        "batch upsert": lambda: upserts.upsert_batch(
+            database, users, MACHINE, user, [LogItem.model_validate({"date": "2026-03-06", "weight_kg": 71.0})], None
+        ),
         "put": lambda: logs.update_log(database, MACHINE, log_id, LogUpdate(notes="after the lock"), None),
         "delete": lambda: logs.delete_log(database, MACHINE, log_id, None),
         "rollback": lambda: logs.rollback(database, MACHINE, log_id, 1, None),
@@ -112,6 +122,8 @@ def writes(database: Database, users: UserServiceClient, user: str, log_id: int)
 WRITES = [
     "post",
     "post with a key",
+    "post with a client record id",
+    "batch upsert",
     "put",
     "delete",
     "rollback",
@@ -261,4 +273,27 @@ def test_a_retry_that_waited_for_the_first_request_replays_its_answer_in_two_rou
         lambda counted: logs.log_progress(counted, users, MACHINE, body, None, "retried-key"),
     )
     assert retried.replayed and retried.log.log_id == first[0]
+    assert round_trips == [2]
+
+
+def test_a_batch_that_waited_for_the_lock_finds_the_record_written_meanwhile_in_two_round_trips(
+    database, database_url, users, new_user
+):
+    from progress_tracking.store import upserting
+
+    user = new_user("late-batch")
+    record = {"date": "2026-03-02", "weight_kg": 70.0, "client_record_id": "r", "client_version": 3}
+    change = appending.Change(actor="holder", request_id=None)
+
+    def hold(cursor):  # the record at client version 3, not yet committed
+        upserting.upsert_logs(cursor, user, [LogItem.model_validate(record)], change, None)
+
+    written, round_trips = counted_while_another_write_commits(
+        database_url,
+        hold,
+        lambda counted: upserts.upsert_batch(
+            counted, users, MACHINE, user, [LogItem.model_validate({**record, "weight_kg": 80.0})], None
+        ),
+    )
+    assert [(item.outcome, item.log.weight_kg) for item in written.items] == [("unchanged", 70.0)]
     assert round_trips == [2]

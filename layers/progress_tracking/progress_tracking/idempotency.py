@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
 
-from pydantic import StringConstraints, TypeAdapter, ValidationError
+from pydantic import BaseModel, StringConstraints, TypeAdapter, ValidationError
 
 from progress_tracking.errors import InvalidRequest
-from progress_tracking.models.log import LogCreate
 from progress_tracking.values import DEFAULT_SOURCE
 
 HEADER = "Idempotency-Key"
@@ -41,7 +40,13 @@ def parse_key(value: str) -> str:
         raise InvalidRequest(f"{HEADER} must be {RULE}", details=[{"field": HEADER, "message": RULE}]) from None
 
 
-NEW_FIELD_DEFAULTS = {"weight_lb": None, "source": DEFAULT_SOURCE, "device": None}
+NEW_FIELD_DEFAULTS = {
+    "weight_lb": None,
+    "source": DEFAULT_SOURCE,
+    "device": None,
+    "client_record_id": None,
+    "client_version": None,
+}
 
 
 @dataclass(frozen=True)
@@ -53,8 +58,12 @@ class Claim:
     request_hash: str
 
     @classmethod
-    def of(cls, principal: str, key: str, entry: LogCreate) -> Claim:
-        # The fields of migration 0018 count only when they differ from their defaults: a retry sent across that
-        # deploy carries the same hash as its first attempt.
-        unchanged = {name for name, default in NEW_FIELD_DEFAULTS.items() if getattr(entry, name) == default}
-        return cls(principal, key, hashlib.sha256(entry.model_dump_json(exclude=unchanged).encode()).hexdigest())
+    def of(cls, principal: str, key: str, body: BaseModel) -> Claim:
+        # The fields a POST gained after keys were first stored (migrations 0018 and 0019) count only when they differ
+        # from their defaults: a retry sent across those deploys carries the same hash as its first attempt. (A batch's
+        # body has none of them at its top level: it is hashed whole.)
+        fields = type(body).model_fields
+        unchanged = {
+            name for name, default in NEW_FIELD_DEFAULTS.items() if name in fields and getattr(body, name) == default
+        }
+        return cls(principal, key, hashlib.sha256(body.model_dump_json(exclude=unchanged).encode()).hexdigest())

@@ -31,7 +31,9 @@ from progress_tracking.store import appending, erasure, idempotency_keys, listin
 from progress_tracking.store.appending import Change
 
 if TYPE_CHECKING:
-    # Only for the signature: the User Profile client (and requests with it) loads only where a handler calls it.
+    # Only for the signatures: the upsert's models load with the upsert, and the User Profile client (and requests
+    # with it) only where a handler calls it.
+    from progress_tracking.models.upsert import Outcome
     from progress_tracking.user_service import UserServiceClient
 
 
@@ -50,6 +52,9 @@ def _check_version(expected_versions: frozenset[int] | None, current_version: in
 class Logged:
     log: ProgressLog
     replayed: bool  # True when an Idempotency-Key retry returned the original response
+    # A POST with a client record id may find its record: updated, restored or unchanged (upserts).
+    outcome: Outcome = "created"
+    deleted: bool = False  # unchanged, and the record's log is deleted (its id stays reserved)
 
 
 def log_progress(
@@ -60,6 +65,13 @@ def log_progress(
     request_id: str | None,
     idempotency_key: str | None = None,
 ) -> Logged:
+    if entry.client_record_id is not None:
+        # Imported here: the functions that import this module for reads do not load the upsert's models at cold start.
+        from progress_tracking import upserts
+
+        result = upserts.upsert_log(database, users, caller, entry, request_id, idempotency_key)
+        item = result.items[0]
+        return Logged(item.log, result.replayed, item.outcome, item.deleted)
     authz.ensure_may_act_for(caller, entry.user_id)
     claim = idempotency.Claim.of(caller.principal, idempotency_key, entry) if idempotency_key else None
     # Asked before the transaction opens: no database connection is held while another service answers. (A retry

@@ -11,6 +11,8 @@ from progress_tracking.models.fields import (
     BODY_CONFIG,
     AsOf,
     CaloriesBurned,
+    ClientRecordId,
+    ClientVersion,
     Device,
     IsoDate,
     LogDate,
@@ -33,6 +35,9 @@ MUTABLE_FIELDS = ("date", "weight_kg", "workout_done", "calories_burned", "notes
 # weight_kg holds the weight in kg either way), and where it came from (set by POST, never changed).
 STATE_FIELDS = (*MUTABLE_FIELDS, "weight_lb", "source", "device")
 WEIGHT_FIELDS = ("weight_kg", "weight_lb")  # a body gives one or the other
+# The Health Connect rule's fields (upserts): the device's id for a record and that id's version. The id is unique per
+# user and the log's `source`: the same column a log without an id has.
+CLIENT_RECORD_FIELDS = ("client_record_id", "client_version")
 
 
 def state_of(values: dict[str, Any]) -> dict[str, Any]:
@@ -46,6 +51,25 @@ def state_of(values: dict[str, Any]) -> dict[str, Any]:
 def _one_weight(body: BaseModel) -> None:
     if set(WEIGHT_FIELDS) <= body.model_fields_set:
         raise ValueError("give the weight as weight_kg or weight_lb, not both")
+
+
+def check_new_log(entry: LogCreate | LogItem) -> None:
+    """What a new log (a POST's or a batch item's) must hold: one weight at most (in kg or in lb), a measurement, and
+    a client record id with its version or neither (an id without a version could never be updated; a version
+    without an id names nothing)."""
+    _one_weight(entry)
+    if entry.weight_lb is None and all(getattr(entry, name) is None for name in MEASUREMENT_FIELDS):
+        raise ValueError(f"at least one of {', '.join(MEASUREMENT_FIELDS)} (or weight_lb) is required")
+    if (entry.client_record_id is None) != (entry.client_version is None):
+        raise ValueError("client_record_id and client_version go together: give both or neither")
+
+
+def new_log_state(entry: LogCreate | LogItem) -> dict[str, Any]:
+    """A new log's state fields (STATE_FIELDS), its weight in kg whichever unit it was given in."""
+    state = entry.model_dump(include=set(STATE_FIELDS))
+    if entry.weight_lb is not None:
+        state["weight_kg"] = kilograms(entry.weight_lb)
+    return state
 
 
 class LogCreate(BaseModel):
@@ -62,20 +86,44 @@ class LogCreate(BaseModel):
     notes: Notes | None = None
     source: Source = DEFAULT_SOURCE
     device: Device | None = None
+    client_record_id: ClientRecordId | None = None
+    client_version: ClientVersion | None = None
 
     @model_validator(mode="after")
-    def _has_a_measurement(self) -> LogCreate:
-        _one_weight(self)
-        if self.weight_lb is None and all(getattr(self, name) is None for name in MEASUREMENT_FIELDS):
-            raise ValueError(f"at least one of {', '.join(MEASUREMENT_FIELDS)} (or weight_lb) is required")
+    def _is_a_log(self) -> LogCreate:
+        check_new_log(self)
         return self
 
     def state(self) -> dict[str, Any]:
         """The new log's state fields, its weight in kg whichever unit it was given in."""
-        state = self.model_dump(exclude={"user_id"})
-        if self.weight_lb is not None:
-            state["weight_kg"] = kilograms(self.weight_lb)
-        return state
+        return new_log_state(self)
+
+
+class LogItem(BaseModel):
+    """One log of a batch upsert: a POST's body without the user_id, which the batch gives once (the same fields and
+    rules, in the same order)."""
+
+    model_config = BODY_CONFIG
+
+    date: LogDate
+    weight_kg: WeightKg | None = None
+    weight_lb: WeightLb | None = None  # instead of weight_kg: answered back in pounds exactly as given
+    workout_done: WorkoutDone | None = None
+    calories_burned: CaloriesBurned | None = None
+    notes: Notes | None = None
+    source: Source = DEFAULT_SOURCE
+    device: Device | None = None
+    client_record_id: ClientRecordId | None = None
+    client_version: ClientVersion | None = None
+
+    @model_validator(mode="after")
+    def _is_a_log(self) -> LogItem:
+        check_new_log(self)
+        return self
+
+    def state(self) -> dict[str, Any]:
+        """The new log's state fields, its weight in kg whichever unit it was given in."""
+        return new_log_state(self)
 
 
 class LogUpdate(BaseModel):

@@ -12,12 +12,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from psycopg2.extras import Json
+from pydantic_core import to_jsonable_python
 
 from progress_tracking.db import Cursor, defer, one_row, rows_by_name
 from progress_tracking.errors import LogNotFound
 from progress_tracking.models.log import STATE_FIELDS, ProgressLog, state_of
 from progress_tracking.store.statements import statement
 from progress_tracking.store.streams import StreamEvent, UserLock, lock_new_log
+from progress_tracking.units import unit_of
 
 
 @dataclass(frozen=True)
@@ -33,10 +35,16 @@ class LogEvent(StreamEvent):
     log_id: int
 
 
+def event_state(state: dict[str, Any]) -> dict[str, Any]:
+    """An event's data out of a log's state fields (STATE_FIELDS): those fields, JSON-ready, and the unit its weight
+    was entered in. The single writes' events (event_data) and the upsert's (store.upserting) record it alike."""
+    return {**to_jsonable_python(state), "weight_unit": unit_of(state["weight_kg"], state["weight_lb"])}
+
+
 def event_data(log: ProgressLog) -> Json:
     """An event's data: the log's state fields and the unit its weight was entered in (the rest of its state is in
     the event row itself)."""
-    return Json(log.model_dump(include={*STATE_FIELDS, "weight_unit"}, mode="json"), dumps=json.dumps)
+    return Json(event_state(log.model_dump(include=set(STATE_FIELDS))), dumps=json.dumps)
 
 
 def _append(cursor: Cursor, log: ProgressLog, event_type: str, change: Change, lock: UserLock) -> None:
