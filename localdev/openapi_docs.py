@@ -26,6 +26,7 @@ TAGS = [
     {"name": "Summary and series", "description": "Summaries and time series for charts, computed from the logs."},
     {"name": "Goals", "description": "A user's goals, and their history (their own stream of events)."},
     {"name": "Erasure", "description": "Deleting all of a user's logs, or erasing their data for good."},
+    {"name": "Export and import", "description": "A user's whole data out (JSON or CSV, as of a moment), and back in."},
 ]
 
 
@@ -38,10 +39,20 @@ def _tag(path: str) -> str:
         return "Summary and series"
     if path.startswith("/api/progress/user/"):
         return "Erasure"
+    if path.startswith(("/api/progress/export/", "/api/progress/import/")):
+        return "Export and import"
     return "Logs"
 
 
 DESCRIPTIONS = {
+    "ExportProgress": (
+        "The user's whole data as it stood at one moment (`as_of`, RFC 3339 with an offset; absent: now): every live "
+        "log, every event of every log (deleted logs too), the goals and their events, and (for an export of the "
+        "present) the summary, in the format of docs/export-format.md (`format_version`). Paged by bytes: a page "
+        "holds up to `limit` items (≤ 20,000, default 10,000) and stays within 4 MiB; follow `next_cursor` (null on "
+        "the last page), which keeps page one's moment. `format=csv` answers the logs as CSV (a header row, units in "
+        "the column names, ISO dates), the next page's cursor in the `X-Next-Cursor` header."
+    ),
     "GetProgress": (
         "The user's live logs, oldest first. Page with `limit` (≤ 1000, default 100) and `cursor` (the previous "
         "page's `next_cursor`; null on the last page); a page may hold fewer than `limit` logs, to stay within 4 MiB. "
@@ -148,6 +159,46 @@ REQUEST_EXAMPLES: dict[str, Any] = {
 }
 
 SUCCESS_EXAMPLES: dict[str, Any] = {
+    "ExportProgress": {
+        "format_version": 1,
+        "user_id": "dev-user-1",
+        "as_of": "2026-11-29T05:20:00.000000Z",
+        "page": 1,
+        "summary": None,
+        "goals": {
+            "target_weight_kg": 76.0,
+            "target_date": "2030-06-30",
+            "weekly_workouts": 3,
+            "weekly_calories_burned": 1500.0,
+            "version": 1,
+            "updated_at": "2026-11-29T05:15:14.297876Z",
+        },
+        "logs": [_LOG],
+        "log_events": [
+            {
+                "position": 1,
+                "log_id": 1,
+                "version": 1,
+                "type": "logged",
+                "state": _STATE,
+                "actor": "dev-user-1",
+                "request_id": "3fc9dabf-acea-4793-9f3e-29a9708e8203",
+                "occurred_at": _AT,
+            }
+        ],
+        "goal_events": [
+            {
+                "position": 2,
+                "version": 1,
+                "type": "set",
+                "state": _GOAL_STATE,
+                "actor": "dev-user-1",
+                "request_id": "5d0c4c1e-8d7e-4c55-9a0c-2f1b2b3c4d5e",
+                "occurred_at": "2026-11-29T05:15:14.297876Z",
+            }
+        ],
+        "next_cursor": None,
+    },
     "GetProgress": {"user_id": "dev-user-1", "progress_logs": [_LOG], "next_cursor": "WyIyMDI2LTExLTAxIiwxXQ"},
     "GetSummary": {
         "user_id": "dev-user-1",

@@ -88,6 +88,9 @@ def measure(call: Call, counter: RoundTripCounter, user_id: str) -> dict[str, in
     window = {"bucket": "week", "from": "2026-01-01", "to": "2026-02-28"}
     count("GET series", "GET", series, params=window)
     count("GET series as_of", "GET", series, params={**window, "as_of": datetime.now(UTC).isoformat()})
+    export = f"/api/progress/export/{user_id}"
+    first = count("GET export, page 1", "GET", export, params={"limit": "2"})
+    count("GET export, next page", "GET", export, params={"limit": "2", "cursor": first["next_cursor"]})
     count("DELETE all of a user's logs", "DELETE", f"/api/progress/user/{user_id}/logs")
     return trips
 

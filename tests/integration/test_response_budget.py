@@ -257,6 +257,33 @@ def test_the_docs_pages_stay_within_the_budget(asset):
     assert invoke_response_bytes(response) <= RESPONSE_BUDGET_BYTES
 
 
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_an_export_of_1000_logs_at_every_bound_ends_its_pages_by_bytes(api, tokens, heavy_user, fmt):
+    # 1,000 logs and their 1,000 events at every bound: 19 MB as one JSON document.
+    user, ids = heavy_user
+    path, token = f"/api/progress/export/{quote(user, safe='')}", tokens.client()
+    seen, sizes, cursor = [], [], None
+    while True:
+        params = {"format": fmt, "limit": 20_000, **({"cursor": cursor} if cursor else {})}
+        response = api.call("GET", path, token, params=params)
+        assert response.status_code == 200, response.text[:300]
+        size = invoke_size(response)
+        assert size <= RESPONSE_BUDGET_BYTES, f"{size} bytes"
+        sizes.append(size)
+        if fmt == "json":
+            body = response.json()
+            seen += [entry["log_id"] for entry in body["logs"]]
+            cursor = body["next_cursor"]
+        else:
+            seen += [int(line.split(",", 1)[0]) for line in response.text.split("\r\n")[1:] if line[:1].isdigit()]
+            cursor = response.headers.get("X-Next-Cursor")
+        if cursor is None:
+            break
+    assert seen == ids
+    assert len(sizes) >= (5 if fmt == "json" else 2)
+    assert all(size > RESPONSE_BUDGET_BYTES - FRAME_ALLOWANCE_BYTES - 20_000 for size in sizes[:-1])
+
+
 # Where each route's worst case is tested: a route added to the template needs one.
 WORST_CASES = {
     (
@@ -270,6 +297,10 @@ WORST_CASES = {
     ("GET", "/api/progress/goals/{user_id}/history"): test_a_goals_history_is_paged_by_count_like_the_list,
     ("GET", "/api/progress/summary/{user_id}"): test_a_summary_names_the_100_most_logged_of_150_workouts_at_their_bound,
     ("GET", "/api/progress/series/{user_id}"): test_a_series_of_400_buckets_stays_within_the_budget,
+    (
+        "GET",
+        "/api/progress/export/{user_id}",
+    ): test_an_export_of_1000_logs_at_every_bound_ends_its_pages_by_bytes,
     **dict.fromkeys(
         [
             ("POST", "/api/progress/log"),

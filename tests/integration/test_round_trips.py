@@ -33,6 +33,8 @@ EXPECTED = {
     "DELETE goals": 2,
     "GET series": 1,
     "GET series as_of": 1,
+    "GET export, page 1": 1,
+    "GET export, next page": 1,
     "DELETE all of a user's logs": 2,
 }
 

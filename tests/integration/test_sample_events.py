@@ -88,6 +88,9 @@ def test_the_api_events_drive_each_handler(invoke, user_profile):
         "deleted_log_id": log_id,
     }
 
+    exported = json.loads(invoke("export_progress", load_event("export_progress"))["body"])
+    assert exported["logs"] == [] and [event["type"] for event in exported["log_events"]][-1] == "deleted"
+
 
 def test_the_goal_and_series_events_drive_their_handlers(invoke, user_profile):
     user_profile.known.add("dev-user-1")

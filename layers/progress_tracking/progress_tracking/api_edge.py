@@ -72,6 +72,11 @@ def json_response(status: int, payload: Any, headers: dict[str, str] | None = No
     }
 
 
+def text_response(status: int, text: str, content_type: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """A body that is not JSON (a CSV export): as it is, with its media type."""
+    return {"statusCode": status, "headers": {"Content-Type": content_type, **(headers or {})}, "body": text}
+
+
 def model_response(status: int, model: BaseModel, headers: dict[str, str] | None = None) -> dict[str, Any]:
     return json_response(status, model.model_dump(mode="json"), headers)
 
@@ -124,7 +129,7 @@ def _measure(route: str, status: int, elapsed_ms: float) -> None:
 
 
 # Headers a browser script may read when CORS is on.
-_EXPOSED_HEADERS = "ETag, Location, X-Request-Id, Idempotent-Replayed"
+_EXPOSED_HEADERS = "ETag, Location, X-Request-Id, Idempotent-Replayed, X-Next-Cursor"
 
 
 def _common_headers(event: ProxyEvent) -> dict[str, str]:
@@ -160,7 +165,8 @@ def authorize(event: ProxyEvent, scope: str) -> Identity:
     return identity
 
 
-def parse_body(event: ProxyEvent, model: type[M]) -> M:
+def request_text(event: ProxyEvent, max_bytes: int = MAX_BODY_BYTES) -> str:
+    """The request body as text: base64 decoded when API Gateway encoded it, at most `max_bytes`, UTF-8."""
     raw = event.body or ""
     if event.is_base64_encoded:
         try:
@@ -169,12 +175,16 @@ def parse_body(event: ProxyEvent, model: type[M]) -> M:
             raise errors.MalformedJson() from exc
     else:
         data = raw.encode("utf-8", "surrogatepass")
-    if len(data) > MAX_BODY_BYTES:
-        raise errors.PayloadTooLarge(f"The request body must not exceed {MAX_BODY_BYTES} bytes")
+    if len(data) > max_bytes:
+        raise errors.PayloadTooLarge(f"The request body must not exceed {max_bytes} bytes")
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise errors.MalformedJson("The request body is not valid UTF-8") from exc
+
+
+def parse_body(event: ProxyEvent, model: type[M]) -> M:
+    text = request_text(event)
     if not text.strip():
         raise errors.MalformedJson("The request body is empty; a JSON object is expected")
     try:

@@ -1,0 +1,170 @@
+"""The export's and the import's models: their query strings, the pages an export answers, what an import reads and
+answers (the format: docs/export-format.md)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from progress_tracking.models.fields import (
+    BODY_CONFIG,
+    AsOf,
+    CaloriesBurned,
+    IsoDate,
+    LogDate,
+    Notes,
+    QueryFlag,
+    UtcDateTime,
+    WeeklyCalories,
+    WeeklyWorkouts,
+    WeightKg,
+    WorkoutDone,
+)
+from progress_tracking.models.log import MEASUREMENT_FIELDS, ProgressLog
+from progress_tracking.models.summary import Summary
+
+# Raised when the format changes in a way a reader must know of (a field renamed or its meaning changed); a field
+# added keeps the version, and readers ignore fields they do not know.
+FORMAT_VERSION = 1
+# The columns of `format=csv`, in order; the unit is in the name, dates are YYYY-MM-DD, times RFC 3339 UTC. log_id,
+# version, created_at and updated_at are identity: another import gives them other values.
+CSV_COLUMNS = (
+    "log_id",
+    "date",
+    "weight_kg",
+    "workout_done",
+    "calories_burned",
+    "notes",
+    "version",
+    "created_at",
+    "updated_at",
+)
+
+
+class ExportQuery(BaseModel):
+    """Query string of GET /api/progress/export/{user_id}. A page ends at `limit` items or earlier, by bytes; the
+    cursor of the page before carries the moment and format of the first (as_of and format then change nothing)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+    format: Literal["json", "csv"] = "json"
+    as_of: AsOf | None = None  # the data as it stood then (RFC 3339 with offset); absent: now, pinned by page one
+    limit: Annotated[int, Field(ge=1, le=20_000)] = 10_000
+    cursor: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
+
+
+class ExportedLogEvent(BaseModel):
+    position: int  # the user's stream position: the order of every event of the user's logs and goals
+    log_id: int
+    version: int
+    type: str
+    state: dict[str, Any]  # the log's fields after the event (a deletion: those it removed)
+    actor: str
+    request_id: str | None
+    occurred_at: UtcDateTime
+
+
+class ExportedGoalEvent(BaseModel):
+    position: int
+    version: int
+    type: str
+    state: dict[str, Any]
+    actor: str
+    request_id: str | None
+    occurred_at: UtcDateTime
+
+
+class ExportedGoals(BaseModel):
+    """The goals as they stood at the export's moment (target_date may be past by then)."""
+
+    target_weight_kg: float | None
+    target_date: date | None
+    weekly_workouts: int | None
+    weekly_calories_burned: float | None
+    version: int
+    updated_at: UtcDateTime
+
+
+class ExportPage(BaseModel):
+    """A page of an export. Page 1 carries the goals and the summary; every page carries its share of the logs, then
+    of the logs' events, then of the goals' events, in that order."""
+
+    format_version: int = FORMAT_VERSION
+    user_id: str
+    as_of: UtcDateTime  # the moment every page shows
+    page: int
+    summary: Summary | None  # page 1 of an export of the present; null otherwise (a past summary is not kept)
+    goals: ExportedGoals | None  # page 1; null when the user had no goals then, and on later pages
+    logs: list[ProgressLog]
+    log_events: list[ExportedLogEvent]
+    goal_events: list[ExportedGoalEvent]
+    next_cursor: str | None  # null on the last page
+
+
+IMPORT_FORMATS = ("json", "csv", "openscale", "wger")
+
+
+class ImportQuery(BaseModel):
+    """Query string of POST /api/progress/import/{user_id}."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Absent: JSON when the body is a JSON object (or Content-Type says so), else CSV of the format its header names.
+    format: Literal["json", "csv", "openscale", "wger"] | None = None
+    dry_run: QueryFlag = False  # true: validate the whole file and answer the plan, writing nothing
+
+
+class ImportedLog(BaseModel):
+    """A log of an imported file, validated as POST validates one (the user is the path's)."""
+
+    model_config = BODY_CONFIG
+
+    date: LogDate
+    weight_kg: WeightKg | None = None
+    workout_done: WorkoutDone | None = None
+    calories_burned: CaloriesBurned | None = None
+    notes: Notes | None = None
+
+    @model_validator(mode="after")
+    def _has_a_measurement(self) -> ImportedLog:
+        if all(getattr(self, name) is None for name in MEASUREMENT_FIELDS):
+            raise ValueError(f"at least one of {', '.join(MEASUREMENT_FIELDS)} is required")
+        return self
+
+
+class ImportedGoals(BaseModel):
+    """The goals of an imported export, as they stood then: a target date may have passed since."""
+
+    model_config = ConfigDict(strict=True, extra="ignore", allow_inf_nan=False, frozen=True)
+
+    target_weight_kg: WeightKg | None = None
+    target_date: IsoDate | None = None
+    weekly_workouts: WeeklyWorkouts | None = None
+    weekly_calories_burned: WeeklyCalories | None = None
+
+
+Outcome = Literal["created", "updated", "unchanged"]
+
+
+class ImportItem(BaseModel):
+    """What the import did (or, in a dry run, would do) with one log of the file."""
+
+    line: int | None = Field(default=None, exclude_if=lambda value: value is None)  # CSV: the row's line
+    index: int | None = Field(default=None, exclude_if=lambda value: value is None)  # JSON: the index in `logs`
+    client_record_id: str
+    outcome: Outcome
+    log_id: int | None  # the log written or left (null for a log a dry run would create)
+
+
+class ImportResult(BaseModel):
+    message: str
+    user_id: str
+    format: Literal["json", "csv", "openscale", "wger"]
+    dry_run: bool
+    created: int
+    updated: int
+    unchanged: int
+    goals: Outcome | None  # null when the file holds no goals
+    items: list[ImportItem]
