@@ -77,6 +77,7 @@ def build_openapi(api: ApiDefinition) -> dict[str, Any]:
     models: list[tuple[type[BaseModel], JsonSchemaMode]] = [(ErrorBody, "serialization")]
     for _, operation in operations:
         models += [(model, "serialization") for model in _success_models(operation)]
+        models += [(model, "serialization") for _, model in operation.other_successes]
         if operation.body is not None:
             models.append((operation.body, "validation"))
     keys, definitions = models_json_schema(list(dict.fromkeys(models)), ref_template=REF)
@@ -109,6 +110,12 @@ def build_openapi(api: ApiDefinition) -> dict[str, Any]:
                 },
             }
         }
+        for status, model in operation.other_successes:
+            responses[str(status)] = {
+                "description": "Success",
+                "content": {"application/json": {"schema": ref(model, "serialization")}},
+                "headers": responses[str(operation.success[0])]["headers"],
+            }
         for status, codes in error_statuses(operation).items():
             schema = GATEWAY_ERROR if status == 401 else ref(ErrorBody, "serialization")
             responses[str(status)] = {

@@ -298,6 +298,17 @@ SUCCESS_EXAMPLES: dict[str, Any] = {
     },
 }
 
+# Operations with a second success status: its example, by (operation id, status).
+OTHER_SUCCESS_EXAMPLES: dict[tuple[str, str], Any] = {
+    ("LogProgress", "200"): {
+        "message": "The log already has this client version or a newer one; nothing was written",
+        "id": 1,
+        "outcome": "unchanged",
+        "deleted": False,
+        "log": _LOG,
+    },
+}
+
 ERROR_EXAMPLES: dict[int, dict[str, Any]] = {
     400: {
         "message": "The request is invalid",
@@ -355,7 +366,7 @@ def enrich(document: dict[str, Any], server_url: str = "http://127.0.0.1:5000") 
                 if content is None:
                     continue
                 example = (
-                    SUCCESS_EXAMPLES.get(operation_id)
+                    OTHER_SUCCESS_EXAMPLES.get((operation_id, status), SUCCESS_EXAMPLES.get(operation_id))
                     if status.startswith("2")
                     else _error_example(operation_id, int(status))
                 )

@@ -1,4 +1,5 @@
-"""POST /api/progress/log: record a new progress log for a user the User Profile service knows."""
+"""POST /api/progress/log: record a new progress log for a user the User Profile service knows; with a client record
+id, the versioned upsert (201 for a new log, 200 for an update, a restore or a no-op)."""
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -6,6 +7,7 @@ from progress_tracking import api_edge, authz, errors, logs, metric_catalog
 from progress_tracking.db import get_database
 from progress_tracking.gateway_events import ProxyEvent
 from progress_tracking.models.log import LogCreate, LogCreated
+from progress_tracking.models.upsert import LogUpserted
 from progress_tracking.observability import logger
 from progress_tracking.openapi import Operation
 from progress_tracking.user_service import get_user_service
@@ -15,6 +17,7 @@ OPERATION = Operation(
     scope=authz.WRITE_PROGRESS,
     body=LogCreate,
     success=(201, LogCreated),
+    other_successes=((200, LogUpserted),),
     raises=(
         errors.Forbidden,
         errors.UnknownUser,
@@ -39,7 +42,11 @@ def lambda_handler(event: ProxyEvent, context: LambdaContext) -> dict:
     if logged.replayed:
         headers["Idempotent-Replayed"] = "true"
         logger.info("Idempotent retry answered with the original response")
-    else:
+    elif logged.outcome == "created":
         logger.info("Progress logged")
         metric_catalog.PROGRESS_LOGGED.record(1)
-    return api_edge.model_response(201, LogCreated(id=log.log_id, log=log), headers)
+    else:
+        logger.info("Client record upserted", extra={"outcome": logged.outcome})
+    if logged.outcome == "created":
+        return api_edge.model_response(201, LogCreated(id=log.log_id, log=log), headers)
+    return api_edge.model_response(200, LogUpserted.of(logged.outcome, logged.deleted, log), headers)

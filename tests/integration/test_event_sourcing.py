@@ -406,6 +406,7 @@ def test_erasure_needs_admin_and_removes_every_trace(api, tokens, new_user, data
         "idempotency_keys": 1,
         "goal_events": 0,
         "goals": 0,
+        "client_records": 0,
         "streams": 1,
     }
     assert set(count_rows(database, user).values()) == {0}

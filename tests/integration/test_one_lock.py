@@ -14,10 +14,10 @@ import psycopg2
 import pytest
 
 from localdev.wire import RoundTripCounter
-from progress_tracking import goals, logs
+from progress_tracking import goals, logs, upserts
 from progress_tracking.db import Database
 from progress_tracking.models.goal import GoalsPut
-from progress_tracking.models.log import ListQuery, LogCreate, LogUpdate
+from progress_tracking.models.log import ListQuery, LogCreate, LogItem, LogUpdate
 from progress_tracking.store import appending, goal_events
 from progress_tracking.user_service import UserServiceClient
 from tests.helpers import MACHINE, ROOT, blocked_by, wait_until
@@ -96,6 +96,16 @@ def writes(database: Database, users: UserServiceClient, user: str, log_id: int)
     return {
         "post": lambda: logs.log_progress(database, users, MACHINE, entry(user, 9), None),
         "post with a key": lambda: logs.log_progress(database, users, MACHINE, entry(user, 8), None, "lock-key"),
+        "post with a client record id": lambda: logs.log_progress(
+            database,
+            users,
+            MACHINE,
+            entry(user, 7).model_copy(update={"client_record_id": "r", "client_version": 1}),
+            None,
+        ),
+        "batch upsert": lambda: upserts.upsert_batch(
+            database, users, MACHINE, user, [LogItem.model_validate({"date": "2026-03-06", "weight_kg": 71.0})], None
+        ),
         "put": lambda: logs.update_log(database, MACHINE, log_id, LogUpdate(notes="after the lock"), None),
         "delete": lambda: logs.delete_log(database, MACHINE, log_id, None),
         "rollback": lambda: logs.rollback(database, MACHINE, log_id, 1, None),
@@ -106,7 +116,19 @@ def writes(database: Database, users: UserServiceClient, user: str, log_id: int)
     }
 
 
-WRITES = ["post", "post with a key", "put", "delete", "rollback", "delete all", "set goals", "clear goals", "erase"]
+WRITES = [
+    "post",
+    "post with a key",
+    "post with a client record id",
+    "batch upsert",
+    "put",
+    "delete",
+    "rollback",
+    "delete all",
+    "set goals",
+    "clear goals",
+    "erase",
+]
 
 
 @pytest.mark.parametrize("kind", WRITES)

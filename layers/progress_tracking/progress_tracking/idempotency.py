@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
 
-from pydantic import StringConstraints, TypeAdapter, ValidationError
+from pydantic import BaseModel, StringConstraints, TypeAdapter, ValidationError
 
 from progress_tracking.errors import InvalidRequest
-from progress_tracking.models.log import LogCreate
+from progress_tracking.models.log import CLIENT_RECORD_FIELDS
 
 HEADER = "Idempotency-Key"
 MAX_LENGTH = 255
@@ -49,5 +49,8 @@ class Claim:
     request_hash: str
 
     @classmethod
-    def of(cls, principal: str, key: str, entry: LogCreate) -> Claim:
-        return cls(principal, key, hashlib.sha256(entry.model_dump_json().encode()).hexdigest())
+    def of(cls, principal: str, key: str, body: BaseModel) -> Claim:
+        # Fields a POST gained after keys were first stored count only when sent: a retry that spans that deploy
+        # hashes as its first attempt did.
+        unsent = set(CLIENT_RECORD_FIELDS) - body.model_fields_set
+        return cls(principal, key, hashlib.sha256(body.model_dump_json(exclude=unsent).encode()).hexdigest())

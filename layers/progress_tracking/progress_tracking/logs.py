@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from progress_tracking import authz, idempotency, paging
+from progress_tracking import authz, idempotency, paging, upserts
 from progress_tracking.authz import Identity
 from progress_tracking.db import Cursor, Database
 from progress_tracking.errors import (
@@ -27,6 +27,7 @@ from progress_tracking.models.log import (
     ProgressLog,
     ProgressPage,
 )
+from progress_tracking.models.upsert import Outcome
 from progress_tracking.store import appending, erasure, idempotency_keys, listing
 from progress_tracking.store.appending import Change
 
@@ -50,6 +51,9 @@ def _check_version(expected_versions: frozenset[int] | None, current_version: in
 class Logged:
     log: ProgressLog
     replayed: bool  # True when an Idempotency-Key retry returned the original response
+    # A POST with a client record id may find its record: updated, restored or unchanged (upserts).
+    outcome: Outcome = "created"
+    deleted: bool = False  # unchanged, and the record's log is deleted (its id stays reserved)
 
 
 def log_progress(
@@ -60,6 +64,10 @@ def log_progress(
     request_id: str | None,
     idempotency_key: str | None = None,
 ) -> Logged:
+    if entry.client_record_id is not None:
+        result = upserts.upsert_log(database, users, caller, entry, request_id, idempotency_key)
+        item = result.items[0]
+        return Logged(item.log, result.replayed, item.outcome, item.deleted)
     authz.ensure_may_act_for(caller, entry.user_id)
     claim = idempotency.Claim.of(caller.principal, idempotency_key, entry) if idempotency_key else None
     # Asked before the transaction opens: no database connection is held while another service answers. (A retry

@@ -25,6 +25,7 @@ class Operation:
     summary: str
     scope: str
     success: tuple[int, type[BaseModel] | tuple[type[BaseModel], ...]]  # several: the answer is one of them
+    other_successes: tuple[tuple[int, type[BaseModel]], ...] = ()  # e.g. a POST's 200 when it did not create
     raises: tuple[type[errors.ProgressError], ...] = ()  # the domain errors of this operation beyond the common ones
     body: type[BaseModel] | None = None
     query: type[BaseModel] | None = None

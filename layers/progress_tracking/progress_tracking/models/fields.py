@@ -10,7 +10,7 @@ from pydantic import AfterValidator, AwareDatetime, BeforeValidator, ConfigDict,
 
 EARLIEST_DATE = date(1900, 1, 1)
 # The literal path words that win over {user_id} in the routes (as in API Gateway): such a user could never list.
-RESERVED_USER_IDS = frozenset({"log", "summary", "user", "goals", "series", "export", "import"})
+RESERVED_USER_IDS = frozenset({"log", "logs", "summary", "user", "goals", "series", "export", "import"})
 # A target date may be a day behind UTC (users west of UTC) and at most about ten years ahead.
 TARGET_DATE_HORIZON = timedelta(days=3660)
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -155,6 +155,18 @@ WorkoutDone = Annotated[
     AfterValidator(_has_a_visible_character),
 ]
 Notes = Annotated[str, StringConstraints(max_length=2000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$")]
+# Where a log came from: a short name the client chooses (`manual`, `health-connect`, `apple-health`, `withings`).
+SOURCE_RULE = "1 to 40 of a-z, 0-9, '.', '_' and '-', starting with a letter or digit"
+Source = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[a-z0-9][a-z0-9._-]*$")]
+# A device's own id for a record (Health Connect's clientRecordId) and the version it raises on every edit
+# (clientRecordVersion, a long): unique per user and source; a higher version updates, an equal or lower one is a no-op.
+CLIENT_RECORD_ID_MAX_LENGTH = 100
+ClientRecordId = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=CLIENT_RECORD_ID_MAX_LENGTH, pattern=r"^[^\x00-\x1f\x7f-\x9f\ufffd]+$"),
+    AfterValidator(_has_a_visible_character),
+]
+ClientVersion = Annotated[int, Field(ge=0, le=2**63 - 1)]
 UtcDateTime = Annotated[datetime, AfterValidator(_utc)]
 TargetDate = Annotated[IsoDate, AfterValidator(_target_date_ahead)]
 WeeklyWorkouts = Annotated[int, Field(ge=1, le=100)]

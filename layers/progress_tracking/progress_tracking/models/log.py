@@ -11,10 +11,13 @@ from progress_tracking.models.fields import (
     BODY_CONFIG,
     AsOf,
     CaloriesBurned,
+    ClientRecordId,
+    ClientVersion,
     IsoDate,
     LogDate,
     Notes,
     QueryFlag,
+    Source,
     UserId,
     UtcDateTime,
     WeightKg,
@@ -24,6 +27,18 @@ from progress_tracking.models.fields import (
 
 MEASUREMENT_FIELDS = ("weight_kg", "workout_done", "calories_burned")
 MUTABLE_FIELDS = ("date", "weight_kg", "workout_done", "calories_burned", "notes")
+# The Health Connect rule's fields (upserts): where the log came from, the device's id for it and that id's version.
+CLIENT_RECORD_FIELDS = ("source", "client_record_id", "client_version")
+DEFAULT_SOURCE = "manual"
+
+
+def check_new_log(entry: LogCreate | LogItem) -> None:
+    """What a new log (a POST's or a batch item's) must hold: a measurement, and a client record id with its version
+    or neither (an id without a version could never be updated; a version without an id names nothing)."""
+    if all(getattr(entry, name) is None for name in MEASUREMENT_FIELDS):
+        raise ValueError(f"at least one of {', '.join(MEASUREMENT_FIELDS)} is required")
+    if (entry.client_record_id is None) != (entry.client_version is None):
+        raise ValueError("client_record_id and client_version go together: give both or neither")
 
 
 class LogCreate(BaseModel):
@@ -37,11 +52,33 @@ class LogCreate(BaseModel):
     workout_done: WorkoutDone | None = None
     calories_burned: CaloriesBurned | None = None
     notes: Notes | None = None
+    source: Source = DEFAULT_SOURCE
+    client_record_id: ClientRecordId | None = None
+    client_version: ClientVersion | None = None
 
     @model_validator(mode="after")
-    def _has_a_measurement(self) -> LogCreate:
-        if all(getattr(self, name) is None for name in MEASUREMENT_FIELDS):
-            raise ValueError(f"at least one of {', '.join(MEASUREMENT_FIELDS)} is required")
+    def _is_a_log(self) -> LogCreate:
+        check_new_log(self)
+        return self
+
+
+class LogItem(BaseModel):
+    """One log of a batch upsert: a POST's body without the user_id, which the batch gives once."""
+
+    model_config = BODY_CONFIG
+
+    date: LogDate
+    weight_kg: WeightKg | None = None
+    workout_done: WorkoutDone | None = None
+    calories_burned: CaloriesBurned | None = None
+    notes: Notes | None = None
+    source: Source = DEFAULT_SOURCE
+    client_record_id: ClientRecordId | None = None
+    client_version: ClientVersion | None = None
+
+    @model_validator(mode="after")
+    def _is_a_log(self) -> LogItem:
+        check_new_log(self)
         return self
 
 

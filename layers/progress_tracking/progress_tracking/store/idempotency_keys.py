@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from psycopg2.extras import Json
 
@@ -18,13 +19,27 @@ from progress_tracking.store.streams import UserLock
 
 def replay(cursor: Cursor, claim: Claim) -> ProgressLog | None:
     """The response stored under the caller's key (IdempotencyKeyReused for another body); None for a new key."""
+    stored = stored_response(cursor, claim)
+    return None if stored is None else ProgressLog.model_validate(stored)
+
+
+def stored_response(cursor: Cursor, claim: Claim) -> Any:
+    """The JSON stored under the caller's key (IdempotencyKeyReused for another body); None for a new key."""
     cursor.execute(statement("replay_key"), {"principal": claim.principal, "key": claim.key})
     row = cursor.fetchone()
     if row is None:
         return None
-    if row[0] != claim.request_hash:
+    return replayable(claim, row[0], row[1])
+
+
+def replayable(claim: Claim, request_hash: str | None, response: Any) -> Any:
+    """The response of the request that claimed the key first, found under the user's lock: the same body, or
+    IdempotencyKeyReused; a key that vanished while this waited (expired or erased) is a ConcurrentChange."""
+    if request_hash is None:
+        raise ConcurrentChange(f"A request with this {HEADER} was being processed; try again")
+    if request_hash != claim.request_hash:
         raise IdempotencyKeyReused()
-    return ProgressLog.model_validate(row[1])
+    return response
 
 
 @dataclass(frozen=True)
@@ -55,10 +70,15 @@ def claim_new_log(cursor: Cursor, claim: Claim, user_id: str) -> Started:
 
 def complete(cursor: Cursor, claim: Claim, log: ProgressLog) -> None:
     """Store the response with the claimed key, in the transaction that wrote the log (sent with its COMMIT)."""
+    complete_with(cursor, claim, log.model_dump(mode="json"))
+
+
+def complete_with(cursor: Cursor, claim: Claim, response: Any) -> None:
+    """Store a response (JSON-ready) with the claimed key, sent with the COMMIT of the transaction that wrote it."""
     defer(
         cursor,
         statement("complete_key"),
-        {"response": Json(log.model_dump(mode="json")), "principal": claim.principal, "key": claim.key},
+        {"response": Json(response), "principal": claim.principal, "key": claim.key},
     )
 
 

@@ -35,6 +35,11 @@ deleted_goals AS (
     WHERE user_id = %(user_id)s
     RETURNING 1
 ),
+deleted_client_records AS (
+    DELETE FROM progress_client_records
+    WHERE user_id = %(user_id)s
+    RETURNING 1
+),
 deleted_streams AS (
     DELETE FROM user_streams
     WHERE user_id = %(user_id)s
@@ -47,4 +52,5 @@ SELECT (SELECT count(*) FROM deleted_events) AS events,
        (SELECT count(*) FROM deleted_idempotency_keys) AS idempotency_keys,
        (SELECT count(*) FROM deleted_goal_events) AS goal_events,
        (SELECT count(*) FROM deleted_goals) AS goals,
+       (SELECT count(*) FROM deleted_client_records) AS client_records,
        (SELECT count(*) FROM deleted_streams) AS streams
