@@ -45,6 +45,15 @@ def _tag(path: str) -> str:
 
 
 DESCRIPTIONS = {
+    "ImportProgress": (
+        "Recreates the user's logs and goals from an export (a JSON page, or the CSV export) or imports the weights "
+        "of an openScale or wger CSV export (docs/export-format.md). The format is `format=` or sniffed: a JSON "
+        "object is an export, a CSV is known by its header. The whole file (≤ 4 MB, ≤ 20,000 logs) is validated "
+        "first: a bad row refuses the file, writing nothing, with every bad row named (`line` of the CSV or `index` "
+        "in `logs`, the field, the reason). Logs are written through the batch upsert in one transaction, each "
+        "with a client record id naming its row (`export:<log_id>`, source `import`), so the same file twice "
+        "changes nothing. `dry_run=true` answers what would be created, updated, restored or left, writing nothing."
+    ),
     "ExportProgress": (
         "The user's whole data as it stood at one moment (`as_of`, RFC 3339 with an offset; absent: now): every live "
         "log, every event of every log (deleted logs too), the goals and their events, and (for an export of the "
@@ -141,6 +150,11 @@ _GOAL_STATE = {
 }
 
 REQUEST_EXAMPLES: dict[str, Any] = {
+    "ImportProgress": {
+        "format_version": 1,
+        "logs": [_LOG],
+        "goals": {"target_weight_kg": 76.0, "target_date": "2030-06-30", "weekly_workouts": 3},
+    },
     "LogProgress": {
         "user_id": "dev-user-1",
         "date": "2026-11-01",
@@ -159,6 +173,18 @@ REQUEST_EXAMPLES: dict[str, Any] = {
 }
 
 SUCCESS_EXAMPLES: dict[str, Any] = {
+    "ImportProgress": {
+        "message": "1 logs read: 1 were created, 0 updated, 0 restored, 0 left unchanged",
+        "user_id": "dev-user-2",
+        "format": "json",
+        "dry_run": False,
+        "created": 1,
+        "updated": 0,
+        "restored": 0,
+        "unchanged": 0,
+        "goals": "created",
+        "items": [{"index": 0, "client_record_id": "export:1", "outcome": "created", "log_id": 7}],
+    },
     "ExportProgress": {
         "format_version": 1,
         "user_id": "dev-user-1",

@@ -284,6 +284,26 @@ def test_an_export_of_1000_logs_at_every_bound_ends_its_pages_by_bytes(api, toke
     assert all(size > RESPONSE_BUDGET_BYTES - FRAME_ALLOWANCE_BYTES - 20_000 for size in sizes[:-1])
 
 
+def test_an_import_of_the_most_logs_and_a_refusal_of_the_most_bad_rows_stay_within_the_budget(api, tokens, new_user):
+    from progress_tracking.import_files import MAX_IMPORT_LOGS, MAX_LISTED_PROBLEMS
+
+    user = new_user("import-budget")
+    path, token = f"/api/progress/import/{user}", tokens.user(user, ALL)
+    header = "log_id,date,weight_kg,workout_done,calories_burned,notes,version,created_at,updated_at\r\n"
+    largest = 2**63 - 1 - MAX_IMPORT_LOGS  # the longest log ids a file can name
+    rows = "".join(f"{largest + n},2020-01-01,80,,,,{2**31 - 1},,\r\n" for n in range(MAX_IMPORT_LOGS))
+    planned = within_budget(
+        api.call(
+            "POST", path, token, data=header + rows, headers={"Content-Type": "text/csv"}, params={"dry_run": "true"}
+        )
+    )
+    assert planned["created"] == MAX_IMPORT_LOGS
+    # Every row bad in its costliest way: a date of 40 quotes, named back in the message
+    bad = "".join(f'{largest + n},"{worst_text(40)}",80,,,,1,,\r\n' for n in range(MAX_LISTED_PROBLEMS + 5))
+    response = api.call("POST", path, token, data=header + bad, headers={"Content-Type": "text/csv"})
+    assert len(within_budget(response, 400)["details"]) == MAX_LISTED_PROBLEMS
+
+
 # Where each route's worst case is tested: a route added to the template needs one.
 WORST_CASES = {
     (
@@ -301,6 +321,10 @@ WORST_CASES = {
         "GET",
         "/api/progress/export/{user_id}",
     ): test_an_export_of_1000_logs_at_every_bound_ends_its_pages_by_bytes,
+    (
+        "POST",
+        "/api/progress/import/{user_id}",
+    ): test_an_import_of_the_most_logs_and_a_refusal_of_the_most_bad_rows_stay_within_the_budget,
     **dict.fromkeys(
         [
             ("POST", "/api/progress/log"),

@@ -90,6 +90,8 @@ def test_the_api_events_drive_each_handler(invoke, user_profile):
 
     exported = json.loads(invoke("export_progress", load_event("export_progress"))["body"])
     assert exported["logs"] == [] and [event["type"] for event in exported["log_events"]][-1] == "deleted"
+    planned = json.loads(invoke("import_progress", load_event("import_progress"))["body"])
+    assert (planned["format"], planned["dry_run"], planned["created"]) == ("wger", True, 2)
 
 
 def test_the_goal_and_series_events_drive_their_handlers(invoke, user_profile):

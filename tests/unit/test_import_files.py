@@ -42,7 +42,7 @@ def test_an_openscale_export_is_recognised_by_its_header_and_read_in_kilograms_w
         (date(2026, 1, 6), 82.1, None),
         (date(2026, 1, 8), 81.7, "evening, after a run"),
     ]
-    assert read.logs[0].client_record_id == "openscale:05.01.2026 07:30"
+    assert read.logs[0].log.client_record_id == "openscale:05.01.2026 07:30"
     assert [log.where for log in read.logs] == [{"line": 2}, {"line": 3}, {"line": 4}]
 
 
@@ -57,7 +57,7 @@ def test_a_wger_export_is_read_with_dates_or_date_times_and_kilograms(name, days
     read = read_file((FIXTURES / name).read_text(), None, None)
     assert read.format == "wger"
     assert [log.log.date for log in read.logs] == days and [log.log.weight_kg for log in read.logs] == weights
-    assert read.logs[0].client_record_id.startswith("wger:")
+    assert read.logs[0].log.client_record_id.startswith("wger:")
 
 
 def test_a_wger_export_in_another_language_is_read_by_position_when_named():
@@ -71,7 +71,8 @@ def test_this_services_csv_export_is_read_with_its_identity():
     read = read_file(export_csv(row), None, None)
     assert read.format == "csv"
     (log,) = read.logs
-    assert (log.client_record_id, log.client_version, log.log.notes) == ("export:7", 3, "a, note")
+    assert (log.log.client_record_id, log.log.client_version, log.log.notes) == ("export:7", 3, "a, note")
+    assert log.log.source == "import"
 
 
 def test_a_json_export_is_read_with_its_logs_identity_and_goals():
@@ -79,7 +80,10 @@ def test_a_json_export_is_read_with_its_logs_identity_and_goals():
     logs = [exported_log(7, version=2), exported_log(9, workout_done="Run")]
     read = read_file(export_json(logs, goals=goals), None, None)
     assert read.format == "json"
-    assert [(log.client_record_id, log.client_version) for log in read.logs] == [("export:7", 2), ("export:9", 1)]
+    assert [(log.log.client_record_id, log.log.client_version) for log in read.logs] == [
+        ("export:7", 2),
+        ("export:9", 1),
+    ]
     assert read.goals is not None and read.goals.target_date == date(2020, 1, 1)  # a past target date is history
 
 

@@ -14,8 +14,8 @@ from pydantic import ValidationError
 
 from progress_tracking import csv_formats
 from progress_tracking.errors import InvalidRequest
-from progress_tracking.models.export import FORMAT_VERSION, ImportedGoals, ImportedLog
-from progress_tracking.models.log import MUTABLE_FIELDS
+from progress_tracking.models.export import FORMAT_VERSION, ImportedGoals
+from progress_tracking.models.log import MUTABLE_FIELDS, LogItem
 
 # A file is at most this many bytes and logs: an export page (paging ends one at 4 MB) always fits, and the import
 # stays one transaction that ends well within the function's time (docs/export-format.md).
@@ -31,9 +31,10 @@ IMPORT_SOURCE = "import"
 @dataclass(frozen=True)
 class FileLog:
     where: dict[str, int]  # {"line": n} for a CSV row, {"index": i} for an item of a JSON export's `logs`
-    log: ImportedLog
-    client_record_id: str  # e.g. export:1234 (the exported log's id), openscale:05.01.2026 07:30
-    client_version: int  # the exported log's version: a later export of a changed log updates it
+    # A batch upsert's item, source `import`: its client_record_id names the row in its file (export:1234 for the
+    # exported log 1234, openscale:05.01.2026 07:30), its client_version the exported log's version (1 elsewhere), so
+    # a second import of the file changes nothing and an import of a later export updates what changed since.
+    log: LogItem
 
 
 @dataclass(frozen=True)
@@ -106,15 +107,10 @@ def _json_log(index: int, item: Any, problems: list[dict[str, Any]]) -> FileLog 
     bad = [name for name, value in identity.items() if type(value) is not int or value < 1]
     for name in bad:
         problems.append({**where, "field": name, "message": "required: a positive integer (it identifies the log)"})
-    log_id, version = identity["log_id"], identity["version"]
-    try:
-        log = ImportedLog.model_validate({name: item[name] for name in MUTABLE_FIELDS if name in item})
-    except ValidationError as exc:
-        problems += _problems(exc, where)
-        return None
-    if bad or not isinstance(version, int):
-        return None
-    return FileLog(where, log, f"export:{log_id}", version)
+    fields = {name: item[name] for name in MUTABLE_FIELDS if name in item}
+    # Validated even when its identity is bad, so that every problem of the log is named at once.
+    log = _file_log(where, fields, f"export:{identity['log_id']}", 1 if bad else identity["version"], problems)
+    return None if bad else log
 
 
 def _read_csv(text: str, fmt: str | None, problems: list[dict[str, Any]]) -> tuple[str, list[FileLog]]:
@@ -129,19 +125,28 @@ def _read_csv(text: str, fmt: str | None, problems: list[dict[str, Any]]) -> tup
         problems += [{**where, "field": name or None, "message": reason} for name, reason in row.problems]
         if row.problems:
             continue
-        try:
-            log = ImportedLog.model_validate(row.fields)
-        except ValidationError as exc:
-            problems += _problems(exc, where)
-            continue
-        logs.append(FileLog(where, log, row.client_record_id, row.client_version))
+        log = _file_log(where, row.fields, row.client_record_id, row.client_version, problems)
+        if log is not None:
+            logs.append(log)
     return table.name, logs
+
+
+def _file_log(
+    where: dict[str, int], fields: dict[str, Any], record: str, version: Any, problems: list[dict[str, Any]]
+) -> FileLog | None:
+    """The row as a batch item, validated as a POST's log is; None (its problems added) when it is not one."""
+    try:
+        item = {**fields, "source": IMPORT_SOURCE, "client_record_id": record, "client_version": version}
+        return FileLog(where, LogItem.model_validate(item))
+    except ValidationError as exc:
+        problems += _problems(exc, where)
+        return None
 
 
 def _refuse_duplicates(logs: list[FileLog], problems: list[dict[str, Any]]) -> None:
     seen: dict[str, dict[str, int]] = {}
     for log in logs:
-        first = seen.setdefault(log.client_record_id, log.where)
+        first = seen.setdefault(str(log.log.client_record_id), log.where)
         if first is not log.where:
             where = ", ".join(f"{key} {value}" for key, value in first.items())
             problems.append({**log.where, "field": None, "message": f"the same log as {where}"})

@@ -41,6 +41,7 @@ ROUTE_GROUPS: Mapping[str, str] = {
     "DELETE /api/progress/goals/{user_id}": "write",
     # Whole-history work, priced by the page (10,000 items) or the file (4 MB): an alarm of their own.
     "GET /api/progress/export/{user_id}": "portability",
+    "POST /api/progress/import/{user_id}": "portability",
 }
 ROUTE_GROUP_NAMES = ("read", "summary", "write", "portability")
 STATUS_CLASSES = ("2xx", "4xx", "5xx")

@@ -6,24 +6,20 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from progress_tracking.models.fields import (
-    BODY_CONFIG,
     AsOf,
-    CaloriesBurned,
     IsoDate,
-    LogDate,
-    Notes,
     QueryFlag,
     UtcDateTime,
     WeeklyCalories,
     WeeklyWorkouts,
     WeightKg,
-    WorkoutDone,
 )
-from progress_tracking.models.log import MEASUREMENT_FIELDS, ProgressLog
+from progress_tracking.models.log import ProgressLog
 from progress_tracking.models.summary import Summary
+from progress_tracking.models.upsert import Outcome
 
 # Raised when the format changes in a way a reader must know of (a field renamed or its meaning changed); a field
 # added keeps the version, and readers ignore fields they do not know.
@@ -103,7 +99,15 @@ class ExportPage(BaseModel):
     next_cursor: str | None  # null on the last page
 
 
-IMPORT_FORMATS = ("json", "csv", "openscale", "wger")
+class ImportDocument(BaseModel):
+    """What an import reads of a JSON export (one page of it, or its pages' logs joined): the rest (events, summary,
+    cursor) is ignored. Each log is validated as a POST's is, by `import_files`, which names every bad one by index."""
+
+    model_config = ConfigDict(extra="allow")
+
+    format_version: Literal[1]
+    logs: list[dict[str, Any]]  # exported logs: log_id and version identify each, the rest are its fields
+    goals: dict[str, Any] | None = None  # page 1's goals: set too, unless the user has the same already
 
 
 class ImportQuery(BaseModel):
@@ -114,24 +118,6 @@ class ImportQuery(BaseModel):
     # Absent: JSON when the body is a JSON object (or Content-Type says so), else CSV of the format its header names.
     format: Literal["json", "csv", "openscale", "wger"] | None = None
     dry_run: QueryFlag = False  # true: validate the whole file and answer the plan, writing nothing
-
-
-class ImportedLog(BaseModel):
-    """A log of an imported file, validated as POST validates one (the user is the path's)."""
-
-    model_config = BODY_CONFIG
-
-    date: LogDate
-    weight_kg: WeightKg | None = None
-    workout_done: WorkoutDone | None = None
-    calories_burned: CaloriesBurned | None = None
-    notes: Notes | None = None
-
-    @model_validator(mode="after")
-    def _has_a_measurement(self) -> ImportedLog:
-        if all(getattr(self, name) is None for name in MEASUREMENT_FIELDS):
-            raise ValueError(f"at least one of {', '.join(MEASUREMENT_FIELDS)} is required")
-        return self
 
 
 class ImportedGoals(BaseModel):
@@ -145,7 +131,7 @@ class ImportedGoals(BaseModel):
     weekly_calories_burned: WeeklyCalories | None = None
 
 
-Outcome = Literal["created", "updated", "unchanged"]
+GoalsOutcome = Literal["created", "updated", "unchanged"]
 
 
 class ImportItem(BaseModel):
@@ -154,7 +140,7 @@ class ImportItem(BaseModel):
     line: int | None = Field(default=None, exclude_if=lambda value: value is None)  # CSV: the row's line
     index: int | None = Field(default=None, exclude_if=lambda value: value is None)  # JSON: the index in `logs`
     client_record_id: str
-    outcome: Outcome
+    outcome: Outcome  # the batch upsert's: created, updated, restored (a deleted log back) or unchanged
     log_id: int | None  # the log written or left (null for a log a dry run would create)
 
 
@@ -165,6 +151,7 @@ class ImportResult(BaseModel):
     dry_run: bool
     created: int
     updated: int
+    restored: int
     unchanged: int
-    goals: Outcome | None  # null when the file holds no goals
+    goals: GoalsOutcome | None  # null when the file holds no goals
     items: list[ImportItem]

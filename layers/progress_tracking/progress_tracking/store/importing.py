@@ -1,0 +1,36 @@
+"""What an import would find in the store, read in one statement: the client records its ids name, and the goals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from progress_tracking.db import Cursor, one_row
+from progress_tracking.store.statements import statement
+
+
+@dataclass(frozen=True)
+class Record:
+    log_id: int
+    client_version: int
+    deleted: bool
+
+
+@dataclass(frozen=True)
+class Found:
+    records: dict[str, Record]  # by client_record_id
+    goals: dict[str, Any] | None  # the user's goals' targets; None when they have none
+
+
+def find(cursor: Cursor, user_id: str, source: str, client_record_ids: list[str]) -> Found:
+    cursor.execute(
+        statement("import_plan"), {"user_id": user_id, "source": source, "client_record_ids": client_record_ids}
+    )
+    records, goals = one_row(cursor)
+    return Found(
+        records={
+            record["client_record_id"]: Record(record["log_id"], record["client_version"], record["deleted"])
+            for record in records
+        },
+        goals=goals,
+    )

@@ -1,0 +1,22 @@
+-- What an import would find, in one round trip: the client records of the file's ids under one source (the
+-- primary key's range), each with its stored version and whether its log is deleted, and the user's goals.
+SELECT (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                    'client_record_id', r.client_record_id,
+                    'log_id', r.log_id,
+                    'client_version', r.client_version,
+                    'deleted', NOT EXISTS (SELECT FROM progress_logs AS l WHERE l.log_id = r.log_id)
+                )), '[]')
+        FROM progress_client_records AS r
+        WHERE r.user_id = %(user_id)s
+          AND r.source = %(source)s
+          AND r.client_record_id = ANY(%(client_record_ids)s)) AS records,
+       (SELECT jsonb_build_object(
+                   'target_weight_kg', g.target_weight_kg,
+                   'target_date', g.target_date,
+                   'weekly_workouts', g.weekly_workouts,
+                   'weekly_calories_burned', g.weekly_calories_burned
+               )
+        FROM user_goals AS g
+        WHERE g.user_id = %(user_id)s
+          AND (g.target_weight_kg IS NOT NULL OR g.weekly_workouts IS NOT NULL OR g.weekly_calories_burned IS NOT NULL))
+           AS goals
