@@ -147,3 +147,26 @@ def test_a_file_with_a_million_bad_rows_lists_the_first_of_them_and_counts_them_
     text = export_csv(*[f"{n},not-a-date,80,,,,1,," for n in range(1, 3001)])
     refused = refusal(text)
     assert len(refused.details) == MAX_LISTED_PROBLEMS and "3000 problem(s) in 3000 row(s)" in refused.message
+
+
+def test_an_export_item_is_costed_at_least_at_what_the_body_writes_for_it():
+    # The export costs items by pydantic's JSON (exports._render), a byte short of json.dumps's for a tiny exponent.
+    from datetime import UTC, datetime
+
+    from progress_tracking.models.log import ProgressLog
+    from progress_tracking.response_size import body_text, invoke_bytes
+
+    log = ProgressLog(
+        log_id=2**62,
+        user_id='ü"\\x',
+        date=date(2020, 1, 1),
+        weight_kg=649.9999999999999,
+        workout_done="\u2028 é 😀",
+        calories_burned=1e-7,
+        notes='\n\t"',
+        version=3,
+        created_at=datetime(2020, 1, 1, tzinfo=UTC),
+        updated_at=datetime(2020, 1, 1, 1, 2, 3, 4567, tzinfo=UTC),
+    )
+    written = invoke_bytes(body_text(log.model_dump(mode="json")))
+    assert 0 <= written - invoke_bytes(log.model_dump_json()) <= 1
