@@ -21,6 +21,19 @@ from localdev.databases import postgres_server, scratch_database
 from localdev.stubs import UserProfileStub
 
 
+def _dates_a_log_may_have(cursor) -> None:
+    """The builder dates a user's logs a day apart back from 2026, past 1900 beyond 45,000 logs: an import refuses
+    those (as a POST does), so the logs here fall within the last 100 years, a few a day."""
+    cursor.execute(
+        "UPDATE progress_logs SET date = date '2026-11-28' - (log_id % 36500)::int WHERE user_id LIKE 'portability-%';"
+        "UPDATE progress_log_versions SET date = date '2026-11-28' - (log_id % 36500)::int"
+        " WHERE user_id LIKE 'portability-%';"
+        "UPDATE progress_events"
+        " SET data = jsonb_set(data, '{date}', to_jsonb(date '2026-11-28' - (log_id % 36500)::int))"
+        " WHERE user_id LIKE 'portability-%'"
+    )
+
+
 def _export_all(database, caller, user: str, fmt: str) -> tuple[list[str], list[float]]:
     """Every page of the user's export as its body text, and each page's time (ms)."""
     from progress_tracking import exports
@@ -84,6 +97,7 @@ def run(sizes: list[int], scratch: Path) -> None:
         migrate(database)
         builder = Database(url, statement_timeout_ms=3_600_000)
         builder.run(lambda cursor: build_dataset(cursor, 0, 0, {f"portability-{n}": n for n in sizes}))
+        builder.run(_dates_a_log_may_have)
         builder.close()
         vacuum(url)  # the statistics autovacuum keeps in production: the planner then reads each range in order
         users = UserServiceClient(profile.base_url, cache_seconds=60)
