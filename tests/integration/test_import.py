@@ -163,3 +163,29 @@ def test_a_file_past_the_size_limit_is_413(api, tokens, new_user):
     user = new_user("import")
     text = "Date,Weight\r\n" + "2024-03-01,90.00\r\n" * 250_000  # 4.5 MB
     assert_error(post_import(api, tokens.user(user, ALL), user, text, "text/csv"), 413, "payload_too_large")
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_an_export_imported_back_into_its_own_account_leaves_its_live_logs_as_they_are(
+    api, tokens, database, source, fmt
+):
+    owner, document = source
+    token = tokens.user(owner, ALL)
+    if fmt == "json":
+        body, content_type = json.dumps(document), "application/json"
+    else:
+        body = api.call("GET", f"/api/progress/export/{owner}", token, params={"format": "csv"}).text
+        content_type = "text/csv"
+    rows = count_rows(database, owner)
+    planned = imported(api, token, owner, body, content_type, dry_run="true")
+    done = imported(api, token, owner, body, content_type)
+    # Each live log of the file is the owner's own log: unchanged, named by its id, nothing copied or written
+    for result in (planned, done):
+        assert (result["created"], result["unchanged"]) == (0, 2)
+        assert [item["log_id"] for item in result["items"]] == [entry["log_id"] for entry in document["logs"]]
+    assert count_rows(database, owner) == rows
+    # Positive control: once one of them is deleted, the import brings it back as a log of its own
+    assert api.call("DELETE", f"/api/progress/log/{document['logs'][0]['log_id']}", token).status_code == 200
+    again = imported(api, token, owner, body, content_type)
+    assert (again["created"], again["unchanged"]) == (1, 1)
+    assert values(listed(api, token, owner)) == values(document["logs"])

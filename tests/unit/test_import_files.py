@@ -170,3 +170,10 @@ def test_an_export_item_is_costed_at_least_at_what_the_body_writes_for_it():
     )
     written = invoke_bytes(body_text(log.model_dump(mode="json")))
     assert 0 <= written - invoke_bytes(log.model_dump_json()) <= 1
+
+
+def test_this_services_csv_names_its_logs_by_id_and_a_row_without_one_is_refused():
+    read = read_file(export_csv("7,2026-01-05,80.5,,,,3,,"), None, None)
+    assert read.logs[0].exported_log_id == 7
+    details = refusal(export_csv("x7,2026-01-05,80.5,,,,3,,")).details
+    assert [(detail["line"], detail["field"]) for detail in details] == [(2, "log_id")]

@@ -32,6 +32,8 @@ class CsvFormat:
     zero_is_absent: frozenset[str] = frozenset()  # fields a tool writes as 0 when nothing was measured
     # Matched by position rather than by name: the tool translates its header into the user's language.
     by_position: bool = False
+    # The identity is a log id of this service (its own export): a row naming a live log of the user is that log.
+    identity_is_log_id: bool = False
     required: tuple[str, ...] = field(default=())
 
 
@@ -43,6 +45,7 @@ FORMATS: dict[str, CsvFormat] = {
         date_formats=("%Y-%m-%d",),
         identity=("log_id",),
         record_prefix="export",
+        identity_is_log_id=True,
         version_column="version",
         required=("log_id", "date"),
     ),
@@ -93,6 +96,7 @@ class CsvRow:
     client_record_id: str
     client_version: int
     problems: list[tuple[str, str]]  # (field, reason) found while reading the row
+    exported_log_id: int | None = None  # the row's log id, for this service's own export
 
 
 class NotCsv(ValueError):
@@ -158,6 +162,12 @@ def _row(line: int, header: list[str], values: list[str], fmt: CsvFormat) -> Csv
     identity = [cells.get(column, "") for column in fmt.identity]
     if not all(identity):
         problems.append((fmt.identity[0], "required: it identifies the row in its source"))
+    exported_log_id = None
+    if fmt.identity_is_log_id and all(identity):
+        if identity[0].isdigit() and 0 < int(identity[0]) < 2**63:
+            exported_log_id = int(identity[0])
+        else:
+            problems.append((fmt.identity[0], "must be a log id: a positive 64-bit integer"))
     version = 1
     if fmt.version_column and cells.get(fmt.version_column):
         try:
@@ -165,7 +175,7 @@ def _row(line: int, header: list[str], values: list[str], fmt: CsvFormat) -> Csv
         except ValueError:
             problems.append((fmt.version_column, "must be a whole number"))
     record = f"{fmt.record_prefix}:{'|'.join(identity)}"
-    return CsvRow(line, fields, record, version, problems)
+    return CsvRow(line, fields, record, version, problems, exported_log_id)
 
 
 def _date(value: str, fmt: CsvFormat, problems: list[tuple[str, str]]) -> date | str:

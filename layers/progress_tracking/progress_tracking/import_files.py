@@ -35,6 +35,9 @@ class FileLog:
     # exported log 1234, openscale:05.01.2026 07:30), its client_version the exported log's version (1 elsewhere), so
     # a second import of the file changes nothing and an import of a later export updates what changed since.
     log: LogItem
+    # This service's export names its logs: one that is a live log of the importing user is that very log (an export
+    # imported back into its own account), left as it is rather than copied.
+    exported_log_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -109,7 +112,8 @@ def _json_log(index: int, item: Any, problems: list[dict[str, Any]]) -> FileLog 
         problems.append({**where, "field": name, "message": "required: a positive integer (it identifies the log)"})
     fields = {name: item[name] for name in MUTABLE_FIELDS if name in item}
     # Validated even when its identity is bad, so that every problem of the log is named at once.
-    log = _file_log(where, fields, f"export:{identity['log_id']}", 1 if bad else identity["version"], problems)
+    log_id = identity["log_id"]
+    log = _file_log(where, fields, f"export:{log_id}", 1 if bad else identity["version"], problems, log_id)
     return None if bad else log
 
 
@@ -125,19 +129,24 @@ def _read_csv(text: str, fmt: str | None, problems: list[dict[str, Any]]) -> tup
         problems += [{**where, "field": name or None, "message": reason} for name, reason in row.problems]
         if row.problems:
             continue
-        log = _file_log(where, row.fields, row.client_record_id, row.client_version, problems)
+        log = _file_log(where, row.fields, row.client_record_id, row.client_version, problems, row.exported_log_id)
         if log is not None:
             logs.append(log)
     return table.name, logs
 
 
 def _file_log(
-    where: dict[str, int], fields: dict[str, Any], record: str, version: Any, problems: list[dict[str, Any]]
+    where: dict[str, int],
+    fields: dict[str, Any],
+    record: str,
+    version: Any,
+    problems: list[dict[str, Any]],
+    exported_log_id: Any = None,
 ) -> FileLog | None:
     """The row as a batch item, validated as a POST's log is; None (its problems added) when it is not one."""
     try:
         item = {**fields, "source": IMPORT_SOURCE, "client_record_id": record, "client_version": version}
-        return FileLog(where, LogItem.model_validate(item))
+        return FileLog(where, LogItem.model_validate(item), exported_log_id)
     except ValidationError as exc:
         problems += _problems(exc, where)
         return None

@@ -43,19 +43,27 @@ def import_file(
     if not users.user_exists(user_id):
         raise UnknownUser()
     if query.dry_run:
-        ids = [str(log.log.client_record_id) for log in file.logs]
-        found = database.single(lambda cursor: importing.find(cursor, user_id, IMPORT_SOURCE, ids))
+        found = database.single(lambda cursor: _find(cursor, user_id, file))
         return _result(user_id, file, True, _plan(file, found), _goals_outcome(file.goals, found.goals))
     change = Change(actor=caller.principal, request_id=request_id)
     return database.run(lambda cursor: _write(cursor, user_id, file, change))
 
 
+def _find(cursor: Cursor, user_id: str, file: ImportFile) -> importing.Found:
+    ids = [str(log.log.client_record_id) for log in file.logs]
+    log_ids = [log.exported_log_id for log in file.logs if log.exported_log_id is not None]
+    return importing.find(cursor, user_id, IMPORT_SOURCE, ids, log_ids)
+
+
 def _plan(file: ImportFile, found: importing.Found) -> list[tuple[Outcome, int | None]]:
-    """Each log's outcome as the upsert would decide it (migration 0019), with the log it would write or leave."""
+    """Each log's outcome as the upsert would decide it (migration 0019), with the log it would write or leave; a log
+    of the user's own export that is still live is that log, unchanged."""
     plan: list[tuple[Outcome, int | None]] = []
     for log in file.logs:
         record = found.records.get(str(log.log.client_record_id))
-        if record is None:
+        if log.exported_log_id in found.live_log_ids:
+            plan.append(("unchanged", log.exported_log_id))
+        elif record is None:
             plan.append(("created", None))
         elif int(log.log.client_version or 0) <= record.client_version:
             plan.append(("unchanged", record.log_id))
@@ -65,12 +73,17 @@ def _plan(file: ImportFile, found: importing.Found) -> list[tuple[Outcome, int |
 
 
 def _write(cursor: Cursor, user_id: str, file: ImportFile, change: Change) -> ImportResult:
-    done: list[tuple[Outcome, int | None]] = []
-    items = [log.log for log in file.logs]
+    own = _find(cursor, user_id, file).live_log_ids
+    kept: list[tuple[Outcome, int | None]] = [("unchanged", log.exported_log_id) for log in file.logs]
+    items = [log for log in file.logs if log.exported_log_id not in own]
+    written_outcomes: list[tuple[Outcome, int | None]] = []
     for start in range(0, len(items), MAX_BATCH_ITEMS):
         # The first batch takes the user's lock; it is held to the COMMIT, so the batches are one write.
-        written = upserting.upsert_logs(cursor, user_id, items[start : start + MAX_BATCH_ITEMS], change, None)
-        done += [(item.outcome, item.log.log_id) for item in written.items]
+        batch = [log.log for log in items[start : start + MAX_BATCH_ITEMS]]
+        written = upserting.upsert_logs(cursor, user_id, batch, change, None)
+        written_outcomes += [(item.outcome, item.log.log_id) for item in written.items]
+    outcomes = iter(written_outcomes)
+    done = [next(outcomes) if log.exported_log_id not in own else kept[n] for n, log in enumerate(file.logs)]
     goals = None
     if file.goals is not None:
         current = goal_events.read(cursor, user_id)

@@ -1,4 +1,5 @@
-"""What an import would find in the store, read in one statement: the client records its ids name, and the goals."""
+"""What an import finds in the store, read in one statement: the client records its ids name, which logs it names are
+the user's own live ones, and the goals."""
 
 from __future__ import annotations
 
@@ -19,18 +20,21 @@ class Record:
 @dataclass(frozen=True)
 class Found:
     records: dict[str, Record]  # by client_record_id
+    live_log_ids: set[int]  # the log ids asked about that are the user's live logs
     goals: dict[str, Any] | None  # the user's goals' targets; None when they have none
 
 
-def find(cursor: Cursor, user_id: str, source: str, client_record_ids: list[str]) -> Found:
+def find(cursor: Cursor, user_id: str, source: str, client_record_ids: list[str], log_ids: list[int]) -> Found:
     cursor.execute(
-        statement("import_plan"), {"user_id": user_id, "source": source, "client_record_ids": client_record_ids}
+        statement("import_plan"),
+        {"user_id": user_id, "source": source, "client_record_ids": client_record_ids, "log_ids": log_ids},
     )
-    records, goals = one_row(cursor)
+    records, live_log_ids, goals = one_row(cursor)
     return Found(
         records={
             record["client_record_id"]: Record(record["log_id"], record["client_version"], record["deleted"])
             for record in records
         },
+        live_log_ids=set(live_log_ids),
         goals=goals,
     )

@@ -1,5 +1,6 @@
 -- What an import would find, in one round trip: the client records of the file's ids under one source (the
--- primary key's range), each with its stored version and whether its log is deleted, and the user's goals.
+-- primary key's range), each with its stored version and whether its log is deleted; which of the log ids an export
+-- names are the user's live logs (an export imported back into its own account); and the user's goals.
 SELECT (SELECT coalesce(jsonb_agg(jsonb_build_object(
                     'client_record_id', r.client_record_id,
                     'log_id', r.log_id,
@@ -10,6 +11,10 @@ SELECT (SELECT coalesce(jsonb_agg(jsonb_build_object(
         WHERE r.user_id = %(user_id)s
           AND r.source = %(source)s
           AND r.client_record_id = ANY(%(client_record_ids)s)) AS records,
+       (SELECT coalesce(array_agg(l.log_id), '{}')
+        FROM progress_logs AS l
+        WHERE l.log_id = ANY(%(log_ids)s)
+          AND l.user_id = %(user_id)s) AS live_log_ids,
        (SELECT jsonb_build_object(
                    'target_weight_kg', g.target_weight_kg,
                    'target_date', g.target_date,
