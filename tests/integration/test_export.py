@@ -209,3 +209,13 @@ def test_a_user_with_no_logs_exports_a_csv_of_its_header_alone(api, tokens, new_
     user = new_user("export")
     response = export(api, tokens.user(user, ALL), user, format="csv")
     assert response.text == ",".join(CSV_COLUMNS) + "\r\n" and "X-Next-Cursor" not in response.headers
+
+
+def test_a_page_of_one_item_holds_one_log_the_head_aside(api, tokens, new_user):
+    user = new_user("export")
+    token = tokens.user(user, ALL)
+    made = [log(api, token, user, date=f"2026-05-0{day}")["log_id"] for day in (1, 2)]
+    first = export(api, token, user, limit=1).json()
+    assert [entry["log_id"] for entry in first["logs"]] == made[:1] and first["summary"]["log_count"] == 2
+    csv_page = export(api, token, user, format="csv", limit=1)
+    assert [int(row[0]) for row in list(csv.reader(io.StringIO(csv_page.text)))[1:]] == made[:1]

@@ -142,20 +142,22 @@ def _render(row: ExportRow, user_id: str, fmt: str, today: date | None) -> _Item
 def _fit(
     items: list[_Item], first: int, last: int, limit: int
 ) -> tuple[list[_Item], tuple[int, ExportRow | None] | None]:
-    """The items of the page, section by section, up to `limit` and the byte budget (the first item always); and
-    where the next page starts: (section, the last row taken in it, or None for its start), None when done."""
+    """The items of the page, section by section, up to `limit` (the head aside) and the byte budget (the first item
+    always); and where the next page starts: (section, the last row taken in it, or None for its start), None when
+    done."""
     by_section: dict[int, list[_Item]] = {section: [] for section in range(first, last + 1)}
     for item in items:
         by_section[item.row.section].append(item)
     taken: list[_Item] = []
-    used = 0
+    used = counted = 0
     for section in range(first, last + 1):
         last_taken: ExportRow | None = None
         for item in by_section[section]:
-            if len(taken) == limit or (taken and used + item.cost > ITEMS_BUDGET_BYTES):
+            if counted == limit or (taken and used + item.cost > ITEMS_BUDGET_BYTES):
                 return taken, (section, last_taken)
             taken.append(item)
             used += item.cost
+            counted += section != HEAD
             last_taken = item.row
         # A section that gave limit + 1 rows has more than a page holds, so the loop above stopped in it: a section
         # left here is complete.
