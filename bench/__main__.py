@@ -7,6 +7,7 @@
     python -m bench soak [--minutes 10] [--clients 4] [--users 6]
     python -m bench capacity [--users 2000] [--logs-per-user 100] [--seconds 10] …   (see bench/capacity.py)
     python -m bench derived [--sizes 10,10000,100000] [--rounds 5] …   (see bench/derived.py)
+    python -m bench batch [--rounds 10] [--size 500]   (a batch upsert of 500 logs beside 500 single POSTs)
     python -m bench portability [--sizes 1000,100000]   (export and import time; see bench/portability.py)
 
 1. Cold start: each function built by `sam build`, its size, and the time its handler module takes to import under
@@ -22,7 +23,9 @@
    in transactions per second per database core, beside the floor of one plain INSERT; where a write's time goes.
 7. Derived tables (`derived`): what each table a write keeps costs the write, and what it saves the read it serves at
    10, 10,000 and 100,000 logs for one user, with a verdict.
-8. Export and import (`portability`): a user of 1,000 and of 100,000 logs exported whole (JSON and CSV) and imported
+8. The batch upsert (`batch`): 500 logs in one request (new, unchanged, at a higher version) beside 500 single
+   POSTs, latency medians and round trips at the wire.
+9. Export and import (`portability`): a user of 1,000 and of 100,000 logs exported whole (JSON and CSV) and imported
    back, page by page, with the time per 1,000 logs (flat: linear in the data) and the slowest page.
 
 `scale` builds a large data set with SQL and prints the ratios that must stay flat or linear (bench/scale.py).
@@ -623,6 +626,11 @@ def main() -> None:
 
         portability.main(sys.argv[2:])
         return
+    if sys.argv[1:2] == ["batch"]:
+        from bench import batch
+
+        batch.main(sys.argv[2:])
+        return
     if sys.argv[1:2] == ["round-trips"]:
         with (
             tempfile.TemporaryDirectory() as scratch,
@@ -664,8 +672,9 @@ def main() -> None:
                 round_trip_table(url)
             with scratch_database(server, "progress_distance") as url:
                 at_a_distance(url, 40)
-    from bench import capacity, derived, portability
+    from bench import batch, capacity, derived, portability
 
+    batch.main([])
     capacity.main([])
     derived.main([])
     portability.main([])

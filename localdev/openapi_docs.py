@@ -76,7 +76,19 @@ DESCRIPTIONS = {
     "LogProgress": (
         "Records a log for a user the User Profile service knows. First-version clients send numbers as strings "
         '(`"weight_kg": "71"`): a plain decimal string is accepted and answered as a number. An `Idempotency-Key` '
-        "makes retries safe: the same key and body replay the first 201."
+        "makes retries safe: the same key and body replay the first answer. A log from a device may carry "
+        "`client_record_id` (its own id, unique per user and `source`) with `client_version` (both or neither): a "
+        "new id creates the log (201); an id on record with a higher version replaces its fields (200 `updated`, or "
+        "`restored` for a deleted log), with an equal or lower version writes nothing and answers the log as it is "
+        "(200 `unchanged`, `deleted` true when it was deleted: its id stays reserved)."
+    ),
+    "UpsertLogs": (
+        "Up to 500 logs of one user (each a POST's body without `user_id`), all validated first (a 400's `details` "
+        "names every bad item by its place, e.g. `logs.3.weight_kg`, and nothing is written), then written in one "
+        "transaction by the client record id rule of POST /api/progress/log. Answers each item's `outcome` "
+        "(`created`, `updated`, `restored` or `unchanged`) and `log_id` in the order sent. Two items naming the same "
+        "`source` and `client_record_id` are a 400. The body is at most 1 MiB. An `Idempotency-Key` replays the first "
+        "answer."
     ),
     "UpdateProgress": (
         "Changes any non-empty subset of `date`, `weight_kg`, `workout_done`, `calories_burned`, `notes` (null "
@@ -162,6 +174,19 @@ REQUEST_EXAMPLES: dict[str, Any] = {
         "workout_done": "running",
         "calories_burned": 420,
     },
+    "UpsertLogs": {
+        "user_id": "dev-user-1",
+        "logs": [
+            {
+                "date": "2026-11-01",
+                "weight_kg": 80.5,
+                "source": "health-connect",
+                "client_record_id": "hc-7f3a9c",
+                "client_version": 3,
+            },
+            {"date": "2026-11-02", "workout_done": "running", "calories_burned": 420},
+        ],
+    },
     "UpdateProgress": {"weight_kg": 80.1, "notes": "felt strong"},
     "RollbackProgress": {"to_version": 1},
     "SetGoals": {
@@ -246,6 +271,14 @@ SUCCESS_EXAMPLES: dict[str, Any] = {
         "goals": None,
     },
     "LogProgress": {"message": "Progress logged successfully", "id": 1, "log": _LOG},
+    "UpsertLogs": {
+        "message": "Logs upserted",
+        "user_id": "dev-user-1",
+        "results": [
+            {"index": 0, "outcome": "updated", "log_id": 1, "version": 2, "deleted": False},
+            {"index": 1, "outcome": "created", "log_id": 2, "version": 1, "deleted": False},
+        ],
+    },
     "UpdateProgress": {"message": "Progress log updated", "updated_log": _UPDATED},
     "DeleteProgress": {"message": "Progress log deleted", "deleted_log_id": 1},
     "DeleteUserLogs": {"message": "All progress logs for user deleted", "deleted_log_count": 2},

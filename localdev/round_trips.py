@@ -67,6 +67,19 @@ def measure(call: Call, counter: RoundTripCounter, user_id: str) -> dict[str, in
     key = {"Idempotency-Key": f"rt-{datetime.now(UTC).timestamp()}"}
     count("POST log, new Idempotency-Key", "POST", "/api/progress/log", body=entry("2026-01-03"), headers=key)
     count("POST log, replay", "POST", "/api/progress/log", body=entry("2026-01-03"), headers=key)
+    record = {**entry("2026-01-04"), "source": "health-connect", "client_record_id": "rt-1", "client_version": 1}
+    count("POST log, client record id", "POST", "/api/progress/log", body=record)
+    count("POST log, client record id, same version", "POST", "/api/progress/log", body=record)
+    batch = [
+        {
+            "date": f"2026-02-{1 + n % 28:02d}",
+            "weight_kg": 80 + n / 100,
+            "client_record_id": f"b-{n}",
+            "client_version": 1,
+        }
+        for n in range(500)
+    ]
+    count("POST logs batch, 500 logs", "POST", "/api/progress/logs/batch", body={"user_id": user_id, "logs": batch})
     path = f"/api/progress/log/{log['id']}"
     count("PUT log", "PUT", path, body={"weight_kg": 79.9})
     count("DELETE log", "DELETE", path)

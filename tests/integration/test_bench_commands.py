@@ -95,3 +95,16 @@ def test_a_pgbench_run_reaches_the_server_with_its_settings_and_counts_what_it_w
     )
     assert written.counts.rows == {"projector_checkpoints": (10, 0, 0)}
     assert written.counts.wal_records >= 10
+
+
+def test_the_batch_bench_prints_a_batch_beside_single_posts_with_their_round_trips(postgres_server_url):
+    output = bench(postgres_server_url, "batch", "--rounds", "1", "--size", "5")
+    rows = dict(
+        re.findall(r"^(POST logs/batch, 5 logs, [a-z ]+?|5 single POSTs in a row) +[\d.]+ ms +(\d+) ", output, re.M)
+    )
+    assert rows == {
+        "POST logs/batch, 5 logs, new": "2",
+        "POST logs/batch, 5 logs, unchanged": "2",
+        "POST logs/batch, 5 logs, higher version": "2",
+        "5 single POSTs in a row": "10",
+    }

@@ -161,7 +161,7 @@ def test_negative_zero_calories_are_stored_and_answered_as_zero(api, tokens, new
 # --- user ids the routes reserve ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("reserved", ["log", "summary", "user", "goals", "series"])
+@pytest.mark.parametrize("reserved", ["log", "logs", "summary", "user", "goals", "series"])
 def test_user_ids_that_are_route_words_cannot_log(api, tokens, user_profile, reserved):
     user_profile.known.add(reserved)
     error = assert_error(

@@ -249,3 +249,26 @@ def test_a_retry_that_waited_for_the_first_request_replays_its_answer_in_two_rou
     )
     assert retried.replayed and retried.log.log_id == first[0]
     assert round_trips == [2]
+
+
+def test_a_batch_that_waited_for_the_lock_finds_the_record_written_meanwhile_in_two_round_trips(
+    database, database_url, users, new_user
+):
+    from progress_tracking.store import upserting
+
+    user = new_user("late-batch")
+    record = {"date": "2026-03-02", "weight_kg": 70.0, "client_record_id": "r", "client_version": 3}
+    change = appending.Change(actor="holder", request_id=None)
+
+    def hold(cursor):  # the record at client version 3, not yet committed
+        upserting.upsert_logs(cursor, user, [LogItem.model_validate(record)], change, None)
+
+    written, round_trips = counted_while_another_write_commits(
+        database_url,
+        hold,
+        lambda counted: upserts.upsert_batch(
+            counted, users, MACHINE, user, [LogItem.model_validate({**record, "weight_kg": 80.0})], None
+        ),
+    )
+    assert [(item.outcome, item.log.weight_kg) for item in written.items] == [("unchanged", 70.0)]
+    assert round_trips == [2]

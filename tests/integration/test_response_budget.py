@@ -8,6 +8,7 @@ response (two in the body, each escaped again around it), as much as a four-byte
 
 from __future__ import annotations
 
+import json
 import string
 import uuid
 from collections.abc import Iterator
@@ -243,6 +244,36 @@ def test_errors_with_the_most_details_a_body_can_cause_stay_within_the_budget(ap
         "POST", "/api/progress/log", token, data=body + b" " * 64, headers={"Content-Type": "application/json"}
     )
     assert within_budget(too_large, 413)["code"] == "payload_too_large"
+
+
+def test_a_batch_answer_and_its_worst_400_stay_within_the_budget(api, tokens, user_profile):
+    user = worst_user()
+    user_profile.known.add(user)
+    token = tokens.client()
+    # 500 logs, each with its client record id at its bound: the answer is one small result per log.
+    logs = [
+        {"date": date.today().isoformat(), "weight_kg": 649.9999999999999,
+         "client_record_id": f"{worst_text(96)}{n:04d}", "client_version": 2**63 - 1, "source": "a" * 40}
+        for n in range(500)
+    ]  # fmt: skip
+    answered = within_budget(api.call("POST", "/api/progress/logs/batch", token, json={"user_id": user, "logs": logs}))
+    assert len(answered["results"]) == 500
+    # The largest batch body (1 MiB) of items full of the shortest unknown fields, and one item with a single
+    # unknown field as long as the body allows, in the costliest characters: problems are named per item (at most
+    # ten each, and a count of the rest) and long names are cut, so the 400 stays far below the budget.
+    names = [a + b for a, b in product(string.ascii_letters + string.digits, repeat=2)]
+    item = "{" + ",".join(f'"{name}":0' for name in names[:600]) + "}"
+    items = (1024 * 1024 - 64) // (len(item) + 1)
+    many = f'{{"user_id":"u","logs":[{",".join([item] * items)}]}}'.encode()
+    assert 1000 * 1024 < len(many) <= 1024 * 1024
+    headers = {"Content-Type": "application/json"}
+    details = within_budget(api.call("POST", "/api/progress/logs/batch", token, data=many, headers=headers), 400)
+    assert len(details["details"]) == items * 11
+    long_name = json.dumps(worst_text(500_000))
+    one = f'{{"user_id":"u","logs":[{{{long_name}:0}}]}}'.encode()
+    response = api.call("POST", "/api/progress/logs/batch", token, data=one, headers=headers)
+    assert invoke_size(response) < 10 * 1024
+    within_budget(response, 400)
 
 
 @pytest.mark.parametrize("asset", [None, "swagger-ui.css", "swagger-ui-bundle.js", "openapi.json"])

@@ -94,6 +94,19 @@ def test_the_api_events_drive_each_handler(invoke, user_profile):
     assert (planned["format"], planned["dry_run"], planned["created"]) == ("wger", True, 2)
 
 
+def test_the_batch_event_drives_its_handler_and_a_resend_changes_nothing(invoke, user_profile):
+    user_profile.known.add("dev-user-1")
+    first = invoke("upsert_logs", load_event("upsert_logs"))
+    assert first["statusCode"] == 200, first
+    assert first["headers"]["X-Request-Id"] == "sample-api-progress-logs-batch-post"
+    results = json.loads(first["body"])["results"]
+    assert [result["index"] for result in results] == [0, 1, 2]
+    # The same event again (an earlier run's records included): the records are unchanged, the plain log is new.
+    again = json.loads(invoke("upsert_logs", load_event("upsert_logs"))["body"])["results"]
+    assert [result["outcome"] for result in again] == ["unchanged", "unchanged", "created"]
+    assert [result["log_id"] for result in again[:2]] == [result["log_id"] for result in results[:2]]
+
+
 def test_the_goal_and_series_events_drive_their_handlers(invoke, user_profile):
     user_profile.known.add("dev-user-1")
     invoke("clear_goals", load_event("clear_goals"))  # from an earlier run's goals, if any

@@ -111,6 +111,16 @@ def test_two_sources_with_the_same_id_are_two_logs(database, users, new_user):
     assert (again.outcome, again.log.log_id) == ("unchanged", scale.log.log_id)
 
 
+def test_erasure_forgets_the_ids_and_a_later_post_creates_a_new_log(database, users, new_user):
+    user = new_user("erased-ids")
+    first = logs.log_progress(database, users, MACHINE, post(user, "hc-e", 5), None)
+    erased = logs.erase_user(database, MACHINE, user)
+    assert erased["client_records"] == 1
+    # The control of the rule before: the same id at version 5 would have been unchanged.
+    again = logs.log_progress(database, users, MACHINE, post(user, "hc-e", 5), None)
+    assert (again.outcome, again.log.version) == ("created", 1) and again.log.log_id != first.log.log_id
+
+
 def test_the_same_id_of_another_user_is_another_record(database, users, new_user):
     one, other = new_user("owner"), new_user("owner")
     mine = logs.log_progress(database, users, MACHINE, post(one, "shared", 1), None)
@@ -338,3 +348,124 @@ def test_a_batchs_projections_and_summary_are_what_single_writes_leave(database,
     assert user not in report.facts_differ
     summary = summaries.summarize(database, MACHINE, user, SummaryQuery())
     assert (summary.log_count, summary.latest_weight_kg, summary.workouts) == (3, 82.0, {"running": 2, "rowing": 1})
+
+
+# --- over HTTP, through the local gateway ---------------------------------------------------------------------------
+
+BATCH = "/api/progress/logs/batch"
+
+
+def record_body(user: str, record: str, version: int, weight: float = 70.0) -> dict[str, Any]:
+    return {
+        "user_id": user,
+        "date": "2026-03-01",
+        "weight_kg": weight,
+        "source": "health-connect",
+        "client_record_id": record,
+        "client_version": version,
+    }
+
+
+def test_a_post_with_a_client_record_id_answers_201_then_200_with_the_outcome(api, tokens, new_user):
+    user = new_user("http-upsert")
+    token = tokens.user(user)
+    created = api.call("POST", "/api/progress/log", token, json=record_body(user, "hc-9", 1))
+    assert created.status_code == 201, created.text
+    log_id = created.json()["id"]
+    assert created.headers["Location"] == f"/api/progress/log/{log_id}"
+    same = api.call("POST", "/api/progress/log", token, json=record_body(user, "hc-9", 1, 99.0))
+    assert same.status_code == 200, same.text
+    assert {k: same.json()[k] for k in ("id", "outcome", "deleted")} == {"id": log_id, "outcome": "unchanged",
+                                                                          "deleted": False}  # fmt: skip
+    assert same.json()["log"]["weight_kg"] == 70.0 and same.headers["ETag"] == '"1"'
+    newer = api.call("POST", "/api/progress/log", token, json=record_body(user, "hc-9", 2, 71.0))
+    assert (newer.status_code, newer.json()["outcome"], newer.json()["log"]["version"]) == (200, "updated", 2)
+    assert api.call("DELETE", f"/api/progress/log/{log_id}", token).status_code == 200
+    late = api.call("POST", "/api/progress/log", token, json=record_body(user, "hc-9", 2))
+    assert (late.status_code, late.json()["outcome"], late.json()["deleted"]) == (200, "unchanged", True)
+    assert api.call("GET", f"/api/progress/{user}", token).json()["progress_logs"] == []
+
+
+@pytest.mark.parametrize(
+    ("fields", "problem"),
+    [
+        ({"client_record_id": "x"}, "client_record_id and client_version go together"),
+        ({"client_version": 1}, "client_record_id and client_version go together"),
+        ({"client_record_id": "x" * 101, "client_version": 1}, "at most 100 characters"),
+        ({"client_record_id": "bad\nid", "client_version": 1}, "should match pattern"),
+        ({"client_record_id": "x", "client_version": -1}, "greater than or equal to 0"),
+        ({"client_record_id": "x", "client_version": "1"}, "valid integer"),
+        ({"source": "Health Connect"}, "should match pattern"),
+    ],
+)
+def test_client_record_fields_out_of_their_rules_are_a_400_naming_them(api, tokens, new_user, fields, problem):
+    user = new_user("http-rules")
+    body = {"user_id": user, "date": "2026-03-01", "weight_kg": 70.0}
+    response = api.call("POST", "/api/progress/log", tokens.user(user), json={**body, **fields})
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == "validation_error"
+    assert problem in response.text
+    # The control: the same body without them is logged.
+    assert api.call("POST", "/api/progress/log", tokens.user(user), json=body).status_code == 201
+
+
+def test_a_batch_with_bad_items_lists_every_one_and_writes_nothing(api, tokens, new_user, database):
+    user = new_user("http-batch")
+    token = tokens.user(user)
+    good = {"date": "2026-03-01", "weight_kg": 70.0}
+    logs_ = [good, {**good, "weight_kg": 5000}, good, {"date": "2026-03-02"}, {**good, "colour": "red"}]
+    refused = api.call("POST", BATCH, token, json={"user_id": user, "logs": logs_})
+    assert refused.status_code == 400, refused.text
+    assert [d["field"] for d in refused.json()["details"]] == ["logs.1.weight_kg", "logs.3", "logs.4.colour"]
+    assert events_of(database, user) == []
+    # The control: the good items alone are written, each answered in order.
+    answered = api.call("POST", BATCH, token, json={"user_id": user, "logs": [good, good, good]})
+    assert answered.status_code == 200, answered.text
+    body = answered.json()
+    assert body["user_id"] == user and [r["index"] for r in body["results"]] == [0, 1, 2]
+    assert {r["outcome"] for r in body["results"]} == {"created"}
+    assert len(events_of(database, user)) == 3
+
+
+def test_a_batch_refuses_a_repeated_record_too_many_logs_and_a_body_too_large(api, tokens, new_user):
+    user = new_user("http-limits")
+    token = tokens.user(user)
+    one = {"date": "2026-03-01", "weight_kg": 70.0, "client_record_id": "r", "client_version": 1}
+    twice = api.call("POST", BATCH, token, json={"user_id": user, "logs": [one, {**one, "client_version": 2}]})
+    assert (twice.status_code, [d["field"] for d in twice.json()["details"]]) == (400, ["logs.1.client_record_id"])
+    plain = {"date": "2026-03-01", "weight_kg": 70.0}
+    too_many = api.call("POST", BATCH, token, json={"user_id": user, "logs": [plain] * 501})
+    assert too_many.status_code == 400 and too_many.json()["details"][0]["field"] == "logs"
+    large = {**plain, "notes": "n" * 2000, "workout_done": "w" * 200}
+    too_large = api.call("POST", BATCH, token, json={"user_id": user, "logs": [large] * 500})
+    assert (too_large.status_code, too_large.json()["code"]) == (413, "payload_too_large")
+    # The controls: 500 logs, and a body above the single POST's 64 KiB, are accepted.
+    full = api.call("POST", BATCH, token, json={"user_id": user, "logs": [{**plain, "notes": "n" * 200}] * 500})
+    assert full.status_code == 200, full.text[:300]
+    assert len(full.json()["results"]) == 500
+
+
+def test_a_batch_for_another_user_or_without_the_write_scope_is_refused(api, tokens, new_user):
+    user, other = new_user("http-owner"), new_user("http-owner")
+    body = {"user_id": other, "logs": [{"date": "2026-03-01", "weight_kg": 70.0}]}
+    assert api.call("POST", BATCH, tokens.user(user), json=body).json()["code"] == "forbidden"
+    read_only = api.call("POST", BATCH, tokens.user(other, scope="read:progress"), json=body)
+    assert read_only.json()["code"] == "insufficient_scope"
+    assert api.call("POST", BATCH, tokens.user(other), json=body).status_code == 200  # the control
+    # A machine token may write for any user.
+    assert api.call("POST", BATCH, tokens.client(), json={**body, "user_id": user}).status_code == 200
+
+
+def test_a_batch_with_an_idempotency_key_replays_its_answer(api, tokens, new_user, database):
+    user = new_user("http-key")
+    token = tokens.user(user)
+    body = {"user_id": user, "logs": [{"date": "2026-03-01", "weight_kg": 70.0}]}
+    key = {"Idempotency-Key": f"batch-{user}"}
+    first = api.call("POST", BATCH, token, json=body, headers=key)
+    again = api.call("POST", BATCH, token, json=body, headers=key)
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert again.json() == first.json() and again.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first.headers
+    assert len(events_of(database, user)) == 1
+    other = api.call("POST", BATCH, token, json={**body, "logs": body["logs"] * 2}, headers=key)
+    assert (other.status_code, other.json()["code"]) == (422, "idempotency_key_reused")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from progress_tracking import authz, idempotency, paging, upserts
+from progress_tracking import authz, idempotency, paging
 from progress_tracking.authz import Identity
 from progress_tracking.db import Cursor, Database
 from progress_tracking.errors import (
@@ -27,12 +27,13 @@ from progress_tracking.models.log import (
     ProgressLog,
     ProgressPage,
 )
-from progress_tracking.models.upsert import Outcome
 from progress_tracking.store import appending, erasure, idempotency_keys, listing
 from progress_tracking.store.appending import Change
 
 if TYPE_CHECKING:
-    # Only for the signature: the User Profile client (and requests with it) loads only where a handler calls it.
+    # Only for the signatures: the upsert's models load with the upsert, and the User Profile client (and requests
+    # with it) only where a handler calls it.
+    from progress_tracking.models.upsert import Outcome
     from progress_tracking.user_service import UserServiceClient
 
 
@@ -65,6 +66,9 @@ def log_progress(
     idempotency_key: str | None = None,
 ) -> Logged:
     if entry.client_record_id is not None:
+        # Imported here: the functions that import this module for reads do not load the upsert's models at cold start.
+        from progress_tracking import upserts
+
         result = upserts.upsert_log(database, users, caller, entry, request_id, idempotency_key)
         item = result.items[0]
         return Logged(item.log, result.replayed, item.outcome, item.deleted)

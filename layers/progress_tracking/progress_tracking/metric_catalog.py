@@ -33,6 +33,7 @@ ROUTE_GROUPS: Mapping[str, str] = {
     "GET /api/progress/summary/{user_id}": "summary",
     "GET /api/progress/series/{user_id}": "summary",
     "POST /api/progress/log": "write",
+    "POST /api/progress/logs/batch": "write",
     "PUT /api/progress/log/{log_id}": "write",
     "DELETE /api/progress/log/{log_id}": "write",
     "DELETE /api/progress/user/{user_id}/logs": "write",

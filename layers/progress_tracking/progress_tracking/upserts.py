@@ -8,6 +8,7 @@ per call. `upsert_batch` is also the import's way in (a plain function of the la
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -27,7 +28,11 @@ from progress_tracking.store.appending import Change
 if TYPE_CHECKING:
     from progress_tracking.user_service import UserServiceClient
 
-_STORED = TypeAdapter(list[Upserted])
+
+@functools.cache
+def _stored() -> TypeAdapter[list[Upserted]]:
+    # Built on first use, not at import: every function that imports `logs` imports this module.
+    return TypeAdapter(list[Upserted])
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,7 @@ def upsert_batch(
 ) -> UpsertResult:
     """Up to 500 logs of one user, all written or none, each item's outcome in their order. Items naming the same
     source and client record id twice are refused (InvalidRequest, each repeat by index), before anything is asked."""
+    authz.ensure_may_act_for(caller, user_id)
     if len(items) > MAX_BATCH_ITEMS:
         raise InvalidRequest(
             f"A batch holds at most {MAX_BATCH_ITEMS} logs",
@@ -70,6 +76,7 @@ def upsert_log(
 ) -> UpsertResult:
     """A POST that carries a client record id: a batch of one (its replay included), hashed for its key as the
     POST's body."""
+    authz.ensure_may_act_for(caller, entry.user_id)
     item = LogItem.model_validate(entry.model_dump(exclude={"user_id"}))
     claim = Claim.of(caller.principal, idempotency_key, entry) if idempotency_key else None
     return _upsert(database, users, caller, entry.user_id, [item], request_id, claim)
@@ -84,7 +91,7 @@ def _upsert(
     request_id: str | None,
     claim: Claim | None,
 ) -> UpsertResult:
-    authz.ensure_may_act_for(caller, user_id)
+    """The caller may act for the user (checked by the public functions)."""
     # Asked once, before the transaction opens: no connection is held while another service answers.
     try:
         exists = users.user_exists(user_id)
@@ -93,7 +100,7 @@ def _upsert(
         stored = database.single(lambda cursor: idempotency_keys.stored_response(cursor, claim)) if claim else None
         if stored is None:
             raise
-        return UpsertResult(_STORED.validate_python(stored), replayed=True)
+        return UpsertResult(_stored().validate_python(stored), replayed=True)
     if not exists:
         raise UnknownUser()
     change = Change(actor=caller.principal, request_id=request_id)
@@ -101,9 +108,9 @@ def _upsert(
     def work(cursor: Cursor) -> UpsertResult:
         written = upserting.upsert_logs(cursor, user_id, items, change, claim)
         if written.replayed is not None:
-            return UpsertResult(_STORED.validate_python(written.replayed), replayed=True)
+            return UpsertResult(_stored().validate_python(written.replayed), replayed=True)
         if claim is not None:
-            idempotency_keys.complete_with(cursor, claim, _STORED.dump_python(written.items, mode="json"))
+            idempotency_keys.complete_with(cursor, claim, _stored().dump_python(written.items, mode="json"))
         return UpsertResult(written.items, replayed=False)
 
     return database.run(work)

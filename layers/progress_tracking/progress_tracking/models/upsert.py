@@ -11,13 +11,18 @@ from progress_tracking.models.fields import BODY_CONFIG, UserId
 from progress_tracking.models.log import LogItem, ProgressLog
 
 MAX_BATCH_ITEMS = 500
+# A batch's body: 500 logs with a short note each fit in a quarter of it; one with long notes on every item may not
+# (a 413 naming this bound: send fewer logs). Far below API Gateway's 10 MB and Lambda's 6 MB.
+BATCH_MAX_BODY_BYTES = 1024 * 1024
 # created: a new log; updated / restored: a higher client version replaced a live / deleted log's fields;
 # unchanged: an equal or lower client version, nothing written (the log as it is, `deleted` if it is a deleted one).
 Outcome = Literal["created", "updated", "restored", "unchanged"]
 
 
 class LogsBatch(BaseModel):
-    """Body of POST /api/progress/logs/batch: up to 500 logs of one user, all written or none."""
+    """Body of POST /api/progress/logs/batch: up to 500 logs of one user, all written or none. Every bad item is
+    listed in the 400's details by its place (`logs.3.weight_kg`); an item naming the same source and client record
+    id as an earlier one is refused (one record cannot take two states in one write)."""
 
     model_config = BODY_CONFIG
 
