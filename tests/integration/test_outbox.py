@@ -460,3 +460,42 @@ def test_an_erasure_that_starts_while_a_batch_is_being_published_commits_after_i
     assert finished[0]["events"] == 1  # the erasure ran once the relay committed
     relay_until(database, bus.events, relay_name, lambda: len(bus.of(judy)) == 2)
     assert [kind for kind, _, _ in bus.of(judy)] == ["ProgressLogged", "UserProgressErased"]
+
+
+def test_a_batch_upserts_events_arrive_in_the_items_order_like_single_writes(
+    database, bus, relay_name, new_user, user_profile
+):
+    from progress_tracking import upserts
+    from progress_tracking.models.log import LogItem
+    from progress_tracking.user_service import UserServiceClient
+
+    alice = new_user("outbox-batch")
+    users = UserServiceClient(user_profile.base_url)
+    records = [
+        {"date": "2026-02-01", "weight_kg": 80.0, "client_record_id": "a", "client_version": 1},
+        {"date": "2026-02-02", "weight_kg": 81.0, "client_record_id": "b", "client_version": 1},
+    ]
+    deleted = upserts.upsert_batch(database, users, MACHINE, alice, [LogItem.model_validate(r) for r in records], None)
+    logs.delete_log(database, MACHINE, deleted.items[1].log.log_id, None)
+    again = [
+        {"date": "2026-02-03", "weight_kg": 82.0},  # created
+        {**records[0], "client_version": 2},  # updated
+        {**records[0], "client_version": 1},  # sent once more below, alone: unchanged, nothing published
+        {**records[1], "client_version": 2},  # restored (its log was deleted)
+    ]
+    written = upserts.upsert_batch(
+        database, users, MACHINE, alice, [LogItem.model_validate(r) for r in [again[0], again[1], again[3]]], None
+    )
+    assert [item.outcome for item in written.items] == ["created", "updated", "restored"]
+    unchanged = upserts.upsert_batch(database, users, MACHINE, alice, [LogItem.model_validate(again[2])], None)
+    assert unchanged.items[0].outcome == "unchanged"  # nothing to publish
+
+    relay_until(database, bus.events, relay_name, lambda: len(bus.of(alice)) == 6)
+    received = [event["detail"] for event in bus.drain() if event["detail"]["user_id"] == alice]
+    assert [(d["log"]["weight_kg"]) for d in received] == [80.0, 81.0, 81.0, 82.0, 80.0, 81.0]
+    assert [event for event in bus.of(alice)][3:] == [
+        ("ProgressLogged", alice, received[3]["event_id"]),
+        ("ProgressUpdated", alice, received[4]["event_id"]),
+        ("ProgressRestored", alice, received[5]["event_id"]),
+    ]
+    assert [d["stream_position"] for d in received] == stream_positions_of(database, alice)

@@ -348,6 +348,7 @@ WORST_CASES = {
     ("GET", "/api/progress/goals/{user_id}/history"): test_a_goals_history_is_paged_by_count_like_the_list,
     ("GET", "/api/progress/summary/{user_id}"): test_a_summary_names_the_100_most_logged_of_150_workouts_at_their_bound,
     ("GET", "/api/progress/series/{user_id}"): test_a_series_of_400_buckets_stays_within_the_budget,
+    ("POST", "/api/progress/logs/batch"): test_a_batch_answer_and_its_worst_400_stay_within_the_budget,
     (
         "GET",
         "/api/progress/export/{user_id}",

@@ -16,7 +16,7 @@ from progress_tracking.db import Database
 from progress_tracking.errors import IdempotencyKeyReused, InvalidRequest, UnknownUser, UserServiceUnavailable
 from progress_tracking.models.log import LogCreate, LogItem, LogUpdate
 from progress_tracking.user_service import UserServiceClient
-from tests.helpers import MACHINE, blocked_by, stream_version, wait_until
+from tests.helpers import MACHINE, VIA_POOLER, blocked_by, stream_version, wait_until
 
 
 @pytest.fixture
@@ -256,6 +256,7 @@ def test_a_replay_needs_no_user_profile_service(database, user_profile, users, n
 # --- concurrency ----------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.skipif(VIA_POOLER, reason="the holder's backend is found by its pid, which a pooler's client cannot name")
 def test_an_upsert_that_waited_for_the_lock_sees_the_record_written_meanwhile(database, database_url, users, new_user):
     # Deterministic interleaving: one transaction holds the user's lock with the record written, uncommitted.
     user = new_user("late-upsert")

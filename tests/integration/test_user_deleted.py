@@ -69,6 +69,7 @@ def test_a_user_deleted_redelivered_three_times_erases_once_then_does_nothing(co
         "idempotency_keys",
         "goal_events",
         "goals",
+        "client_records",
         "streams",
     }
     assert not any(traces(database, user_id).values())
