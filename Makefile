@@ -59,7 +59,7 @@ node_modules/.installed: package.json package-lock.json
 POOLER_SUITES := tests/integration/test_api.py tests/integration/test_event_sourcing.py tests/integration/test_store.py \
 	tests/integration/test_summaries.py tests/integration/test_database_limits.py tests/integration/test_pooler.py \
 	tests/integration/test_delete_all.py tests/integration/test_event_order.py tests/integration/test_metrics.py \
-	tests/integration/test_upserts.py
+	tests/integration/test_upserts.py tests/integration/test_change_feed.py
 
 test: $(STAMP) pgbouncer browser node_modules/.installed validate
 	$(BIN)/ruff check .

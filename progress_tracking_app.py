@@ -1,9 +1,9 @@
 """Run the Progress Tracking Service on this machine, with no AWS account and no Docker.
 
-    python progress_tracking_app.py [--port 5000] [--host 127.0.0.1] [--user_svc_base_url URL] [--data-dir DIR]
-    python progress_tracking_app.py token [--user-id ID] [--sub SUB] [--scope "…"] [--client] [--ttl S]
-    python progress_tracking_app.py migrate | rebuild [--apply] | recompute | openapi
-    python progress_tracking_app.py user-deleted USER_ID
+    .venv/bin/python progress_tracking_app.py [--port 5000] [--host 127.0.0.1] [--user_svc_base_url URL] [--data-dir D]
+    .venv/bin/python progress_tracking_app.py token [--user-id ID] [--sub SUB] [--scope "…"] [--client] [--ttl S]
+    .venv/bin/python progress_tracking_app.py migrate | rebuild [--apply] | recompute | openapi
+    .venv/bin/python progress_tracking_app.py user-deleted USER_ID
 
 Every flag takes both spellings: --user_svc_base_url or --user-svc-base-url, --data-dir or --data_dir, and so on.
 Serves the routes of template.yaml by invoking the same authorizer and handlers in-process with API Gateway-shaped
@@ -17,6 +17,7 @@ import argparse
 import errno
 import json
 import os
+import shlex
 import signal
 import socket
 import sys
@@ -189,7 +190,10 @@ def _operate(args: argparse.Namespace, where: str, database: Database, batch: Da
         try:
             live = database.run(replace)
         except DatabaseBusy:
-            sys.stdout.write("A summary recompute is running; nothing was changed. Try again when it has ended.\n")
+            sys.stdout.write(
+                "A summary recompute or the writes in flight held the tables past the time limit; nothing was"
+                " changed. Try again.\n"
+            )
             return 1
         recomputed = summaries.recompute(batch, lambda: 10**9, connections=connections)
         sys.stdout.write(
@@ -272,9 +276,10 @@ def cannot_listen(host: str, port: int) -> str | None:
 def listen_failure(host: str, port: int, error: OSError) -> str:
     where = f"{reached_at(host)}:{port}"
     if error.errno == errno.EADDRINUSE:
+        other = 8001 if port != 8001 else 8002  # not port + 1: 5001 is the User Profile service's default
         return (
             f"Port {port} is in use at {where} (another `make run`?): stop that one, or choose another port with "
-            f'--port, e.g. --port {port + 1} (make run ARGS="--port {port + 1}")'
+            f'--port, e.g. --port {other} (make run ARGS="--port {other}")'
         )
     return f"Cannot listen on {where} ({error.strerror}): choose another address or port with --host or --port"
 
@@ -378,7 +383,7 @@ def serve(args: argparse.Namespace) -> int:
         stack.callback(server.close)
         # Only a Host naming an address the server listens on is answered (DNS rebinding; localdev/hosts.py).
         gateway.addresses = listening_addresses(server)
-        print_banner(self_url, notes, dev_key)
+        print_banner(self_url, notes, dev_key, args.data_dir)
         signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop on SIGTERM as on Ctrl-C
         server.run()  # returns on Ctrl-C or SIGTERM, once waitress has stopped its workers
     sys.stdout.write("Stopped.\n")
@@ -405,7 +410,16 @@ def user_id_claim() -> str:
     return os.environ.get("USER_ID_CLAIM") or "sub"
 
 
-def print_banner(url: str, notes: list[str], dev_key: SigningKey | None) -> None:
+def token_command(data_dir: Path) -> str:
+    """The command that mints a token this app accepts (signed with the key in `data_dir`), typed in the project's
+    root as the README's commands are: the venv's interpreter, which has the app's packages."""
+    command = ".venv/bin/python progress_tracking_app.py"
+    if data_dir.resolve() != DEFAULT_STATE_DIR.resolve():
+        command += f" --data-dir {shlex.quote(str(data_dir))}"
+    return f"{command} token"
+
+
+def print_banner(url: str, notes: list[str], dev_key: SigningKey | None, data_dir: Path = DEFAULT_STATE_DIR) -> None:
     lines = [
         f"Progress Tracking Service on {url}",
         f"  Home page (your progress, goals and charts): {url}/",
@@ -414,17 +428,23 @@ def print_banner(url: str, notes: list[str], dev_key: SigningKey | None) -> None
     ]
     if dev_key:
         token = dev_key.access_token(user_id="dev-user-1", scope=DEV_TOKEN_SCOPES, user_id_claim=user_id_claim())
+        mint = token_command(data_dir)
+        # The token alone on its line, for the docs page's Authorize box; the shell gets a command that mints one,
+        # so what it pastes is a command and not a 900-character line.
         lines += [
             "",
-            "A development token for user dev-user-1 (all four scopes, valid 1 hour); more with "
-            "`python progress_tracking_app.py token --help`:",
-            f"  export TOKEN={token}",
+            "A development token for user dev-user-1 (all four scopes, valid 1 hour), for the docs page's "
+            "Authorize box:",
+            f"  {token}",
+            f"In a shell, from the project's root (`{mint} --help` mints others):",
+            f"  export TOKEN=$({mint})",
+            f"  API={url}",
             "Try:",
-            f'  curl -s -X POST {url}/api/progress/log -H "Authorization: Bearer $TOKEN" '
+            '  curl -si -X POST $API/api/progress/log -H "Authorization: Bearer $TOKEN" '
             "-H 'Content-Type: application/json' "
             '-d \'{"user_id": "dev-user-1", "date": "2026-11-01", "weight_kg": 80.5, '
             '"workout_done": "running", "calories_burned": 420}\'',
-            f'  curl -s {url}/api/progress/dev-user-1 -H "Authorization: Bearer $TOKEN"',
+            '  curl -s $API/api/progress/dev-user-1 -H "Authorization: Bearer $TOKEN"',
         ]
     lines.append("Ctrl-C stops it.")
     sys.stdout.write("\n".join(lines) + "\n")

@@ -57,10 +57,13 @@ LIST_FROM_EVENTS = """
 WITH scope AS (SELECT * FROM progress_events WHERE user_id = %(user)s),
      latest AS (SELECT DISTINCT ON (log_id) * FROM scope ORDER BY log_id, version DESC),
      born AS (SELECT log_id, min(occurred_at) AS created_at FROM scope GROUP BY log_id)
-SELECT log_id, user_id, date, weight_kg, workout_done, calories_burned, notes, version, created_at, updated_at
+SELECT log_id, user_id, date, weight_kg, workout_done, calories_burned, notes, version, created_at, updated_at,
+       weight_lb, source, device
 FROM (SELECT latest.log_id, latest.user_id, (data->>'date')::date AS date, (data->>'weight_kg')::float8 AS weight_kg,
              data->>'workout_done' AS workout_done, (data->>'calories_burned')::float8 AS calories_burned,
-             data->>'notes' AS notes, version, born.created_at, occurred_at AS updated_at
+             data->>'notes' AS notes, version, born.created_at, occurred_at AS updated_at,
+             (data->>'weight_lb')::numeric AS weight_lb, coalesce(data->>'source', 'manual') AS source,
+             data->>'device' AS device
       FROM latest JOIN born USING (log_id)
       WHERE event_type <> 'deleted') AS live
 ORDER BY date, log_id
@@ -73,10 +76,13 @@ AS_OF_FROM_EVENTS = """
 WITH scope AS (SELECT * FROM progress_events WHERE user_id = %(user)s AND occurred_at <= %(as_of)s),
      latest AS (SELECT DISTINCT ON (log_id) * FROM scope ORDER BY log_id, version DESC),
      born AS (SELECT log_id, min(occurred_at) AS created_at FROM scope GROUP BY log_id)
-SELECT log_id, user_id, date, weight_kg, workout_done, calories_burned, notes, version, created_at, updated_at
+SELECT log_id, user_id, date, weight_kg, workout_done, calories_burned, notes, version, created_at, updated_at,
+       weight_lb, source, device
 FROM (SELECT latest.log_id, latest.user_id, (data->>'date')::date AS date, (data->>'weight_kg')::float8 AS weight_kg,
              data->>'workout_done' AS workout_done, (data->>'calories_burned')::float8 AS calories_burned,
-             data->>'notes' AS notes, version, born.created_at, occurred_at AS updated_at
+             data->>'notes' AS notes, version, born.created_at, occurred_at AS updated_at,
+             (data->>'weight_lb')::numeric AS weight_lb, coalesce(data->>'source', 'manual') AS source,
+             data->>'device' AS device
       FROM latest JOIN born USING (log_id)
       WHERE event_type <> 'deleted') AS live
 ORDER BY date, log_id

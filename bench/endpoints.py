@@ -41,13 +41,18 @@ FLOOR_COLUMNS = (
     "version",
     "created_at",
     "updated_at",
+    "weight_lb",
+    "source",
+    "device",
 )
 FLOOR_INSERT = """\\set user_n random(1, :users)
 \\set ymd 20260000 + random(10, 11) * 100 + random(1, 27)
 INSERT INTO capacity_floor
-    (log_id, user_id, date, weight_kg, workout_done, calories_burned, notes, version, created_at, updated_at)
+    (log_id, user_id, date, weight_kg, workout_done, calories_burned, notes, version, created_at, updated_at,
+     weight_lb, source, device)
 VALUES
-    (nextval('capacity_floor_log_id_seq'), 'scale-user-:user_n', ':ymd', 80.5, 'running', 300, NULL, 1, now(), now());
+    (nextval('capacity_floor_log_id_seq'), 'scale-user-:user_n', ':ymd', 80.5, 'running', 300, NULL, 1, now(), now(),
+     NULL, 'manual', NULL);
 """
 
 

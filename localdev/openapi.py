@@ -134,7 +134,10 @@ def build_openapi(api: ApiDefinition) -> dict[str, Any]:
             spec["requestBody"] = {
                 "required": True,
                 "content": {
-                    "application/json": {"schema": ref(operation.body, "validation")},
+                    **{
+                        media_type: {"schema": ref(operation.body, "validation")}
+                        for media_type in operation.body_media_types
+                    },
                     **{media: {"schema": {"type": "string"}} for media in operation.text_media},
                 },
             }

@@ -26,6 +26,7 @@ TAGS = [
     {"name": "Summary and series", "description": "Summaries and time series for charts, computed from the logs."},
     {"name": "Goals", "description": "A user's goals, and their history (their own stream of events)."},
     {"name": "Erasure", "description": "Deleting all of a user's logs, or erasing their data for good."},
+    {"name": "Sync", "description": "The change feed: a user's changes after a token, for clients that sync."},
     {"name": "Export and import", "description": "A user's whole data out (JSON or CSV, as of a moment), and back in."},
 ]
 
@@ -39,6 +40,8 @@ def _tag(path: str) -> str:
         return "Summary and series"
     if path.startswith("/api/progress/user/"):
         return "Erasure"
+    if path.startswith("/api/progress/changes/"):
+        return "Sync"
     if path.startswith(("/api/progress/export/", "/api/progress/import/")):
         return "Export and import"
     return "Logs"
@@ -65,18 +68,23 @@ DESCRIPTIONS = {
     "GetProgress": (
         "The user's live logs, oldest first. Page with `limit` (≤ 1000, default 100) and `cursor` (the previous "
         "page's `next_cursor`; null on the last page); a page may hold fewer than `limit` logs, to stay within 4 MiB. "
-        "Narrow with `from`/`to` dates. `as_of` (RFC 3339 with an offset) answers the logs as they stood at that "
-        "moment, from the events."
+        "Narrow with `from`/`to` dates and `source` (a cursor answers only the source filter it was issued with). "
+        "`as_of` (RFC 3339 with an offset) answers the logs as they stood at that moment, from the events. "
+        "`units=imperial` answers each weight as `weight_lb` (exactly as entered for a log entered in pounds)."
     ),
     "GetSummary": (
         "Counts, first and last dates, weights, calories, workouts by kind (the 100 most logged kinds; "
         "`workout_kinds` and `other_workouts` count them all), streaks and progress toward the user's goals. With "
-        "`from`/`to` the summary of that date range is computed on demand. A user without logs gets an empty summary."
+        "`from`/`to` the summary of that date range is computed on demand. A user without logs gets an empty summary. "
+        "`units=imperial` answers the weights in pounds (`*_lb` fields; `average_weight` in lb), whatever units the "
+        "logs were entered in."
     ),
     "LogProgress": (
         "Records a log for a user the User Profile service knows. First-version clients send numbers as strings "
         '(`"weight_kg": "71"`): a plain decimal string is accepted and answered as a number. An `Idempotency-Key` '
-        "makes retries safe: the same key and body replay the first answer. A log from a device may carry "
+        "makes retries safe: the same key and body replay the first answer. The weight is `weight_kg` or `weight_lb` "
+        "(exactly one; a log entered in pounds is answered in pounds, exactly as entered). `source` names where the "
+        "log came from (`manual` when left out) and `device` optionally the device. A log from a device may carry "
         "`client_record_id` (its own id, unique per user and `source`) with `client_version` (both or neither): a "
         "new id creates the log (201); an id on record with a higher version replaces its fields (200 `updated`, or "
         "`restored` for a deleted log), with an equal or lower version writes nothing and answers the log as it is "
@@ -91,8 +99,10 @@ DESCRIPTIONS = {
         "answer."
     ),
     "UpdateProgress": (
-        "Changes any non-empty subset of `date`, `weight_kg`, `workout_done`, `calories_burned`, `notes` (null "
-        'clears a field). `If-Match: "<version>"` writes only if the log is still at that version (else 412).'
+        "Changes any non-empty subset of `date`, `weight_kg` (or `weight_lb`), `workout_done`, `calories_burned`, "
+        "`notes` (null clears a field); `source` and `device` stay as POST set them. The log is answered in the units "
+        'its weight was entered in. `If-Match: "<version>"` writes only if the log is still at that version (else '
+        "412)."
     ),
     "DeleteProgress": "Deletes one log (a `deleted` event: the log's history stays, and rollback restores it).",
     "DeleteUserLogs": (
@@ -108,14 +118,31 @@ DESCRIPTIONS = {
         "Honours `If-Match`."
     ),
     "SetGoals": (
-        "Sets or replaces the user's goals (fields left out are not set). Answers the goals with their version as "
-        "`ETag`; `If-Match` makes it conditional."
+        "Sets or replaces all the user's goals: a goal left out is not set, so a PUT of one goal clears the others "
+        "(PATCH changes one and keeps the rest). Answers the goals with their version as `ETag`; `If-Match` makes it "
+        "conditional."
+    ),
+    "PatchGoals": (
+        "Changes some of the user's goals and leaves the rest: a JSON Merge Patch (RFC 7396; "
+        "`application/merge-patch+json`, and `application/json` is taken too). A member with a value sets that goal, "
+        "`null` clears it, a member left out keeps its goal. The goals after the merge keep PUT's rules (at least one "
+        "goal; `target_date` only with `target_weight_kg`), else 400 and nothing written. Answers the goals with "
+        "their version as `ETag`; `If-Match` makes it conditional."
     ),
     "GetGoals": "The user's goals with their version as `ETag`; 404 `goals_not_found` when none are set.",
     "ClearGoals": "Clears the user's goals (a `cleared` event; their history stays).",
     "GetGoalHistory": (
         "The events of the user's goals, oldest first, paged like the list: `limit` (≤ 1000, default 100), `cursor` "
         "(the previous page's `next_cursor`; null on the last page)."
+    ),
+    "GetChanges": (
+        "The user's changes after `since`, oldest first, in their stream order: each log created, updated, deleted "
+        "(a tombstone `{log_id, deleted: true}`) or restored with the log as of that change, and each goals change "
+        "with the goals. Without `since`, from the beginning. Follow `next_token` (also when caught up, to ask again "
+        "later); `more` says whether more follow now. A page ends at `limit` (≤ 1000, default 100) or earlier, to "
+        "stay within 4 MiB. A change committed late is never skipped. The token is signed and bound to the user: "
+        "another user's or an altered one is a 400 `invalid_change_token`; after the user's data was erased, a "
+        "token issued before is a 410 `resync_required` (drop what you hold and follow again without `since`)."
     ),
     "GetSeries": (
         "The logs folded into buckets of a `day` (default), ISO `week` or `month` for charts, empty buckets "
@@ -135,15 +162,29 @@ _LOG = {
     "version": 1,
     "created_at": _AT,
     "updated_at": _AT,
+    "source": "withings",
+    "device": "Body+ scale",
+    "weight_unit": "kg",
 }
+# Changed with a weight in pounds: answered in pounds, as entered.
 _UPDATED = {
-    **_LOG,
-    "weight_kg": 80.1,
+    **{("weight_lb" if key == "weight_kg" else key): value for key, value in _LOG.items()},
+    "weight_lb": 176.6,
     "notes": "felt strong",
     "version": 2,
     "updated_at": "2026-11-29T05:15:14.259228Z",
+    "weight_unit": "lb",
 }
-_STATE = {"date": "2026-11-01", "notes": None, "weight_kg": 80.5, "workout_done": "running", "calories_burned": 420.0}
+_STATE = {
+    "date": "2026-11-01",
+    "notes": None,
+    "weight_kg": 80.5,
+    "workout_done": "running",
+    "calories_burned": 420.0,
+    "source": "withings",
+    "device": "Body+ scale",
+    "weight_unit": "kg",
+}
 _GOALS = {
     "user_id": "dev-user-1",
     "target_weight_kg": 76.0,
@@ -173,6 +214,8 @@ REQUEST_EXAMPLES: dict[str, Any] = {
         "weight_kg": 80.5,
         "workout_done": "running",
         "calories_burned": 420,
+        "source": "withings",
+        "device": "Body+ scale",
     },
     "UpsertLogs": {
         "user_id": "dev-user-1",
@@ -184,10 +227,18 @@ REQUEST_EXAMPLES: dict[str, Any] = {
                 "client_record_id": "hc-7f3a9c",
                 "client_version": 3,
             },
+            {
+                "date": "2026-11-02",
+                "weight_lb": 177.4,
+                "source": "withings",
+                "device": "Body+ scale",
+                "client_record_id": "w-5521",
+                "client_version": 1,
+            },
             {"date": "2026-11-02", "workout_done": "running", "calories_burned": 420},
         ],
     },
-    "UpdateProgress": {"weight_kg": 80.1, "notes": "felt strong"},
+    "UpdateProgress": {"weight_lb": 176.6, "notes": "felt strong"},
     "RollbackProgress": {"to_version": 1},
     "SetGoals": {
         "target_weight_kg": 76,
@@ -195,6 +246,7 @@ REQUEST_EXAMPLES: dict[str, Any] = {
         "weekly_workouts": 3,
         "weekly_calories_burned": 1500,
     },
+    "PatchGoals": {"target_weight_kg": 75, "weekly_calories_burned": None},
 }
 
 SUCCESS_EXAMPLES: dict[str, Any] = {
@@ -297,7 +349,7 @@ SUCCESS_EXAMPLES: dict[str, Any] = {
             {
                 "version": 2,
                 "type": "updated",
-                "state": {**_STATE, "weight_kg": 80.1, "notes": "felt strong"},
+                "state": {**_STATE, "weight_kg": 80.1, "weight_unit": "lb", "notes": "felt strong"},
                 "actor": "dev-user-1",
                 "request_id": "bdf72aef-f143-43c2-b757-3bb534b86c17",
                 "occurred_at": "2026-11-29T05:15:14.259228Z",
@@ -310,6 +362,17 @@ SUCCESS_EXAMPLES: dict[str, Any] = {
         "log": {**_LOG, "version": 3, "updated_at": "2026-11-29T05:15:14.278707Z"},
     },
     "SetGoals": {"message": "Goals set", "goals": _GOALS},
+    "PatchGoals": {
+        "message": "Goals set",
+        "goals": {
+            **_GOALS,
+            "target_weight_kg": 75.0,
+            "target_weight_set_at": "2026-11-30T07:02:41.118302Z",
+            "weekly_calories_burned": None,
+            "version": 2,
+            "updated_at": "2026-11-30T07:02:41.118302Z",
+        },
+    },
     "GetGoals": _GOALS,
     "ClearGoals": {"message": "Goals cleared", "user_id": "dev-user-1", "version": 2},
     "GetGoalHistory": {
@@ -325,6 +388,45 @@ SUCCESS_EXAMPLES: dict[str, Any] = {
             }
         ],
         "next_cursor": None,
+    },
+    "GetChanges": {
+        "user_id": "dev-user-1",
+        "changes": [
+            {
+                "kind": "log_created",
+                "stream_position": 5210,
+                "occurred_at": _AT,
+                "log_id": 1,
+                "log": _LOG,
+                "goals": None,
+            },
+            {
+                "kind": "log_deleted",
+                "stream_position": 5388,
+                "occurred_at": "2026-11-29T05:15:14.259228Z",
+                "log_id": 1,
+                "log": {"log_id": 1, "deleted": True},
+                "goals": None,
+            },
+            {
+                "kind": "goals_set",
+                "stream_position": 5390,
+                "occurred_at": "2026-11-29T05:15:14.297876Z",
+                "log_id": None,
+                "log": None,
+                "goals": {
+                    "user_id": "dev-user-1",
+                    "target_weight_kg": 76.0,
+                    "target_date": "2030-06-30",
+                    "weekly_workouts": 3,
+                    "weekly_calories_burned": 1500.0,
+                    "version": 1,
+                    "updated_at": "2026-11-29T05:15:14.297876Z",
+                },
+            },
+        ],
+        "next_token": "WzUyMTAsNTM5MF0.2mYl0cJXo4A1b0sQk6M2Zl3oR5n1rQ0u6fH1bYV9cWs",
+        "more": False,
     },
     "GetSeries": {
         "user_id": "dev-user-1",
@@ -385,6 +487,13 @@ ERROR_EXAMPLES: dict[int, dict[str, Any]] = {
     404: {"message": "No such progress log", "code": "log_not_found"},
     409: {"message": "The log cannot be rolled back to that version", "code": "invalid_rollback"},
     412: {"message": "The log's version does not match If-Match; nothing was written", "code": "precondition_failed"},
+    410: {
+        "message": (
+            "The user's data was erased after this token was issued; resync: drop what you hold and follow the "
+            "changes again without since"
+        ),
+        "code": "resync_required",
+    },
     413: {"message": "The request body is too large", "code": "payload_too_large"},
     422: {
         "message": "This Idempotency-Key was already used with a different request body",
@@ -396,7 +505,7 @@ GOALS_NOT_FOUND = {"message": "The user has no goals", "code": "goals_not_found"
 
 
 def _error_example(operation_id: str, status: int) -> dict[str, Any] | None:
-    if status == 404 and operation_id in ("GetGoals", "ClearGoals", "GetGoalHistory", "SetGoals"):
+    if status == 404 and operation_id in ("GetGoals", "ClearGoals", "GetGoalHistory", "SetGoals", "PatchGoals"):
         return GOALS_NOT_FOUND
     return ERROR_EXAMPLES.get(status)
 
@@ -409,7 +518,8 @@ def enrich(document: dict[str, Any], server_url: str = "http://127.0.0.1:5000") 
     enriched["info"]["description"] = (
         "Records, summarises and keeps the full history of users' progress logs. Every call needs an Auth0 access "
         "token (`Authorization: Bearer …`) with the scope each operation names; the local app prints a development "
-        "token at start and mints more with `python progress_tracking_app.py token`."
+        "token at start and mints more with `.venv/bin/python progress_tracking_app.py token` (from the project's "
+        "root)."
     )
     for path, item in enriched["paths"].items():
         for operation in item.values():
@@ -417,9 +527,9 @@ def enrich(document: dict[str, Any], server_url: str = "http://127.0.0.1:5000") 
             operation["tags"] = [_tag(path)]
             if operation_id in DESCRIPTIONS:
                 operation["description"] = f"{DESCRIPTIONS[operation_id]}\n\n{operation.get('description', '')}".strip()
-            body = operation.get("requestBody", {}).get("content", {}).get("application/json")
-            if body is not None and operation_id in REQUEST_EXAMPLES:
-                body["example"] = REQUEST_EXAMPLES[operation_id]
+            for body in operation.get("requestBody", {}).get("content", {}).values():
+                if operation_id in REQUEST_EXAMPLES:
+                    body["example"] = REQUEST_EXAMPLES[operation_id]
             for status, response in operation["responses"].items():
                 content = response.get("content", {}).get("application/json")
                 if content is None:

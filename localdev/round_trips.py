@@ -67,6 +67,8 @@ def measure(call: Call, counter: RoundTripCounter, user_id: str) -> dict[str, in
     key = {"Idempotency-Key": f"rt-{datetime.now(UTC).timestamp()}"}
     count("POST log, new Idempotency-Key", "POST", "/api/progress/log", body=entry("2026-01-03"), headers=key)
     count("POST log, replay", "POST", "/api/progress/log", body=entry("2026-01-03"), headers=key)
+    in_pounds = {"user_id": user_id, "date": "2026-01-04", "weight_lb": 177.4, "source": "withings"}
+    count("POST log, lb and source", "POST", "/api/progress/log", body=in_pounds)
     record = {**entry("2026-01-04"), "source": "health-connect", "client_record_id": "rt-1", "client_version": 1}
     count("POST log, client record id", "POST", "/api/progress/log", body=record)
     count("POST log, client record id, same version", "POST", "/api/progress/log", body=record)
@@ -88,12 +90,15 @@ def measure(call: Call, counter: RoundTripCounter, user_id: str) -> dict[str, in
     logs = f"/api/progress/{user_id}"
     count("GET list page", "GET", logs, params={"limit": "10"})
     count("GET list as_of", "GET", logs, params={"limit": "10", "as_of": datetime.now(UTC).isoformat()})
+    count("GET list, source and imperial", "GET", logs, params={"source": "withings", "units": "imperial"})
     summary = f"/api/progress/summary/{user_id}"
     count("GET summary, stale", "GET", summary)
     count("GET summary, current", "GET", summary)
     count("GET summary, from-to", "GET", summary, params={"from": "2026-01-01", "to": "2026-01-31"})
+    count("GET summary, imperial", "GET", summary, params={"units": "imperial"})
     goals = f"/api/progress/goals/{user_id}"
     count("PUT goals", "PUT", goals, body={"target_weight_kg": 75, "weekly_workouts": 3})
+    count("PATCH goals", "PATCH", goals, body={"weekly_workouts": 4, "target_weight_kg": None})
     count("GET goals", "GET", goals)
     count("GET goals history", "GET", f"{goals}/history")
     count("DELETE goals", "DELETE", goals)
@@ -101,9 +106,12 @@ def measure(call: Call, counter: RoundTripCounter, user_id: str) -> dict[str, in
     window = {"bucket": "week", "from": "2026-01-01", "to": "2026-02-28"}
     count("GET series", "GET", series, params=window)
     count("GET series as_of", "GET", series, params={**window, "as_of": datetime.now(UTC).isoformat()})
+    changes = f"/api/progress/changes/{user_id}"
+    first = count("GET changes", "GET", changes, params={"limit": "3"})
+    count("GET changes, since", "GET", changes, params={"since": first["next_token"]})
     export = f"/api/progress/export/{user_id}"
-    first = count("GET export, page 1", "GET", export, params={"limit": "2"})
-    count("GET export, next page", "GET", export, params={"limit": "2", "cursor": first["next_cursor"]})
+    export_page = count("GET export, page 1", "GET", export, params={"limit": "2"})
+    count("GET export, next page", "GET", export, params={"limit": "2", "cursor": export_page["next_cursor"]})
     count("DELETE all of a user's logs", "DELETE", f"/api/progress/user/{user_id}/logs")
     return trips
 

@@ -23,4 +23,5 @@ def lambda_handler(event: ProxyEvent, context: LambdaContext) -> dict:
     caller = api_edge.authorize(event, OPERATION.scope)
     user_id = api_edge.path_user_id(event)
     query = api_edge.parse_query(event, HistoryQuery)
-    return api_edge.model_response(200, goals.goal_history(get_database(), caller, user_id, query))
+    history = goals.goal_history(get_database(), caller, user_id, query)
+    return api_edge.model_response(200, history, units=query.units)

@@ -22,4 +22,5 @@ def lambda_handler(event: ProxyEvent, context: LambdaContext) -> dict:
     caller = api_edge.authorize(event, OPERATION.scope)
     log_id = api_edge.path_log_id(event)
     query = api_edge.parse_query(event, HistoryQuery)
-    return api_edge.model_response(200, logs.log_history(get_database(), caller, log_id, query))
+    history = logs.log_history(get_database(), caller, log_id, query)
+    return api_edge.model_response(200, history, units=query.units)

@@ -23,4 +23,4 @@ def lambda_handler(event: ProxyEvent, context: LambdaContext) -> dict:
     user_id = api_edge.path_user_id(event)
     query = api_edge.parse_query(event, ListQuery)
     page = logs.list_progress(get_database(), caller, user_id, query)
-    return api_edge.model_response(200, page)
+    return api_edge.model_response(200, page, units=query.units)

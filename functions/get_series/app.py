@@ -22,4 +22,5 @@ def lambda_handler(event: ProxyEvent, context: LambdaContext) -> dict:
     caller = api_edge.authorize(event, OPERATION.scope)
     user_id = api_edge.path_user_id(event)
     query = api_edge.parse_query(event, SeriesQuery)
-    return api_edge.model_response(200, series.series(get_database(), caller, user_id, query))
+    buckets = series.series(get_database(), caller, user_id, query)
+    return api_edge.model_response(200, buckets, units=query.units)

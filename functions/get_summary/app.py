@@ -23,4 +23,4 @@ def lambda_handler(event: ProxyEvent, context: LambdaContext) -> dict:
     user_id = api_edge.path_user_id(event)
     query = api_edge.parse_query(event, SummaryQuery)
     summary = summaries.summarize(get_database(), caller, user_id, query)
-    return api_edge.model_response(200, summary)
+    return api_edge.model_response(200, summary, units=query.units)

@@ -3,7 +3,7 @@ id, the versioned upsert (201 for a new log, 200 for an update, a restore or a n
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from progress_tracking import api_edge, authz, errors, logs, metric_catalog
+from progress_tracking import api_edge, authz, errors, logs, metric_catalog, units
 from progress_tracking.db import get_database
 from progress_tracking.gateway_events import ProxyEvent
 from progress_tracking.models.log import LogCreate, LogCreated
@@ -47,6 +47,8 @@ def lambda_handler(event: ProxyEvent, context: LambdaContext) -> dict:
         metric_catalog.PROGRESS_LOGGED.record(1)
     else:
         logger.info("Client record upserted", extra={"outcome": logged.outcome})
+    # Answered in the units the weight was entered in, as every write answers a log.
+    entered = units.entered_in(log.weight_unit)
     if logged.outcome == "created":
-        return api_edge.model_response(201, LogCreated(id=log.log_id, log=log), headers)
-    return api_edge.model_response(200, LogUpserted.of(logged.outcome, logged.deleted, log), headers)
+        return api_edge.model_response(201, LogCreated(id=log.log_id, log=log), headers, units=entered)
+    return api_edge.model_response(200, LogUpserted.of(logged.outcome, logged.deleted, log), headers, units=entered)

@@ -2,7 +2,7 @@
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from progress_tracking import api_edge, authz, errors, logs
+from progress_tracking import api_edge, authz, errors, logs, units
 from progress_tracking.db import get_database
 from progress_tracking.gateway_events import ProxyEvent
 from progress_tracking.models.log import LogRolledBack, RollbackRequest
@@ -29,4 +29,5 @@ def lambda_handler(event: ProxyEvent, context: LambdaContext) -> dict:
     log = logs.rollback(get_database(), caller, log_id, request.to_version, event.request_id, api_edge.if_match(event))
     logger.info("Progress log rolled back", extra={"to_version": request.to_version, "version": log.version})
     message = f"Progress log rolled back to version {request.to_version}"
-    return api_edge.model_response(200, LogRolledBack(message=message, log=log), api_edge.etag(log))
+    answer = LogRolledBack(message=message, log=log)
+    return api_edge.model_response(200, answer, api_edge.etag(log), units=units.entered_in(log.weight_unit))

@@ -8,10 +8,11 @@ from progress_tracking.gateway_events import ProxyEvent
 from progress_tracking.models.goal import GoalsPut, GoalsSet
 from progress_tracking.observability import logger
 from progress_tracking.openapi import Operation
+from progress_tracking.units import Units
 from progress_tracking.user_service import get_user_service
 
 OPERATION = Operation(
-    summary="Set or replace a user's goals (fields left out are not set)",
+    summary="Set or replace all of a user's goals (a goal left out is not set; PATCH changes some)",
     scope=authz.WRITE_PROGRESS,
     body=GoalsPut,
     success=(200, GoalsSet),
@@ -35,4 +36,6 @@ def lambda_handler(event: ProxyEvent, context: LambdaContext) -> dict:
         get_database(), get_user_service(), caller, user_id, body, event.request_id, api_edge.if_match(event)
     )
     logger.info("Goals set", extra={"version": written.version})
-    return api_edge.model_response(200, GoalsSet(goals=written), api_edge.etag(written))
+    # Answered in the units the target weight was given in.
+    answer_units: Units = "imperial" if body.target_weight_lb is not None else "metric"
+    return api_edge.model_response(200, GoalsSet(goals=written), api_edge.etag(written), units=answer_units)

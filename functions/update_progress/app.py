@@ -2,7 +2,7 @@
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from progress_tracking import api_edge, authz, errors, logs
+from progress_tracking import api_edge, authz, errors, logs, units
 from progress_tracking.db import get_database
 from progress_tracking.gateway_events import ProxyEvent
 from progress_tracking.models.log import LogUpdate, LogUpdated
@@ -28,4 +28,5 @@ def lambda_handler(event: ProxyEvent, context: LambdaContext) -> dict:
     update = api_edge.parse_body(event, LogUpdate)
     log = logs.update_log(get_database(), caller, log_id, update, event.request_id, api_edge.if_match(event))
     logger.info("Progress log updated", extra={"version": log.version})
-    return api_edge.model_response(200, LogUpdated(updated_log=log), api_edge.etag(log))
+    answer = LogUpdated(updated_log=log)
+    return api_edge.model_response(200, answer, api_edge.etag(log), units=units.entered_in(log.weight_unit))

@@ -85,10 +85,16 @@ def free_port() -> int:
 
 class App:
     """`progress_tracking_app.py` as a process on `port` (a free one by default), bound to `host` (reached at
-    127.0.0.1 when that is a wildcard)."""
+    127.0.0.1 when that is a wildcard); `root` is the checkout it runs from (this one by default)."""
 
     def __init__(
-        self, data_dir: Path, env: dict[str, str], *args: str, host: str = "127.0.0.1", port: int | None = None
+        self,
+        data_dir: Path,
+        env: dict[str, str],
+        *args: str,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        root: Path = ROOT,
     ) -> None:
         self.port = port or free_port()
         reached = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host, f"[{host}]" if ":" in host else host)
@@ -108,7 +114,7 @@ class App:
                 host,
                 *args,
             ],
-            cwd=ROOT,
+            cwd=root,
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -135,7 +141,7 @@ class App:
         raise AssertionError("the app did not start:\n" + "".join(lines))
 
     def token_from_banner(self) -> str:
-        return re.search(r"export TOKEN=(\S+)", self.banner).group(1)
+        return re.search(r"Authorize box:\n  (\S+)", self.banner).group(1)
 
     def mint(self, *args: str) -> str:
         command = [sys.executable, "progress_tracking_app.py", "--data-dir", str(self.data_dir), "token", *args]

@@ -3,11 +3,13 @@ through the local gateway over real HTTP."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -36,6 +38,13 @@ def goals_path(user: str) -> str:
 
 def put_goals(api, token, user, body, **kwargs):
     return api.call("PUT", goals_path(user), token, json=body, **kwargs)
+
+
+MERGE_PATCH = {"Content-Type": "application/merge-patch+json"}
+
+
+def patch_goals(api, token, user, body, headers=None):
+    return api.call("PATCH", goals_path(user), token, data=json.dumps(body), headers={**MERGE_PATCH, **(headers or {})})
 
 
 # --- goals: set, change, clear, history --------------------------------------------------------------------------
@@ -184,6 +193,136 @@ def test_erasure_removes_goals_and_their_events(api, tokens, new_user, database)
     assert_error(api.call("GET", goals_path(user), token), 404, "goals_not_found")
 
 
+# --- goals: PATCH (JSON Merge Patch) -----------------------------------------------------------------------------
+
+
+def _all_four(target_date: str) -> dict:
+    return {"target_weight_kg": 76, "target_date": target_date, "weekly_workouts": 3, "weekly_calories_burned": 1500}
+
+
+def test_a_patch_of_one_goal_changes_it_and_leaves_the_others(api, tokens, new_user):
+    user = new_user()
+    token = tokens.user(user)
+    target_date = (TODAY + timedelta(days=90)).isoformat()
+    set_at = put_goals(api, token, user, _all_four(target_date)).json()["goals"]["target_weight_set_at"]
+
+    patched = patch_goals(api, token, user, {"weekly_workouts": 4})
+    assert patched.status_code == 200, patched.text
+    assert patched.headers["ETag"] == '"2"'
+    goals = patched.json()["goals"]
+    assert {name: goals[name] for name in _all_four(target_date)} == {**_all_four(target_date), "weekly_workouts": 4}
+    assert goals["target_weight_set_at"] == set_at  # the weight goal did not change, so neither did its start
+    assert api.call("GET", goals_path(user), token).json() == goals
+    # The event is a goals change as a PUT's: the whole goals after the patch.
+    events = api.call("GET", f"{goals_path(user)}/history", token).json()["events"]
+    assert [e["type"] for e in events] == ["set", "changed"]
+    assert events[1]["state"] == {**_all_four(target_date), "weekly_workouts": 4}
+
+    # The control: a PUT of the same body replaces the goals, clearing the three it leaves out.
+    put = put_goals(api, token, user, {"weekly_workouts": 5}).json()["goals"]
+    assert (put["target_weight_kg"], put["target_date"], put["weekly_calories_burned"]) == (None, None, None)
+
+
+def test_null_in_a_patch_clears_that_goal_only_and_a_new_target_weight_restarts_its_goal(api, tokens, new_user):
+    user = new_user()
+    token = tokens.user(user)
+    target_date = (TODAY + timedelta(days=90)).isoformat()
+    first = put_goals(api, token, user, _all_four(target_date)).json()["goals"]
+
+    cleared = patch_goals(api, token, user, {"weekly_calories_burned": None}).json()["goals"]
+    assert cleared["weekly_calories_burned"] is None
+    assert (cleared["target_weight_kg"], cleared["target_date"], cleared["weekly_workouts"]) == (76, target_date, 3)
+
+    moved = patch_goals(api, token, user, {"target_weight_kg": 75.5}).json()["goals"]
+    assert (moved["target_weight_kg"], moved["target_date"], moved["version"]) == (75.5, target_date, 3)
+    assert moved["target_weight_set_at"] > first["target_weight_set_at"]
+
+    # Clearing the weight goal with its date leaves the weekly workouts.
+    left = patch_goals(api, token, user, {"target_weight_kg": None, "target_date": None}).json()["goals"]
+    assert (left["target_weight_kg"], left["target_date"], left["weekly_workouts"]) == (None, None, 3)
+
+
+def test_a_patch_takes_application_json_too_and_sets_goals_a_user_did_not_have(api, tokens, new_user):
+    user = new_user()
+    token = tokens.user(user)
+    first = api.call("PATCH", goals_path(user), token, json={"weekly_workouts": 2})
+    assert first.status_code == 200 and first.headers["ETag"] == '"1"'
+    assert first.json()["goals"]["weekly_workouts"] == 2 and first.json()["goals"]["target_weight_kg"] is None
+    events = api.call("GET", f"{goals_path(user)}/history", token).json()["events"]
+    assert [e["type"] for e in events] == ["set"]
+
+
+def test_if_match_guards_a_patch_and_a_refusal_writes_nothing(api, tokens, new_user, database):
+    user = new_user()
+    token = tokens.user(user)
+    # No goals yet: a conditional PATCH has nothing to match.
+    assert_error(patch_goals(api, token, user, {"weekly_workouts": 3}, {"If-Match": '"1"'}), 412, "precondition_failed")
+    assert_error(api.call("GET", goals_path(user), token), 404, "goals_not_found")
+    put_goals(api, token, user, {"weekly_workouts": 3, "weekly_calories_burned": 900})
+    assert patch_goals(api, token, user, {"weekly_workouts": 4}).status_code == 200
+    version_before = stream_version(database, user)
+
+    stale = patch_goals(api, token, user, {"weekly_calories_burned": None}, {"If-Match": '"1"'})
+    assert_error(stale, 412, "precondition_failed")
+    assert api.call("GET", goals_path(user), token).json()["weekly_calories_burned"] == 900
+    assert len(api.call("GET", f"{goals_path(user)}/history", token).json()["events"]) == 2
+    assert stream_version(database, user) == version_before
+
+    # The control: the current version matches.
+    fresh = patch_goals(api, token, user, {"weekly_calories_burned": None}, {"If-Match": '"2"'})
+    assert fresh.status_code == 200 and fresh.headers["ETag"] == '"3"'
+    assert fresh.json()["goals"]["weekly_calories_burned"] is None
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, None),  # a patch that changes nothing
+        ({"target_weight_kg": None}, "target_date"),  # would leave target_date without its weight
+        ({"weekly_workouts": None, "target_weight_kg": None, "target_date": None}, None),  # would leave no goal
+        ({"weekly_workouts": 0}, "weekly_workouts"),
+        ({"target_weight_kg": "70kg"}, "target_weight_kg"),
+        ({"target_date": (TODAY - timedelta(days=2)).isoformat()}, "target_date"),
+        ({"weekly_workouts": 3, "mood": "great"}, "mood"),
+    ],
+)
+def test_a_patch_that_breaks_a_rule_is_a_400_naming_the_field_and_writes_nothing(api, tokens, new_user, body, field):
+    user = new_user()
+    token = tokens.user(user)
+    target_date = (TODAY + timedelta(days=90)).isoformat()
+    put_goals(api, token, user, {"target_weight_kg": 76, "target_date": target_date, "weekly_workouts": 3})
+    error = assert_error(patch_goals(api, token, user, body), 400, "validation_error")
+    if field:
+        assert field in [detail["field"] for detail in error["details"]], error
+    assert api.call("GET", goals_path(user), token).json()["version"] == 1
+    # The control: a valid patch of the same goals is taken.
+    assert patch_goals(api, token, user, {"weekly_workouts": 5}).status_code == 200
+
+
+def test_patches_of_different_goals_at_the_same_moment_both_stay(api, tokens, new_user):
+    from concurrent.futures import ThreadPoolExecutor
+
+    token = tokens.client()
+    with ThreadPoolExecutor(2) as pool:
+        for round_ in range(12):
+            user = new_user(f"patch-race-{round_}")
+            put_goals(api, token, user, {"weekly_workouts": 1, "weekly_calories_burned": 100})
+            answers = list(
+                pool.map(  # a request each, on its own connection
+                    lambda body, user=user: requests.patch(
+                        f"{api.base_url}{goals_path(user)}",
+                        data=json.dumps(body),
+                        headers={**MERGE_PATCH, "Authorization": f"Bearer {token}"},
+                        timeout=15,
+                    ),
+                    [{"weekly_workouts": 7}, {"weekly_calories_burned": 700}],
+                )
+            )
+            assert [answer.status_code for answer in answers] == [200, 200]
+            goals = api.call("GET", goals_path(user), token).json()
+            assert (goals["weekly_workouts"], goals["weekly_calories_burned"], goals["version"]) == (7, 700, 3)
+
+
 # --- goals: input ------------------------------------------------------------------------------------------------
 
 
@@ -252,6 +391,7 @@ def test_goals_and_series_are_reserved_words_no_user_id_can_be(api, tokens, word
 
 NEW_ROUTES = [
     ("PUT", "/api/progress/goals/{user}", "write:progress"),
+    ("PATCH", "/api/progress/goals/{user}", "write:progress"),
     ("GET", "/api/progress/goals/{user}", "read:progress"),
     ("GET", "/api/progress/goals/{user}/history", "read:progress"),
     ("DELETE", "/api/progress/goals/{user}", "delete:progress"),
@@ -269,7 +409,7 @@ def _prepared(api, tokens, new_user):
 def test_each_new_route_needs_its_scope(api, tokens, new_user, method, path_template, needed):
     user = _prepared(api, tokens, new_user)
     path = path_template.format(user=user)
-    body = {"weekly_workouts": 4} if method == "PUT" else None
+    body = {"weekly_workouts": 4} if method in ("PUT", "PATCH") else None
     others = " ".join(scope for scope in ALL.split() if scope != needed)
     assert_error(api.call(method, path, tokens.user(user, scope=others), json=body), 403, "insufficient_scope")
     assert api.call(method, path, tokens.user(user, scope=needed), json=body).status_code == 200
@@ -279,7 +419,7 @@ def test_each_new_route_needs_its_scope(api, tokens, new_user, method, path_temp
 def test_end_users_cannot_touch_another_users_goals_or_series(api, tokens, new_user, method, path_template, needed):
     owner, intruder = _prepared(api, tokens, new_user), new_user()
     path = path_template.format(user=owner)
-    body = {"weekly_workouts": 9} if method == "PUT" else None
+    body = {"weekly_workouts": 9} if method in ("PUT", "PATCH") else None
     assert_error(api.call(method, path, tokens.user(intruder), json=body), 403, "forbidden")
     assert api.call("GET", goals_path(owner), tokens.user(owner)).json()["weekly_workouts"] == 3
     # Positive controls: the owner, and a machine client with the scope, may.

@@ -133,7 +133,7 @@ def test_the_operations_commands_migrate_rebuild_and_recompute(tmp_path, clean_e
         busy = run_command(env, tmp_path, "rebuild", "--apply")
     finally:
         running.close()
-    assert busy.returncode == 1 and "A summary recompute is running; nothing was changed" in busy.stdout
+    assert busy.returncode == 1 and "held the tables past the time limit; nothing was changed" in busy.stdout
     assert "Traceback" not in busy.stderr
     assert run_command(env, tmp_path, "rebuild").returncode == 1  # still drifted
     # The control: with no run in progress, --apply replaces the projection.

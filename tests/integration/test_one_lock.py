@@ -16,7 +16,7 @@ import pytest
 from localdev.wire import RoundTripCounter
 from progress_tracking import goals, logs, upserts
 from progress_tracking.db import Database
-from progress_tracking.models.goal import GoalsPut
+from progress_tracking.models.goal import GoalsPatch, GoalsPut
 from progress_tracking.models.log import ListQuery, LogCreate, LogItem, LogUpdate
 from progress_tracking.store import appending, goal_events
 from progress_tracking.user_service import UserServiceClient
@@ -111,6 +111,9 @@ def writes(database: Database, users: UserServiceClient, user: str, log_id: int)
         "rollback": lambda: logs.rollback(database, MACHINE, log_id, 1, None),
         "delete all": lambda: logs.delete_user_logs(database, MACHINE, user, None),
         "set goals": lambda: goals.set_goals(database, users, MACHINE, user, GoalsPut(weekly_workouts=2), None),
+        "patch goals": lambda: goals.patch_goals(
+            database, users, MACHINE, user, GoalsPatch(weekly_calories_burned=500), None
+        ),
         "clear goals": lambda: goals.clear_goals(database, MACHINE, user, None),
         "erase": lambda: logs.erase_user(database, MACHINE, user),
     }
@@ -126,6 +129,7 @@ WRITES = [
     "rollback",
     "delete all",
     "set goals",
+    "patch goals",
     "clear goals",
     "erase",
 ]
@@ -219,6 +223,27 @@ def test_a_goals_write_that_waited_for_the_lock_follows_the_goals_it_waited_for_
         ),
     )
     assert (written.version, written.weekly_workouts) == (3, 5)
+    assert round_trips == [2]
+
+
+def test_a_goals_patch_that_waited_for_the_lock_merges_into_the_goals_it_waited_for_in_two_round_trips(
+    database, database_url, users, new_user
+):
+    user = new_user("late-patch")
+    goals.set_goals(database, users, MACHINE, user, GoalsPut(weekly_workouts=3), None)
+
+    def hold(cursor):  # the goals at version 2 with a calories goal too, not yet committed
+        goal_events.write(cursor, user, {"weekly_workouts": 4, "weekly_calories_burned": 900}, "holder", None)
+
+    written, round_trips = counted_while_another_write_commits(
+        database_url,
+        hold,
+        lambda counted: goals.patch_goals(
+            counted, users, MACHINE, user, GoalsPatch(weekly_workouts=5), None, expected_versions=frozenset({2})
+        ),
+    )
+    # The patch changed its goal only, on top of the write it waited for: that write's calories goal stays.
+    assert (written.version, written.weekly_workouts, written.weekly_calories_burned) == (3, 5, 900)
     assert round_trips == [2]
 
 

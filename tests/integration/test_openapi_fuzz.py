@@ -46,6 +46,11 @@ def test_the_description_covers_every_route_of_the_template(openapi_document):
         "maximum": 650.0,
         "type": "number",
     }
+    assert body_schema["properties"]["weight_lb"]["anyOf"][0] == {"minimum": 4.41, "maximum": 1433.0, "type": "number"}
+    # The reads take units (and the list a source), which the fuzzing below sends too.
+    list_parameters = {p["name"]: p for p in openapi_document["paths"]["/api/progress/{user_id}"]["get"]["parameters"]}
+    assert list_parameters["units"]["schema"]["enum"] == ["metric", "imperial"]
+    assert list_parameters["source"]["schema"]["anyOf"][0]["pattern"] == "^[a-z0-9][a-z0-9-]{0,39}$"
 
 
 @pytest.fixture(scope="module")

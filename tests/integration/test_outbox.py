@@ -164,6 +164,10 @@ def test_every_kind_of_change_arrives_on_the_bus_once_with_its_stable_id(databas
         "workout_done": None,
         "calories_burned": None,
         "notes": None,
+        "weight_lb": None,
+        "weight_unit": "kg",
+        "source": "manual",
+        "device": None,
     }
     assert (logged["log_id"], logged["version"], logged["request_id"]) == (log_id, 1, "req-1")
     assert (updated["version"], updated["log"]["weight_kg"]) == (2, 79.5)

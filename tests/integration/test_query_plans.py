@@ -52,7 +52,8 @@ def test_a_follower_query_ordered_by_an_output_column_sorts_the_log(database):
 
 # A page of the list with a keyset and an upper bound and no lower one, written with only the bounds it has.
 LIST_PAGE_WITH_ITS_BOUNDS = """
-SELECT log_id, user_id, date, weight_kg, workout_done, calories_burned, notes, version, created_at, updated_at
+SELECT log_id, user_id, date, weight_kg, workout_done, calories_burned, notes, version, created_at, updated_at,
+       weight_lb, source, device
 FROM progress_logs
 WHERE user_id = %(user_id)s
   AND (date, log_id) > (%(after_date)s, %(after_log_id)s)
@@ -65,9 +66,17 @@ LIMIT %(limit)s
 def test_a_list_page_without_a_bound_is_planned_as_if_the_bound_were_not_written(database):
     # The page's statement names every bound; the planner folds away those that are NULL (here `from`).
     bounds = {"user_id": "u", "after_date": date(2026, 1, 1), "after_log_id": 5, "from": None, "to": date(2026, 6, 1)}
-    found = plan(database, statement("list_page"), {**bounds, "limit": 101})
+    found = plan(database, statement("list_page"), {**bounds, "source": None, "limit": 101})
     assert found == plan(database, LIST_PAGE_WITH_ITS_BOUNDS, {**bounds, "limit": 101})
     assert "progress_logs_user_date" in found  # the control: an index range, not a scan of the table
+
+
+def test_a_list_page_of_one_source_is_a_range_of_that_sources_index(database):
+    # Flat in the logs of other sources: a range of (user_id, source, date, log_id), never a filter over the user's
+    # whole list. (The page without a source, above, is the control: it reads the other index.)
+    bounds = {"user_id": "u", "after_date": date(2026, 1, 1), "after_log_id": 5, "from": None, "to": None}
+    found = plan(database, statement("list_page"), {**bounds, "source": "withings", "limit": 101})
+    assert "Index Scan using progress_logs_user_source_date_idx" in found and "Sort" not in found
 
 
 SORTED_RANGE = (
@@ -104,3 +113,32 @@ def test_a_ranged_summary_reads_the_logs_in_its_own_plan(database):
     params = {"user_id": "u", "from": date(2026, 1, 1), "to": date(2026, 1, 31)}
     found = plan(database, statement("ranged_summary"), params)
     assert "Function Scan on progress_" not in found and "progress_logs_user_date" in found
+
+
+FUNCTION_SETTINGS = """
+SELECT p.proname, coalesce(p.proconfig, '{}') AS settings
+FROM pg_proc AS p
+WHERE p.proname IN ('progress_log_facts_changed', 'progress_logs_changed')
+"""
+
+
+def test_the_facts_function_is_declared_to_plan_its_statements_once(database):
+    # Migration 0023: replanning on every call was about half a write's database CPU (docs/performance.md). The
+    # trigger function that calls it keeps the server's default (the control: the declaration is per function).
+    def read(cursor):
+        cursor.execute(FUNCTION_SETTINGS)
+        return dict(cursor.fetchall())
+
+    settings = database.run(read)
+    assert settings["progress_log_facts_changed"] == ["plan_cache_mode=force_generic_plan"]
+    assert settings["progress_logs_changed"] == []
+
+
+def test_a_change_feed_page_reads_ranges_of_the_users_streams_merged_in_index_order(database):
+    found = plan(database, statement("change_feed_page"), {"user_id": "u", "after": 5, "limit": 101})
+    # Each stream a range of its (user_id, stream_position) index, merged without sorting either; each log's first
+    # event (its created_at) one lookup of the (log_id, version) key. The page itself (≤ limit rows) may be sorted.
+    assert "Index Scan using progress_events_user_stream_idx on progress_events e" in found
+    assert "Index Scan using goal_events_user_stream_idx on goal_events g" in found
+    assert "Merge Append" in found
+    assert "Index Scan using progress_events_log_id_version_key on progress_events born" in found

@@ -44,6 +44,8 @@ def worst_log(day: int = 0) -> dict:
         "workout_done": worst_text(200),
         "calories_burned": 99999.99999999999,
         "notes": worst_text(2000),
+        "source": "s" * 40,
+        "device": worst_text(100),
     }
 
 
@@ -123,6 +125,26 @@ def test_a_list_of_logs_at_every_bound_ends_its_pages_by_bytes_and_pages_through
     assert seen == ids  # every log once, in order
     assert len(sizes) == 3
     # A page ends only when the next log would not fit: close to the budget, not far below it.
+    assert all(size > RESPONSE_BUDGET_BYTES - FRAME_ALLOWANCE_BYTES - 10_000 for size in sizes[:-1])
+
+
+def test_a_change_feed_of_1000_logs_at_every_bound_ends_its_pages_by_bytes_and_follows_through_all(
+    api, tokens, heavy_user
+):
+    user, ids = heavy_user
+    path = f"/api/progress/changes/{quote(user, safe='')}"
+    seen, sizes, since = [], [], None
+    while True:
+        response = api.call("GET", path, tokens.client(), params={"limit": 1000, **({"since": since} if since else {})})
+        body = within_budget(response)
+        assert body["changes"], "a page always holds at least one change"
+        seen += [change["log"]["log_id"] for change in body["changes"]]
+        sizes.append(invoke_size(response))
+        since = body["next_token"]
+        if not body["more"]:
+            break
+    assert seen == ids  # every log's creation once, in order
+    assert len(sizes) == 3
     assert all(size > RESPONSE_BUDGET_BYTES - FRAME_ALLOWANCE_BYTES - 10_000 for size in sizes[:-1])
 
 
@@ -221,6 +243,7 @@ def test_the_routes_that_answer_one_log_or_the_goals_stay_within_the_budget_at_t
         "weekly_calories_burned": 699999.9999999999,
     }
     within_budget(api.call("PUT", f"/api/progress/goals/{in_path}", token, json=goals))
+    within_budget(api.call("PATCH", f"/api/progress/goals/{in_path}", token, json={"weekly_workouts": 99}))
     within_budget(api.call("GET", f"/api/progress/goals/{in_path}", token))
     within_budget(api.call("DELETE", f"/api/progress/goals/{in_path}", token))
     within_budget(api.call("DELETE", f"/api/progress/user/{in_path}/logs", token, params={"erase": "true"}))
@@ -351,6 +374,10 @@ WORST_CASES = {
     ("POST", "/api/progress/logs/batch"): test_a_batch_answer_and_its_worst_400_stay_within_the_budget,
     (
         "GET",
+        "/api/progress/changes/{user_id}",
+    ): test_a_change_feed_of_1000_logs_at_every_bound_ends_its_pages_by_bytes_and_follows_through_all,
+    (
+        "GET",
         "/api/progress/export/{user_id}",
     ): test_an_export_of_1000_logs_at_every_bound_ends_its_pages_by_bytes,
     (
@@ -365,6 +392,7 @@ WORST_CASES = {
             ("POST", "/api/progress/log/{log_id}/rollback"),
             ("DELETE", "/api/progress/user/{user_id}/logs"),
             ("PUT", "/api/progress/goals/{user_id}"),
+            ("PATCH", "/api/progress/goals/{user_id}"),
             ("GET", "/api/progress/goals/{user_id}"),
             ("DELETE", "/api/progress/goals/{user_id}"),
         ],

@@ -116,12 +116,20 @@ def test_the_goal_and_series_events_drive_their_handlers(invoke, user_profile):
     assert put["headers"]["ETag"] == f'"{version}"'
     goals = json.loads(invoke("get_goals", load_event("get_goals"))["body"])
     assert goals["target_weight_kg"] == 76.0 and goals["weekly_workouts"] == 3
+    patched = invoke("patch_goals", load_event("patch_goals"))
+    assert patched["statusCode"] == 200, patched
+    goals = json.loads(patched["body"])["goals"]
+    assert (goals["target_weight_kg"], goals["weekly_workouts"], goals["version"]) == (75.0, 3, version + 1)
     history = json.loads(invoke("get_goal_history", load_event("get_goal_history"))["body"])
-    assert history["events"][-1]["type"] == "set"
+    assert [event["type"] for event in history["events"][-2:]] == ["set", "changed"]
     cleared = json.loads(invoke("clear_goals", load_event("clear_goals"))["body"])
-    assert cleared == {"message": "Goals cleared", "user_id": "dev-user-1", "version": version + 1}
+    assert cleared == {"message": "Goals cleared", "user_id": "dev-user-1", "version": version + 2}
     series = json.loads(invoke("get_series", load_event("get_series"))["body"])
     assert [entry["start"] for entry in series["series"]] == ["2026-11-02", "2026-11-09", "2026-11-16", "2026-11-23"]
+    changes = json.loads(invoke("get_changes", load_event("get_changes"))["body"])
+    assert changes["user_id"] == "dev-user-1" and changes["next_token"]
+    positions = [change["stream_position"] for change in changes["changes"]]
+    assert positions and positions == sorted(positions)  # the goals' events just written, at least
 
 
 def test_the_schedule_event_drives_the_recompute(invoke):

@@ -65,6 +65,7 @@ def test_each_change_appends_an_event_with_the_full_state_and_updates_the_projec
         (3, "deleted", "remover"),
     ]
     state = {"date": "2026-01-01", "weight_kg": 79.5, "workout_done": None, "calories_burned": None, "notes": "first"}
+    state |= {"weight_lb": None, "weight_unit": "kg", "source": "manual", "device": None}
     assert events[1][2] == state and events[2][2] == state  # the deletion keeps the last state
     assert all(request_id.startswith("req-") for *_, request_id in events)
     assert updated.version == 2 and projection_of(database, created.log_id) is None
@@ -143,6 +144,10 @@ def test_delete_all_for_user_appends_one_deletion_event_per_live_log(database):
             "workout_done": "swim",
             "calories_burned": None,
             "notes": None,
+            "weight_lb": None,
+            "weight_unit": "kg",
+            "source": "manual",
+            "device": None,
         }
 
 
@@ -234,3 +239,18 @@ def test_migrations_apply_once_even_when_run_concurrently(empty_database_url):
     everything = [version for version, _, _ in available_migrations()]
     assert sorted(results, key=len) == [[], [], [], everything]
     assert migrate(Database(empty_database_url)) == []
+
+
+def test_a_deferred_statement_that_ends_in_a_comment_does_not_swallow_the_next_one(database):
+    # Deferred statements go out joined into one round trip: a statement file whose last line is a comment with no
+    # newline after it must not comment out the statement joined after it (it did with a "; " join).
+    from progress_tracking.db import defer
+
+    def work(cursor):
+        cursor.execute("CREATE TEMP TABLE joined (n int) ON COMMIT DROP")
+        defer(cursor, "INSERT INTO joined VALUES (1) -- the last line of a file, a comment")
+        defer(cursor, "INSERT INTO joined VALUES (2)")
+        cursor.execute("SELECT array_agg(n ORDER BY n) FROM joined")
+        return cursor.fetchone()[0]
+
+    assert database.run(work) == [1, 2]  # each value is read back: the control is the first, without a comment

@@ -470,3 +470,119 @@ def test_a_batch_with_an_idempotency_key_replays_its_answer(api, tokens, new_use
     assert len(events_of(database, user)) == 1
     other = api.call("POST", BATCH, token, json={**body, "logs": body["logs"] * 2}, headers=key)
     assert (other.status_code, other.json()["code"]) == (422, "idempotency_key_reused")
+
+
+def _stored_state(cursor, log_id):
+    cursor.execute("SELECT weight_lb::text, weight_kg, source, device FROM progress_logs WHERE log_id = %s", (log_id,))
+    return cursor.fetchone()
+
+
+def _event_data(cursor, log_id):
+    cursor.execute("SELECT data FROM progress_events WHERE log_id = %s ORDER BY version", (log_id,))
+    return [row[0] for row in cursor.fetchall()]
+
+
+def test_a_batch_in_pounds_and_kilograms_from_two_sources_stores_each_as_a_post_does(api, tokens, new_user, database):
+    from progress_tracking.store import rebuild
+    from progress_tracking.units import KG_PER_POUND
+
+    user = new_user("http-units")
+    token = tokens.user(user)
+    pounds = {"date": "2026-03-01", "weight_lb": 170.2, "source": "withings", "device": "Body+ scale",
+              "client_record_id": "w-1", "client_version": 4}  # fmt: skip
+    kilos = {"date": "2026-03-02", "weight_kg": 80.5, "source": "health-connect", "client_record_id": "hc-1",
+             "client_version": 1}  # fmt: skip
+    plain = {"date": "2026-03-03", "weight_lb": 165.3, "workout_done": "Running"}  # manual, no id
+    first = api.call("POST", BATCH, token, json={"user_id": user, "logs": [pounds, kilos, plain]})
+    assert first.status_code == 200, first.text
+    results = first.json()["results"]
+    assert [(r["index"], r["outcome"], r["version"]) for r in results] == [(0, "created", 1), (1, "created", 1),
+                                                                           (2, "created", 1)]  # fmt: skip
+    ids = [r["log_id"] for r in results]
+
+    # Stored as a POST stores them: the pounds exactly as entered beside the kg, the source, the device.
+    stored = [database.single(lambda cursor, log_id=log_id: _stored_state(cursor, log_id)) for log_id in ids]
+    assert stored == [
+        ("170.2", 170.2 * KG_PER_POUND, "withings", "Body+ scale"),
+        (None, 80.5, "health-connect", None),
+        ("165.3", 165.3 * KG_PER_POUND, "manual", None),
+    ]
+    # lb in, lb out: the list in imperial units answers the pounds as sent, the kg log converted.
+    imperial = api.call("GET", f"/api/progress/{user}", token, params={"units": "imperial"}).json()["progress_logs"]
+    by_id = {entry["log_id"]: entry for entry in imperial}
+    assert [(by_id[i].get("weight_lb"), by_id[i]["weight_unit"], by_id[i]["source"]) for i in ids] == [
+        (170.2, "lb", "withings"),
+        (round(80.5 / KG_PER_POUND, 2), "kg", "health-connect"),
+        (165.3, "lb", "manual"),
+    ]
+    metric = {
+        entry["log_id"]: entry for entry in api.call("GET", f"/api/progress/{user}", token).json()["progress_logs"]
+    }
+    assert metric[ids[1]]["weight_kg"] == 80.5 and metric[ids[1]]["device"] is None
+
+    # The events' data is a plain POST's (appending.event_data), plus the record's id and version.
+    control = api.call("POST", "/api/progress/log", token, json={"user_id": user, **plain})
+    assert control.status_code == 201, control.text
+    control_data = database.single(lambda cursor: _event_data(cursor, control.json()["id"]))
+    assert database.single(lambda cursor: _event_data(cursor, ids[2])) == control_data
+    batch_data = database.single(lambda cursor: _event_data(cursor, ids[0]))
+    assert batch_data == [
+        {"date": "2026-03-01", "weight_kg": 170.2 * KG_PER_POUND, "weight_lb": 170.2, "weight_unit": "lb",
+         "workout_done": None, "calories_burned": None, "notes": None, "source": "withings", "device": "Body+ scale",
+         "client_record_id": "w-1", "client_version": 4}
+    ]  # fmt: skip
+
+    # Re-sent at the same versions: unchanged, nothing written; the single POST's answer shows the log in pounds.
+    again = api.call("POST", BATCH, token, json={"user_id": user, "logs": [pounds, kilos]})
+    assert [(r["outcome"], r["log_id"], r["version"]) for r in again.json()["results"]] == [
+        ("unchanged", ids[0], 1),
+        ("unchanged", ids[1], 1),
+    ]
+    single = api.call("POST", "/api/progress/log", token, json={"user_id": user, **pounds})
+    assert (single.status_code, single.json()["outcome"]) == (200, "unchanged")
+    answered = single.json()["log"]
+    assert (answered["weight_lb"], answered["weight_unit"], answered["source"], answered["device"]) == (
+        170.2, "lb", "withings", "Body+ scale")  # fmt: skip
+    assert "weight_kg" not in answered
+    assert len(events_of(database, user)) == 4  # three from the batch, one from the control POST
+
+    # A higher version in kg replaces the pounds (as a PUT in kg does), and keeps the record's source.
+    both = {**pounds, "weight_lb": None, "weight_kg": 77.0, "client_version": 5}
+    refused = api.call("POST", BATCH, token, json={"user_id": user, "logs": [both]})
+    assert refused.status_code == 400  # both weights named (one of them null) is refused, as on a POST
+    in_kilograms = {name: value for name, value in both.items() if name != "weight_lb"}
+    newer = api.call("POST", BATCH, token, json={"user_id": user, "logs": [in_kilograms]})
+    assert newer.json()["results"][0]["outcome"] == "updated"
+    assert database.single(lambda cursor: _stored_state(cursor, ids[0])) == (None, 77.0, "withings", "Body+ scale")
+    # The projections are what the events fold to (the rebuild's comparison).
+    report = database.run(rebuild.compare_projection)
+    assert not set(ids) & set(report.missing + report.unexpected + report.different + report.states_differ)
+    assert user not in report.facts_differ
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"weight_lb": 1433.5}, "logs.0.weight_lb"),
+        ({"weight_lb": 4.4}, "logs.0.weight_lb"),
+        ({"weight_kg": 70.0, "weight_lb": 154.3}, "logs.0"),
+        ({"source": "with_ings"}, "logs.0.source"),
+        ({"device": " "}, "logs.0.device"),
+    ],
+)
+def test_a_batch_item_keeps_a_posts_unit_and_source_rules(api, tokens, new_user, database, fields, field):
+    user = new_user("http-item-rules")
+    token = tokens.user(user)
+    item_body = {"date": "2026-03-01", "weight_lb": 170.2, **fields}
+    refused = api.call("POST", BATCH, token, json={"user_id": user, "logs": [item_body]})
+    assert refused.status_code == 400, refused.text
+    item_problems = {detail["field"]: detail["message"] for detail in refused.json()["details"]}
+    assert field in item_problems
+    # A single POST of the same log is refused with the same message (named without the batch's place).
+    post_refused = api.call("POST", "/api/progress/log", token, json={"user_id": user, **item_body})
+    assert post_refused.status_code == 400
+    assert item_problems[field] in [detail["message"] for detail in post_refused.json()["details"]]
+    assert events_of(database, user) == []
+    # The positive control: an item at the bounds, with a source and device within their rules, is written.
+    control = {"date": "2026-03-01", "weight_lb": 1433, "source": "with-ings", "device": "Body+"}
+    assert api.call("POST", BATCH, token, json={"user_id": user, "logs": [control]}).status_code == 200

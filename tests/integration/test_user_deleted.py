@@ -15,7 +15,7 @@ from localdev.lambda_context import LocalLambdaContext
 from localdev.template import load_api
 from progress_tracking import user_deleted
 from progress_tracking.store import appending
-from tests.helpers import tombstones
+from tests.helpers import count_rows, tombstones
 from tests.helpers.events import load_event
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,21 +42,10 @@ def give_data(database, user_id: str) -> None:
         database.run(lambda cursor, fields=fields: appending.log_new(cursor, user_id, fields, change))
 
 
-def traces(database, user_id: str) -> dict[str, int]:
-    def work(cursor):
-        counts = {}
-        for table in ("progress_events", "progress_logs", "user_streams", "goal_events"):
-            cursor.execute(f"SELECT count(*) FROM {table} WHERE user_id = %s", (user_id,))
-            counts[table] = cursor.fetchone()[0]
-        return counts
-
-    return database.run(work)
-
-
 def test_a_user_deleted_redelivered_three_times_erases_once_then_does_nothing(consumer, database):
     user_id = f"deleted-{uuid.uuid4().hex[:10]}"
     give_data(database, user_id)
-    assert traces(database, user_id)["progress_events"] == 2  # positive control: there is something to erase
+    assert count_rows(database, user_id)["progress_events"] == 2  # positive control: there is something to erase
     event = user_deleted_event(user_id)
 
     first = consumer(event)["erased"]
@@ -72,7 +61,7 @@ def test_a_user_deleted_redelivered_three_times_erases_once_then_does_nothing(co
         "client_records",
         "streams",
     }
-    assert not any(traces(database, user_id).values())
+    assert not any(count_rows(database, user_id).values())
     assert tombstones(database, user_id) == 1  # one UserProgressErased to publish
 
     for _ in range(2):  # EventBridge delivers at least once: the same event again

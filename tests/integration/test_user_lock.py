@@ -23,9 +23,10 @@ from progress_tracking.db import Database, one_row
 from progress_tracking.errors import ProgressError
 from progress_tracking.migrations import migrate
 from progress_tracking.models.goal import GoalsPut
-from progress_tracking.models.log import HistoryQuery, ListQuery, LogCreate, LogUpdate
+from progress_tracking.models.log import HistoryQuery, ListQuery, LogCreate, LogUpdate, ProgressLog
 from progress_tracking.models.summary import SummaryQuery
 from progress_tracking.store import appending, checkpoints, erasure, rebuild, summary_facts
+from progress_tracking.store.statements import statement
 from progress_tracking.user_service import UserServiceClient
 from tests.helpers import MACHINE, blocked_by, count_rows, stream_version, wait_until
 
@@ -608,3 +609,51 @@ def test_the_database_server_log_names_no_user_after_conflicts_and_races(private
     assert wait_until(lambda: marker in server_log.read_text(errors="replace"))
     text = server_log.read_text(errors="replace")
     assert [user for user in named if user in text] == []
+
+
+def test_a_rebuild_started_while_a_write_is_in_flight_waits_for_it_instead_of_deadlocking(
+    database, database_url, users, new_user
+):
+    # Given a new log's write held between its event (which writes the log's state in time, progress_log_versions)
+    # and its projection (progress_logs), the order every write takes them in...
+    user = new_user()
+    logs.log_progress(database, users, MACHINE, entry(user, 1), None)
+    writer = psycopg2.connect(database_url)
+    rebuilder = psycopg2.connect(database_url)
+    try:
+        cursor = writer.cursor()
+        cursor.execute(statement("lock_new_log"), {"user_id": user})
+        at, release_tx, log_id = cursor.fetchone()
+        log = ProgressLog(
+            log_id=log_id, user_id=user, version=1, created_at=at, updated_at=at, date=date(2026, 1, 2),
+            weight_kg=71.0, workout_done=None, calories_burned=None, notes=None,
+        )  # fmt: skip
+        change = appending.Change(MACHINE.principal, None)
+        cursor.execute(
+            statement("append_log_event"),
+            {**log.model_dump(), "event_type": "logged", "data": appending.event_data(log), "actor": change.actor,
+             "request_id": None, "at": at, "release_tx": release_tx},
+        )  # fmt: skip
+
+        # ...a rebuild of the projections starts and waits for it (before: it locked progress_logs first and then
+        # waited for progress_log_versions, which the writer holds)...
+        def rebuild_all() -> int:
+            with rebuilder.cursor() as rebuilding:
+                live = rebuild.replace_projection(rebuilding)
+            rebuilder.commit()
+            return live
+
+        with ThreadPoolExecutor(1) as pool:
+            rebuilding = pool.submit(rebuild_all)
+            assert wait_until(lambda: blocked_by(database_url, writer.get_backend_pid()))
+            # ...and the writer goes on to its projection: both commit (before: one of them was chosen as the
+            # deadlock's victim, a 503 for the client or a failed rebuild for the operator).
+            cursor.execute(statement("project_log"), log.model_dump())
+            writer.commit()
+            assert rebuilding.result(timeout=30) >= 2
+    finally:
+        writer.close()
+        rebuilder.close()
+    # The rebuilt projection has the log written meanwhile, and agrees with the events.
+    assert count_rows(database, user)["progress_logs"] == 2
+    assert database.run(rebuild.compare_projection).consistent

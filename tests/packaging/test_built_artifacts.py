@@ -99,12 +99,17 @@ def test_the_goal_and_series_functions_answer_their_sample_events(build, lambda_
     version = json.loads(put["body"])["goals"]["version"]
     (goals,) = invoke(build, lambda_env, tmp_path, "get_goals", load_event("get_goals"))
     assert goals["headers"]["ETag"] == f'"{version}"'
+    (patched,) = invoke(build, lambda_env, tmp_path, "patch_goals", load_event("patch_goals"))
+    assert patched["statusCode"] == 200 and patched["headers"]["ETag"] == f'"{version + 1}"', patched
     (history,) = invoke(build, lambda_env, tmp_path, "get_goal_history", load_event("get_goal_history"))
-    assert json.loads(history["body"])["events"][-1]["type"] == "set"
+    assert json.loads(history["body"])["events"][-1]["type"] == "changed"
     (cleared,) = invoke(build, lambda_env, tmp_path, "clear_goals", load_event("clear_goals"))
-    assert json.loads(cleared["body"])["version"] == version + 1
+    assert json.loads(cleared["body"])["version"] == version + 2
     (series,) = invoke(build, lambda_env, tmp_path, "get_series", load_event("get_series"))
     assert len(json.loads(series["body"])["series"]) == 4
+    (changes,) = invoke(build, lambda_env, tmp_path, "get_changes", load_event("get_changes"))
+    assert changes["statusCode"] == 200, changes
+    assert json.loads(changes["body"])["next_token"]
 
 
 def test_the_built_authorizer_allows_a_valid_token_and_refuses_the_placeholder(build, lambda_env, tmp_path, tokens):
@@ -222,7 +227,7 @@ def test_the_built_docs_function_serves_the_page_and_its_assets_from_its_package
 # Profile client its callers', and the X-Ray SDK no one's while SDK tracing is off. (`botocore` alone is
 # Powertools' user-agent hook importing the package's __init__ whenever botocore is importable, as it always is in
 # the Lambda runtime; its SDK machinery is `botocore.session`, `botocore.client`, ….)
-USER_PROFILE_CALLERS = {"log_progress", "set_goals", "upsert_logs", "import_progress"}
+USER_PROFILE_CALLERS = {"log_progress", "set_goals", "patch_goals", "upsert_logs", "import_progress"}
 NO_DATABASE = {"authorizer", "api_docs"}
 NO_MODELS = NO_DATABASE | {"migrate", "publish_events"}
 SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:progress-db-AbCdEf"

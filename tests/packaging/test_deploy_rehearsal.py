@@ -212,7 +212,7 @@ def test_every_route_has_the_authorizer_its_method_and_a_proxy_integration_to_th
     cloudformation = created(environment)
     assert route_problems(source_template(), environment, cloudformation) == []
     operations = [op for op in api_operations(cloudformation) if op.method != "OPTIONS"]
-    assert len(operations) == (18 if environment != "default" else 16)  # the docs page's two routes when ApiDocs=true
+    assert len(operations) == (20 if environment != "default" else 18)  # the docs page's two routes when ApiDocs=true
 
 
 def test_a_route_without_the_authorizer_fails_the_rehearsal():
@@ -264,7 +264,7 @@ def test_cors_is_on_only_with_an_origin_and_then_on_every_answer_of_the_gateway(
         headers = preflight["responses"]["default"]["responseParameters"]
         gateway = body["x-amazon-apigateway-gateway-responses"]
         assert headers.get("method.response.header.Access-Control-Allow-Origin") == origin, environment
-        assert headers["method.response.header.Access-Control-Allow-Methods"] == "'GET,POST,PUT,DELETE,OPTIONS'"
+        assert headers["method.response.header.Access-Control-Allow-Methods"] == "'GET,POST,PUT,PATCH,DELETE,OPTIONS'"
         assert headers["method.response.header.Access-Control-Allow-Headers"] == (
             "'Authorization,Content-Type,If-Match,Idempotency-Key'"
         )
@@ -305,8 +305,8 @@ DATABASE = "${DatabaseSecretReadPolicy}"  # the secret (and its key): below
 API_FUNCTIONS = [
     "GetProgressFunction", "GetSummaryFunction", "LogProgressFunction", "UpdateProgressFunction",
     "DeleteProgressFunction", "DeleteUserLogsFunction", "GetLogHistoryFunction", "RollbackProgressFunction",
-    "SetGoalsFunction", "GetGoalsFunction", "ClearGoalsFunction", "GetGoalHistoryFunction", "GetSeriesFunction",
-    "UpsertLogsFunction", "ExportProgressFunction", "ImportProgressFunction",
+    "SetGoalsFunction", "PatchGoalsFunction", "GetGoalsFunction", "ClearGoalsFunction", "GetGoalHistoryFunction",
+    "GetSeriesFunction", "GetChangesFunction", "UpsertLogsFunction", "ExportProgressFunction", "ImportProgressFunction",
 ]  # fmt: skip
 # Each function's grants: its managed policies and its inline statements as (action, resource).
 GRANTS: dict[str, tuple[set[str], set[tuple[str, str]]]] = {

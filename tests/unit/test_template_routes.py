@@ -37,11 +37,12 @@ def test_literal_segments_win_over_parameters():
 
 def test_a_literal_path_part_wins_even_where_its_resource_has_no_such_method():
     # /api/progress/goals and /series exist only as parents of .../{user_id}: API Gateway walks into them.
-    for word in ("goals", "series", "summary", "user"):
+    for word in ("goals", "series", "summary", "user", "changes"):
         assert resolve("GET", f"/api/progress/{word}") is None, word
     # The positive controls: the same words one level down, and a near-miss that is a user id.
     assert resolve("GET", "/api/progress/goals/alice") == ("GetGoalsFunction", {"user_id": "alice"})
     assert resolve("GET", "/api/progress/series/alice") == ("GetSeriesFunction", {"user_id": "alice"})
+    assert resolve("GET", "/api/progress/changes/alice") == ("GetChangesFunction", {"user_id": "alice"})
     assert resolve("GET", "/api/progress/goalsx") == ("GetProgressFunction", {"user_id": "goalsx"})
 
 

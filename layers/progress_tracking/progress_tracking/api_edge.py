@@ -33,6 +33,7 @@ from progress_tracking.models.goal import Goals
 from progress_tracking.models.log import ProgressLog
 from progress_tracking.observability import instrumented, logger
 from progress_tracking.response_size import body_text
+from progress_tracking.units import Units, in_units
 
 M = TypeVar("M", bound=BaseModel)
 Handler = Callable[[ProxyEvent, LambdaContext], dict[str, Any]]
@@ -44,6 +45,7 @@ _STRONG_ETAG = re.compile(r'"([1-9][0-9]{0,9})"')
 ERROR_RESPONSES: dict[type[errors.ProgressError], tuple[int, str]] = {
     errors.MalformedJson: (400, "malformed_json"),
     errors.InvalidCursor: (400, "invalid_cursor"),
+    errors.InvalidChangeToken: (400, "invalid_change_token"),
     errors.InvalidRequest: (400, "validation_error"),
     errors.UnknownUser: (400, "unknown_user"),
     errors.TokenExpired: (401, "token_expired"),
@@ -53,6 +55,7 @@ ERROR_RESPONSES: dict[type[errors.ProgressError], tuple[int, str]] = {
     errors.GoalsNotFound: (404, "goals_not_found"),
     errors.InvalidRollback: (409, "invalid_rollback"),
     errors.ConcurrentChange: (409, "concurrent_change"),
+    errors.ResyncRequired: (410, "resync_required"),
     errors.PreconditionFailed: (412, "precondition_failed"),
     errors.PayloadTooLarge: (413, "payload_too_large"),
     errors.IdempotencyKeyReused: (422, "idempotency_key_reused"),
@@ -77,8 +80,11 @@ def text_response(status: int, text: str, content_type: str, headers: dict[str, 
     return {"statusCode": status, "headers": {"Content-Type": content_type, **(headers or {})}, "body": text}
 
 
-def model_response(status: int, model: BaseModel, headers: dict[str, str] | None = None) -> dict[str, Any]:
-    return json_response(status, model.model_dump(mode="json"), headers)
+def model_response(
+    status: int, model: BaseModel, headers: dict[str, str] | None = None, units: Units = "metric"
+) -> dict[str, Any]:
+    """The model as JSON, its weights in `units` (a log's stored `weight_lb` is never answered as such)."""
+    return json_response(status, in_units(model.model_dump(mode="json"), units), headers)
 
 
 def status_and_code(error: type[errors.ProgressError]) -> tuple[int, str]:

@@ -12,6 +12,9 @@ import json
 from datetime import datetime
 from typing import Any
 
+from progress_tracking.units import unit_of
+from progress_tracking.values import DEFAULT_SOURCE
+
 SOURCE = "progress-tracking"
 
 PROGRESS_LOGGED = "ProgressLogged"
@@ -27,7 +30,8 @@ DETAIL_TYPES = {
     "deleted": PROGRESS_DELETED,
     "restored": PROGRESS_RESTORED,
 }
-LOG_FIELDS = ("date", "weight_kg", "workout_done", "calories_burned", "notes")
+# A log's fields in an event's detail: its weight in kg, and the unit and pounds it was entered in (migration 0018).
+LOG_FIELDS = ("date", "weight_kg", "workout_done", "calories_burned", "notes", "weight_lb")
 
 
 def _time(value: datetime) -> str:
@@ -54,7 +58,13 @@ def progress_detail(
         "version": version,
         "occurred_at": _time(occurred_at),
         "request_id": request_id,
-        "log": {name: data.get(name) for name in LOG_FIELDS},
+        # Events from before migration 0018 have no source or unit: every log was manual then, every weight in kg.
+        "log": {name: data.get(name) for name in LOG_FIELDS}
+        | {
+            "weight_unit": unit_of(data.get("weight_kg"), data.get("weight_lb")),
+            "source": data.get("source", DEFAULT_SOURCE),
+            "device": data.get("device"),
+        },
     }
 
 

@@ -28,6 +28,19 @@ class InvalidCursor(InvalidRequest):
     message = "The cursor is not one this service issued"
 
 
+class InvalidChangeToken(InvalidRequest):
+    message = "The since token is not one this service issued for this user"
+
+
+class ResyncRequired(ProgressError):
+    """The user's data was erased after the change feed's token was issued: what the client holds is gone."""
+
+    message = (
+        "The user's data was erased after this token was issued; resync: drop what you hold and follow the changes "
+        "again without since"
+    )
+
+
 class PayloadTooLarge(ProgressError):
     message = "The request body is too large"
 

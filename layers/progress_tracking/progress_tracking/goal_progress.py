@@ -7,8 +7,8 @@ import math
 from datetime import UTC, date, timedelta
 
 from progress_tracking.models.facts import GoalFacts
-from progress_tracking.models.fields import rounded
 from progress_tracking.models.goal import GoalsProgress, WeeklyGoalProgress, WeightGoalProgress
+from progress_tracking.values import rounded
 
 # A projection further away than this is no projection.
 PROJECTION_HORIZON_DAYS = 36_500

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 from progress_tracking import authz, paging
 from progress_tracking.authz import Identity
 from progress_tracking.db import Cursor, Database
-from progress_tracking.errors import GoalsNotFound, PreconditionFailed, UnknownUser
-from progress_tracking.models.goal import GoalHistory, Goals, GoalsPut
+from progress_tracking.errors import GoalsNotFound, InvalidRequest, PreconditionFailed, UnknownUser
+from progress_tracking.models.goal import GoalHistory, Goals, GoalsPatch, GoalsPut, broken_goal_rule
 from progress_tracking.models.log import HistoryEntry, HistoryQuery
 from progress_tracking.store import goal_events
 
@@ -43,11 +43,47 @@ def set_goals(
         raise UnknownUser()
 
     def work(cursor: Cursor) -> Goals:
-        written = goal_events.write(cursor, user_id, body.model_dump(), caller.principal, request_id)
+        written = goal_events.write(cursor, user_id, body.goals(), caller.principal, request_id)
         _check_version(expected_versions, written)
         return written.goals
 
     return database.run(work)
+
+
+def patch_goals(
+    database: Database,
+    users: UserServiceClient,
+    caller: Identity,
+    user_id: str,
+    body: GoalsPatch,
+    request_id: str | None,
+    expected_versions: frozenset[int] | None = None,
+) -> Goals:
+    """Change the goals `body` names and leave the others (JSON Merge Patch), merged under the user's lock."""
+    authz.ensure_may_act_for(caller, user_id)
+    if not users.user_exists(user_id):
+        raise UnknownUser()
+
+    def work(cursor: Cursor) -> Goals:
+        written = goal_events.patch(cursor, user_id, body.members(), caller.principal, request_id)
+        _check_version(expected_versions, written)
+        _check_merged(written.goals)
+        return written.goals
+
+    return database.run(work)
+
+
+def _check_merged(goals: Goals) -> None:
+    """The goals a patch leaves keep PUT's rules; raising rolls the write back."""
+    broken = broken_goal_rule(
+        goals.target_weight_kg, goals.target_date, goals.weekly_workouts, goals.weekly_calories_burned
+    )
+    if broken is not None:
+        field, rule = broken
+        raise InvalidRequest(
+            f"The goals after this patch would break a rule: {rule}; nothing was written",
+            details=[{"field": field, "message": rule, "type": "value_error"}],
+        )
 
 
 def clear_goals(
@@ -85,6 +121,6 @@ def goal_history(database: Database, caller: Identity, user_id: str, query: Hist
     events = database.single(lambda cursor: goal_events.events(cursor, user_id, after, query.limit + 1))
     if not events:
         raise GoalsNotFound("The user never had goals")
-    page, more = paging.fit([HistoryEntry.model_validate(event) for event in events], query.limit)
+    page, more = paging.fit([HistoryEntry.model_validate(event) for event in events], query.limit, query.units)
     next_cursor = paging.history_cursor("goal_history", page[-1].version) if more else None
     return GoalHistory(user_id=user_id, events=page, next_cursor=next_cursor)

@@ -15,7 +15,7 @@ from typing import Annotated
 from pydantic import BaseModel, StringConstraints, TypeAdapter, ValidationError
 
 from progress_tracking.errors import InvalidRequest
-from progress_tracking.models.log import CLIENT_RECORD_FIELDS
+from progress_tracking.values import DEFAULT_SOURCE
 
 HEADER = "Idempotency-Key"
 MAX_LENGTH = 255
@@ -40,6 +40,15 @@ def parse_key(value: str) -> str:
         raise InvalidRequest(f"{HEADER} must be {RULE}", details=[{"field": HEADER, "message": RULE}]) from None
 
 
+NEW_FIELD_DEFAULTS = {
+    "weight_lb": None,
+    "source": DEFAULT_SOURCE,
+    "device": None,
+    "client_record_id": None,
+    "client_version": None,
+}
+
+
 @dataclass(frozen=True)
 class Claim:
     """One caller's key and the request it came with: a retry with the same key must carry the same body."""
@@ -50,7 +59,11 @@ class Claim:
 
     @classmethod
     def of(cls, principal: str, key: str, body: BaseModel) -> Claim:
-        # Fields a POST gained after keys were first stored count only when sent: a retry that spans that deploy
-        # hashes as its first attempt did.
-        unsent = set(CLIENT_RECORD_FIELDS) - body.model_fields_set
-        return cls(principal, key, hashlib.sha256(body.model_dump_json(exclude=unsent).encode()).hexdigest())
+        # The fields a POST gained after keys were first stored (migrations 0018 and 0019) count only when they differ
+        # from their defaults: a retry sent across those deploys carries the same hash as its first attempt. (A batch's
+        # body has none of them at its top level: it is hashed whole.)
+        fields = type(body).model_fields
+        unchanged = {
+            name for name, default in NEW_FIELD_DEFAULTS.items() if name in fields and getattr(body, name) == default
+        }
+        return cls(principal, key, hashlib.sha256(body.model_dump_json(exclude=unchanged).encode()).hexdigest())

@@ -86,7 +86,7 @@ def log_progress(
         return Logged(replayed, replayed=True)
     if not exists:
         raise UnknownUser()
-    fields = entry.model_dump(exclude={"user_id"})
+    fields = entry.state()
 
     def work(cursor: Cursor) -> Logged:
         locked = None
@@ -159,7 +159,7 @@ def log_history(database: Database, caller: Identity, log_id: int, query: Histor
         return events
 
     events = database.single(work)
-    page, more = paging.fit([HistoryEntry.model_validate(event) for event in events], query.limit)
+    page, more = paging.fit([HistoryEntry.model_validate(event) for event in events], query.limit, query.units)
     next_cursor = paging.history_cursor("log_history", page[-1].version) if more else None
     return LogHistory(log_id=log_id, user_id=events[0].user_id, events=page, next_cursor=next_cursor)
 
@@ -215,7 +215,8 @@ def _erase(cursor: Cursor, user_id: str) -> dict[str, int]:
 
 def list_progress(database: Database, caller: Identity, user_id: str, query: ListQuery) -> ProgressPage:
     authz.ensure_may_act_for(caller, user_id)
-    after = paging.after_in_list(query.cursor) if query.cursor else None
+    # A cursor names the source filter of its list: a page of another filter would skip or repeat logs.
+    after = paging.after_in_list(query.cursor, query.source) if query.cursor else None
     # One row more than asked tells whether another page follows.
     logs = database.single(
         lambda cursor: listing.list_logs(
@@ -226,8 +227,9 @@ def list_progress(database: Database, caller: Identity, user_id: str, query: Lis
             date_to=query.date_to,
             limit=query.limit + 1,
             as_of=query.as_of,
+            source=query.source,
         )
     )
-    page, more = paging.fit(logs, query.limit)
-    next_cursor = paging.list_cursor(page[-1].date, page[-1].log_id) if more else None
+    page, more = paging.fit(logs, query.limit, query.units)
+    next_cursor = paging.list_cursor(page[-1].date, page[-1].log_id, query.source) if more else None
     return ProgressPage(user_id=user_id, progress_logs=page, next_cursor=next_cursor)

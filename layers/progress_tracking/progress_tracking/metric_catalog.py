@@ -30,6 +30,7 @@ ROUTE_GROUPS: Mapping[str, str] = {
     "GET /api/progress/log/{log_id}/history": "read",
     "GET /api/progress/goals/{user_id}": "read",
     "GET /api/progress/goals/{user_id}/history": "read",
+    "GET /api/progress/changes/{user_id}": "read",
     "GET /api/progress/summary/{user_id}": "summary",
     "GET /api/progress/series/{user_id}": "summary",
     "POST /api/progress/log": "write",
@@ -39,6 +40,7 @@ ROUTE_GROUPS: Mapping[str, str] = {
     "DELETE /api/progress/user/{user_id}/logs": "write",
     "POST /api/progress/log/{log_id}/rollback": "write",
     "PUT /api/progress/goals/{user_id}": "write",
+    "PATCH /api/progress/goals/{user_id}": "write",
     "DELETE /api/progress/goals/{user_id}": "write",
     # Whole-history work, priced by the page (10,000 items) or the file (4 MB): an alarm of their own.
     "GET /api/progress/export/{user_id}": "portability",

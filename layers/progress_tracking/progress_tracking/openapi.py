@@ -18,6 +18,7 @@ EVERY_OPERATION_RAISES: tuple[type[errors.ProgressError], ...] = (
 )
 # And every operation with a body, while reading it.
 A_BODY_RAISES: tuple[type[errors.ProgressError], ...] = (errors.MalformedJson, errors.PayloadTooLarge)
+MERGE_PATCH = "application/merge-patch+json"  # RFC 7396's media type, a PATCH body's
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class Operation:
     other_successes: tuple[tuple[int, type[BaseModel]], ...] = ()  # e.g. a POST's 200 when it did not create
     raises: tuple[type[errors.ProgressError], ...] = ()  # the domain errors of this operation beyond the common ones
     body: type[BaseModel] | None = None
+    body_media_types: tuple[str, ...] = ("application/json",)  # the body is read as JSON whichever is sent
     query: type[BaseModel] | None = None
     request_headers: tuple[str, ...] = ()  # If-Match, Idempotency-Key
     response_headers: tuple[str, ...] = ()  # ETag, Location, Idempotent-Replayed

@@ -8,9 +8,9 @@ from progress_tracking import authz
 from progress_tracking.authz import Identity
 from progress_tracking.db import Database
 from progress_tracking.errors import InvalidRequest
-from progress_tracking.models.fields import rounded
 from progress_tracking.models.summary import Series, SeriesEntry, SeriesQuery
 from progress_tracking.store import buckets
+from progress_tracking.values import rounded
 
 MAX_BUCKETS = 400
 DEFAULT_BUCKETS = 30

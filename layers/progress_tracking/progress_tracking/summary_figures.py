@@ -7,8 +7,8 @@ from datetime import date, timedelta
 
 from progress_tracking import goal_progress
 from progress_tracking.models.facts import SummaryFacts
-from progress_tracking.models.fields import rounded
 from progress_tracking.models.summary import MAX_WORKOUT_KINDS, Summary
+from progress_tracking.values import rounded
 
 
 def summary_from_facts(user_id: str, facts: SummaryFacts, today: date) -> Summary:

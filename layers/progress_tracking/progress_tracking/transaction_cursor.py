@@ -60,7 +60,8 @@ class TransactionCursor(psycopg2.extensions.cursor):
         before += self.deferred
         self.deferred.clear()
         if before:
-            text = "; ".join([*before, self.mogrify(text, vars).decode() if vars is not None else text])
+            # Each statement ends on a line of its own: one whose last line is a comment cannot hide what follows.
+            text = "\n;\n".join([*before, self.mogrify(text, vars).decode() if vars is not None else text])
             vars = None  # noqa: A001 - in place now
         with Deadline(self.client_timeout):
             super().execute(text, vars)

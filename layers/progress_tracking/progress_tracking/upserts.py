@@ -77,7 +77,8 @@ def upsert_log(
     """A POST that carries a client record id: a batch of one (its replay included), hashed for its key as the
     POST's body."""
     authz.ensure_may_act_for(caller, entry.user_id)
-    item = LogItem.model_validate(entry.model_dump(exclude={"user_id"}))
+    # Validated as the POST's body already: the same fields and rules, without the user_id.
+    item = LogItem.model_construct(entry.model_fields_set - {"user_id"}, **entry.model_dump(exclude={"user_id"}))
     claim = Claim.of(caller.principal, idempotency_key, entry) if idempotency_key else None
     return _upsert(database, users, caller, entry.user_id, [item], request_id, claim)
 

@@ -1,11 +1,12 @@
 -- Client record ids (the Health Connect rule) and the versioned upsert that writes any number of a user's logs in one
 -- statement: a batch of up to 500, or a single POST that carries a client record id.
 --
--- A device names its records with its own id, unique per user and source, and a version it raises on every edit.
+-- A device names its records with its own id, unique per user and source (the log's `source` column of migration
+-- 0018, the one value a log has: the record is keyed by it), and a version it raises on every edit.
 -- The id is kept here, not on the log's projection: a deleted log's row leaves progress_logs, but its id must stay
 -- reserved so that a late duplicate from the device (same or lower version) does not bring it back. Erasure deletes
--- these rows with the user's other data (store/sql/erase_user.sql). The events written by the upsert carry the id,
--- its source and version in their data too, so the history shows them.
+-- these rows with the user's other data (store/sql/erase_user.sql). The events written by the upsert carry the id
+-- and its version in their data too (beside the log's state, its source included), so the history shows them.
 CREATE TABLE progress_client_records (
     user_id          text   NOT NULL,
     source           text   NOT NULL,
@@ -16,8 +17,9 @@ CREATE TABLE progress_client_records (
 );
 
 -- The upsert, after the user's lock (so its statements read the user's data as every earlier writer left it; the
--- snapshot rule of migration 0014). Each item of p_items is {"data": the log's mutable fields as a single POST's
--- event records them, "source", "client_record_id", "client_version"} (the last three null for a plain new log).
+-- snapshot rule of migration 0014). Each item of p_items is {"data": the log's state as a single POST's event records
+-- it (appending.event_data: the mutable fields, weight_lb as entered, source, device and weight_unit),
+-- "client_record_id", "client_version"} (both null for a plain new log). The record is keyed by the data's source.
 -- An item's outcome:
 --   created    no id, or an id never seen for (user, source): a new log, a `logged` event;
 --   updated    an id on record for a live log and a higher version: the log's fields replaced, an `updated` event;
@@ -25,6 +27,7 @@ CREATE TABLE progress_client_records (
 --              `restored` event (as a rollback restores one);
 --   unchanged  an id on record and an equal or lower version: nothing written, the log answered as it is (`deleted`
 --              when it is a deleted one, whose id stays reserved).
+-- An update or a restore replaces the log's state with the item's (its device too; its source is the record's).
 -- Events take stream positions in the items' order, the stream moves once to the last, and the projections (with
 -- their triggers, which keep the summaries' facts) are written set-based: the same rows the single writes write.
 -- With an Idempotency-Key (p_key) the key is claimed first, under the lock; a key already used answers one row with
@@ -79,7 +82,7 @@ BEGIN
     WITH item AS (
         SELECT (i.ordinality - 1)::integer AS item_index,
                i.value -> 'data' AS data,
-               i.value ->> 'source' AS source,
+               i.value -> 'data' ->> 'source' AS source,
                i.value ->> 'client_record_id' AS client_record_id,
                (i.value ->> 'client_version')::bigint AS client_version
         FROM jsonb_array_elements(p_items) WITH ORDINALITY AS i
@@ -95,7 +98,10 @@ BEGIN
                coalesce(l.updated_at, last_event.occurred_at) AS last_changed,
                CASE WHEN l.log_id IS NULL THEN last_event.data
                     ELSE jsonb_build_object('date', l.date, 'weight_kg', l.weight_kg, 'workout_done', l.workout_done,
-                                            'calories_burned', l.calories_burned, 'notes', l.notes)
+                                            'calories_burned', l.calories_burned, 'notes', l.notes,
+                                            'weight_lb', l.weight_lb, 'source', l.source, 'device', l.device,
+                                            'weight_unit', CASE WHEN l.weight_lb IS NOT NULL THEN 'lb'
+                                                                WHEN l.weight_kg IS NOT NULL THEN 'kg' END)
                END AS current_state
         FROM item
         JOIN progress_client_records AS r
@@ -163,7 +169,7 @@ BEGIN
                w.version,
                CASE w.outcome WHEN 'created' THEN 'logged' ELSE w.outcome END,
                CASE WHEN w.client_record_id IS NULL THEN w.data
-                    ELSE w.data || jsonb_build_object('source', w.source, 'client_record_id', w.client_record_id,
+                    ELSE w.data || jsonb_build_object('client_record_id', w.client_record_id,
                                                       'client_version', w.client_version)
                END,
                p_actor,
@@ -193,18 +199,18 @@ BEGIN
     ),
     states AS (
         INSERT INTO progress_log_versions (log_id, version, user_id, date, weight_kg, workout_done, calories_burned,
-                                           notes, created_at, valid_from, valid_to)
+                                           notes, created_at, valid_from, valid_to, weight_lb, source, device)
         SELECT w.log_id, w.version, p_user, (w.data ->> 'date')::date, (w.data ->> 'weight_kg')::float8,
                w.data ->> 'workout_done', (w.data ->> 'calories_burned')::float8, w.data ->> 'notes', w.created_at,
-               user_lock.event_at, 'infinity'
+               user_lock.event_at, 'infinity', (w.data ->> 'weight_lb')::numeric, w.source, w.data ->> 'device'
         FROM written AS w
     ),
     projected AS (
         INSERT INTO progress_logs (log_id, user_id, date, weight_kg, workout_done, calories_burned, notes, version,
-                                   created_at, updated_at)
+                                   created_at, updated_at, weight_lb, source, device)
         SELECT w.log_id, p_user, (w.data ->> 'date')::date, (w.data ->> 'weight_kg')::float8,
                w.data ->> 'workout_done', (w.data ->> 'calories_burned')::float8, w.data ->> 'notes', w.version,
-               w.created_at, user_lock.event_at
+               w.created_at, user_lock.event_at, (w.data ->> 'weight_lb')::numeric, w.source, w.data ->> 'device'
         FROM written AS w
         ON CONFLICT (log_id) DO UPDATE
         SET date = EXCLUDED.date,
@@ -212,6 +218,9 @@ BEGIN
             workout_done = EXCLUDED.workout_done,
             calories_burned = EXCLUDED.calories_burned,
             notes = EXCLUDED.notes,
+            weight_lb = EXCLUDED.weight_lb,
+            source = EXCLUDED.source,
+            device = EXCLUDED.device,
             version = EXCLUDED.version,
             updated_at = EXCLUDED.updated_at
     ),

@@ -10,7 +10,7 @@ from pydantic import AfterValidator, AwareDatetime, BeforeValidator, ConfigDict,
 
 EARLIEST_DATE = date(1900, 1, 1)
 # The literal path words that win over {user_id} in the routes (as in API Gateway): such a user could never list.
-RESERVED_USER_IDS = frozenset({"log", "logs", "summary", "user", "goals", "series", "export", "import"})
+RESERVED_USER_IDS = frozenset({"log", "logs", "summary", "user", "goals", "series", "changes", "export", "import"})
 # A target date may be a day behind UTC (users west of UTC) and at most about ten years ahead.
 TARGET_DATE_HORIZON = timedelta(days=3660)
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -40,12 +40,6 @@ def _decimal_string(value: Any) -> Any:
 
 def _unsigned_zero(value: float) -> float:
     return 0.0 if value == 0 else value  # -0.0 is stored and answered as 0
-
-
-def rounded(value: float, digits: int) -> float:
-    """A computed number as answered: rounded, and never a negative zero (-0.004 rounds to -0.0, which JSON writes
-    as `-0.0`; adding +0.0 turns it into 0.0 and leaves every other value as it is)."""
-    return round(value, digits) + 0.0
 
 
 def _has_a_visible_character(value: str) -> str:
@@ -134,18 +128,25 @@ _LOG_ID_DIGITS = re.compile(r"[1-9][0-9]{0,18}")  # no sign, leading zero, space
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 LogDate = Annotated[IsoDate, AfterValidator(_not_after_tomorrow)]
 # Plausible human body weights, in kilograms: from a newborn's (about 2 kg) to just above the heaviest person on record
-# (about 635 kg). A value outside is a typo or a unit mistake (grams, tonnes, 5e-324), never a body. One rule for every
-# unit a weight can be given in: a unit's bounds are these, converted (`body_weight_bounds(KG_PER_POUND)` for pounds).
+# (about 635 kg). A value outside is a typo or a unit mistake (grams, tonnes, 5e-324), never a body. In pounds, the same
+# bounds converted and rounded inward to 2 decimals (4.41 lb = 2.0003 kg, 1433 lb = 649.998 kg), so that every weight
+# accepted in pounds is one accepted in kilograms too; the errors name these round bounds.
 MIN_BODY_WEIGHT_KG = 2.0
 MAX_BODY_WEIGHT_KG = 650.0
+MIN_BODY_WEIGHT_LB = 4.41
+MAX_BODY_WEIGHT_LB = 1433.0
 
-
-def body_weight_bounds(kg_per_unit: float = 1.0) -> Any:
-    """The bounds of a body weight given in a unit of `kg_per_unit` kilograms."""
-    return Field(ge=MIN_BODY_WEIGHT_KG / kg_per_unit, le=MAX_BODY_WEIGHT_KG / kg_per_unit)
-
-
-WeightKg = Annotated[float, body_weight_bounds(), BeforeValidator(_decimal_string)]
+WeightKg = Annotated[float, Field(ge=MIN_BODY_WEIGHT_KG, le=MAX_BODY_WEIGHT_KG), BeforeValidator(_decimal_string)]
+WeightLb = Annotated[float, Field(ge=MIN_BODY_WEIGHT_LB, le=MAX_BODY_WEIGHT_LB), BeforeValidator(_decimal_string)]
+# Where a log came from: a short name the client chooses (`manual`, `health-connect`, `apple-health`, `withings`), and
+# optionally the device, free text. A log that names no source is `manual` (values.DEFAULT_SOURCE).
+SOURCE_RULE = "1 to 40 lowercase letters, digits or '-', starting with a letter or digit"
+Source = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")]
+Device = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f-\x9f]+$"),
+    AfterValidator(_has_a_visible_character),
+]
 CaloriesBurned = Annotated[
     float, Field(ge=0, le=100_000), BeforeValidator(_decimal_string), AfterValidator(_unsigned_zero)
 ]
@@ -155,9 +156,6 @@ WorkoutDone = Annotated[
     AfterValidator(_has_a_visible_character),
 ]
 Notes = Annotated[str, StringConstraints(max_length=2000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$")]
-# Where a log came from: a short name the client chooses (`manual`, `health-connect`, `apple-health`, `withings`).
-SOURCE_RULE = "1 to 40 of a-z, 0-9, '.', '_' and '-', starting with a letter or digit"
-Source = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[a-z0-9][a-z0-9._-]*$")]
 # A device's own id for a record (Health Connect's clientRecordId) and the version it raises on every edit
 # (clientRecordVersion, a long): unique per user and source; a higher version updates, an equal or lower one is a no-op.
 CLIENT_RECORD_ID_MAX_LENGTH = 100

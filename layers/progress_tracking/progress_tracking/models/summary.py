@@ -5,18 +5,17 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from progress_tracking.models.fields import AsOf, IsoDate, SeriesDate, UtcDateTime, check_range
 from progress_tracking.models.goal import GoalsProgress
+from progress_tracking.models.log import UnitsQuery
 
 MAX_WORKOUT_KINDS = 100  # at the bound of 200 characters, in the costliest characters: 81 KB of a summary
 
 
-class SummaryQuery(BaseModel):
+class SummaryQuery(UnitsQuery):
     """Query string of GET /api/progress/summary/{user_id}: an optional date range, computed on demand."""
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
 
     date_from: Annotated[IsoDate | None, Field(alias="from")] = None
     date_to: Annotated[IsoDate | None, Field(alias="to")] = None
@@ -49,10 +48,8 @@ class Summary(BaseModel):
     goals: GoalsProgress | None = None  # progress toward the user's goals; null without goals or with from/to
 
 
-class SeriesQuery(BaseModel):
+class SeriesQuery(UnitsQuery):
     """Query string of GET /api/progress/series/{user_id}. from/to default to the 30 buckets ending today (UTC)."""
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
 
     bucket: Literal["day", "week", "month"] = "day"
     date_from: Annotated[SeriesDate | None, Field(alias="from")] = None
@@ -71,9 +68,10 @@ class SeriesEntry(BaseModel):
     logs: int
     workouts: int
     total_calories_burned: float
-    average_weight_kg: float | None
-    min_weight_kg: float | None
-    max_weight_kg: float | None
+    # Absent from an answer in imperial units, which has average_weight_lb, min_weight_lb, max_weight_lb instead.
+    average_weight_kg: float | None = None
+    min_weight_kg: float | None = None
+    max_weight_kg: float | None = None
 
 
 class Series(BaseModel):

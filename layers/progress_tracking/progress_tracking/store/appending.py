@@ -12,12 +12,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from psycopg2.extras import Json
+from pydantic_core import to_jsonable_python
 
 from progress_tracking.db import Cursor, defer, one_row, rows_by_name
 from progress_tracking.errors import LogNotFound
-from progress_tracking.models.log import MUTABLE_FIELDS, ProgressLog
+from progress_tracking.models.log import STATE_FIELDS, ProgressLog, state_of
 from progress_tracking.store.statements import statement
 from progress_tracking.store.streams import StreamEvent, UserLock, lock_new_log
+from progress_tracking.units import unit_of
 
 
 @dataclass(frozen=True)
@@ -33,9 +35,16 @@ class LogEvent(StreamEvent):
     log_id: int
 
 
+def event_state(state: dict[str, Any]) -> dict[str, Any]:
+    """An event's data out of a log's state fields (STATE_FIELDS): those fields, JSON-ready, and the unit its weight
+    was entered in. The single writes' events (event_data) and the upsert's (store.upserting) record it alike."""
+    return {**to_jsonable_python(state), "weight_unit": unit_of(state["weight_kg"], state["weight_lb"])}
+
+
 def event_data(log: ProgressLog) -> Json:
-    """An event's data: the log's mutable fields (the rest of its state is in the event row itself)."""
-    return Json(log.model_dump(include=set(MUTABLE_FIELDS), mode="json"), dumps=json.dumps)
+    """An event's data: the log's state fields and the unit its weight was entered in (the rest of its state is in
+    the event row itself)."""
+    return Json(event_state(log.model_dump(include=set(STATE_FIELDS))), dumps=json.dumps)
 
 
 def _append(cursor: Cursor, log: ProgressLog, event_type: str, change: Change, lock: UserLock) -> None:
@@ -72,7 +81,7 @@ def log_new(
         version=1,
         created_at=lock.at,
         updated_at=lock.at,
-        **{name: fields.get(name) for name in MUTABLE_FIELDS},
+        **state_of(fields),
     )
     _append(cursor, log, "logged", change, lock)
     _project(cursor, log)
@@ -105,6 +114,8 @@ def lock_log(cursor: Cursor, log_id: int) -> LockedLog:
 
 def update(cursor: Cursor, locked: LockedLog, changes: dict[str, Any], change: Change) -> ProgressLog:
     current = locked.log
+    if "weight_kg" in changes and "weight_lb" not in changes:
+        changes = {**changes, "weight_lb": None}  # a weight in kg replaces one entered in pounds
     updated = current.model_copy(update={**changes, "version": current.version + 1, "updated_at": locked.lock.at})
     _append(cursor, updated, "updated", change, locked.lock)
     _project(cursor, updated)
@@ -171,7 +182,7 @@ def restore(cursor: Cursor, history: LockedHistory, target: LogEvent, change: Ch
         version=events[-1].version + 1,
         created_at=events[0].occurred_at,
         updated_at=history.lock.at,
-        **{name: target.data.get(name) for name in MUTABLE_FIELDS},
+        **state_of(target.data),
     )
     _append(cursor, restored, "restored", change, history.lock)
     _project(cursor, restored)

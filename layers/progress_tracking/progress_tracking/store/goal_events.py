@@ -1,8 +1,9 @@
-"""The goals' event stream and its projection: a goals write, the goals, and their events.
+"""The goals' event stream and its projection: a goals write (whole goals, or a merge patch of them), the goals, and
+their events.
 
-A goal write is one statement, a function of migration 0014: the user's lock first (their stream created for a first
-write), then the current goals read under it, the event appended with the lock's time and the projection updated. The
-caller checks If-Match afterwards; a refusal rolls everything back.
+A goal write is one statement, a function of migration 0014 (0022 for a patch): the user's lock first (their stream
+created for a first write), then the current goals read under it, the event appended with the lock's time and the
+projection updated. The caller checks If-Match afterwards; a refusal rolls everything back.
 """
 
 from __future__ import annotations
@@ -47,6 +48,21 @@ def write(cursor: Cursor, user_id: str, goals: dict[str, Any] | None, actor: str
             **values,
         },
     )
+    return _written(cursor)
+
+
+def patch(cursor: Cursor, user_id: str, members: dict[str, Any], actor: str, request_id: str | None) -> Written:
+    """Take the user's lock, then merge `members` (JSON Merge Patch: a value sets, None clears, an absent goal stays)
+    into the goals read under it and write the result as `write` does: one statement (`progress_patch_goals`,
+    migration 0022)."""
+    cursor.execute(
+        statement("patch_goals"),
+        {"user_id": user_id, "patch": Json(members, dumps=json.dumps), "actor": actor, "request_id": request_id},
+    )
+    return _written(cursor)
+
+
+def _written(cursor: Cursor) -> Written:
     (row,) = rows_by_name(cursor)
     prior_version, prior_active = row.pop("prior_version"), row.pop("prior_active")
     return Written(goals=Goals(**row), prior_version=prior_version, prior_active=prior_active)

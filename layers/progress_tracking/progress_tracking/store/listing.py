@@ -18,10 +18,11 @@ def list_logs(
     date_to: date | None,
     limit: int,
     as_of: datetime | None = None,
+    source: str | None = None,
 ) -> list[ProgressLog]:
     """A page of a user's logs, oldest first, by keyset on (date, log_id) so that every page costs the same.
 
-    With `as_of`, the logs as they stood at that moment (`progress_log_versions`).
+    With `as_of`, the logs as they stood at that moment (`progress_log_versions`); with `source`, only its logs.
     """
     after_date, after_log_id = after or (None, None)
     cursor.execute(
@@ -34,6 +35,7 @@ def list_logs(
             "from": date_from,
             "to": date_to,
             "limit": limit,
+            "source": source,
         },
     )
     return [ProgressLog(**row) for row in rows_by_name(cursor)]

@@ -11,10 +11,10 @@ from psycopg2.extras import Json
 
 from progress_tracking.db import Cursor, rows_by_name
 from progress_tracking.idempotency import Claim
-from progress_tracking.models.log import MUTABLE_FIELDS, LogItem, ProgressLog
+from progress_tracking.models.log import LogItem, ProgressLog, state_of
 from progress_tracking.models.upsert import Upserted
 from progress_tracking.store import idempotency_keys
-from progress_tracking.store.appending import Change
+from progress_tracking.store.appending import Change, event_state
 from progress_tracking.store.statements import statement
 
 
@@ -27,10 +27,10 @@ class Written:
 
 
 def _item(item: LogItem) -> dict[str, Any]:
-    # `data` is what a single POST's event records (appending.event_data): the same JSON, so the same events.
+    # `data` is what a single POST's event records (appending.event_data): the same JSON, so the same events, and the
+    # same columns (weight_lb as entered, source, device). The record is keyed by the data's source.
     return {
-        "data": item.model_dump(include=set(MUTABLE_FIELDS), mode="json"),
-        "source": item.source,
+        "data": event_state(item.state()),
         "client_record_id": item.client_record_id,
         "client_version": item.client_version,
     }
@@ -67,7 +67,7 @@ def upsert_logs(cursor: Cursor, user_id: str, items: list[LogItem], change: Chan
                     version=row["version"],
                     created_at=row["created_at"],
                     updated_at=row["updated_at"],
-                    **{name: row["state"].get(name) for name in MUTABLE_FIELDS},
+                    **state_of(row["state"]),
                 ),
             )
             for row in rows

@@ -24,7 +24,7 @@ ended AS (
       AND valid_to = 'infinity'
 )
 INSERT INTO progress_log_versions (log_id, version, user_id, date, weight_kg, workout_done, calories_burned, notes,
-                                   created_at, valid_from, valid_to)
+                                   created_at, valid_from, valid_to, weight_lb, source, device)
 SELECT %(log_id)s, %(version)s, %(user_id)s, %(date)s, %(weight_kg)s, %(workout_done)s, %(calories_burned)s,
-       %(notes)s, %(created_at)s, %(at)s, 'infinity'
+       %(notes)s, %(created_at)s, %(at)s, 'infinity', %(weight_lb)s, %(source)s, %(device)s
 WHERE %(event_type)s <> 'deleted'

@@ -1,5 +1,6 @@
 -- A page of a user's live logs, oldest first: a keyset range of (user_id, date, log_id), so every page costs the
--- same. A NULL bound is no bound (the planner folds it away: the plan is the one without it).
+-- same. A NULL bound (or source) is no bound (the planner folds it away: the plan is the one without it); with a
+-- source, the range is one of (user_id, source, date, log_id) (migration 0018).
 SELECT log_id,
        user_id,
        date,
@@ -9,9 +10,13 @@ SELECT log_id,
        notes,
        version,
        created_at,
-       updated_at
+       updated_at,
+       weight_lb,
+       source,
+       device
 FROM progress_logs
 WHERE user_id = %(user_id)s
+  AND (%(source)s::text IS NULL OR source = %(source)s)
   AND (%(after_date)s::date IS NULL OR (date, log_id) > (%(after_date)s, %(after_log_id)s))
   AND (%(from)s::date IS NULL OR date >= %(from)s)
   AND (%(to)s::date IS NULL OR date <= %(to)s)

@@ -9,9 +9,13 @@ SELECT log_id,
        notes,
        version,
        created_at,
-       valid_from AS updated_at
+       valid_from AS updated_at,
+       weight_lb,
+       source,
+       device
 FROM progress_log_versions
 WHERE user_id = %(user_id)s
+  AND (%(source)s::text IS NULL OR source = %(source)s)
   AND valid_from <= %(as_of)s
   AND valid_to > %(as_of)s
   AND (%(after_date)s::date IS NULL OR (date, log_id) > (%(after_date)s, %(after_log_id)s))

@@ -11,5 +11,8 @@ SELECT event_at,
        notes,
        version,
        created_at,
-       updated_at
+       updated_at,
+       weight_lb,
+       source,
+       device
 FROM progress_lock_log(%(log_id)s)
