@@ -30,4 +30,5 @@ def lambda_handler(event: ProxyEvent, context: LambdaContext) -> dict:
     if isinstance(page, exports.CsvPage):
         cursor = {"X-Next-Cursor": page.next_cursor} if page.next_cursor else {}
         return api_edge.text_response(200, page.text, "text/csv; charset=utf-8", cursor)
-    return api_edge.model_response(200, page)
+    # As the page holds it, not through units: a log entered in pounds keeps weight_lb beside its weight_kg.
+    return api_edge.json_response(200, page.model_dump(mode="json"))

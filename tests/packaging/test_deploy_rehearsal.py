@@ -115,7 +115,7 @@ def test_a_broken_sub_or_mapping_fails_the_rehearsal():
         for name, r in functions_of(source_template()).items()
         if {"Ref": "DatabaseSecretReadPolicy"} in r["Properties"].get("Policies", [])
     ]
-    assert len(database_functions) == 20
+    assert len(database_functions) == 22
     assert [problem for problem in problems if "ProgressAp'" in problem] == [
         "Outputs.ApiUrl.Value: 'ProgressAp' names no resource, parameter or variable"
     ]

@@ -22,8 +22,12 @@ def refusal(text: str, fmt: str | None = None, content_type: str | None = None) 
     return refused.value
 
 
-def export_csv(*rows: str) -> str:
-    return "\r\n".join([",".join(CSV_COLUMNS), *rows]) + "\r\n"
+# The columns of an export written before units and sources (every log in kg and `manual`): still read.
+FIRST_CSV_COLUMNS = CSV_COLUMNS[: CSV_COLUMNS.index("updated_at") + 1]
+
+
+def export_csv(*rows: str, columns: tuple[str, ...] = FIRST_CSV_COLUMNS) -> str:
+    return "\r\n".join([",".join(columns), *rows]) + "\r\n"
 
 
 def export_json(logs: list, **fields) -> str:
@@ -72,7 +76,38 @@ def test_this_services_csv_export_is_read_with_its_identity():
     assert read.format == "csv"
     (log,) = read.logs
     assert (log.log.client_record_id, log.log.client_version, log.log.notes) == ("export:7", 3, "a, note")
-    assert log.log.source == "import"
+    assert log.log.source == "manual"  # an export from before sources: every log was manual
+
+
+def test_a_csv_export_in_pounds_is_read_back_in_pounds_as_entered_with_its_source_and_device():
+    pounds = "7,2026-01-05,77.2,,,,3,2026-01-05T10:00:00Z,2026-01-06T10:00:00Z,170.2,lb,withings,Body+ scale"
+    kilos = "8,2026-01-06,80.5,,,,1,2026-01-06T10:00:00Z,2026-01-06T10:00:00Z,,kg,manual,"
+    read = read_file(export_csv(pounds, kilos, columns=CSV_COLUMNS), None, None)
+    entered = [(log.log.weight_lb, log.log.weight_kg, log.log.source, log.log.device) for log in read.logs]
+    # The pounds, not the rounded kilograms beside them, are the weight; the kg log stays in kg (the control).
+    assert entered == [(170.2, None, "withings", "Body+ scale"), (None, 80.5, "manual", None)]
+    assert [log.log.client_record_id for log in read.logs] == ["export:7", "export:8"]
+
+
+def test_a_json_export_in_pounds_is_read_back_in_pounds_with_its_source_and_device():
+    logs = [
+        exported_log(7, weight_kg=77.2, weight_lb=170.2, weight_unit="lb", source="withings", device="Body+ scale"),
+        exported_log(8, weight_lb=None, weight_unit="kg", source="health-connect", device=None),
+        exported_log(9),  # an export from before units and sources
+    ]
+    read = read_file(export_json(logs), None, None)
+    assert [(log.log.weight_lb, log.log.weight_kg, log.log.source, log.log.device) for log in read.logs] == [
+        (170.2, None, "withings", "Body+ scale"),
+        (None, 80.5, "health-connect", None),
+        (None, 80.5, "manual", None),
+    ]
+
+
+def test_a_foreign_tools_logs_get_source_import_and_a_bad_source_is_named():
+    read = read_file((FIXTURES / "openscale_export.csv").read_text(), None, "text/csv")
+    assert {log.log.source for log in read.logs} == {"import"}
+    refused = refusal(export_json([exported_log(7, source="Not A Source")]))
+    assert [(detail["index"], detail["field"]) for detail in refused.details] == [(0, "source")]
 
 
 def test_a_json_export_is_read_with_its_logs_identity_and_goals():

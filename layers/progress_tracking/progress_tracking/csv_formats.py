@@ -13,13 +13,19 @@ from datetime import date, datetime
 from typing import Any
 
 from progress_tracking.models.export import CSV_COLUMNS
-from progress_tracking.models.log import MUTABLE_FIELDS
+from progress_tracking.models.log import STATE_FIELDS
+from progress_tracking.values import DEFAULT_SOURCE
+
+# The source of a foreign tool's logs: its rows name none, and their client record ids say which tool they came from.
+IMPORT_SOURCE = "import"
+NUMBERS = frozenset({"weight_kg", "weight_lb", "calories_burned"})
 
 
 @dataclass(frozen=True)
 class CsvFormat:
     name: str
-    # Header → the log field it fills (date, weight_kg, workout_done, calories_burned, notes).
+    # Header → the log field it fills (date, weight_kg or weight_lb by the tool's unit, workout_done,
+    # calories_burned, notes; this service's own also source and device).
     columns: Mapping[str, str]
     # How the date column is written (strptime); the calendar date as written is the log's date, no time zone applied.
     date_formats: tuple[str, ...]
@@ -27,7 +33,8 @@ class CsvFormat:
     # importing the same file twice changes nothing.
     identity: tuple[str, ...]
     record_prefix: str
-    kg_per_weight_unit: float = 1.0  # the weight column's unit, in kilograms
+    # The source of a row that names none: an export from before sources held only `manual` logs.
+    source: str = DEFAULT_SOURCE
     version_column: str | None = None  # the source row's version, compared with the stored one's on a re-import
     zero_is_absent: frozenset[str] = frozenset()  # fields a tool writes as 0 when nothing was measured
     # Matched by position rather than by name: the tool translates its header into the user's language.
@@ -41,7 +48,7 @@ FORMATS: dict[str, CsvFormat] = {
     # This service's `format=csv` export (models.export.CSV_COLUMNS).
     "csv": CsvFormat(
         name="csv",
-        columns={name: name for name in CSV_COLUMNS if name in MUTABLE_FIELDS},
+        columns={name: name for name in CSV_COLUMNS if name in STATE_FIELDS},  # weight_unit follows from weight_lb
         date_formats=("%Y-%m-%d",),
         identity=("log_id",),
         record_prefix="export",
@@ -58,6 +65,7 @@ FORMATS: dict[str, CsvFormat] = {
         date_formats=("%d.%m.%Y %H:%M",),
         identity=("dateTime",),
         record_prefix="openscale",
+        source=IMPORT_SOURCE,
         zero_is_absent=frozenset({"weight_kg"}),
         required=("dateTime", "weight"),
     ),
@@ -70,6 +78,7 @@ FORMATS: dict[str, CsvFormat] = {
         date_formats=("%Y-%m-%d", "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%d %H:%M:%S.%f%z"),
         identity=("Date",),
         record_prefix="wger",
+        source=IMPORT_SOURCE,
         by_position=True,
         required=("Date", "Weight"),
     ),
@@ -153,8 +162,8 @@ def _row(line: int, header: list[str], values: list[str], fmt: CsvFormat) -> Csv
             continue
         if name == "date":
             fields[name] = _date(value, fmt, problems)
-        elif name in ("weight_kg", "calories_burned"):
-            fields[name] = _number(value, name, fmt, problems)
+        elif name in NUMBERS:
+            fields[name] = _number(value, name, problems)
         else:
             fields[name] = value
         if name in fmt.zero_is_absent and fields[name] == 0:
@@ -188,10 +197,10 @@ def _date(value: str, fmt: CsvFormat, problems: list[tuple[str, str]]) -> date |
     return value
 
 
-def _number(value: str, name: str, fmt: CsvFormat, problems: list[tuple[str, str]]) -> float | str:
+def _number(value: str, name: str, problems: list[tuple[str, str]]) -> float | str:
     try:
         number = float(value)
     except ValueError:
         problems.append((name, f"{value[:40]!r} is not a number"))
         return value
-    return number * fmt.kg_per_weight_unit if name == "weight_kg" else number
+    return number

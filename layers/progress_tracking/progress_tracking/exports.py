@@ -34,6 +34,8 @@ from progress_tracking.response_size import ITEMS_BUDGET_BYTES, body_text, invok
 from progress_tracking.store import exporting
 from progress_tracking.store.exporting import GOAL_EVENTS, HEAD, LOG_EVENTS, LOGS, ExportRow
 from progress_tracking.summary_figures import summary_from_facts
+from progress_tracking.units import DIGITS, unit_of
+from progress_tracking.values import DEFAULT_SOURCE, rounded
 
 
 @dataclass(frozen=True)
@@ -126,17 +128,33 @@ def _render(row: ExportRow, user_id: str, fmt: str, today: date | None) -> _Item
         parts = [part.model_dump(mode="json") for part in (head.summary, head.goals) if part is not None]
         return _Item(row, head, invoke_bytes(body_text(parts)))
     if row.section == LOGS:
-        model = ProgressLog.model_validate(row.item)
+        model = ProgressLog.model_validate(_as_answered(row.item))
         if fmt == "csv":
             line = _csv_line(_csv_values(model))
             return _Item(row, line, invoke_bytes(line))
     elif row.section == LOG_EVENTS:
-        model = ExportedLogEvent.model_validate(row.item)
+        model = ExportedLogEvent.model_validate({**row.item, "state": _event_state(row.item["state"])})
     else:
         model = ExportedGoalEvent.model_validate(row.item)
     # pydantic's JSON is the body's (compact, non-ASCII as is) in a third of json.dumps's time, but for one byte: it
     # writes 1e-7 where the body has 1e-07 (an item holds one such number at most, calories_burned). Plus the comma.
     return _Item(row, model, invoke_bytes(model.model_dump_json()) + 2)
+
+
+def _as_answered(log: dict[str, Any]) -> dict[str, Any]:
+    """An exported log's fields as the API answers a log, with the pounds it was entered in beside its weight_kg
+    (that one rounded, as a metric answer has it): the import takes the pounds, exactly as entered."""
+    if log["weight_lb"] is None:
+        return log
+    return {**log, "weight_kg": rounded(log["weight_kg"], DIGITS)}
+
+
+def _event_state(state: dict[str, Any]) -> dict[str, Any]:
+    """A log event's state with the fields of migration 0018: an event written before it was in kg and `manual`."""
+    if "weight_kg" not in state:
+        return state
+    filled = {"weight_lb": None, "source": DEFAULT_SOURCE, "device": None, **state}
+    return {**filled, "weight_unit": unit_of(filled["weight_kg"], filled["weight_lb"])}
 
 
 def _fit(

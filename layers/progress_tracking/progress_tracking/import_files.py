@@ -15,7 +15,8 @@ from pydantic import ValidationError
 from progress_tracking import csv_formats
 from progress_tracking.errors import InvalidRequest
 from progress_tracking.models.export import FORMAT_VERSION, ImportedGoals
-from progress_tracking.models.log import MUTABLE_FIELDS, LogItem
+from progress_tracking.models.log import STATE_FIELDS, LogItem
+from progress_tracking.values import DEFAULT_SOURCE
 
 # A file is at most this many bytes and logs: an export page (paging ends one at 4 MB) always fits, and the import
 # stays one transaction that ends well within the function's time (docs/export-format.md).
@@ -24,16 +25,15 @@ MAX_IMPORT_LOGS = 20_000
 # A refusal lists this many problems at most (its message counts them all): a file of 4 MB may hold a million bad
 # rows, and the answer must stay within Lambda's limit.
 MAX_LISTED_PROBLEMS = 1000
-# The source an imported log is recorded with; its client record id says where in which file it came from.
-IMPORT_SOURCE = "import"
 
 
 @dataclass(frozen=True)
 class FileLog:
     where: dict[str, int]  # {"line": n} for a CSV row, {"index": i} for an item of a JSON export's `logs`
-    # A batch upsert's item, source `import`: its client_record_id names the row in its file (export:1234 for the
-    # exported log 1234, openscale:05.01.2026 07:30), its client_version the exported log's version (1 elsewhere), so
-    # a second import of the file changes nothing and an import of a later export updates what changed since.
+    # A batch upsert's item: its client_record_id names the row in its file (export:1234 for the exported log 1234,
+    # openscale:05.01.2026 07:30), its client_version the exported log's version (1 elsewhere), so a second import of
+    # the file changes nothing and an import of a later export updates what changed since. An exported log keeps its
+    # source and device (the record is keyed by that source); a foreign tool's logs get source `import`.
     log: LogItem
     # This service's export names its logs: one that is a live log of the importing user is that very log (an export
     # imported back into its own account), left as it is rather than copied.
@@ -110,7 +110,7 @@ def _json_log(index: int, item: Any, problems: list[dict[str, Any]]) -> FileLog 
     bad = [name for name, value in identity.items() if type(value) is not int or value < 1]
     for name in bad:
         problems.append({**where, "field": name, "message": "required: a positive integer (it identifies the log)"})
-    fields = {name: item[name] for name in MUTABLE_FIELDS if name in item}
+    fields = {"source": DEFAULT_SOURCE} | {name: item[name] for name in STATE_FIELDS if name in item}
     # Validated even when its identity is bad, so that every problem of the log is named at once.
     log_id = identity["log_id"]
     log = _file_log(where, fields, f"export:{log_id}", 1 if bad else identity["version"], problems, log_id)
@@ -129,7 +129,8 @@ def _read_csv(text: str, fmt: str | None, problems: list[dict[str, Any]]) -> tup
         problems += [{**where, "field": name or None, "message": reason} for name, reason in row.problems]
         if row.problems:
             continue
-        log = _file_log(where, row.fields, row.client_record_id, row.client_version, problems, row.exported_log_id)
+        fields = {"source": table.source, **row.fields}
+        log = _file_log(where, fields, row.client_record_id, row.client_version, problems, row.exported_log_id)
         if log is not None:
             logs.append(log)
     return table.name, logs
@@ -144,8 +145,13 @@ def _file_log(
     exported_log_id: Any = None,
 ) -> FileLog | None:
     """The row as a batch item, validated as a POST's log is; None (its problems added) when it is not one."""
+    if fields.get("weight_lb") is not None:
+        # Entered in pounds: those, exactly as entered, are the weight; the export's weight_kg is their conversion.
+        fields = {name: value for name, value in fields.items() if name != "weight_kg"}
+    elif "weight_lb" in fields:
+        fields = {name: value for name, value in fields.items() if name != "weight_lb"}  # null: entered in kg
     try:
-        item = {**fields, "source": IMPORT_SOURCE, "client_record_id": record, "client_version": version}
+        item = {**fields, "client_record_id": record, "client_version": version}
         return FileLog(where, LogItem.model_validate(item), exported_log_id)
     except ValidationError as exc:
         problems += _problems(exc, where)

@@ -16,7 +16,7 @@ from progress_tracking import authz, import_files
 from progress_tracking.authz import Identity
 from progress_tracking.db import Cursor, Database
 from progress_tracking.errors import UnknownUser
-from progress_tracking.import_files import IMPORT_SOURCE, ImportFile
+from progress_tracking.import_files import FileLog, ImportFile
 from progress_tracking.models.export import GoalsOutcome, ImportedGoals, ImportItem, ImportQuery, ImportResult
 from progress_tracking.models.goal import GOAL_FIELDS
 from progress_tracking.models.upsert import MAX_BATCH_ITEMS, Outcome
@@ -50,9 +50,13 @@ def import_file(
 
 
 def _find(cursor: Cursor, user_id: str, file: ImportFile) -> importing.Found:
-    ids = [str(log.log.client_record_id) for log in file.logs]
     log_ids = [log.exported_log_id for log in file.logs if log.exported_log_id is not None]
-    return importing.find(cursor, user_id, IMPORT_SOURCE, ids, log_ids)
+    return importing.find(cursor, user_id, [_record_key(log) for log in file.logs], log_ids)
+
+
+def _record_key(log: FileLog) -> tuple[str, str]:
+    """The client record a log of the file names: its id under its source (the record's key, with the user)."""
+    return log.log.source, str(log.log.client_record_id)
 
 
 def _plan(file: ImportFile, found: importing.Found) -> list[tuple[Outcome, int | None]]:
@@ -60,7 +64,7 @@ def _plan(file: ImportFile, found: importing.Found) -> list[tuple[Outcome, int |
     of the user's own export that is still live is that log, unchanged."""
     plan: list[tuple[Outcome, int | None]] = []
     for log in file.logs:
-        record = found.records.get(str(log.log.client_record_id))
+        record = found.records.get(_record_key(log))
         if log.exported_log_id in found.live_log_ids:
             plan.append(("unchanged", log.exported_log_id))
         elif record is None:

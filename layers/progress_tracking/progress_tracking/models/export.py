@@ -25,7 +25,8 @@ from progress_tracking.models.upsert import Outcome
 # added keeps the version, and readers ignore fields they do not know.
 FORMAT_VERSION = 1
 # The columns of `format=csv`, in order; the unit is in the name, dates are YYYY-MM-DD, times RFC 3339 UTC. log_id,
-# version, created_at and updated_at are identity: another import gives them other values.
+# version, created_at and updated_at are identity: another import gives them other values. The units' and sources'
+# columns (migration 0018) come last, so that a reader of the first columns by position reads them as before.
 CSV_COLUMNS = (
     "log_id",
     "date",
@@ -36,6 +37,10 @@ CSV_COLUMNS = (
     "version",
     "created_at",
     "updated_at",
+    "weight_lb",
+    "weight_unit",
+    "source",
+    "device",
 )
 
 

@@ -19,20 +19,28 @@ class Record:
 
 @dataclass(frozen=True)
 class Found:
-    records: dict[str, Record]  # by client_record_id
+    records: dict[tuple[str, str], Record]  # by (source, client_record_id)
     live_log_ids: set[int]  # the log ids asked about that are the user's live logs
     goals: dict[str, Any] | None  # the user's goals' targets; None when they have none
 
 
-def find(cursor: Cursor, user_id: str, source: str, client_record_ids: list[str], log_ids: list[int]) -> Found:
+def find(cursor: Cursor, user_id: str, keys: list[tuple[str, str]], log_ids: list[int]) -> Found:
+    """The client records of `keys` ((source, client_record_id) pairs), the live logs among `log_ids`, the goals."""
     cursor.execute(
         statement("import_plan"),
-        {"user_id": user_id, "source": source, "client_record_ids": client_record_ids, "log_ids": log_ids},
+        {
+            "user_id": user_id,
+            "sources": [source for source, _ in keys],
+            "client_record_ids": [record_id for _, record_id in keys],
+            "log_ids": log_ids,
+        },
     )
     records, live_log_ids, goals = one_row(cursor)
     return Found(
         records={
-            record["client_record_id"]: Record(record["log_id"], record["client_version"], record["deleted"])
+            (record["source"], record["client_record_id"]): Record(
+                record["log_id"], record["client_version"], record["deleted"]
+            )
             for record in records
         },
         live_log_ids=set(live_log_ids),

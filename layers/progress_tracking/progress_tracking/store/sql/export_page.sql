@@ -45,7 +45,10 @@ FROM (
                 'notes', v.notes,
                 'version', v.version,
                 'created_at', v.created_at,
-                'updated_at', v.valid_from
+                'updated_at', v.valid_from,
+                'weight_lb', v.weight_lb,
+                'source', v.source,
+                'device', v.device
             )
      FROM progress_log_versions AS v
      WHERE %(first)s <= 1 AND 1 <= %(last)s

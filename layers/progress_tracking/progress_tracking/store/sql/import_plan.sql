@@ -1,7 +1,8 @@
--- What an import would find, in one round trip: the client records of the file's ids under one source (the
--- primary key's range), each with its stored version and whether its log is deleted; which of the log ids an export
+-- What an import would find, in one round trip: the client records of the file's (source, id) pairs (a lookup of
+-- the primary key each), each with its stored version and whether its log is deleted; which of the log ids an export
 -- names are the user's live logs (an export imported back into its own account); and the user's goals.
 SELECT (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                    'source', r.source,
                     'client_record_id', r.client_record_id,
                     'log_id', r.log_id,
                     'client_version', r.client_version,
@@ -9,8 +10,9 @@ SELECT (SELECT coalesce(jsonb_agg(jsonb_build_object(
                 )), '[]')
         FROM progress_client_records AS r
         WHERE r.user_id = %(user_id)s
-          AND r.source = %(source)s
-          AND r.client_record_id = ANY(%(client_record_ids)s)) AS records,
+          AND (r.source, r.client_record_id) IN (
+              SELECT * FROM unnest(%(sources)s::text[], %(client_record_ids)s::text[])
+          )) AS records,
        (SELECT coalesce(array_agg(l.log_id), '{}')
         FROM progress_logs AS l
         WHERE l.log_id = ANY(%(log_ids)s)
