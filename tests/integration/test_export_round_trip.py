@@ -12,12 +12,24 @@ from datetime import UTC, date, datetime, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from progress_tracking.models.fields import MAX_BODY_WEIGHT_LB, MIN_BODY_WEIGHT_LB
 from progress_tracking.store import appending, goal_events
 from progress_tracking.store.appending import Change
+from progress_tracking.units import kilograms
 from tests.helpers import MACHINE, count_rows
 
 TODAY = datetime.now(UTC).date()
-VALUES = ("date", "weight_kg", "workout_done", "calories_burned", "notes")
+VALUES = (
+    "date",
+    "weight_kg",
+    "workout_done",
+    "calories_burned",
+    "notes",
+    "weight_lb",
+    "weight_unit",
+    "source",
+    "device",
+)
 IDENTITY = ("log_id", "user_id", "version", "created_at", "updated_at")
 
 days = st.dates(min_value=date(2019, 1, 1), max_value=TODAY)
@@ -27,15 +39,30 @@ one_line = st.text(st.characters(codec="utf-8", exclude_categories=("Cc", "Cs"))
 # What a POST accepts: no control characters (notes may hold tabs and line breaks).
 notes = st.text(st.characters(codec="utf-8", exclude_categories=("Cc", "Cs"), include_characters="\t\n\r"), max_size=60)
 weights = st.floats(min_value=2, max_value=650, allow_nan=False)
+# Pounds as a scale shows them (170.2) and as any float within the bounds: either comes back exactly as entered.
+pounds = st.one_of(
+    st.decimals(min_value=5, max_value=1400, places=1).map(float),
+    st.floats(min_value=MIN_BODY_WEIGHT_LB, max_value=MAX_BODY_WEIGHT_LB, allow_nan=False),
+)
 calories = st.floats(min_value=0, max_value=100_000, allow_nan=False).map(lambda value: value + 0.0)
-fields = st.fixed_dictionaries(
+sources = st.sampled_from(["manual", "health-connect", "withings", "apple-health"])
+changes = st.fixed_dictionaries(
     {"date": days},
-    optional={"weight_kg": weights, "workout_done": one_line, "calories_burned": calories, "notes": notes},
-).filter(lambda log: any(name in log for name in ("weight_kg", "workout_done", "calories_burned")))
+    optional={
+        "weight": st.one_of(weights.map(lambda kg: ("weight_kg", kg)), pounds.map(lambda lb: ("weight_lb", lb))),
+        "workout_done": one_line,
+        "calories_burned": calories,
+        "notes": notes,
+    },
+).filter(lambda log: any(name in log for name in ("weight", "workout_done", "calories_burned")))
+# A new log has a source and maybe a device; a change keeps them (a PUT refuses them).
+fields = st.tuples(changes, st.fixed_dictionaries({"source": sources}, optional={"device": one_line})).map(
+    lambda parts: {**parts[0], **parts[1]}
+)
 steps = st.lists(
     st.one_of(
         st.tuples(st.just("log"), fields),
-        st.tuples(st.just("update"), st.integers(0, 50), fields),
+        st.tuples(st.just("update"), st.integers(0, 50), changes),
         st.tuples(st.just("delete"), st.integers(0, 50)),
         st.tuples(
             st.just("goals"),
@@ -54,6 +81,15 @@ steps = st.lists(
 )
 
 
+def state(fields: dict) -> dict:
+    """The fields as the store takes them: a weight in pounds is kept with its kilograms, as a POST or PUT keeps it."""
+    unit, weight = fields.get("weight", ("weight_kg", None))
+    rest = {name: value for name, value in fields.items() if name != "weight"}
+    if unit == "weight_lb":
+        return {**rest, "weight_lb": weight, "weight_kg": kilograms(weight)}
+    return {**rest, "weight_kg": weight} if "weight" in fields else rest
+
+
 def write_history(database, user: str, history: list[tuple]) -> None:
     change = Change(actor="history@clients", request_id=None)
 
@@ -61,10 +97,10 @@ def write_history(database, user: str, history: list[tuple]) -> None:
         live: list[int] = []
         for step in history:
             if step[0] == "log":
-                live.append(appending.log_new(cursor, user, step[1], change).log_id)
+                live.append(appending.log_new(cursor, user, state(step[1]), change).log_id)
             elif step[0] == "update" and live:
                 locked = appending.lock_log(cursor, live[step[1] % len(live)])
-                appending.update(cursor, locked, step[2], change)
+                appending.update(cursor, locked, state(step[2]), change)
             elif step[0] == "delete" and live:
                 appending.delete(cursor, appending.lock_log(cursor, live.pop(step[1] % len(live))), change)
             elif step[0] == "goals":

@@ -165,6 +165,11 @@ def test_a_file_past_the_size_limit_is_413(api, tokens, new_user):
     assert_error(post_import(api, tokens.user(user, ALL), user, text, "text/csv"), 413, "payload_too_large")
 
 
+def post_log(api, token, user, **fields) -> None:
+    response = api.call("POST", "/api/progress/log", token, json={"user_id": user, **fields})
+    assert response.status_code == 201, response.text
+
+
 @pytest.mark.parametrize("fmt", ["json", "csv"])
 def test_an_export_imported_back_into_its_own_account_leaves_its_live_logs_as_they_are(
     api, tokens, database, source, fmt
@@ -189,3 +194,44 @@ def test_an_export_imported_back_into_its_own_account_leaves_its_live_logs_as_th
     again = imported(api, token, owner, body, content_type)
     assert (again["created"], again["unchanged"]) == (1, 1)
     assert values(listed(api, token, owner)) == values(document["logs"])
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_a_log_entered_in_pounds_comes_back_exactly_as_entered_with_its_source_and_device(api, tokens, new_user, fmt):
+    owner = new_user("pounds-source")
+    token = tokens.user(owner, ALL)
+    pounds = {"weight_lb": 170.2, "source": "withings", "device": "Body+ scale"}
+    post_log(api, token, owner, date="2026-01-01", **pounds)
+    post_log(api, token, owner, date="2026-01-02", weight_kg=80.5, source="health-connect")  # the control: in kg
+    page = api.call("GET", f"/api/progress/export/{owner}", token, params={"format": fmt})
+    assert page.status_code == 200
+    user = new_user("pounds-import")
+    user_token = tokens.user(user, ALL)
+    result = imported(api, user_token, user, page.text, "application/json" if fmt == "json" else "text/csv")
+    assert result["created"] == 2
+    # Then the pounds are answered as entered (170.2, not 170.19999999999996), the kg log as it was
+    answered = api.call("GET", f"/api/progress/{user}", user_token, params={"units": "imperial"}).json()
+    kept = [(e["weight_lb"], e["weight_unit"], e["source"], e["device"]) for e in answered["progress_logs"]]
+    assert kept == [(170.2, "lb", "withings", "Body+ scale"), (177.47, "kg", "health-connect", None)]
+    metric = listed(api, user_token, user)
+    assert [(e["weight_kg"], e["weight_unit"]) for e in metric] == [(77.2, "lb"), (80.5, "kg")]
+    # And a second import of the same file changes nothing: the records are keyed by the logs' own sources
+    again = imported(api, user_token, user, page.text, "application/json" if fmt == "json" else "text/csv")
+    assert (again["created"], again["unchanged"]) == (0, 2)
+
+
+def test_a_json_export_carries_the_pounds_as_entered_and_the_source_in_its_logs_and_events(api, tokens, new_user):
+    owner = new_user("pounds-export")
+    token = tokens.user(owner, ALL)
+    post_log(api, token, owner, date="2026-01-01", weight_lb=170.2, source="withings", device="Body+ scale")
+    document = exported(api, token, owner)
+    (entry,) = document["logs"]
+    assert (entry["weight_kg"], entry["weight_lb"], entry["weight_unit"]) == (77.2, 170.2, "lb")
+    assert (entry["source"], entry["device"]) == ("withings", "Body+ scale")
+    (event,) = document["log_events"]
+    assert {name: event["state"][name] for name in ("weight_lb", "weight_unit", "source", "device")} == {
+        "weight_lb": 170.2,
+        "weight_unit": "lb",
+        "source": "withings",
+        "device": "Body+ scale",
+    }
