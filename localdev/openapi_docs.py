@@ -54,8 +54,10 @@ DESCRIPTIONS = {
         "object is an export, a CSV is known by its header. The whole file (≤ 4 MB, ≤ 20,000 logs) is validated "
         "first: a bad row refuses the file, writing nothing, with every bad row named (`line` of the CSV or `index` "
         "in `logs`, the field, the reason). Logs are written through the batch upsert in one transaction, each "
-        "with a client record id naming its row (`export:<log_id>`, source `import`), so the same file twice "
-        "changes nothing. `dry_run=true` answers what would be created, updated, restored or left, writing nothing."
+        "with a client record id naming its row (`export:<log_id>`), so the same file twice changes nothing. An "
+        "exported log keeps its source and device, and a weight entered in pounds comes back exactly as entered; a "
+        "foreign tool's logs get source `import`. `dry_run=true` answers what would be created, updated, restored or "
+        "left, writing nothing."
     ),
     "ExportProgress": (
         "The user's whole data as it stood at one moment (`as_of`, RFC 3339 with an offset; absent: now): every live "
