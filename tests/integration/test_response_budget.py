@@ -23,6 +23,7 @@ from localdev.gateway import invoke_response_bytes
 from progress_tracking.response_size import FRAME_ALLOWANCE_BYTES, RESPONSE_BUDGET_BYTES
 from progress_tracking.store import appending, goal_events
 from progress_tracking.store.appending import Change
+from progress_tracking.units import kilograms
 from tests.helpers import ALL, API, FUNCTIONS
 
 WORST_CHARACTERS = '"\\'
@@ -69,12 +70,22 @@ def within_budget(response: requests.Response, status: int = 200) -> dict:
     return response.json()
 
 
-def seed_logs(database, user: str, count: int) -> list[int]:
-    """`count` logs at every bound, a day apart, through the store in one transaction."""
+# The longest pounds within the bound (1433): an export writes them beside the kilograms (docs/export-format.md).
+WORST_POUNDS = 1432.9999999999998
+
+
+def in_pounds(log: dict) -> dict:
+    """The log entered in pounds, as the store keeps one: the pounds as entered and their kilograms."""
+    return {**log, "weight_lb": WORST_POUNDS, "weight_kg": kilograms(WORST_POUNDS)}
+
+
+def seed_logs(database, user: str, count: int, pounds: bool = False) -> list[int]:
+    """`count` logs at every bound, a day apart, through the store in one transaction (`pounds`: entered in lb)."""
     change = Change(actor=ACTOR, request_id=str(uuid.uuid4()))
 
     def work(cursor) -> list[int]:
-        return [appending.log_new(cursor, user, worst_log(n), change).log_id for n in range(count)]
+        logs = (in_pounds(worst_log(n)) if pounds else worst_log(n) for n in range(count))
+        return [appending.log_new(cursor, user, fields, change).log_id for fields in logs]
 
     return database.run(work)
 
@@ -109,6 +120,14 @@ def heavy_user(database) -> tuple[str, list[int]]:
     """A user with 1,000 logs at every bound: 9.6 MB as one list (as Lambda counts it)."""
     user = worst_user()
     return user, seed_logs(database, user, 1000)
+
+
+@pytest.fixture(scope="module")
+def heavy_user_in_pounds(database) -> tuple[str, list[int]]:
+    """The same, every log entered in pounds: an export's costliest logs (weight_lb written beside weight_kg, and
+    both in each event's state)."""
+    user = worst_user()
+    return user, seed_logs(database, user, 1000, pounds=True)
 
 
 # --- lists and histories: pages end by bytes as well as by count ----------------------------------------------------
@@ -312,9 +331,9 @@ def test_the_docs_pages_stay_within_the_budget(asset):
 
 
 @pytest.mark.parametrize("fmt", ["json", "csv"])
-def test_an_export_of_1000_logs_at_every_bound_ends_its_pages_by_bytes(api, tokens, heavy_user, fmt):
-    # 1,000 logs and their 1,000 events at every bound: 19 MB as one JSON document.
-    user, ids = heavy_user
+def test_an_export_of_1000_logs_at_every_bound_ends_its_pages_by_bytes(api, tokens, heavy_user_in_pounds, fmt):
+    # 1,000 logs and their 1,000 events at every bound, in pounds: 19 MB as one JSON document.
+    user, ids = heavy_user_in_pounds
     path, token = f"/api/progress/export/{quote(user, safe='')}", tokens.client()
     seen, sizes, cursor = [], [], None
     while True:
