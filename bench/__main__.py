@@ -8,6 +8,7 @@
     python -m bench capacity [--users 2000] [--logs-per-user 100] [--seconds 10] …   (see bench/capacity.py)
     python -m bench derived [--sizes 10,10000,100000] [--rounds 5] …   (see bench/derived.py)
     python -m bench batch [--rounds 10] [--size 500]   (a batch upsert of 500 logs beside 500 single POSTs)
+    python -m bench portability [--sizes 1000,100000]   (export and import time; see bench/portability.py)
 
 1. Cold start: each function built by `sam build`, its size, and the time its handler module takes to import under
    Python 3.12 with only its artifact and the layer importable (median of 15 fresh processes).
@@ -24,6 +25,8 @@
    10, 10,000 and 100,000 logs for one user, with a verdict.
 8. The batch upsert (`batch`): 500 logs in one request (new, unchanged, at a higher version) beside 500 single
    POSTs, latency medians and round trips at the wire.
+9. Export and import (`portability`): a user of 1,000 and of 100,000 logs exported whole (JSON and CSV) and imported
+   back, page by page, with the time per 1,000 logs (flat: linear in the data) and the slowest page.
 
 `scale` builds a large data set with SQL and prints the ratios that must stay flat or linear (bench/scale.py).
 `soak` runs the resilience suite's mixed load (every endpoint, several clients and users) against the local app as a
@@ -618,6 +621,11 @@ def main() -> None:
 
         derived.main(sys.argv[2:])
         return
+    if sys.argv[1:2] == ["portability"]:
+        from bench import portability
+
+        portability.main(sys.argv[2:])
+        return
     if sys.argv[1:2] == ["batch"]:
         from bench import batch
 
@@ -664,11 +672,12 @@ def main() -> None:
                 round_trip_table(url)
             with scratch_database(server, "progress_distance") as url:
                 at_a_distance(url, 40)
-    from bench import batch, capacity, derived
+    from bench import batch, capacity, derived, portability
 
     batch.main([])
     capacity.main([])
     derived.main([])
+    portability.main([])
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ def _header_schemas() -> dict[str, tuple[str, dict[str, Any]]]:
         "ETag": ("The log's (or the goals') version", {"type": "string"}),
         "Location": ("The new log's URL path", {"type": "string"}),
         "Idempotent-Replayed": ("`true` when this is the replay of an earlier response", {"type": "string"}),
+        "X-Next-Cursor": ("A CSV export page's next_cursor (absent on the last page)", {"type": "string"}),
     }
 
 
@@ -99,7 +100,10 @@ def build_openapi(api: ApiDefinition) -> dict[str, Any]:
         responses: dict[str, Any] = {
             str(operation.success[0]): {
                 "description": "Success",
-                "content": {"application/json": {"schema": answers[0] if len(answers) == 1 else {"oneOf": answers}}},
+                "content": {
+                    "application/json": {"schema": answers[0] if len(answers) == 1 else {"oneOf": answers}},
+                    **{media: {"schema": {"type": "string"}} for media in operation.text_media},
+                },
                 "headers": {
                     name: {"description": header_schemas[name][0], "schema": header_schemas[name][1]}
                     for name in operation.response_headers
@@ -130,8 +134,11 @@ def build_openapi(api: ApiDefinition) -> dict[str, Any]:
             spec["requestBody"] = {
                 "required": True,
                 "content": {
-                    media_type: {"schema": ref(operation.body, "validation")}
-                    for media_type in operation.body_media_types
+                    **{
+                        media_type: {"schema": ref(operation.body, "validation")}
+                        for media_type in operation.body_media_types
+                    },
+                    **{media: {"schema": {"type": "string"}} for media in operation.text_media},
                 },
             }
         paths.setdefault(route.path, {})[route.method.lower()] = spec

@@ -27,6 +27,7 @@ TAGS = [
     {"name": "Goals", "description": "A user's goals, and their history (their own stream of events)."},
     {"name": "Erasure", "description": "Deleting all of a user's logs, or erasing their data for good."},
     {"name": "Sync", "description": "The change feed: a user's changes after a token, for clients that sync."},
+    {"name": "Export and import", "description": "A user's whole data out (JSON or CSV, as of a moment), and back in."},
 ]
 
 
@@ -41,10 +42,31 @@ def _tag(path: str) -> str:
         return "Erasure"
     if path.startswith("/api/progress/changes/"):
         return "Sync"
+    if path.startswith(("/api/progress/export/", "/api/progress/import/")):
+        return "Export and import"
     return "Logs"
 
 
 DESCRIPTIONS = {
+    "ImportProgress": (
+        "Recreates the user's logs and goals from an export (a JSON page, or the CSV export) or imports the weights "
+        "of an openScale or wger CSV export (docs/export-format.md). The format is `format=` or sniffed: a JSON "
+        "object is an export, a CSV is known by its header. The whole file (≤ 4 MB, ≤ 20,000 logs) is validated "
+        "first: a bad row refuses the file, writing nothing, with every bad row named (`line` of the CSV or `index` "
+        "in `logs`, the field, the reason). Logs are written through the batch upsert in one transaction, each "
+        "with a client record id naming its row (`export:<log_id>`), so the same file twice changes nothing. An "
+        "exported log keeps its source and device, and a weight entered in pounds comes back exactly as entered; a "
+        "foreign tool's logs get source `import`. `dry_run=true` answers what would be created, updated, restored or "
+        "left, writing nothing."
+    ),
+    "ExportProgress": (
+        "The user's whole data as it stood at one moment (`as_of`, RFC 3339 with an offset; absent: now): every live "
+        "log, every event of every log (deleted logs too), the goals and their events, and (for an export of the "
+        "present) the summary, in the format of docs/export-format.md (`format_version`). Paged by bytes: a page "
+        "holds up to `limit` items (≤ 20,000, default 10,000) and stays within 4 MiB; follow `next_cursor` (null on "
+        "the last page), which keeps page one's moment. `format=csv` answers the logs as CSV (a header row, units in "
+        "the column names, ISO dates), the next page's cursor in the `X-Next-Cursor` header."
+    ),
     "GetProgress": (
         "The user's live logs, oldest first. Page with `limit` (≤ 1000, default 100) and `cursor` (the previous "
         "page's `next_cursor`; null on the last page); a page may hold fewer than `limit` logs, to stay within 4 MiB. "
@@ -183,6 +205,11 @@ _GOAL_STATE = {
 }
 
 REQUEST_EXAMPLES: dict[str, Any] = {
+    "ImportProgress": {
+        "format_version": 1,
+        "logs": [_LOG],
+        "goals": {"target_weight_kg": 76.0, "target_date": "2030-06-30", "weekly_workouts": 3},
+    },
     "LogProgress": {
         "user_id": "dev-user-1",
         "date": "2026-11-01",
@@ -225,6 +252,58 @@ REQUEST_EXAMPLES: dict[str, Any] = {
 }
 
 SUCCESS_EXAMPLES: dict[str, Any] = {
+    "ImportProgress": {
+        "message": "1 logs read: 1 were created, 0 updated, 0 restored, 0 left unchanged",
+        "user_id": "dev-user-2",
+        "format": "json",
+        "dry_run": False,
+        "created": 1,
+        "updated": 0,
+        "restored": 0,
+        "unchanged": 0,
+        "goals": "created",
+        "items": [{"index": 0, "client_record_id": "export:1", "outcome": "created", "log_id": 7}],
+    },
+    "ExportProgress": {
+        "format_version": 1,
+        "user_id": "dev-user-1",
+        "as_of": "2026-11-29T05:20:00.000000Z",
+        "page": 1,
+        "summary": None,
+        "goals": {
+            "target_weight_kg": 76.0,
+            "target_date": "2030-06-30",
+            "weekly_workouts": 3,
+            "weekly_calories_burned": 1500.0,
+            "version": 1,
+            "updated_at": "2026-11-29T05:15:14.297876Z",
+        },
+        "logs": [_LOG],
+        "log_events": [
+            {
+                "position": 1,
+                "log_id": 1,
+                "version": 1,
+                "type": "logged",
+                "state": _STATE,
+                "actor": "dev-user-1",
+                "request_id": "3fc9dabf-acea-4793-9f3e-29a9708e8203",
+                "occurred_at": _AT,
+            }
+        ],
+        "goal_events": [
+            {
+                "position": 2,
+                "version": 1,
+                "type": "set",
+                "state": _GOAL_STATE,
+                "actor": "dev-user-1",
+                "request_id": "5d0c4c1e-8d7e-4c55-9a0c-2f1b2b3c4d5e",
+                "occurred_at": "2026-11-29T05:15:14.297876Z",
+            }
+        ],
+        "next_cursor": None,
+    },
     "GetProgress": {"user_id": "dev-user-1", "progress_logs": [_LOG], "next_cursor": "WyIyMDI2LTExLTAxIiwxXQ"},
     "GetSummary": {
         "user_id": "dev-user-1",

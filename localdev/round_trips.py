@@ -109,6 +109,9 @@ def measure(call: Call, counter: RoundTripCounter, user_id: str) -> dict[str, in
     changes = f"/api/progress/changes/{user_id}"
     first = count("GET changes", "GET", changes, params={"limit": "3"})
     count("GET changes, since", "GET", changes, params={"since": first["next_token"]})
+    export = f"/api/progress/export/{user_id}"
+    export_page = count("GET export, page 1", "GET", export, params={"limit": "2"})
+    count("GET export, next page", "GET", export, params={"limit": "2", "cursor": export_page["next_cursor"]})
     count("DELETE all of a user's logs", "DELETE", f"/api/progress/user/{user_id}/logs")
     return trips
 

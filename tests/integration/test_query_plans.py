@@ -79,6 +79,26 @@ def test_a_list_page_of_one_source_is_a_range_of_that_sources_index(database):
     assert "Index Scan using progress_logs_user_source_date_idx" in found and "Sort" not in found
 
 
+SORTED_RANGE = (
+    "SELECT stream_position FROM progress_events WHERE user_id = %(user_id)s ORDER BY stream_position + 0 LIMIT 10"
+)
+
+
+def test_an_export_page_reads_each_section_as_a_range_of_its_index_in_order(database):
+    # Each section is a keyset range under its LIMIT: read in the index's order and stopped, never the user's whole
+    # history sorted (only the page's own rows are, by section).
+    params = {"user_id": "u", "as_of": datetime.now(UTC), "with_summary": False, "first": 1, "last": 3}
+    found = plan(
+        database, statement("export_page"), {**params, "after_date": date(2026, 1, 1), "after_key": 5, "limit": 10}
+    )
+    assert "Index Scan using progress_log_versions_user_date_idx" in found
+    assert "Index Scan using progress_events_user_stream_idx" in found
+    assert "Index Scan using goal_events_user_stream_idx" in found
+    assert "Sort Key: v.date" not in found and "Sort Key: e.stream_position" not in found
+    # Positive control: a range ordered by what no index holds is sorted, and the check sees it.
+    assert "Sort Key: ((stream_position + 0))" in plan(database, SORTED_RANGE, {"user_id": "u"})
+
+
 def test_the_recompute_folds_its_chunk_of_users_in_one_plan_with_the_fold_inlined(database):
     # The fold and the goal facts are SQL functions (migration 0016): inlined, their tables are in the chunk's plan,
     # read per user in one statement; not called row by row as opaque functions.

@@ -23,6 +23,7 @@ from localdev.gateway import invoke_response_bytes
 from progress_tracking.response_size import FRAME_ALLOWANCE_BYTES, RESPONSE_BUDGET_BYTES
 from progress_tracking.store import appending, goal_events
 from progress_tracking.store.appending import Change
+from progress_tracking.units import kilograms
 from tests.helpers import ALL, API, FUNCTIONS
 
 WORST_CHARACTERS = '"\\'
@@ -69,12 +70,22 @@ def within_budget(response: requests.Response, status: int = 200) -> dict:
     return response.json()
 
 
-def seed_logs(database, user: str, count: int) -> list[int]:
-    """`count` logs at every bound, a day apart, through the store in one transaction."""
+# The longest pounds within the bound (1433): an export writes them beside the kilograms (docs/export-format.md).
+WORST_POUNDS = 1432.9999999999998
+
+
+def in_pounds(log: dict) -> dict:
+    """The log entered in pounds, as the store keeps one: the pounds as entered and their kilograms."""
+    return {**log, "weight_lb": WORST_POUNDS, "weight_kg": kilograms(WORST_POUNDS)}
+
+
+def seed_logs(database, user: str, count: int, pounds: bool = False) -> list[int]:
+    """`count` logs at every bound, a day apart, through the store in one transaction (`pounds`: entered in lb)."""
     change = Change(actor=ACTOR, request_id=str(uuid.uuid4()))
 
     def work(cursor) -> list[int]:
-        return [appending.log_new(cursor, user, worst_log(n), change).log_id for n in range(count)]
+        logs = (in_pounds(worst_log(n)) if pounds else worst_log(n) for n in range(count))
+        return [appending.log_new(cursor, user, fields, change).log_id for fields in logs]
 
     return database.run(work)
 
@@ -109,6 +120,14 @@ def heavy_user(database) -> tuple[str, list[int]]:
     """A user with 1,000 logs at every bound: 9.6 MB as one list (as Lambda counts it)."""
     user = worst_user()
     return user, seed_logs(database, user, 1000)
+
+
+@pytest.fixture(scope="module")
+def heavy_user_in_pounds(database) -> tuple[str, list[int]]:
+    """The same, every log entered in pounds: an export's costliest logs (weight_lb written beside weight_kg, and
+    both in each event's state)."""
+    user = worst_user()
+    return user, seed_logs(database, user, 1000, pounds=True)
 
 
 # --- lists and histories: pages end by bytes as well as by count ----------------------------------------------------
@@ -311,6 +330,53 @@ def test_the_docs_pages_stay_within_the_budget(asset):
     assert invoke_response_bytes(response) <= RESPONSE_BUDGET_BYTES
 
 
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_an_export_of_1000_logs_at_every_bound_ends_its_pages_by_bytes(api, tokens, heavy_user_in_pounds, fmt):
+    # 1,000 logs and their 1,000 events at every bound, in pounds: 19 MB as one JSON document.
+    user, ids = heavy_user_in_pounds
+    path, token = f"/api/progress/export/{quote(user, safe='')}", tokens.client()
+    seen, sizes, cursor = [], [], None
+    while True:
+        params = {"format": fmt, "limit": 20_000, **({"cursor": cursor} if cursor else {})}
+        response = api.call("GET", path, token, params=params)
+        assert response.status_code == 200, response.text[:300]
+        size = invoke_size(response)
+        assert size <= RESPONSE_BUDGET_BYTES, f"{size} bytes"
+        sizes.append(size)
+        if fmt == "json":
+            body = response.json()
+            seen += [entry["log_id"] for entry in body["logs"]]
+            cursor = body["next_cursor"]
+        else:
+            seen += [int(line.split(",", 1)[0]) for line in response.text.split("\r\n")[1:] if line[:1].isdigit()]
+            cursor = response.headers.get("X-Next-Cursor")
+        if cursor is None:
+            break
+    assert seen == ids
+    assert len(sizes) >= (5 if fmt == "json" else 2)
+    assert all(size > RESPONSE_BUDGET_BYTES - FRAME_ALLOWANCE_BYTES - 20_000 for size in sizes[:-1])
+
+
+def test_an_import_of_the_most_logs_and_a_refusal_of_the_most_bad_rows_stay_within_the_budget(api, tokens, new_user):
+    from progress_tracking.import_files import MAX_IMPORT_LOGS, MAX_LISTED_PROBLEMS
+
+    user = new_user("import-budget")
+    path, token = f"/api/progress/import/{user}", tokens.user(user, ALL)
+    header = "log_id,date,weight_kg,workout_done,calories_burned,notes,version,created_at,updated_at\r\n"
+    largest = 2**63 - 1 - MAX_IMPORT_LOGS  # the longest log ids a file can name
+    rows = "".join(f"{largest + n},2020-01-01,80,,,,{2**31 - 1},,\r\n" for n in range(MAX_IMPORT_LOGS))
+    planned = within_budget(
+        api.call(
+            "POST", path, token, data=header + rows, headers={"Content-Type": "text/csv"}, params={"dry_run": "true"}
+        )
+    )
+    assert planned["created"] == MAX_IMPORT_LOGS
+    # Every row bad in its costliest way: a date of 40 quotes, named back in the message
+    bad = "".join(f'{largest + n},"{worst_text(40)}",80,,,,1,,\r\n' for n in range(MAX_LISTED_PROBLEMS + 5))
+    response = api.call("POST", path, token, data=header + bad, headers={"Content-Type": "text/csv"})
+    assert len(within_budget(response, 400)["details"]) == MAX_LISTED_PROBLEMS
+
+
 # Where each route's worst case is tested: a route added to the template needs one.
 WORST_CASES = {
     (
@@ -329,6 +395,14 @@ WORST_CASES = {
         "GET",
         "/api/progress/changes/{user_id}",
     ): test_a_change_feed_of_1000_logs_at_every_bound_ends_its_pages_by_bytes_and_follows_through_all,
+    (
+        "GET",
+        "/api/progress/export/{user_id}",
+    ): test_an_export_of_1000_logs_at_every_bound_ends_its_pages_by_bytes,
+    (
+        "POST",
+        "/api/progress/import/{user_id}",
+    ): test_an_import_of_the_most_logs_and_a_refusal_of_the_most_bad_rows_stay_within_the_budget,
     **dict.fromkeys(
         [
             ("POST", "/api/progress/log"),

@@ -42,6 +42,8 @@ EXPECTED = {
     "GET series as_of": 1,
     "GET changes": 1,
     "GET changes, since": 1,
+    "GET export, page 1": 1,
+    "GET export, next page": 1,
     "DELETE all of a user's logs": 2,
 }
 

@@ -88,6 +88,11 @@ def test_the_api_events_drive_each_handler(invoke, user_profile):
         "deleted_log_id": log_id,
     }
 
+    exported = json.loads(invoke("export_progress", load_event("export_progress"))["body"])
+    assert exported["logs"] == [] and [event["type"] for event in exported["log_events"]][-1] == "deleted"
+    planned = json.loads(invoke("import_progress", load_event("import_progress"))["body"])
+    assert (planned["format"], planned["dry_run"], planned["created"]) == ("wger", True, 2)
+
 
 def test_the_batch_event_drives_its_handler_and_a_resend_changes_nothing(invoke, user_profile):
     user_profile.known.add("dev-user-1")

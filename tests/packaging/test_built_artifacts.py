@@ -227,7 +227,7 @@ def test_the_built_docs_function_serves_the_page_and_its_assets_from_its_package
 # Profile client its callers', and the X-Ray SDK no one's while SDK tracing is off. (`botocore` alone is
 # Powertools' user-agent hook importing the package's __init__ whenever botocore is importable, as it always is in
 # the Lambda runtime; its SDK machinery is `botocore.session`, `botocore.client`, ….)
-USER_PROFILE_CALLERS = {"log_progress", "set_goals", "patch_goals", "upsert_logs"}
+USER_PROFILE_CALLERS = {"log_progress", "set_goals", "patch_goals", "upsert_logs", "import_progress"}
 NO_DATABASE = {"authorizer", "api_docs"}
 NO_MODELS = NO_DATABASE | {"migrate", "publish_events"}
 SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:progress-db-AbCdEf"

@@ -115,7 +115,7 @@ def test_a_broken_sub_or_mapping_fails_the_rehearsal():
         for name, r in functions_of(source_template()).items()
         if {"Ref": "DatabaseSecretReadPolicy"} in r["Properties"].get("Policies", [])
     ]
-    assert len(database_functions) == 20
+    assert len(database_functions) == 22
     assert [problem for problem in problems if "ProgressAp'" in problem] == [
         "Outputs.ApiUrl.Value: 'ProgressAp' names no resource, parameter or variable"
     ]
@@ -212,7 +212,7 @@ def test_every_route_has_the_authorizer_its_method_and_a_proxy_integration_to_th
     cloudformation = created(environment)
     assert route_problems(source_template(), environment, cloudformation) == []
     operations = [op for op in api_operations(cloudformation) if op.method != "OPTIONS"]
-    assert len(operations) == (18 if environment != "default" else 16)  # the docs page's two routes when ApiDocs=true
+    assert len(operations) == (20 if environment != "default" else 18)  # the docs page's two routes when ApiDocs=true
 
 
 def test_a_route_without_the_authorizer_fails_the_rehearsal():
@@ -306,7 +306,7 @@ API_FUNCTIONS = [
     "GetProgressFunction", "GetSummaryFunction", "LogProgressFunction", "UpdateProgressFunction",
     "DeleteProgressFunction", "DeleteUserLogsFunction", "GetLogHistoryFunction", "RollbackProgressFunction",
     "SetGoalsFunction", "PatchGoalsFunction", "GetGoalsFunction", "ClearGoalsFunction", "GetGoalHistoryFunction",
-    "GetSeriesFunction", "GetChangesFunction", "UpsertLogsFunction",
+    "GetSeriesFunction", "GetChangesFunction", "UpsertLogsFunction", "ExportProgressFunction", "ImportProgressFunction",
 ]  # fmt: skip
 # Each function's grants: its managed policies and its inline statements as (action, resource).
 GRANTS: dict[str, tuple[set[str], set[tuple[str, str]]]] = {

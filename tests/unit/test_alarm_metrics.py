@@ -368,7 +368,7 @@ def test_the_catalog_knows_every_route_of_the_template_and_every_503_code():
         if is_api_function(spec)
         for event in spec["Properties"]["Events"].values()
     }
-    assert set(metric_catalog.ROUTE_GROUPS) == routes and len(routes) == 16
+    assert set(metric_catalog.ROUTE_GROUPS) == routes and len(routes) == 18
     assert set(metric_catalog.ROUTE_GROUPS.values()) == set(metric_catalog.ROUTE_GROUP_NAMES)
     assert set(metric_catalog.UNAVAILABLE_CODES) == set(api_edge.RETRY_AFTER_SECONDS)
     # Each route group has its latency alarm.

@@ -75,6 +75,11 @@ def json_response(status: int, payload: Any, headers: dict[str, str] | None = No
     }
 
 
+def text_response(status: int, text: str, content_type: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """A body that is not JSON (a CSV export): as it is, with its media type."""
+    return {"statusCode": status, "headers": {"Content-Type": content_type, **(headers or {})}, "body": text}
+
+
 def model_response(
     status: int, model: BaseModel, headers: dict[str, str] | None = None, units: Units = "metric"
 ) -> dict[str, Any]:
@@ -130,7 +135,7 @@ def _measure(route: str, status: int, elapsed_ms: float) -> None:
 
 
 # Headers a browser script may read when CORS is on.
-_EXPOSED_HEADERS = "ETag, Location, X-Request-Id, Idempotent-Replayed"
+_EXPOSED_HEADERS = "ETag, Location, X-Request-Id, Idempotent-Replayed, X-Next-Cursor"
 
 
 def _common_headers(event: ProxyEvent) -> dict[str, str]:
@@ -173,9 +178,8 @@ PROBLEMS_PER_ITEM = 10
 FIELD_NAME_CHARACTERS = 200
 
 
-def parse_body(event: ProxyEvent, model: type[M], max_bytes: int = MAX_BODY_BYTES, *, items: bool = False) -> M:
-    """The body as `model`, or the error naming what is wrong. `items`: the body holds a list of items (a batch),
-    whose problems are reported per item, at most PROBLEMS_PER_ITEM each."""
+def request_text(event: ProxyEvent, max_bytes: int = MAX_BODY_BYTES) -> str:
+    """The request body as text: base64 decoded when API Gateway encoded it, at most `max_bytes`, UTF-8."""
     raw = event.body or ""
     if event.is_base64_encoded:
         try:
@@ -187,9 +191,15 @@ def parse_body(event: ProxyEvent, model: type[M], max_bytes: int = MAX_BODY_BYTE
     if len(data) > max_bytes:
         raise errors.PayloadTooLarge(f"The request body must not exceed {max_bytes} bytes")
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise errors.MalformedJson("The request body is not valid UTF-8") from exc
+
+
+def parse_body(event: ProxyEvent, model: type[M], max_bytes: int = MAX_BODY_BYTES, *, items: bool = False) -> M:
+    """The body as `model`, or the error naming what is wrong. `items`: the body holds a list of items (a batch),
+    whose problems are reported per item, at most PROBLEMS_PER_ITEM each."""
+    text = request_text(event, max_bytes)
     if not text.strip():
         raise errors.MalformedJson("The request body is empty; a JSON object is expected")
     try:

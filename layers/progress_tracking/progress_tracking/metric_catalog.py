@@ -42,8 +42,11 @@ ROUTE_GROUPS: Mapping[str, str] = {
     "PUT /api/progress/goals/{user_id}": "write",
     "PATCH /api/progress/goals/{user_id}": "write",
     "DELETE /api/progress/goals/{user_id}": "write",
+    # Whole-history work, priced by the page (10,000 items) or the file (4 MB): an alarm of their own.
+    "GET /api/progress/export/{user_id}": "portability",
+    "POST /api/progress/import/{user_id}": "portability",
 }
-ROUTE_GROUP_NAMES = ("read", "summary", "write")
+ROUTE_GROUP_NAMES = ("read", "summary", "write", "portability")
 STATUS_CLASSES = ("2xx", "4xx", "5xx")
 # The codes of the 503s (api_edge.RETRY_AFTER_SECONDS holds the same; a test compares them).
 UNAVAILABLE_CODES = ("database_unavailable", "database_busy", "user_service_unavailable")

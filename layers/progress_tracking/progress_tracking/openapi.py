@@ -33,6 +33,7 @@ class Operation:
     query: type[BaseModel] | None = None
     request_headers: tuple[str, ...] = ()  # If-Match, Idempotency-Key
     response_headers: tuple[str, ...] = ()  # ETag, Location, Idempotent-Replayed
+    text_media: tuple[str, ...] = ()  # besides JSON, what the success (and the body, if any) may be as text: text/csv
 
     def errors(self) -> tuple[type[errors.ProgressError], ...]:
         """Every domain error the operation can answer with."""

@@ -4,9 +4,10 @@ A page ends at `limit` items, or earlier, before the item that would take its it
 (response_size): an answer never passes Lambda's limit, whatever the items hold. It always holds its first item
 (the largest item is ~10 KB). The next page starts after an opaque cursor: base64url of a small JSON array that
 names where the page ended, `[date, log_id]` for a list (the form list cursors have always had; a list filtered by
-source adds the source, `[date, log_id, source]`, and a cursor answers only the filter it was issued for) and
-`["log_history", version]` or `["goal_history", version]` for a history. Anything else, a cursor of another kind
-included, is InvalidCursor.
+source adds the source, `[date, log_id, source]`, and a cursor answers only the filter it was issued for),
+`["log_history", version]` or `["goal_history", version]` for a history, and
+`["export", format, as_of, page, section, date, key]` for an export (exports). Anything else, a cursor of another
+kind included, is InvalidCursor.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import base64
 import binascii
 import json
 from collections.abc import Sequence
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel
@@ -73,6 +75,65 @@ def after_in_history(history: History, cursor: str) -> int:
     if kind != history or type(last_version) is not int or not 1 <= last_version <= MAX_VERSION:
         raise InvalidCursor()
     return last_version
+
+
+@dataclass(frozen=True)
+class ExportPosition:
+    """Where the next page of an export starts: after `key` (and `after_date`, for the logs) in `section`, or at the
+    section's start when `key` is None; with the export's format, moment and page number."""
+
+    format: str
+    as_of: datetime
+    page: int
+    section: int
+    after_date: date | None
+    key: int | None
+
+
+EXPORT_SECTIONS = 4  # the head, the logs, the logs' events, the goals' events (exports)
+
+
+def export_cursor(position: ExportPosition) -> str:
+    return encode_position(
+        [
+            "export",
+            position.format,
+            position.as_of.isoformat(),
+            position.page,
+            position.section,
+            position.after_date.isoformat() if position.after_date else None,
+            position.key,
+        ]
+    )
+
+
+def after_in_export(cursor: str) -> ExportPosition:
+    """The position an export cursor names."""
+    try:
+        kind, fmt, as_of, page, section, after_date, key = decode_position(cursor)
+        position = ExportPosition(
+            format=fmt,
+            as_of=datetime.fromisoformat(as_of),
+            page=page,
+            section=section,
+            after_date=None if after_date is None else date.fromisoformat(after_date),
+            key=None if key is None else log_id_adapter.validate_python(key, strict=True),
+        )
+    except (ValueError, TypeError) as exc:  # pydantic's ValidationError included
+        raise InvalidCursor() from exc
+    valid = (
+        kind == "export"
+        and fmt in ("json", "csv")
+        and position.as_of.tzinfo is not None
+        and type(page) is int
+        and 2 <= page <= MAX_VERSION
+        and type(section) is int
+        and 1 <= section < EXPORT_SECTIONS
+        and (after_date is None or (section == 1 and key is not None))
+    )
+    if not valid:
+        raise InvalidCursor()
+    return position
 
 
 def encode_position(position: list[Any]) -> str:

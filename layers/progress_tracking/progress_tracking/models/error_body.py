@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+
+def _absent(value: object) -> bool:
+    return value is None
 
 
 class ErrorDetail(BaseModel):
     field: str | None
     message: str
     type: str | None = None
+    # Where in an imported file (answered only there): the CSV line (the header is line 1), or the index in `logs`.
+    line: int | None = Field(default=None, exclude_if=_absent)
+    index: int | None = Field(default=None, exclude_if=_absent)
 
 
 class ErrorBody(BaseModel):

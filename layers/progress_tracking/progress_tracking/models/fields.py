@@ -10,7 +10,7 @@ from pydantic import AfterValidator, AwareDatetime, BeforeValidator, ConfigDict,
 
 EARLIEST_DATE = date(1900, 1, 1)
 # The literal path words that win over {user_id} in the routes (as in API Gateway): such a user could never list.
-RESERVED_USER_IDS = frozenset({"log", "logs", "summary", "user", "goals", "series", "changes"})
+RESERVED_USER_IDS = frozenset({"log", "logs", "summary", "user", "goals", "series", "changes", "export", "import"})
 # A target date may be a day behind UTC (users west of UTC) and at most about ten years ahead.
 TARGET_DATE_HORIZON = timedelta(days=3660)
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
