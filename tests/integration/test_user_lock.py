@@ -27,6 +27,7 @@ from progress_tracking.models.log import HistoryQuery, ListQuery, LogCreate, Log
 from progress_tracking.models.summary import SummaryQuery
 from progress_tracking.store import appending, checkpoints, erasure, rebuild, summary_facts
 from progress_tracking.store.statements import statement
+from progress_tracking.transaction_cursor import LOCK_TIMEOUT_MS
 from progress_tracking.user_service import UserServiceClient
 from tests.helpers import MACHINE, blocked_by, count_rows, stream_version, wait_until
 
@@ -656,4 +657,23 @@ def test_a_rebuild_started_while_a_write_is_in_flight_waits_for_it_instead_of_de
         rebuilder.close()
     # The rebuilt projection has the log written meanwhile, and agrees with the events.
     assert count_rows(database, user)["progress_logs"] == 2
+    assert database.run(rebuild.compare_projection).consistent
+
+
+def test_a_rebuild_waits_past_the_requests_lock_wait_for_a_table_lock_it_needs(database, database_url):
+    # Given a lock on the states in time that conflicts with the rebuild's and that autovacuum takes (SHARE UPDATE
+    # EXCLUSIVE; autovacuum gives way only after deadlock_timeout, a second), held past a request's lock wait (1 s)...
+    holder = psycopg2.connect(database_url)
+    try:
+        holder.cursor().execute("LOCK TABLE progress_log_versions IN SHARE UPDATE EXCLUSIVE MODE")
+        with ThreadPoolExecutor(1) as pool:
+            rebuilding = pool.submit(database.run, rebuild.replace_projection)
+            assert wait_until(lambda: blocked_by(database_url, holder.get_backend_pid()))
+            time.sleep(LOCK_TIMEOUT_MS / 1000 + 0.3)  # past the lock wait a request would have given up at
+            assert not rebuilding.done()  # ...the rebuild still waits (before: 503 database_busy after 1 s)...
+            holder.rollback()
+            # ...and replaces the projection once the lock is free.
+            assert rebuilding.result(timeout=30) >= 0
+    finally:
+        holder.close()
     assert database.run(rebuild.compare_projection).consistent

@@ -5,13 +5,17 @@
 -- between the two made one of them the deadlock's victim: a 503 for a client, or a failed rebuild for the operator.
 -- Every write takes its user's lock, a row of user_streams, first; locking that table against writers (EXCLUSIVE
 -- still lets reads through) before anything else waits for the writes in flight to commit and holds new ones at their
--- first statement, before they touch any table the rebuild replaces. Everything else as in 0015.
+-- first statement, before they touch any table the rebuild replaces. It waits for its locks as long as its statement
+-- may run (no lock_timeout of its own): a request's one-second lock wait is shorter than the second autovacuum takes to
+-- give way to a lock it holds (deadlock_timeout), and an operator's rebuild should not fail on that. Everything else as
+-- in 0015.
 CREATE OR REPLACE FUNCTION progress_replace_projections() RETURNS bigint
     LANGUAGE plpgsql AS $$
 DECLARE
     live bigint;
 BEGIN
     PERFORM set_config('progress_tracking.rebuilding', 'on', true);
+    PERFORM set_config('lock_timeout', '0', true);
     LOCK TABLE user_streams IN EXCLUSIVE MODE;
     LOCK TABLE progress_logs IN EXCLUSIVE MODE;
     DELETE FROM progress_logs;
