@@ -55,13 +55,13 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "layers" / "progress_tracking"))
 
+from bench.in_process import AUDIENCE, ISSUER, configure_in_process  # noqa: E402
 from localdev.databases import postgres_server, scratch_database  # noqa: E402
 from localdev.dev_issuer import SigningKey  # noqa: E402
 from localdev.lambda_runtime import RUNNER, find_python312, runtime_site_packages  # noqa: E402
 from localdev.stubs import JwksStub, UserProfileStub  # noqa: E402
 from localdev.template import read_template  # noqa: E402
 
-ISSUER, AUDIENCE = "https://bench.invalid/", "https://bench.invalid/api"
 COLD_START_RUNS = 15  # fresh processes per function; the median damps this machine's noise (±15 % at 7)
 
 
@@ -175,24 +175,6 @@ def cold_starts(build_dir: Path, skip_build: bool) -> None:
         )
         size = f"{folder_size(code_dirs[name]) / 1e3:>6.1f}kB"
         print(f"{name:<38} {size:>8} {median[name]:>24.0f} {ratio:>6.2f}x  {verdict}")
-
-
-def configure_in_process(database_url: str, jwks: JwksStub, users: UserProfileStub) -> None:
-    """The environment of the functions run in this process: this run's database, JWKS and User Profile stand-in."""
-    os.environ.update(
-        DATABASE_URL=database_url,
-        AUTH0_ISSUER=ISSUER,
-        AUTH0_AUDIENCE=AUDIENCE,
-        AUTH0_JWKS_URL=jwks.jwks_url,
-        USER_SVC_BASE_URL=users.base_url,
-        POWERTOOLS_TRACE_DISABLED="true",
-        POWERTOOLS_LOG_LEVEL="WARNING",
-    )
-    from progress_tracking import config, db, tokens, user_service
-
-    # A new container's view: settings, connections, the token verifier and the User Profile client made afresh.
-    for cached in (config.get_settings, db.get_database, tokens.cached_verifier, user_service.get_user_service):
-        cached.cache_clear()
 
 
 def timed(count: int, call: Callable[[int], requests.Response]) -> list[float]:

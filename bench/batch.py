@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import os
 import statistics
 import tempfile
 import time
@@ -25,11 +24,11 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench.in_process import AUDIENCE, ISSUER, configure_in_process
 from localdev.databases import postgres_server, scratch_database
 from localdev.dev_issuer import SigningKey
 from localdev.stubs import JwksStub, UserProfileStub
 
-ISSUER, AUDIENCE = "https://bench.invalid/", "https://bench.invalid/api"
 DATABASE_ROUND_TRIP_MS = 2.0
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -65,20 +64,10 @@ def run(database_url: str, rounds: int, size: int) -> None:
 
     key = SigningKey.generate()
     with JwksStub(key.jwks()) as jwks, UserProfileStub(known=None) as users, RoundTripCounter(database_url) as counter:
-        os.environ.update(
-            DATABASE_URL=counter.url(database_url),
-            AUTH0_ISSUER=ISSUER,
-            AUTH0_AUDIENCE=AUDIENCE,
-            AUTH0_JWKS_URL=jwks.jwks_url,
-            USER_SVC_BASE_URL=users.base_url,
-            POWERTOOLS_TRACE_DISABLED="true",
-            POWERTOOLS_LOG_LEVEL="WARNING",
-        )
-        from progress_tracking import config, db, tokens, user_service
+        configure_in_process(counter.url(database_url), jwks, users)
+        from progress_tracking import db
         from progress_tracking.migrations import migrate
 
-        for cached in (config.get_settings, db.get_database, tokens.cached_verifier, user_service.get_user_service):
-            cached.cache_clear()
         migrate(db.get_database())
         call = in_process(
             LocalGateway(load_api(ROOT / "template.yaml")),

@@ -18,12 +18,12 @@ from typing import Any, Self
 
 import requests
 
+from bench.in_process import AUDIENCE, ISSUER
 from localdev.dev_issuer import SigningKey
 from localdev.load import AppProcess, environment
 from localdev.stubs import JwksStub, UserProfileStub
 from localdev.wire import RecordedRoundTrip, RoundTripCounter
 
-ISSUER, AUDIENCE = "https://bench.invalid/", "https://bench.invalid/api"
 # Long enough for the app's background relay to poll (once a second) twice.
 QUIET_SECONDS = 2.5
 
